@@ -1,0 +1,1 @@
+"""Content shipped with the package: scenarios, lessons, README images (see pyproject package-dir)."""

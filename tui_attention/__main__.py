@@ -1,0 +1,3 @@
+from tui_attention.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""Scaled dot-product attention, one function per equation (one head).
+
+    Q = X W_q    K = X W_k    V = X W_v
+    S = Q K^T   (optionally / sqrt(d_k), optionally causally masked)
+    A = softmax(S) along each row
+    Z = A V
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def project(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """X W: (n, d_model) @ (d_model, d_k) -> (n, d_k)."""
+    return x @ w
+
+
+def scores(q: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """S = Q K^T, S[i, j] = q_i . k_j: (n, d_k) @ (d_k, n) -> (n, n)."""
+    return q @ k.T
+
+
+def scale_factor(scale: str, d_k: int) -> float:
+    """The divisor of the scores: 1 for "none", sqrt(d_k) for "sqrt_dk"."""
+    return float(np.sqrt(d_k)) if scale == "sqrt_dk" else 1.0
+
+
+def scale_scores(s: np.ndarray, scale: str, d_k: int) -> np.ndarray:
+    """S / sqrt(d_k) when scale == "sqrt_dk", else S.  Shape kept, input not mutated."""
+    return s / scale_factor(scale, d_k)
+
+
+def causal_mask(n: int) -> np.ndarray:
+    """M[i, j] = True where j > i: word i may not look at later words.  Shape (n, n)."""
+    return np.triu(np.ones((n, n), dtype=bool), k=1)
+
+
+def apply_mask(s: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """S with masked cells set to -inf (not a large negative number), so exp() gives exactly 0."""
+    if mask is None:
+        return s.copy()
+    return np.where(mask, -np.inf, s)
+
+
+def softmax(s: np.ndarray) -> np.ndarray:
+    """A[i, j] = exp(S[i, j] - max_j S[i, :]) / sum_j exp(S[i, j] - max_j S[i, :]).
+
+    Along the last axis (each row sums to 1). Subtracting the row maximum keeps
+    exp() from overflowing and does not change the result. The input is never
+    modified, and -inf cells get exactly 0. A row that is entirely -inf has no
+    valid key; it gets all zeros rather than NaN.
+    """
+    s = np.asarray(s, dtype=np.float64)
+    row_max = np.max(s, axis=-1, keepdims=True)
+    row_max = np.where(np.isfinite(row_max), row_max, 0.0)
+    e = np.exp(s - row_max)
+    total = e.sum(axis=-1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+
+def attend(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Z = A V, z_i = sum_j A[i, j] v_j: (n, n) @ (n, d_v) -> (n, d_v)."""
+    return a @ v

@@ -1,0 +1,201 @@
+"""The configuration of one attention computation: a frozen, validated dataclass.
+
+Everything the Trace computes is a function of a `Config`. Explicit matrices
+(embeddings, positions, weights) are optional; whatever is absent is derived
+from `seed` when the trace is computed, so two equal configs give equal traces.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+MAX_TOKENS = 1024
+MAX_DIM = 1024
+MAX_D_FF = 4096
+MAX_HEADS = 16
+MAX_TOKEN_CHARS = 64
+MAX_SEED = 2**32 - 1
+
+SCALES = ("none", "sqrt_dk")
+MASKS = ("none", "causal")
+POSITION_KINDS = ("table", "sinusoidal", "none")
+WEIGHT_NAMES = ("w_q", "w_k", "w_v", "w_o", "w_1", "b_1", "w_2", "b_2")
+
+NOTEBOOK_DEFAULTS: dict[str, Any] = {
+    "seed": 23,
+    "d_model": 4,
+    "d_k": 3,
+    "d_v": 3,
+    "d_ff": 5,
+    "heads": 1,
+    "scale": "none",
+    "mask": "none",
+    "weight_scale": 0.1,
+}
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be computed; the message says what and where."""
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def frozen_matrix(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Turn nested lists into a read-only float64 array of exactly `shape`.
+
+    Raises ConfigError naming `name` on a ragged, mis-shaped or non-finite value.
+    """
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: must be a {_shape_text(shape)} array of numbers") from None
+    if array.dtype == object or array.shape != tuple(shape):
+        got = _shape_text(array.shape) if array.dtype != object else "ragged"
+        raise ConfigError(f"{name}: shape is {got}, expected {_shape_text(shape)}")
+    if not np.all(np.isfinite(array)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise ConfigError(f"{name}: value at {list(bad)} is not finite ({array[bad]})")
+    array.setflags(write=False)
+    return array
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            raise ConfigError(f"{name}: must be a whole number, got {value!r}")
+        raise ConfigError(f"{name}: must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
+    return int(value)
+
+
+@dataclass(frozen=True, eq=False)
+class Config:
+    """One scenario, validated on construction.
+
+    Shapes (n = len(tokens), h = heads):
+      embeddings  (n, d_model) or None (seeded per word)
+      positions   (n, d_model) when positions_kind == "table"
+      w_q, w_k    (d_model, d_k) for h == 1, else (h, d_model, d_k); None = seeded
+      w_v         (d_model, d_v) or (h, d_model, d_v)
+      w_o         (h*d_v, d_model)
+      w_1, b_1    (d_model, d_ff), (d_ff,);  w_2, b_2  (d_ff, d_model), (d_model,)
+    """
+
+    tokens: tuple[str, ...]
+    seed: int = 23
+    d_model: int = 4
+    d_k: int = 3
+    d_v: int = 3
+    d_ff: int = 5
+    heads: int = 1
+    scale: str = "none"
+    mask: str = "none"
+    weight_scale: float = 0.1
+    embeddings: np.ndarray | None = None
+    positions_kind: str = "sinusoidal"
+    positions: np.ndarray | None = None
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        tokens = tuple(self.tokens)
+        if not tokens:
+            raise ConfigError("tokens: there must be at least one token")
+        if len(tokens) > MAX_TOKENS:
+            raise ConfigError(f"tokens: {len(tokens)} tokens, the limit is {MAX_TOKENS}")
+        for i, token in enumerate(tokens):
+            if not isinstance(token, str) or not token.strip():
+                raise ConfigError(f"tokens[{i}]: must be a non-empty string, got {token!r}")
+            if any(ch.isspace() for ch in token):
+                raise ConfigError(f"tokens[{i}]: {token!r} contains white space")
+            if len(token) > MAX_TOKEN_CHARS:
+                raise ConfigError(f"tokens[{i}]: longer than {MAX_TOKEN_CHARS} characters")
+        object.__setattr__(self, "tokens", tokens)
+        object.__setattr__(self, "seed", _check_int("seed", self.seed, 0, MAX_SEED))
+        for name in ("d_model", "d_k", "d_v"):
+            object.__setattr__(self, name, _check_int(name, getattr(self, name), 1, MAX_DIM))
+        object.__setattr__(self, "d_ff", _check_int("d_ff", self.d_ff, 1, MAX_D_FF))
+        object.__setattr__(self, "heads", _check_int("heads", self.heads, 1, MAX_HEADS))
+        if self.scale not in SCALES:
+            raise ConfigError(f"scale: must be one of {', '.join(SCALES)}, got {self.scale!r}")
+        if self.mask not in MASKS:
+            raise ConfigError(f"mask: must be one of {', '.join(MASKS)}, got {self.mask!r}")
+        ws = self.weight_scale
+        if isinstance(ws, bool) or not isinstance(ws, (int, float)) or not math.isfinite(ws) or ws <= 0 or ws > 100:
+            raise ConfigError(f"weight_scale: must be a number in (0, 100], got {ws!r}")
+        object.__setattr__(self, "weight_scale", float(ws))
+        if self.positions_kind not in POSITION_KINDS:
+            raise ConfigError(
+                f"positions.kind: must be one of {', '.join(POSITION_KINDS)}, got {self.positions_kind!r}"
+            )
+        n, d = len(tokens), self.d_model
+        if self.embeddings is not None:
+            object.__setattr__(self, "embeddings", frozen_matrix("embeddings.values", self.embeddings, (n, d)))
+        if self.positions_kind == "table":
+            if self.positions is None:
+                raise ConfigError('positions.values: kind = "table" needs values (n x d_model)')
+            object.__setattr__(self, "positions", frozen_matrix("positions.values", self.positions, (n, d)))
+        elif self.positions is not None:
+            raise ConfigError(f'positions.values: only allowed with kind = "table", not {self.positions_kind!r}')
+        checked = {}
+        for name, value in dict(self.weights).items():
+            if name not in WEIGHT_NAMES:
+                raise ConfigError(f"weights.{name}: unknown key (expected one of {', '.join(WEIGHT_NAMES)})")
+            checked[name] = frozen_matrix(f"weights.{name}", value, self.weight_shape(name))
+        object.__setattr__(self, "weights", checked)
+
+    @property
+    def n(self) -> int:
+        return len(self.tokens)
+
+    def weight_shape(self, name: str) -> tuple[int, ...]:
+        """The shape an explicit matrix `name` must have under this config."""
+        h, d = self.heads, self.d_model
+        per_head = {"w_q": (d, self.d_k), "w_k": (d, self.d_k), "w_v": (d, self.d_v)}
+        if name in per_head:
+            return per_head[name] if h == 1 else (h, *per_head[name])
+        return {
+            "w_o": (h * self.d_v, d),
+            "w_1": (d, self.d_ff),
+            "b_1": (self.d_ff,),
+            "w_2": (self.d_ff, d),
+            "b_2": (d,),
+        }[name]
+
+    def replace(self, **changes: Any) -> "Config":
+        """A new validated Config with `changes` applied."""
+        return replace(self, **changes)
+
+    def with_weight_scale(self, new_scale: float) -> "Config":
+        """Change weight_scale; explicit W_q, W_k, W_v are rescaled by new/old.
+
+        Explicit attention weights are read as N(0,1) draws times the current
+        weight_scale (the notebook's are randn * 0.1), so they scale the same
+        way seeded ones do.
+        """
+        ratio = float(new_scale) / self.weight_scale
+        weights = dict(self.weights)
+        for name in ("w_q", "w_k", "w_v"):
+            if name in weights:
+                weights[name] = weights[name] * ratio
+        return replace(self, weight_scale=new_scale, weights=weights)
+
+    def same_as(self, other: "Config") -> bool:
+        """Field-by-field equality, comparing arrays by value."""
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "weights":
+                if a.keys() != b.keys() or any(not np.array_equal(a[k], b[k]) for k in a):
+                    return False
+            elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                if a is None or b is None or not np.array_equal(a, b):
+                    return False
+            elif a != b:
+                return False
+        return True

@@ -1,0 +1,227 @@
+"""Scenario files (TOML) <-> Config, and the override rules shared by the CLI and the app.
+
+The schema is a public contract (see README, "Scenario files"). Unknown keys
+are errors so that a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+
+from .config import NOTEBOOK_DEFAULTS, WEIGHT_NAMES, Config, ConfigError
+
+NOTEBOOK_TOKENS = ("me", "gusta", "estudiar", "inteligencia", "artificial")
+TOP_KEYS = {"tokens", "sentence", *NOTEBOOK_DEFAULTS, "embeddings", "positions", "weights"}
+TABLE_KEYS = {"embeddings": {"values"}, "positions": {"kind", "values"}, "weights": set(WEIGHT_NAMES)}
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def default_scenario_path() -> Path:
+    """assets/scenarios/notebook.toml, shipped inside the package."""
+    return Path(str(resources.files("tui_attention.assets") / "scenarios" / "notebook.toml"))
+
+
+def tokens_from_sentence(sentence: Any) -> tuple[str, ...]:
+    """Split a sentence on white space into tokens."""
+    if not isinstance(sentence, str):
+        raise ConfigError(f"sentence: must be a string, got {sentence!r}")
+    return tuple(sentence.split())
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Validate the parsed TOML of a scenario and build its Config."""
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ConfigError(f"unknown key {key!r} (expected one of {', '.join(sorted(TOP_KEYS))})")
+    for table, allowed in TABLE_KEYS.items():
+        if table in data:
+            if not isinstance(data[table], dict):
+                raise ConfigError(f"{table}: must be a table ([{table}])")
+            for key in data[table]:
+                if key not in allowed:
+                    raise ConfigError(f"unknown key {table}.{key!r} (expected one of {', '.join(sorted(allowed))})")
+    if "tokens" in data and "sentence" in data:
+        raise ConfigError("give either tokens or sentence, not both")
+    if "tokens" in data:
+        tokens = data["tokens"]
+        if not isinstance(tokens, list):
+            raise ConfigError(f"tokens: must be a list of strings, got {tokens!r}")
+    elif "sentence" in data:
+        tokens = tokens_from_sentence(data["sentence"])
+    else:
+        raise ConfigError("tokens: missing (give tokens = [...] or sentence = \"...\")")
+    kwargs: dict[str, Any] = {k: data[k] for k in NOTEBOOK_DEFAULTS if k in data}
+    if "embeddings" in data:
+        if "values" not in data["embeddings"]:
+            raise ConfigError("embeddings.values: missing (or leave out [embeddings] for seeded vectors)")
+        kwargs["embeddings"] = data["embeddings"]["values"]
+    positions = data.get("positions", {})
+    kwargs["positions_kind"] = positions.get("kind", "table" if "values" in positions else "sinusoidal")
+    if "values" in positions:
+        kwargs["positions"] = positions["values"]
+    kwargs["weights"] = dict(data.get("weights", {}))
+    return Config(tokens=tuple(tokens), **kwargs)
+
+
+def read_scenario_dict(path: str | Path) -> dict[str, Any]:
+    """Parse a scenario file; every failure is a ConfigError naming the file."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a directory, not a scenario file")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def load_scenario(path: str | Path) -> Config:
+    """Read and validate a scenario file."""
+    data = read_scenario_dict(path)
+    try:
+        return config_from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The scenario-file form of a Config (explicit matrices only where the config has them)."""
+    out: dict[str, Any] = {"tokens": list(config.tokens)}
+    for key in NOTEBOOK_DEFAULTS:
+        out[key] = getattr(config, key)
+    if config.embeddings is not None:
+        out["embeddings"] = {"values": config.embeddings.tolist()}
+    positions: dict[str, Any] = {"kind": config.positions_kind}
+    if config.positions is not None:
+        positions["values"] = config.positions.tolist()
+    out["positions"] = positions
+    if config.weights:
+        out["weights"] = {name: config.weights[name].tolist() for name in WEIGHT_NAMES if name in config.weights}
+    return out
+
+
+def dumps_scenario(config: Config, header: str = "") -> str:
+    """TOML text that load_scenario() reads back to an identical Config."""
+    text = tomli_w.dumps(config_to_dict(config))
+    return (header + text) if header else text
+
+
+def save_scenario(config: Config, path: str | Path, header: str = "") -> None:
+    """Write the scenario atomically (temporary file, then rename)."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(dumps_scenario(config, header))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line (or in-app switch) changes on top of a scenario. None = not given."""
+
+    sentence: str | None = None
+    seed: int | None = None
+    d_model: int | None = None
+    d_k: int | None = None
+    d_v: int | None = None
+    heads: int | None = None
+    scale: str | None = None
+    mask: str | None = None
+    weight_scale: float | None = None
+
+    # Without --scenario, any of these starts a fresh generated scenario.
+    GENERATING = ("sentence", "seed", "d_model", "d_k", "d_v", "heads")
+
+    def given(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    def merged(self, **changes: Any) -> "Overrides":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Overrides(**values)
+
+
+def generated_config(overrides: Overrides) -> Config:
+    """A fresh scenario: the notebook's sentence and sizes unless overridden,
+    seeded per-word embeddings, sinusoidal positions from 0, seeded weights."""
+    given = overrides.given()
+    tokens = tokens_from_sentence(given["sentence"]) if "sentence" in given else NOTEBOOK_TOKENS
+    kwargs = {k: v for k, v in NOTEBOOK_DEFAULTS.items()}
+    kwargs.update({k: given[k] for k in ("seed", "d_model", "d_k", "d_v", "heads") if k in given})
+    return Config(tokens=tokens, positions_kind="sinusoidal", **kwargs)
+
+
+def apply_overrides(config: Config, overrides: Overrides) -> Config:
+    """Apply flags to a loaded scenario. An explicit matrix that no longer
+    fits is an error naming that matrix (raised by Config validation)."""
+    given = overrides.given()
+    changes: dict[str, Any] = {}
+    if "sentence" in given:
+        changes["tokens"] = tokens_from_sentence(given["sentence"])
+    for key in ("seed", "d_model", "d_k", "d_v", "heads", "scale", "mask"):
+        if key in given:
+            changes[key] = given[key]
+    if changes:
+        try:
+            config = config.replace(**changes)
+        except ConfigError as exc:
+            flags = ", ".join("--" + k.replace("_", "-") for k in changes if k != "tokens") or "--sentence"
+            if "tokens" in changes and "--sentence" not in flags:
+                flags = "--sentence, " + flags
+            raise ConfigError(f"{flags} does not fit this scenario: {exc}") from None
+    if "weight_scale" in given:
+        config = config.with_weight_scale(given["weight_scale"])
+    return config
+
+
+def build_config(scenario: str | Path | None, overrides: Overrides = Overrides()) -> Config:
+    """The one rule for turning (scenario file, flags) into a Config.
+
+    No file and no generating flag: the default (notebook) scenario.
+    No file and a generating flag: a fresh generated scenario.
+    A file: the file, with every given flag overriding its field.
+    """
+    given = overrides.given()
+    if scenario is None:
+        if any(k in given for k in Overrides.GENERATING):
+            base = generated_config(overrides)
+            rest = Overrides(scale=overrides.scale, mask=overrides.mask, weight_scale=overrides.weight_scale)
+            return apply_overrides(base, rest)
+        scenario = default_scenario_path()
+    return apply_overrides(load_scenario(scenario), overrides)
+
+
+def as_array_dict(config: Config) -> dict[str, np.ndarray]:
+    """The explicit matrices of a config, by scenario key (for tests and exports)."""
+    out = {}
+    if config.embeddings is not None:
+        out["embeddings"] = config.embeddings
+    if config.positions is not None:
+        out["positions"] = config.positions
+    out.update(config.weights)
+    return out

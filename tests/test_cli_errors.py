@@ -1,0 +1,76 @@
+"""Bad input: one clear line on stderr, exit status 2, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "tui_attention", *args], capture_output=True, text=True, cwd=cwd)
+
+
+CASES = {
+    "missing file": (["trace", "--scenario", "/nonexistent/x.toml"], "no such file"),
+    "directory": (["trace", "--scenario", "/"], "is a directory"),
+    "broken toml": (["trace", "--scenario", "{broken}"], "invalid TOML"),
+    "unknown key": (["trace", "--scenario", "{unknown}"], "unknown key 'colour'"),
+    "wrong shape": (["trace", "--scenario", "{shape}"], "embeddings.values: shape is 1x2, expected 1x4"),
+    "nan": (["trace", "--scenario", "{nan}"], "not finite"),
+    "no tokens": (["trace", "--sentence", "   "], "at least one token"),
+    "zero dim": (["trace", "--d-model", "0"], "d_model: must be between 1 and 1024"),
+    "negative dim": (["trace", "--d-k", "-2"], "d_k: must be between 1"),
+    "non-integer dim": (["trace", "--heads", "1.5"], "must be a whole number"),
+    "dim above limit": (["trace", "--d-v", "4096"], "d_v: must be between 1 and 1024"),
+    "too many tokens": (["trace", "--sentence", " ".join(["w"] * 1025)], "limit is 1024"),
+    "bad choice": (["trace", "--scale", "huge"], "invalid choice"),
+    "binary file": (["trace", "--scenario", "{binary}"], "not UTF-8"),
+    "unknown flag": (["trace", "--frobnicate"], "unrecognized arguments"),
+    "heads break matrix": (["trace", "--scenario", "{notebook}", "--heads", "2"], "weights.w_q"),
+}
+
+
+@pytest.fixture
+def files(tmp_path):
+    made = {
+        "broken": "tokens = [\n",
+        "unknown": 'tokens = ["a"]\ncolour = "red"\n',
+        "shape": 'tokens = ["a"]\n[embeddings]\nvalues = [[1.0, 2.0]]\n',
+        "nan": 'tokens = ["a"]\nd_model = 1\n[embeddings]\nvalues = [[nan]]\n',
+    }
+    out = {}
+    for name, text in made.items():
+        p = tmp_path / f"{name}.toml"
+        p.write_text(text)
+        out[name] = str(p)
+    b = tmp_path / "binary.toml"
+    b.write_bytes(b"\xff\xfe\x00garbage")
+    out["binary"] = str(b)
+    from tui_attention.core.scenario import default_scenario_path
+
+    out["notebook"] = str(default_scenario_path())
+    return out
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_exits_2_with_one_line(case, files):
+    args, expected = CASES[case]
+    args = [a.format(**files) if a.startswith("{") else a for a in args]
+    r = run(*args)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert expected in lines[0]
+    assert r.stdout == ""
+
+
+def test_unicode_sentence_is_fine():
+    r = run("trace", "--sentence", "ñandú 猫 🙂", "--format", "json")
+    assert r.returncode == 0 and '"猫"' in r.stdout
+
+
+def test_text_format_prints_labelled_arrays_at_4_decimals():
+    r = run("trace")
+    assert r.returncode == 0
+    assert "heads.0.weights (5, 5):" in r.stdout and "0.1981" in r.stdout

@@ -1,0 +1,93 @@
+"""Scenario files, overrides and the Config's validation."""
+
+import numpy as np
+import pytest
+
+from tui_attention.core import Config, ConfigError, Overrides, build_config, compute, load_scenario
+from tui_attention.core.scenario import NOTEBOOK_TOKENS, dumps_scenario, save_scenario
+
+
+def write(tmp_path, text, name="s.toml"):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_minimal_file_uses_notebook_defaults_and_sinusoidal(tmp_path):
+    cfg = load_scenario(write(tmp_path, 'sentence = "hola mundo"\n'))
+    assert cfg.tokens == ("hola", "mundo")
+    assert (cfg.seed, cfg.d_model, cfg.d_k, cfg.d_v, cfg.d_ff, cfg.heads) == (23, 4, 3, 3, 5, 1)
+    assert (cfg.scale, cfg.mask, cfg.weight_scale, cfg.positions_kind) == ("none", "none", 0.1, "sinusoidal")
+
+
+def test_unknown_key_is_an_error_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match="d_modle"):
+        load_scenario(write(tmp_path, 'tokens = ["a"]\nd_modle = 4\n'))
+    with pytest.raises(ConfigError, match="w_x"):
+        load_scenario(write(tmp_path, 'tokens = ["a"]\n[weights]\nw_x = [[1.0]]\n'))
+
+
+def test_wrong_shape_names_the_matrix(tmp_path):
+    with pytest.raises(ConfigError, match=r"weights.w_q: shape is 2x3, expected 4x3"):
+        load_scenario(write(tmp_path, 'tokens = ["a"]\n[weights]\nw_q = [[1.0,2.0,3.0],[1.0,2.0,3.0]]\n'))
+
+
+def test_nan_and_inf_values_are_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="not finite"):
+        load_scenario(write(tmp_path, 'tokens = ["a"]\nd_model = 1\n[embeddings]\nvalues = [[nan]]\n'))
+    with pytest.raises(ConfigError, match="weight_scale"):
+        load_scenario(write(tmp_path, 'tokens = ["a"]\nweight_scale = inf\n'))
+
+
+@pytest.mark.parametrize("field,value", [("d_model", 0), ("d_k", -1), ("heads", 2.5), ("d_v", 5000), ("seed", -3)])
+def test_bad_dimensions(field, value):
+    with pytest.raises(ConfigError, match=field):
+        Config(tokens=("a",), **{field: value})
+
+
+def test_token_limit_and_unicode_tokens():
+    Config(tokens=("ñandú", "猫", "🙂"))
+    with pytest.raises(ConfigError, match="limit is 1024"):
+        Config(tokens=tuple(f"w{i}" for i in range(1025)))
+    with pytest.raises(ConfigError, match="at least one token"):
+        Config(tokens=())
+
+
+def test_generated_flags_start_fresh_scenario():
+    cfg = build_config(None, Overrides(heads=2))
+    assert cfg.tokens == NOTEBOOK_TOKENS and cfg.heads == 2
+    assert cfg.embeddings is None and cfg.positions_kind == "sinusoidal" and not cfg.weights
+    default = build_config(None, Overrides(scale="sqrt_dk"))
+    assert default.embeddings is not None and default.scale == "sqrt_dk"
+
+
+def test_flag_that_breaks_an_explicit_matrix_names_it(tmp_path):
+    path = write(tmp_path, dumps_scenario(build_config(None)))
+    with pytest.raises(ConfigError, match="weights.w_q"):
+        build_config(path, Overrides(heads=2))
+    with pytest.raises(ConfigError, match="embeddings.values"):
+        build_config(path, Overrides(sentence="solo dos"))
+
+
+def test_weight_scale_rescales_explicit_weights():
+    base = build_config(None)
+    big = build_config(None, Overrides(weight_scale=1.0))
+    assert np.allclose(big.weights["w_q"], base.weights["w_q"] * 10)
+    seeded = build_config(None, Overrides(seed=5))
+    seeded_big = build_config(None, Overrides(seed=5, weight_scale=3.0))
+    assert np.allclose(compute(seeded_big).heads[0].W_q, compute(seeded).heads[0].W_q * 30)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    for cfg in (build_config(None), build_config(None, Overrides(sentence="a b a", heads=2, mask="causal"))):
+        path = tmp_path / "out.toml"
+        save_scenario(cfg, path)
+        again = load_scenario(path)
+        assert again.same_as(cfg)
+        assert np.array_equal(compute(again).block.norm_2, compute(cfg).block.norm_2)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.toml"]
+
+
+def test_same_word_same_vector_wherever_it_stands():
+    t = compute(build_config(None, Overrides(sentence="la casa la")))
+    assert np.array_equal(t.E[0], t.E[2]) and not np.array_equal(t.X[0], t.X[2])

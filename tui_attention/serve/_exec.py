@@ -1,0 +1,79 @@
+"""Start one served tutor: resource limits, a session of its own, then exec.
+
+    python -P -m tui_attention.serve._exec [--tty] [--as BYTES] [--cpu SECONDS]
+        [--fsize BYTES] [--nofile N] -- PROGRAM ARG...
+
+The server runs this instead of forking with a `preexec_fn` (unsafe in a
+process with threads). It only uses the standard library and replaces itself
+with PROGRAM, so the process the server watches is the tutor itself.
+
+--tty makes standard input (a pseudo-terminal slave) the controlling terminal
+of a new session, so the tutor gets SIGWINCH on resizes and the whole session
+can be signalled as one process group. Without --tty it only starts a new
+session (used by `serve web`, whose children talk over pipes).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+
+
+def _limit(which: int, soft: int, hard: int | None = None) -> None:
+    """Lower a limit; never try to raise it above the current hard limit."""
+    hard = soft if hard is None else hard
+    _, cur_hard = resource.getrlimit(which)
+    if cur_hard != resource.RLIM_INFINITY:
+        soft, hard = min(soft, cur_hard), min(hard, cur_hard)
+    resource.setrlimit(which, (soft, hard))
+
+
+def main(argv: list[str]) -> int:
+    tty = False
+    limits: dict[str, int] = {}
+    i = 0
+    while i < len(argv) and argv[i] != "--":
+        word = argv[i]
+        if word == "--tty":
+            tty = True
+            i += 1
+        elif word in ("--as", "--cpu", "--fsize", "--nofile") and i + 1 < len(argv):
+            limits[word[2:]] = int(argv[i + 1])
+            i += 2
+        else:
+            print(f"tui-attention: child wrapper: bad argument {word!r}", file=sys.stderr)
+            return 127
+    command = argv[i + 1 :]
+    if not command:
+        print("tui-attention: child wrapper: no command", file=sys.stderr)
+        return 127
+
+    if os.getsid(0) != os.getpid():
+        os.setsid()
+    if tty:
+        import fcntl
+        import termios
+
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # fd 0 becomes our controlling terminal
+
+    _limit(resource.RLIMIT_CORE, 0)
+    if "as" in limits:
+        _limit(resource.RLIMIT_AS, limits["as"])
+    if "cpu" in limits:
+        # SIGXCPU at the soft limit, SIGKILL a few seconds later.
+        _limit(resource.RLIMIT_CPU, limits["cpu"], limits["cpu"] + 5)
+    if "fsize" in limits:
+        _limit(resource.RLIMIT_FSIZE, limits["fsize"])
+    if "nofile" in limits:
+        _limit(resource.RLIMIT_NOFILE, limits["nofile"])
+
+    try:
+        os.execv(command[0], command)
+    except OSError as exc:
+        print(f"tui-attention: cannot start {command[0]}: {exc.strerror}", file=sys.stderr)
+    return 127
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,404 @@
+"""One served tutor process: its command line, environment, limits and pseudo-terminal.
+
+Every attendee gets a child process of their own, started through
+`tui_attention.serve._exec` (limits, own session, controlling terminal) and
+then replaced by the installed tutor, `python -P -m tui_attention run ...`.
+The child runs in a private, empty temporary directory (its cwd, TMPDIR and
+XDG data/state/cache home), which is removed when the child has been reaped;
+it never sees the server's environment beyond PATH, HOME and the locale.
+
+`PtyChild` drives such a child under a pseudo-terminal from an asyncio loop
+without threads: the master side and a pidfd are watched with `add_reader`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+DEFAULT_TERM = "xterm-256color"
+MAX_INPUT_BACKLOG = 64 * 1024  # bytes of attendee input waiting for the child
+KILL_GRACE = 2.0  # seconds between SIGHUP and SIGKILL
+_TERM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+_COLORTERM_VALUES = ("truecolor", "24bit")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for each child (set with setrlimit before exec)."""
+
+    memory_mb: int = 1024  # address space (RLIMIT_AS)
+    cpu_seconds: int = 900  # CPU time (RLIMIT_CPU): SIGXCPU, then SIGKILL 5 s later
+    file_size_mb: int = 16  # largest file the child may write (RLIMIT_FSIZE)
+    open_files: int = 256  # RLIMIT_NOFILE
+
+    def words(self) -> list[str]:
+        return [
+            "--as", str(self.memory_mb * 1024 * 1024),
+            "--cpu", str(self.cpu_seconds),
+            "--fsize", str(self.file_size_mb * 1024 * 1024),
+            "--nofile", str(self.open_files),
+        ]  # fmt: skip
+
+
+def tutor_argv(scenario_words: Sequence[str] = (), lesson: int | None = None) -> list[str]:
+    """The installed tutor: `python -P -m tui_attention run` with the scenario options.
+
+    `-P` keeps the current directory off sys.path, so a `tui_attention`
+    package lying in the server's (or child's) directory is never imported.
+    """
+    argv = [sys.executable, "-P", "-m", "tui_attention", "run", *scenario_words]
+    if lesson:
+        argv += ["--lesson", str(lesson)]
+    return argv
+
+
+def wrapped_argv(argv: Sequence[str], limits: Limits, *, tty: bool) -> list[str]:
+    """`argv` behind the limits-and-session wrapper (see `_exec`)."""
+    program = argv[0]
+    if os.sep not in program:
+        program = shutil.which(program) or program
+    head = [sys.executable, "-P", "-m", "tui_attention.serve._exec"]
+    return [*head, *(["--tty"] if tty else []), *limits.words(), "--", program, *argv[1:]]
+
+
+def clean_term(term: str | None) -> str:
+    """The client's TERM if it looks like a terminal name, else xterm-256color."""
+    if term and _TERM_RE.fullmatch(term):
+        return term
+    return DEFAULT_TERM
+
+
+def make_workdir() -> str:
+    """A private (0700) empty directory for one child."""
+    return tempfile.mkdtemp(prefix="tui-attention-session-")
+
+
+def child_environment(workdir: str, term: str | None = None, colorterm: str | None = None) -> dict[str, str]:
+    """A small, explicit environment: nothing of the server's secrets leaks in.
+
+    COLUMNS/LINES are deliberately not set for pty children: Python's
+    shutil.get_terminal_size (used by Textual on SIGWINCH) prefers them over
+    the terminal's real size, so they would pin the tutor at its first size
+    and break resizing. The pty's window size is set before the child starts.
+    """
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", workdir),
+        "LANG": "C.UTF-8",
+        "TMPDIR": workdir,
+        "XDG_DATA_HOME": os.path.join(workdir, "data"),
+        "XDG_STATE_HOME": os.path.join(workdir, "state"),
+        "XDG_CACHE_HOME": os.path.join(workdir, "cache"),
+        # One BLAS thread and two malloc arenas: far less address space, so
+        # the RLIMIT_AS limit bites only on a real runaway.
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for key in ("XDG_CONFIG_HOME", "VIRTUAL_ENV"):
+        if os.environ.get(key):
+            env[key] = os.environ[key]
+    for key, value in os.environ.items():
+        if key.startswith("TUI_ATTENTION_"):
+            env[key] = value
+    if term is not None:
+        env["TERM"] = clean_term(term)
+    if colorterm in _COLORTERM_VALUES:
+        env["COLORTERM"] = colorterm
+    return env
+
+
+def clamp_size(cols: int, rows: int) -> tuple[int, int]:
+    """A sane window size: 0 (unknown) becomes 80x24, huge values are capped."""
+    cols = cols if 0 < cols <= 1000 else (80 if cols <= 0 else 1000)
+    rows = rows if 0 < rows <= 1000 else (24 if rows <= 0 else 1000)
+    return cols, rows
+
+
+def _set_winsize(fd: int, cols: int, rows: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def exit_description(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"killed by {name}"
+    return f"exit status {returncode}"
+
+
+class PtyChild:
+    """A child process on a pseudo-terminal, driven from the running asyncio loop.
+
+    on_output(bytes) gets everything the child writes; on_exit(returncode) is
+    called exactly once, after the child has been reaped, its remaining output
+    delivered and its working directory removed.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        on_output: Callable[[bytes], None],
+        on_exit: Callable[[int], None],
+        term: str | None = None,
+        colorterm: str | None = None,
+        size: tuple[int, int] = (80, 24),
+        limits: Limits = Limits(),
+    ) -> None:
+        self.argv = list(argv)
+        self._on_output = on_output
+        self._on_exit = on_exit
+        self.term = clean_term(term)
+        self.colorterm = colorterm
+        self.size = clamp_size(*size)
+        self.limits = limits
+        self.proc: subprocess.Popen | None = None
+        self.returncode: int | None = None
+        self.workdir: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._master = -1
+        self._pidfd = -1
+        self._reading = False
+        self._paused = False
+        self._output_closed = False
+        self._inbuf = bytearray()
+        self._writer_on = False
+        self._kill_timer: asyncio.TimerHandle | None = None
+        self._poll_timer: asyncio.TimerHandle | None = None
+        self._finished = False
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and not self._finished
+
+    # -- start -------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.workdir = make_workdir()
+        master, slave = os.openpty()
+        try:
+            _set_winsize(slave, *self.size)
+            attrs = termios.tcgetattr(slave)
+            attrs[0] |= getattr(termios, "IUTF8", 0)
+            termios.tcsetattr(slave, termios.TCSANOW, attrs)
+            env = child_environment(self.workdir, self.term, self.colorterm)
+            self.proc = subprocess.Popen(
+                wrapped_argv(self.argv, self.limits, tty=True),
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                cwd=self.workdir,
+                env=env,
+                close_fds=True,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(master)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
+        finally:
+            os.close(slave)
+        self._master = master
+        os.set_blocking(master, False)
+        self._start_reading()
+        try:
+            self._pidfd = os.pidfd_open(self.proc.pid)
+        except (AttributeError, OSError):
+            self._pidfd = -1
+            self._poll_timer = self._loop.call_later(0.2, self._poll)
+        else:
+            self._loop.add_reader(self._pidfd, self._on_pidfd)
+
+    # -- output ------------------------------------------------------------
+
+    def _start_reading(self) -> None:
+        if not self._reading and not self._paused and not self._output_closed and self._master >= 0:
+            assert self._loop is not None
+            self._loop.add_reader(self._master, self._on_readable)
+            self._reading = True
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            assert self._loop is not None
+            self._loop.remove_reader(self._master)
+            self._reading = False
+
+    def pause_output(self) -> None:
+        """Stop reading the child's output (the client is not keeping up)."""
+        self._paused = True
+        self._stop_reading()
+
+    def resume_output(self) -> None:
+        self._paused = False
+        self._start_reading()
+
+    def _read_some(self) -> bytes | None:
+        """Up to 64 KiB of output; b"" if nothing now; None once the terminal is closed."""
+        try:
+            return os.read(self._master, 65536) or None
+        except BlockingIOError:
+            return b""
+        except OSError:  # EIO: every slave descriptor is closed
+            return None
+
+    def _on_readable(self) -> None:
+        data = self._read_some()
+        if data is None:
+            self._output_closed = True
+            self._stop_reading()
+            # The child closed its terminal: it is on its way out. Make sure.
+            if self.returncode is None:
+                assert self._loop is not None
+                self._loop.call_later(1.0, self.terminate)
+        elif data:
+            self._on_output(data)
+
+    # -- input -------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Send the attendee's bytes to the child; past the backlog limit they are dropped."""
+        if self._finished or self._master < 0 or not data:
+            return
+        if self._inbuf:
+            room = MAX_INPUT_BACKLOG - len(self._inbuf)
+            self._inbuf += data[: max(room, 0)]
+            return
+        try:
+            n = os.write(self._master, data)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            return
+        if n < len(data):
+            self._inbuf += data[n : n + MAX_INPUT_BACKLOG]
+            if not self._writer_on:
+                assert self._loop is not None
+                self._loop.add_writer(self._master, self._flush_input)
+                self._writer_on = True
+
+    def _flush_input(self) -> None:
+        try:
+            n = os.write(self._master, self._inbuf)
+        except BlockingIOError:
+            return
+        except OSError:
+            n = len(self._inbuf)
+        del self._inbuf[:n]
+        if not self._inbuf and self._writer_on:
+            assert self._loop is not None
+            self._loop.remove_writer(self._master)
+            self._writer_on = False
+
+    def resize(self, cols: int, rows: int) -> None:
+        """New window size; the kernel sends SIGWINCH to the child."""
+        self.size = clamp_size(cols, rows)
+        if self._master >= 0 and not self._finished:
+            try:
+                _set_winsize(self._master, *self.size)
+            except OSError:
+                pass
+
+    # -- end ---------------------------------------------------------------
+
+    def _signal_group(self, sig: int) -> None:
+        # Only while the leader is unreaped (alive or a zombie), so its id
+        # cannot have been reused.
+        if self.proc is not None and self.returncode is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def terminate(self) -> None:
+        """Hang up on the child; SIGKILL its whole session if it is still there after a grace period."""
+        if self.proc is None or self.returncode is not None or self._kill_timer is not None:
+            return
+        self._signal_group(signal.SIGHUP)
+        self._signal_group(signal.SIGCONT)
+        assert self._loop is not None
+        self._kill_timer = self._loop.call_later(KILL_GRACE, self._signal_group, signal.SIGKILL)
+
+    def kill(self) -> None:
+        self._signal_group(signal.SIGKILL)
+
+    def _on_pidfd(self) -> None:
+        self._reap()
+
+    def _poll(self) -> None:
+        """Fallback when pidfd_open is unavailable: look for the exit every 200 ms."""
+        self._poll_timer = None
+        assert self.proc is not None and self._loop is not None
+        if self.proc.poll() is None:
+            self._poll_timer = self._loop.call_later(0.2, self._poll)
+            return
+        self._reap()
+
+    def _reap(self) -> None:
+        if self._finished or self.proc is None:
+            return
+        # The leader is a zombie now: take down anything left in its group first.
+        self._signal_group(signal.SIGKILL)
+        returncode = self.proc.poll()
+        if returncode is None:  # pidfd said exited; be safe
+            try:
+                returncode = self.proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                returncode = self.proc.wait()
+        self.returncode = returncode
+        # Deliver what is still buffered in the terminal.
+        if self._master >= 0 and not self._output_closed:
+            for _ in range(64):
+                data = self._read_some()
+                if not data:
+                    break
+                self._on_output(data)
+        self._cleanup()
+        self._on_exit(returncode)
+
+    def _cleanup(self) -> None:
+        self._finished = True
+        loop = self._loop
+        if self._kill_timer is not None:
+            self._kill_timer.cancel()
+            self._kill_timer = None
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+            self._poll_timer = None
+        if self._master >= 0:
+            self._stop_reading()
+            if self._writer_on and loop is not None:
+                loop.remove_writer(self._master)
+                self._writer_on = False
+            os.close(self._master)
+            self._master = -1
+        if self._pidfd >= 0:
+            if loop is not None:
+                loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+

@@ -1,0 +1,208 @@
+"""`tui-attention serve ssh|web`: the workshop server's command line.
+
+asyncssh and textual-serve come with the `workshop` extra and are imported
+only when a server actually starts, so the rest of the tutor works without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from tui_attention.cli import UsageError, config_from_args, scenario_argv
+from tui_attention.serve.child import Limits, tutor_argv
+
+EXTRA_HINT = "pip install 'tui-attention[workshop]'"
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {value}")
+    return value
+
+
+def _at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text!r}")
+    return value
+
+
+def _common(p: argparse.ArgumentParser, default_port: int) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=_port, default=default_port, help=f"port (default: {default_port}; 0 picks a free one)")
+    p.add_argument("--max-sessions", type=_at_least(1), default=50, metavar="N", help="most tutors at once (default: 50)")
+    p.add_argument("--lesson", type=_at_least(1), metavar="N", help="open every tutor at lesson N")
+    defaults = Limits()
+    p.add_argument(
+        "--memory-limit", type=_at_least(64), default=defaults.memory_mb, metavar="MB",
+        help=f"address-space limit of each tutor process (default: {defaults.memory_mb})",
+    )  # fmt: skip
+    p.add_argument(
+        "--cpu-limit", type=_at_least(1), default=defaults.cpu_seconds, metavar="SECONDS",
+        help=f"CPU-time limit of each tutor process (default: {defaults.cpu_seconds})",
+    )  # fmt: skip
+
+
+def register(subparsers, shared: argparse.ArgumentParser) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="serve the tutor to a workshop, over SSH or in the browser",
+        description="Serve the tutor to a workshop: `serve ssh` for terminals, `serve web` for browsers.",
+    )
+    sub = serve.add_subparsers(dest="serve_command", metavar="{ssh,web}", parser_class=type(serve))
+    sub.required = True
+
+    ssh = sub.add_parser(
+        "ssh",
+        parents=[shared],
+        help="one tutor per `ssh -p PORT host`, and nothing else",
+        description=(
+            "Serve the tutor over SSH: every attendee runs `ssh -p PORT host` and gets a tutor process "
+            "of their own. No shell, commands, files or forwarding. Without --password or "
+            "--authorized-keys, anyone who can reach the port gets a tutor."
+        ),
+    )
+    _common(ssh, 2222)
+    ssh.add_argument(
+        "--idle-timeout", type=_seconds, default=900.0, metavar="SECONDS",
+        help="close sessions without a key press for this long (default: 900; 0 never)",
+    )  # fmt: skip
+    auth = ssh.add_mutually_exclusive_group()
+    auth.add_argument("--password", metavar="TEXT", help="a shared workshop password (any user name)")
+    auth.add_argument("--authorized-keys", metavar="FILE", help="an OpenSSH authorized_keys file of allowed keys")
+    ssh.set_defaults(func=cmd_ssh)
+
+    web = sub.add_parser(
+        "web",
+        parents=[shared],
+        help="one tutor per browser tab, through textual-serve",
+        description=(
+            "Serve the tutor in the browser through textual-serve: one tutor process per tab. "
+            "It has no authentication and no TLS: put it behind an authenticating TLS reverse proxy."
+        ),
+    )
+    _common(web, 8000)
+    web.add_argument(
+        "--public-url", metavar="URL",
+        help="the address browsers use, e.g. https://tutor.example.org behind a reverse proxy",
+    )  # fmt: skip
+    web.set_defaults(func=cmd_web)
+
+
+def _require(module: str, command: str) -> None:
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise UsageError(f"tui-attention serve {command} needs the workshop extra: {EXTRA_HINT}") from None
+
+
+def _prepare(args: argparse.Namespace) -> tuple[list[str], Limits]:
+    config_from_args(args)  # a bad scenario fails here, once, not in every child
+    limits = Limits(memory_mb=args.memory_limit, cpu_seconds=args.cpu_limit)
+    return tutor_argv(scenario_argv(args), args.lesson), limits
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("asyncssh", "aiohttp.access", "aiohttp.server", "textual-serve"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _serve_until_signalled(server, describe: str) -> int:
+    try:
+        await server.start()
+    except OSError as exc:
+        raise UsageError(f"tui-attention: error: cannot listen on {describe}: {exc.strerror or exc}") from None
+    print("\n".join(server.banner_lines()), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        logging.getLogger("tui_attention.serve").info("stopping: ending every session")
+        await server.close()
+    return 0
+
+
+def cmd_ssh(args: argparse.Namespace) -> int:
+    _require("asyncssh", "ssh")
+    child_argv, limits = _prepare(args)
+    if args.password is not None and not args.password:
+        raise UsageError("tui-attention serve ssh: --password must not be empty")
+    if args.authorized_keys is not None:
+        import asyncssh
+
+        try:
+            asyncssh.read_authorized_keys(args.authorized_keys)
+        except (OSError, ValueError, asyncssh.Error) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise UsageError(f"tui-attention serve ssh: cannot use --authorized-keys {args.authorized_keys}: {reason}") from None
+
+    from tui_attention.serve.ssh import TutorSSHServer
+
+    _setup_logging()
+    server = TutorSSHServer(
+        child_argv,
+        host=args.host,
+        port=args.port,
+        max_sessions=args.max_sessions,
+        idle_timeout=args.idle_timeout,
+        password=args.password,
+        authorized_keys=args.authorized_keys,
+        limits=limits,
+    )
+    try:
+        return asyncio.run(_serve_until_signalled(server, f"{args.host}:{args.port}"))
+    except ValueError as exc:  # an unreadable host key
+        raise UsageError(f"tui-attention: error: {exc}") from None
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    _require("textual_serve.server", "web")
+    child_argv, limits = _prepare(args)
+
+    from tui_attention.serve.web import TutorWebServer
+
+    _setup_logging()
+    server = TutorWebServer(
+        child_argv,
+        host=args.host,
+        port=args.port,
+        max_sessions=args.max_sessions,
+        public_url=args.public_url,
+        limits=limits,
+    )
+    return asyncio.run(_serve_until_signalled(server, f"{args.host}:{args.port}"))

@@ -1,0 +1,940 @@
+"""A virtual matrix grid built on Textual's Line API.
+
+`MatrixGrid` draws a matrix (X, W_q, Q, K, V, S = Q K^T, A = softmax(S), Z = A V)
+as a grid of fixed-decimal numbers with a fixed row header on the left and a
+fixed column header line at the top. Only the lines and cells that are visible
+are formatted, so a 512 x 1024 matrix costs no more to draw than a 5 x 5 one.
+
+Layout of one line (content coordinates)::
+
+    >1 me    │ +0.1234  -0.5678* +0.0000
+    ^ marker   ^ slot = lead(1) + number(nw) + mark(1)
+
+* Line 0 is the column header; it never scrolls vertically.
+* The row-label area (``label_width`` cells) never scrolls horizontally.
+* In heat mode the lead character of every slot is a block glyph (`▁`..`█`)
+  whose height follows the value, so the heat map is readable without colour.
+* ``*`` after a number marks a cell the learner edited; ``>`` before a row
+  label marks the highlighted (query) row.
+
+Rendered lines are cached per data row, keyed by ``(scroll_x, width)``; moving
+the highlighted row, the cursor or the marks only drops the lines of the rows
+involved. ``lines_rendered`` counts cache misses (lines actually built).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.color import Color
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui_attention.core.numbers import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS, fmt, width
+
+__all__ = ["MatrixGrid"]
+
+HEAT_LEVELS = 5
+"""Number of background shades (component classes matrix-grid--heat-1 .. -5)."""
+
+HEAT_GLYPHS = " ▁▂▃▄▅▆▇█"
+"""Lead glyph of a heat cell; index round(value * 8)."""
+
+MAX_LABEL_WIDTH = 24
+"""Row labels longer than this are truncated."""
+
+_HEADER_ROW = -1
+"""Line-cache key of the column header line."""
+
+
+def _heat_level(value: float) -> int:
+    """Background shade 0..HEAT_LEVELS for a value in [0, 1] (clipped; non-finite -> 0)."""
+    if not value >= 0.05:  # also catches nan
+        return 0
+    if value >= 1.0:
+        return HEAT_LEVELS
+    return min(HEAT_LEVELS, 1 + int(value * HEAT_LEVELS))
+
+
+def _heat_glyph(value: float) -> str:
+    if not value > 0.0:  # also catches nan
+        return " "
+    if value >= 1.0:
+        return HEAT_GLYPHS[-1]
+    return HEAT_GLYPHS[int(value * 8 + 0.5)]
+
+
+class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
+    """A scrollable, virtual grid of matrix values with fixed row and column headers."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Cursor up", show=False, id="matrix_grid.cursor_up"),
+        Binding("down", "cursor_down", "Cursor down", show=False, id="matrix_grid.cursor_down"),
+        Binding("left", "cursor_left", "Cursor left", show=False, id="matrix_grid.cursor_left"),
+        Binding("right", "cursor_right", "Cursor right", show=False, id="matrix_grid.cursor_right"),
+        Binding("enter", "select_cell", "Edit cell", id="matrix_grid.select_cell"),
+        Binding("pageup", "page_up", "Page up", show=False, id="matrix_grid.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="matrix_grid.page_down"),
+        Binding("ctrl+pageup", "page_left", "Page left", show=False, id="matrix_grid.page_left"),
+        Binding("ctrl+pagedown", "page_right", "Page right", show=False, id="matrix_grid.page_right"),
+        Binding("shift+up", "scroll_rows(-1)", "Scroll up one row", show=False, id="matrix_grid.scroll_row_up"),
+        Binding("shift+down", "scroll_rows(1)", "Scroll down one row", show=False, id="matrix_grid.scroll_row_down"),
+        Binding(
+            "shift+left", "scroll_cols(-1)", "Scroll left one column", show=False, id="matrix_grid.scroll_col_left"
+        ),
+        Binding(
+            "shift+right", "scroll_cols(1)", "Scroll right one column", show=False, id="matrix_grid.scroll_col_right"
+        ),
+        Binding("home", "top", "Top", show=False, id="matrix_grid.top"),
+        Binding("end", "bottom", "Bottom", show=False, id="matrix_grid.bottom"),
+    ]
+    """
+    | Key | Action |
+    | :- | :- |
+    | up / down / left / right | Move the cell cursor (or scroll one row / column when `show_cursor` is False). |
+    | enter | Post `CellSelected` for the cursor cell (only when `show_cursor`). |
+    | pageup / pagedown | Scroll (and move the cursor) one page up / down. |
+    | ctrl+pageup / ctrl+pagedown | Scroll one page left / right. |
+    | shift+up / shift+down | Scroll one row. |
+    | shift+left / shift+right | Scroll one column. |
+    | home / end | Top / bottom row. |
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "matrix-grid--header",
+        "matrix-grid--header-highlight",
+        "matrix-grid--row-label",
+        "matrix-grid--row-label-highlight",
+        "matrix-grid--cell",
+        "matrix-grid--masked",
+        "matrix-grid--highlight-row",
+        "matrix-grid--highlight-col",
+        "matrix-grid--highlight-cell",
+        "matrix-grid--marked",
+        "matrix-grid--cursor",
+        "matrix-grid--cursor-blurred",
+        *(f"matrix-grid--heat-{level}" for level in range(1, HEAT_LEVELS + 1)),
+    }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `matrix-grid--header` | The column header line (and the corner above the row labels). |
+    | `matrix-grid--header-highlight` | The header label of `highlight_col`. |
+    | `matrix-grid--row-label` | The fixed row labels on the left. |
+    | `matrix-grid--row-label-highlight` | The row label of `highlight_row`. |
+    | `matrix-grid--cell` | Every number cell (base layer). |
+    | `matrix-grid--heat-1` .. `-5` | Heat shades for values in [0, 1] when `heat` is on. |
+    | `matrix-grid--masked` | Masked cells and `-inf`. |
+    | `matrix-grid--highlight-row` | Cells of `highlight_row`. |
+    | `matrix-grid--highlight-col` | Cells of `highlight_col`. |
+    | `matrix-grid--highlight-cell` | Cells in `highlight_cells`. |
+    | `matrix-grid--marked` | Cells in `marked` (also shown with a `*`). |
+    | `matrix-grid--cursor` | The cell cursor while the grid has focus. |
+    | `matrix-grid--cursor-blurred` | The cell cursor while the grid does not have focus. |
+
+    Cell layers are blended in the order cell, heat, masked, highlight-col,
+    highlight-row, highlight-cell, marked, cursor, so a translucent highlight
+    background keeps the heat shade visible underneath.
+    """
+
+    DEFAULT_CSS = """
+    MatrixGrid {
+        height: auto;
+        max-height: 50vh;
+        width: auto;
+        max-width: 100%;
+        background: $surface;
+        color: $foreground;
+        border: round $border-blurred;
+        border-title-color: $foreground-muted;
+        scrollbar-size: 1 1;
+        &:focus {
+            border: round $border;
+            border-title-color: $foreground;
+        }
+        & > .matrix-grid--header {
+            background: $panel;
+            color: $foreground;
+            text-style: bold;
+        }
+        & > .matrix-grid--header-highlight {
+            background: $secondary 50%;
+            text-style: bold underline;
+        }
+        & > .matrix-grid--row-label {
+            background: $panel;
+            color: $foreground-muted;
+        }
+        & > .matrix-grid--row-label-highlight {
+            background: $accent 40%;
+            color: $foreground;
+            text-style: bold;
+        }
+        & > .matrix-grid--cell {
+            color: $foreground;
+        }
+        & > .matrix-grid--masked {
+            color: $text-disabled;
+        }
+        & > .matrix-grid--highlight-row {
+            background: $accent 25%;
+            text-style: bold;
+        }
+        & > .matrix-grid--highlight-col {
+            background: $secondary 25%;
+        }
+        & > .matrix-grid--highlight-cell {
+            background: $warning 35%;
+            text-style: bold;
+        }
+        & > .matrix-grid--marked {
+            text-style: underline;
+        }
+        & > .matrix-grid--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .matrix-grid--cursor-blurred {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .matrix-grid--heat-1 { background: $primary 12%; }
+        & > .matrix-grid--heat-2 { background: $primary 28%; }
+        & > .matrix-grid--heat-3 { background: $primary 45%; }
+        & > .matrix-grid--heat-4 { background: $primary 65%; color: auto 90%; }
+        & > .matrix-grid--heat-5 { background: $primary 85%; color: auto 95%; }
+
+        /* ANSI themes: alpha does not apply to the 16 colours, so pick them. */
+        &:ansi {
+            & > .matrix-grid--header { background: ansi_default; color: ansi_default; text-style: bold underline; }
+            & > .matrix-grid--header-highlight { background: ansi_default; text-style: bold reverse; }
+            & > .matrix-grid--row-label { background: ansi_default; color: ansi_default; }
+            & > .matrix-grid--row-label-highlight { background: ansi_default; text-style: bold reverse; }
+            & > .matrix-grid--masked { color: ansi_bright_black; }
+            & > .matrix-grid--highlight-row { background: ansi_default; text-style: bold; }
+            & > .matrix-grid--highlight-col { background: ansi_default; text-style: bold; }
+            & > .matrix-grid--highlight-cell { background: ansi_yellow; color: ansi_black; text-style: bold; }
+            & > .matrix-grid--cursor { background: ansi_default; color: ansi_default; text-style: bold reverse; }
+            & > .matrix-grid--cursor-blurred { background: ansi_default; text-style: underline; }
+            & > .matrix-grid--heat-1 { background: ansi_default; }
+            & > .matrix-grid--heat-2 { background: ansi_bright_black; color: ansi_default; }
+            & > .matrix-grid--heat-3 { background: ansi_blue; color: ansi_default; }
+            & > .matrix-grid--heat-4 { background: ansi_bright_blue; color: ansi_black; }
+            & > .matrix-grid--heat-5 { background: ansi_cyan; color: ansi_black; }
+        }
+    }
+    """
+
+    class CellSelected(Message):
+        """Posted when `enter` is pressed on the cursor cell (only while `show_cursor`)."""
+
+        def __init__(self, grid: MatrixGrid, row: int, col: int, value: float) -> None:
+            super().__init__()
+            self.grid = grid
+            """The grid that posted the message."""
+            self.row = row
+            """0-based row index."""
+            self.col = col
+            """0-based column index."""
+            self.value = value
+            """The value in the cell."""
+
+        @property
+        def control(self) -> MatrixGrid:
+            return self.grid
+
+    class CellHighlighted(Message):
+        """Posted when the cell cursor moves (only while `show_cursor`)."""
+
+        def __init__(self, grid: MatrixGrid, row: int, col: int, value: float) -> None:
+            super().__init__()
+            self.grid = grid
+            self.row = row
+            self.col = col
+            self.value = value
+
+        @property
+        def control(self) -> MatrixGrid:
+            return self.grid
+
+    highlight_row: reactive[int | None] = reactive(None, repaint=False)
+    """Row (0-based) drawn highlighted, e.g. the current query word; None for none."""
+
+    highlight_col: reactive[int | None] = reactive(None, repaint=False)
+    """Column (0-based) drawn highlighted, e.g. the weight column being multiplied."""
+
+    cursor: reactive[tuple[int, int]] = reactive((0, 0), repaint=False)
+    """The cell cursor (row, col), 0-based; clamped to the data."""
+
+    show_cursor: reactive[bool] = reactive(False, repaint=False)
+    """Show the cell cursor and let the arrow keys move it (otherwise they scroll)."""
+
+    def __init__(
+        self,
+        values: np.ndarray | None = None,
+        row_labels: Sequence[str] | None = None,
+        col_labels: Sequence[str] | None = None,
+        *,
+        label: str = "",
+        decimals: int = DEFAULT_DECIMALS,
+        heat: bool = False,
+        masked: np.ndarray | None = None,
+        show_cursor: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        """
+        Args:
+            values: Optional initial data (see `set_data`).
+            row_labels: Row labels (default "1", "2", ...).
+            col_labels: Column labels (default "1", "2", ...).
+            label: Matrix name shown in the border title, before the shape.
+            decimals: Decimals shown (2..8).
+            heat: Shade cells by value in [0, 1].
+            masked: Optional boolean array, True for masked cells.
+            show_cursor: Show a cell cursor moved by the arrow keys.
+        """
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._label = label
+        self._values: np.ndarray = np.zeros((0, 0))
+        self._row_labels: list[str] = []
+        self._col_labels: list[str] = []
+        self._masked: np.ndarray | None = None
+        self._decimals = DEFAULT_DECIMALS
+        self._heat = False
+        self._number_width = 4
+        self._label_width = 3
+        self._pitch = 6
+        self._highlight_cells: frozenset[tuple[int, int]] = frozenset()
+        self._highlight_cell_rows: frozenset[int] = frozenset()
+        self._marked: frozenset[tuple[int, int]] = frozenset()
+        self._marked_rows: frozenset[int] = frozenset()
+        # row (or _HEADER_ROW) -> (scroll_x, width, strip)
+        self._line_cache: dict[int, tuple[int, int, Strip]] = {}
+        self._style_cache: dict[tuple, Style] = {}
+        self.lines_rendered = 0
+        """Number of lines built (line-cache misses) since creation; for tests and benchmarks."""
+        self.set_reactive(MatrixGrid.show_cursor, show_cursor)
+        self.set_data(
+            np.zeros((0, 0)) if values is None else values,
+            row_labels or (),
+            col_labels or (),
+            decimals=decimals,
+            heat=heat,
+            masked=masked,
+        )
+
+    # ------------------------------------------------------------------ data
+
+    def set_data(
+        self,
+        values: np.ndarray,
+        row_labels: Sequence[str],
+        col_labels: Sequence[str],
+        *,
+        decimals: int = DEFAULT_DECIMALS,
+        heat: bool = False,
+        masked: np.ndarray | None = None,
+    ) -> None:
+        """Replace the matrix.
+
+        Args:
+            values: 2-D float array (may contain -inf). Not copied: call `set_data`
+                again after changing it in place.
+            row_labels: One label per row; missing labels become "1", "2", ...
+            col_labels: One label per column (truncated to the column width).
+            decimals: Decimals shown, clamped to 2..8.
+            heat: Shade cells by value in [0, 1] (attention weights).
+            masked: Optional boolean array of the same shape; True cells are drawn
+                as masked (dim). `-inf` values always show as `-inf`.
+        """
+        array = np.asarray(values, dtype=float)
+        if array.ndim != 2:
+            array = np.atleast_2d(array)
+            if array.ndim != 2:
+                array = array.reshape(array.shape[0], -1)
+        old_shape = self._values.shape
+        self._values = array
+        rows, cols = array.shape
+        self._row_labels = self._fill_labels(row_labels, rows)
+        self._col_labels = self._fill_labels(col_labels, cols)
+        if masked is not None:
+            mask = np.asarray(masked, dtype=bool)
+            self._masked = mask if mask.shape == array.shape else None
+        else:
+            self._masked = None
+        self._decimals = int(min(MAX_DECIMALS, max(MIN_DECIMALS, decimals)))
+        self._heat = bool(heat)
+        self._measure()
+        # Keep reactive state inside the new shape without firing watchers.
+        if self.highlight_row is not None and not 0 <= self.highlight_row < rows:
+            self.set_reactive(MatrixGrid.highlight_row, None)
+        if self.highlight_col is not None and not 0 <= self.highlight_col < cols:
+            self.set_reactive(MatrixGrid.highlight_col, None)
+        self.set_reactive(MatrixGrid.cursor, self._clamp_cell(self.cursor))
+        self._update_title()
+        self._line_cache.clear()
+        self.virtual_size = Size(self._label_width + cols * self._pitch, rows + 1)
+        if self.is_attached:
+            self.refresh(layout=old_shape != array.shape)
+
+    @staticmethod
+    def _fill_labels(labels: Sequence[str], count: int) -> list[str]:
+        out = [str(label) for label in list(labels)[:count]]
+        out.extend(str(i + 1) for i in range(len(out), count))
+        return out
+
+    def _measure(self) -> None:
+        """Column and label widths from the data (vectorised, no per-cell Python)."""
+        values = self._values
+        decimals = self._decimals
+        number_width = 4  # "-inf"
+        if values.size:
+            finite = np.isfinite(values)
+            if finite.all():
+                magnitude = float(np.abs(values).max())
+            elif finite.any():
+                magnitude = float(np.abs(values[finite]).max())
+            else:
+                magnitude = 0.0
+            # fmt() rounds, so 9.99996 with 4 decimals prints as +10.0000.
+            magnitude = round(magnitude, decimals)
+            number_width = max(number_width, width(decimals, magnitude))
+        self._number_width = number_width
+        self._pitch = number_width + 2
+        longest = max((len(label) for label in self._row_labels), default=1)
+        self._label_width = min(MAX_LABEL_WIDTH, max(1, longest)) + 3  # marker, label, space, bar
+
+    def _update_title(self) -> None:
+        rows, cols = self._values.shape
+        shape = f"{rows}x{cols}"
+        self.border_title = f"{self._label}  {shape}" if self._label else shape
+
+    @property
+    def values(self) -> np.ndarray:
+        """The matrix being shown (read-only view)."""
+        return self._values
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._values.shape  # type: ignore[return-value]
+
+    @property
+    def row_labels(self) -> list[str]:
+        return list(self._row_labels)
+
+    @property
+    def col_labels(self) -> list[str]:
+        return list(self._col_labels)
+
+    @property
+    def label(self) -> str:
+        """Matrix name shown in the border title (the shape is appended)."""
+        return self._label
+
+    @label.setter
+    def label(self, label: str) -> None:
+        self._label = label
+        self._update_title()
+
+    @property
+    def decimals(self) -> int:
+        return self._decimals
+
+    @decimals.setter
+    def decimals(self, decimals: int) -> None:
+        self.set_data(
+            self._values,
+            self._row_labels,
+            self._col_labels,
+            decimals=decimals,
+            heat=self._heat,
+            masked=self._masked,
+        )
+
+    @property
+    def heat(self) -> bool:
+        return self._heat
+
+    @heat.setter
+    def heat(self, heat: bool) -> None:
+        self.set_data(
+            self._values,
+            self._row_labels,
+            self._col_labels,
+            decimals=self._decimals,
+            heat=heat,
+            masked=self._masked,
+        )
+
+    @property
+    def label_width(self) -> int:
+        """Cells taken by the fixed row-label area (including the separator)."""
+        return self._label_width
+
+    @property
+    def column_width(self) -> int:
+        """Cells per column (lead + number + mark)."""
+        return self._pitch
+
+    @property
+    def highlight_cells(self) -> frozenset[tuple[int, int]]:
+        """Cells (row, col) a step reads or writes; assign a new set to change."""
+        return self._highlight_cells
+
+    @highlight_cells.setter
+    def highlight_cells(self, cells: Iterable[tuple[int, int]]) -> None:
+        new = frozenset((int(r), int(c)) for r, c in cells)
+        if new == self._highlight_cells:
+            return
+        changed = {r for r, _ in new.symmetric_difference(self._highlight_cells)}
+        self._highlight_cells = new
+        self._highlight_cell_rows = frozenset(r for r, _ in new)
+        self._invalidate_rows(changed)
+
+    @property
+    def marked(self) -> frozenset[tuple[int, int]]:
+        """Cells (row, col) the learner edited; assign a new set, or use `mark_cell`."""
+        return self._marked
+
+    @marked.setter
+    def marked(self, cells: Iterable[tuple[int, int]]) -> None:
+        new = frozenset((int(r), int(c)) for r, c in cells)
+        if new == self._marked:
+            return
+        changed = {r for r, _ in new.symmetric_difference(self._marked)}
+        self._marked = new
+        self._marked_rows = frozenset(r for r, _ in new)
+        self._invalidate_rows(changed)
+
+    def mark_cell(self, row: int, col: int, marked: bool = True) -> None:
+        """Add (or with marked=False remove) one edited-cell marker."""
+        cell = (int(row), int(col))
+        self.marked = self._marked | {cell} if marked else self._marked - {cell}
+
+    def set_cell(self, row: int, col: int, value: float, *, mark: bool = True) -> None:
+        """Write one value (into the array given to `set_data`) and redraw its row.
+
+        Column widths are not re-measured; call `set_data` if the new value is wider.
+        """
+        self._values[row, col] = value
+        self._invalidate_rows((row,))
+        if mark:
+            self.mark_cell(row, col)
+
+    # ------------------------------------------------------------ reactives
+
+    def validate_highlight_row(self, row: int | None) -> int | None:
+        if row is None or not 0 <= row < self._values.shape[0]:
+            return None
+        return int(row)
+
+    def validate_highlight_col(self, col: int | None) -> int | None:
+        if col is None or not 0 <= col < self._values.shape[1]:
+            return None
+        return int(col)
+
+    def validate_cursor(self, cell: tuple[int, int]) -> tuple[int, int]:
+        return self._clamp_cell(cell)
+
+    def _clamp_cell(self, cell: tuple[int, int]) -> tuple[int, int]:
+        rows, cols = self._values.shape
+        row, col = cell
+        return (int(min(max(row, 0), max(rows - 1, 0))), int(min(max(col, 0), max(cols - 1, 0))))
+
+    def watch_highlight_row(self, old: int | None, new: int | None) -> None:
+        self._invalidate_rows((old, new))
+
+    def watch_highlight_col(self, old: int | None, new: int | None) -> None:
+        # Every row has a cell in the column, and the header has its label.
+        self._line_cache.clear()
+        self.refresh()
+
+    def watch_cursor(self, old: tuple[int, int], new: tuple[int, int]) -> None:
+        if not self.show_cursor:
+            return
+        self._invalidate_rows((old[0], new[0]))
+        self.scroll_to_cell(*new)
+        if self._values.size:
+            self.post_message(self.CellHighlighted(self, new[0], new[1], float(self._values[new])))
+
+    def watch_show_cursor(self, show: bool) -> None:
+        self._invalidate_rows((self.cursor[0],))
+        if show:
+            self.scroll_to_cell(*self.cursor)
+        self.refresh_bindings()
+
+    def watch_has_focus(self, has_focus: bool) -> None:
+        super().watch_has_focus(has_focus)
+        if self.show_cursor:
+            self._invalidate_rows((self.cursor[0],))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cell":
+            # Let enter fall through to the screen when there is no cursor.
+            return self.show_cursor and bool(self._values.size)
+        return True
+
+    # -------------------------------------------------------------- caching
+
+    def _invalidate_rows(self, rows: Iterable[int | None]) -> None:
+        cache = self._line_cache
+        for row in set(rows):
+            if row is None:
+                continue
+            cache.pop(row, None)
+            if self.is_attached:
+                self.refresh_line(row + 1)
+
+    def clear_cache(self, *, styles: bool = True) -> None:
+        """Drop all cached lines (and, with styles=True, the composed styles) and redraw."""
+        self._line_cache.clear()
+        if styles:
+            self._style_cache.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_cache.clear()
+        self._line_cache.clear()
+        self.refresh()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.clear_cache())
+
+    def _compose_style(self, names: tuple[str, ...]) -> Style:
+        """Blend component-class layers over the widget's colours (alpha-aware)."""
+        try:
+            return self._style_cache[names]
+        except KeyError:
+            pass
+        _, _, background, color = self.colors
+        text_style = Style()
+        for name in names:
+            styles = self.get_component_styles(name)
+            if styles.has_rule("background"):
+                background = background + styles.background
+            if styles.has_rule("color"):
+                color = styles.color
+            if styles.has_rule("auto_color") and styles.auto_color:
+                color = background.get_contrast_text(styles.color.a)
+            if styles.has_rule("text_style"):
+                text_style += styles.text_style
+        foreground: Color = background + color
+        style = Style(color=foreground.rich_color, bgcolor=background.rich_color) + text_style
+        self._style_cache[names] = style
+        return style
+
+    def _cell_style(
+        self, level: int, masked: bool, hcol: bool, hrow: bool, hcell: bool, marked: bool, cursor: int
+    ) -> Style:
+        key = (level, masked, hcol, hrow, hcell, marked, cursor)
+        try:
+            return self._style_cache[key]
+        except KeyError:
+            pass
+        names = ["matrix-grid--cell"]
+        if level:
+            names.append(f"matrix-grid--heat-{level}")
+        if masked:
+            names.append("matrix-grid--masked")
+        if hcol:
+            names.append("matrix-grid--highlight-col")
+        if hrow:
+            names.append("matrix-grid--highlight-row")
+        if hcell:
+            names.append("matrix-grid--highlight-cell")
+        if marked:
+            names.append("matrix-grid--marked")
+        if cursor:
+            names.append("matrix-grid--cursor" if cursor == 2 else "matrix-grid--cursor-blurred")
+        style = self._compose_style(tuple(names))
+        self._style_cache[key] = style
+        return style
+
+    # ------------------------------------------------------------ rendering
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        if y == 0:
+            row = _HEADER_ROW
+        else:
+            row = scroll_y + y - 1
+            if row >= self._values.shape[0]:
+                return Strip.blank(width, self._compose_style(("matrix-grid--cell",)))
+        cached = self._line_cache.get(row)
+        if cached is not None and cached[0] == scroll_x and cached[1] == width:
+            return cached[2]
+        self.lines_rendered += 1
+        strip = self._render_header(scroll_x, width) if row == _HEADER_ROW else self._render_row(row, scroll_x, width)
+        self._line_cache[row] = (scroll_x, width, strip)
+        return strip
+
+    def _visible_columns(self, scroll_x: int, data_width: int) -> tuple[int, int, int]:
+        """(first column, end column, crop offset into the first column)."""
+        pitch = self._pitch
+        cols = self._values.shape[1]
+        first = min(scroll_x // pitch, cols)
+        end = min(cols, (scroll_x + data_width + pitch - 1) // pitch)
+        return first, end, scroll_x - first * pitch
+
+    def _join(self, label: list[Segment], data: list[Segment], data_cells: int, crop: int, width: int) -> Strip:
+        label_width = self._label_width
+        if width <= label_width:
+            return Strip(label, label_width).crop_extend(0, width, None)
+        data_width = width - label_width
+        blank = self._compose_style(("matrix-grid--cell",))
+        data_strip = Strip(data, data_cells).crop_extend(crop, crop + data_width, blank)
+        return Strip([*label, *data_strip], width)
+
+    def _render_header(self, scroll_x: int, width: int) -> Strip:
+        label_width = self._label_width
+        header_style = self._compose_style(("matrix-grid--header",))
+        label = [Segment(" " * (label_width - 1) + "│", header_style)]
+        first, end, crop = self._visible_columns(scroll_x, max(0, width - label_width))
+        nw = self._number_width
+        highlight = self.highlight_col
+        segments: list[Segment] = []
+        texts: list[str] = []
+        for col in range(first, end):
+            text = f" {self._col_labels[col][:nw]:>{nw}} "
+            if col == highlight:
+                if texts:
+                    segments.append(Segment("".join(texts), header_style))
+                    texts = []
+                style = self._compose_style(("matrix-grid--header", "matrix-grid--header-highlight"))
+                segments.append(Segment(text, style))
+            else:
+                texts.append(text)
+        if texts:
+            segments.append(Segment("".join(texts), header_style))
+        return self._join(label, segments, (end - first) * self._pitch, crop, width)
+
+    def _render_row(self, row: int, scroll_x: int, width: int) -> Strip:
+        label_width = self._label_width
+        highlighted = row == self.highlight_row
+        label_names = ("matrix-grid--row-label", "matrix-grid--row-label-highlight") if highlighted else (
+            "matrix-grid--row-label",
+        )
+        label_style = self._compose_style(label_names)
+        text = self._row_labels[row][: label_width - 3]
+        label = [
+            Segment(f"{'>' if highlighted else ' '}{text:<{label_width - 3}} ", label_style),
+            Segment("│", self._compose_style(("matrix-grid--row-label",))),
+        ]
+        first, end, crop = self._visible_columns(scroll_x, max(0, width - label_width))
+        if end <= first:
+            return self._join(label, [], 0, 0, width)
+
+        values = self._values[row, first:end].tolist()
+        masked_row = self._masked[row, first:end].tolist() if self._masked is not None else None
+        decimals = self._decimals
+        nw = self._number_width
+        heat = self._heat
+        hcol = self.highlight_col
+        marked = self._marked if row in self._marked_rows else ()
+        hcells = self._highlight_cells if row in self._highlight_cell_rows else ()
+        cursor_col = -1
+        cursor_kind = 0
+        if self.show_cursor and self.cursor[0] == row:
+            cursor_col = self.cursor[1]
+            cursor_kind = 2 if self.has_focus else 1
+        cell_style = self._cell_style
+
+        segments: list[Segment] = []
+        run: list[str] = []
+        run_style: Style | None = None
+        for index, value in enumerate(values):
+            col = first + index
+            number = fmt(value, decimals)
+            is_masked = value == float("-inf") or (masked_row is not None and masked_row[index])
+            is_marked = (row, col) in marked if marked else False
+            if heat:
+                level = _heat_level(value)
+                lead = _heat_glyph(value)
+            else:
+                level = 0
+                lead = " "
+            style = cell_style(
+                level,
+                is_masked,
+                col == hcol,
+                highlighted,
+                (row, col) in hcells if hcells else False,
+                is_marked,
+                cursor_kind if col == cursor_col else 0,
+            )
+            text = f"{lead}{number:>{nw}}{'*' if is_marked else ' '}"
+            if style is run_style:
+                run.append(text)
+            else:
+                if run:
+                    segments.append(Segment("".join(run), run_style))
+                run = [text]
+                run_style = style
+        if run:
+            segments.append(Segment("".join(run), run_style))
+        return self._join(label, segments, (end - first) * self._pitch, crop, width)
+
+    # ------------------------------------------------------------ scrolling
+
+    @property
+    def _viewport(self) -> Size:
+        return self.scrollable_content_region.size
+
+    def scroll_to_cell(self, row: int, col: int | None = None, *, animate: bool = False) -> None:
+        """Scroll the least distance that shows cell (row, col) below the header and
+        right of the row labels (col None: only scroll vertically)."""
+        if not self.is_attached:
+            return
+        viewport = self._viewport
+        if viewport.height < 2 or viewport.width <= self._label_width:
+            # Not laid out yet: try again once it is.
+            self.call_after_refresh(self._scroll_to_cell_after_layout, row, col)
+            return
+        self._scroll_to_cell_now(row, col, viewport, animate)
+
+    def _scroll_to_cell_after_layout(self, row: int, col: int | None) -> None:
+        viewport = self._viewport
+        if viewport.height >= 2 and viewport.width > self._label_width:
+            self._scroll_to_cell_now(row, col, viewport, False)
+
+    def _scroll_to_cell_now(self, row: int, col: int | None, viewport: Size, animate: bool) -> None:
+        scroll_x, scroll_y = self.scroll_offset
+        new_x: int | None = None
+        new_y: int | None = None
+        rows_visible = viewport.height - 1
+        if row < scroll_y:
+            new_y = row
+        elif row > scroll_y + rows_visible - 1:
+            new_y = row - rows_visible + 1
+        if col is not None:
+            pitch = self._pitch
+            data_width = viewport.width - self._label_width
+            left, right = col * pitch, (col + 1) * pitch
+            if left < scroll_x or pitch > data_width:
+                new_x = left
+            elif right > scroll_x + data_width:
+                new_x = right - data_width
+        if new_x is not None or new_y is not None:
+            self.scroll_to(new_x, new_y, animate=animate, immediate=True)
+
+    def scroll_to_row(self, row: int, *, animate: bool = False) -> None:
+        """Keep data row `row` (0-based) in view, scrolling as little as possible."""
+        self.scroll_to_cell(row, None, animate=animate)
+
+    def _data_rows_visible(self) -> int:
+        return max(1, self._viewport.height - 1)
+
+    def action_cursor_up(self) -> None:
+        self._move_or_scroll(-1, 0)
+
+    def action_cursor_down(self) -> None:
+        self._move_or_scroll(1, 0)
+
+    def action_cursor_left(self) -> None:
+        self._move_or_scroll(0, -1)
+
+    def action_cursor_right(self) -> None:
+        self._move_or_scroll(0, 1)
+
+    def _move_or_scroll(self, d_row: int, d_col: int) -> None:
+        if self.show_cursor:
+            row, col = self.cursor
+            self.cursor = (row + d_row, col + d_col)
+        elif d_row:
+            self.action_scroll_rows(d_row)
+        else:
+            self.action_scroll_cols(d_col)
+
+    def action_select_cell(self) -> None:
+        if not self.show_cursor or not self._values.size:
+            return
+        row, col = self.cursor
+        self.post_message(self.CellSelected(self, row, col, float(self._values[row, col])))
+
+    def action_scroll_rows(self, count: int) -> None:
+        self.scroll_to(y=self.scroll_offset.y + count, animate=False, immediate=True)
+
+    def action_scroll_cols(self, count: int) -> None:
+        pitch = self._pitch
+        x = (self.scroll_offset.x // pitch + count) * pitch
+        self.scroll_to(x=max(0, x), animate=False, immediate=True)
+
+    def action_page_up(self) -> None:
+        self._page(-1)
+
+    def action_page_down(self) -> None:
+        self._page(1)
+
+    def _page(self, direction: int) -> None:
+        page = self._data_rows_visible()
+        if self.show_cursor:
+            row, col = self.cursor
+            self.scroll_to(y=self.scroll_offset.y + direction * page, animate=False, immediate=True)
+            self.cursor = (row + direction * page, col)
+        else:
+            self.scroll_to(y=self.scroll_offset.y + direction * page, animate=False, immediate=True)
+
+    def action_page_left(self) -> None:
+        self.scroll_to(x=self.scroll_offset.x - self._data_page_width(), animate=False, immediate=True)
+
+    def action_page_right(self) -> None:
+        self.scroll_to(x=self.scroll_offset.x + self._data_page_width(), animate=False, immediate=True)
+
+    def _data_page_width(self) -> int:
+        pitch = self._pitch
+        columns = max(1, (self._viewport.width - self._label_width) // pitch)
+        return columns * pitch
+
+    def action_top(self) -> None:
+        if self.show_cursor:
+            self.cursor = (0, self.cursor[1])
+        self.scroll_to(y=0, animate=False, immediate=True)
+
+    def action_bottom(self) -> None:
+        if self.show_cursor:
+            self.cursor = (self._values.shape[0] - 1, self.cursor[1])
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+
+    # ----------------------------------------------------------------- mouse
+
+    def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
+        """The data cell at content offset (x, y) of the widget, or None."""
+        if y < 1 or x < self._label_width:
+            return None
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y - 1
+        col = (scroll_x + x - self._label_width) // self._pitch
+        rows, cols = self._values.shape
+        if 0 <= row < rows and 0 <= col < cols:
+            return row, col
+        return None
+
+    def on_click(self, event: events.Click) -> None:
+        if not self.show_cursor:
+            return
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        cell = self.cell_at(offset.x, offset.y)
+        if cell is None:
+            return
+        self.cursor = cell
+        if event.chain == 2:
+            self.action_select_cell()

@@ -1,0 +1,229 @@
+"""The Textual App: global bindings, the command palette, and the tutor state.
+
+Views render `TutorState`; every key changes the state and then asks the
+visible view to show it. The matrix view is mounted the first time `m` is
+pressed, so start-up builds only what the first screen needs.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Iterable
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container
+from textual.events import Resize
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from tui_attention.core import ConfigError
+from tui_attention.core.numbers import fmt
+from tui_attention.tui.state import TutorState
+
+MIN_WIDTH, MIN_HEIGHT = 60, 20
+DEFAULT_THEME = "textual-dark"
+
+
+def B(keys: str, action: str, description: str, id: str, show: bool = True, tooltip: str = "") -> Binding:
+    return Binding(keys, action, description, show=show, id=id, tooltip=tooltip or description)
+
+
+class AttentionApp(App[int]):
+    """tui-attention: step through self-attention, one number at a time."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tui-attention"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        B("right,l,n", "next_step", "Next", "tutor.next_step"),
+        B("left,h,p", "prev_step", "Prev", "tutor.prev_step"),
+        B("home", "first_step", "First step", "tutor.first_step", show=False),
+        B("end", "last_step", "Last step", "tutor.last_step", show=False),
+        B("down,j", "next_word", "Word", "tutor.next_word"),
+        B("up,k", "prev_word", "Prev word", "tutor.prev_word", show=False),
+        B("m", "toggle_view", "Matrix", "tutor.toggle_view"),
+        B("s", "toggle_scale", "Scale", "tutor.toggle_scale"),
+        B("c", "toggle_mask", "Mask", "tutor.toggle_mask"),
+        B("w", "cycle_weight_scale", "Weights x", "tutor.cycle_weight_scale", show=False),
+        B("H", "cycle_heads", "Heads 1/2/4", "tutor.cycle_heads", show=False),
+        B("t", "cycle_head_shown", "Next head shown", "tutor.cycle_head_shown", show=False),
+        B("a", "toggle_all_heads", "All heads' A side by side", "tutor.toggle_all_heads", show=False),
+        B("plus,equals_sign", "decimals(1)", "More decimals", "tutor.more_decimals", show=False),
+        B("minus", "decimals(-1)", "Fewer decimals", "tutor.fewer_decimals", show=False),
+        B("pagedown", "page(1)", "Scroll down", "tutor.page_down", show=False),
+        B("pageup", "page(-1)", "Scroll up", "tutor.page_up", show=False),
+        B("question_mark,f1", "help", "Help", "tutor.help"),
+        B("q", "quit", "Quit", "tutor.quit"),
+    ]
+
+    class StateChanged(Message):
+        """Posted after every change of word, step, view or switch (for tests and lessons)."""
+
+        def __init__(self, snapshot: dict) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+
+    def __init__(self, state: TutorState | None = None, theme: str | None = None, *, scenario: Path | None = None) -> None:
+        super().__init__()
+        # Set explicitly so that TEXTUAL_THEME cannot change what a learner (or a snapshot) sees.
+        self.theme = theme or DEFAULT_THEME
+        self.state = state or TutorState(scenario=scenario)
+        self.all_heads = False
+
+    @property
+    def BINDINGS_FOR_HELP(self) -> list[Binding]:
+        palette = Binding("ctrl+p", "command_palette", "Command palette (every action)", id="app.command_palette")
+        return [b for b in self.BINDINGS if isinstance(b, Binding)] + [palette]
+
+    # --- layout ------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        from tui_attention.tui.screens.walkthrough import WalkthroughView
+
+        yield Static(id="status")
+        with ContentSwitcher(initial="walkthrough", id="views"):
+            yield WalkthroughView(id="walkthrough")
+        yield Static(
+            f"Please enlarge the terminal to at least {MIN_WIDTH}x{MIN_HEIGHT}.\n(q quits)", id="enlarge"
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+
+    @on(Resize)
+    def _on_resize(self, event: Resize) -> None:
+        self._check_size()
+
+    def on_screen_resume(self) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        self.screen.set_class(small, "-too-small")
+
+    # --- rendering -----------------------------------------------------------------------
+    def status_line(self) -> str:
+        s, c = self.state, self.state.config
+        word = f"word {s.word + 1}/{s.n} '{s.trace.tokens[s.word]}'"
+        step = s.current.counter if s.view == "walkthrough" else s.current_matrix.counter.replace("step", "matrix step")
+        heads = f"heads {c.heads}" + (f" (showing {s.head + 1})" if c.heads > 1 else "")
+        return (f" {word} · {step} · scale {c.scale} · mask {c.mask} · {heads} · "
+                f"W x{c.weight_scale:g} · {s.decimals} dp" + (" · edited" if s.edited else ""))
+
+    def refresh_view(self) -> None:
+        self.query_one("#status", Static).update(self.status_line())
+        switcher = self.query_one(ContentSwitcher)
+        if self.state.view == "matrix":
+            view = self._matrix_view()
+            switcher.current = "matrix"
+            view.show(self.state, self.all_heads)
+        else:
+            switcher.current = "walkthrough"
+            from tui_attention.tui.screens.walkthrough import WalkthroughView
+
+            self.query_one(WalkthroughView).show(self.state)
+        self.post_message(self.StateChanged(self.state.snapshot()))
+
+    def _matrix_view(self):
+        from tui_attention.tui.screens.matrix import MatrixView
+
+        found = self.query(MatrixView)
+        if found:
+            return found.first()
+        view = MatrixView(id="matrix")
+        self.query_one(ContentSwitcher).mount(view)
+        return view
+
+    # --- actions -----------------------------------------------------------------------------
+    def _change(self, change, *args) -> None:
+        try:
+            change(*args)
+        except ConfigError as exc:
+            self.notify(str(exc), title="Not possible here", severity="warning", timeout=8)
+            return
+        self.refresh_view()
+
+    def action_next_step(self) -> None:
+        self._change(self.state.move_step, 1)
+
+    def action_prev_step(self) -> None:
+        self._change(self.state.move_step, -1)
+
+    def action_first_step(self) -> None:
+        self._change(self.state.first_step)
+
+    def action_last_step(self) -> None:
+        self._change(self.state.last_step)
+
+    def action_next_word(self) -> None:
+        self._change(self.state.move_word, 1)
+
+    def action_prev_word(self) -> None:
+        self._change(self.state.move_word, -1)
+
+    def action_toggle_view(self) -> None:
+        self._change(self.state.toggle_view)
+
+    def action_toggle_scale(self) -> None:
+        self._change(self.state.toggle_scale)
+        self._announce(f"Scaling: {self.state.config.scale}")
+
+    def action_toggle_mask(self) -> None:
+        self._change(self.state.toggle_mask)
+        self._announce(f"Mask: {self.state.config.mask}")
+
+    def action_cycle_weight_scale(self) -> None:
+        self._change(self.state.cycle_weight_scale)
+        a = self.state.trace.heads[self.state.head].weights[self.state.word]
+        self._announce(f"Weight scale x{self.state.config.weight_scale:g}: largest weight of word "
+                       f"{self.state.word + 1} is now {fmt(a.max(), self.state.decimals)}")
+
+    def action_cycle_heads(self) -> None:
+        before = self.state.config.heads
+        self._change(self.state.cycle_heads)
+        if self.state.config.heads != before and self.state.config.heads > 1 and before == 1:
+            self._announce(f"{self.state.config.heads} heads: each head has its own W_q, W_k, W_v "
+                           "(seeded; a fresh scenario like `trace --heads`).")
+
+    def action_cycle_head_shown(self) -> None:
+        self._change(self.state.cycle_head_shown)
+
+    def action_toggle_all_heads(self) -> None:
+        self.all_heads = not self.all_heads
+        if self.state.view != "matrix":
+            self.state.view = "matrix"
+        self.refresh_view()
+
+    def action_decimals(self, delta: int) -> None:
+        self._change(self.state.change_decimals, delta)
+
+    def action_page(self, direction: int) -> None:
+        if self.state.view == "walkthrough":
+            from tui_attention.tui.widgets.narration import NarrationPane
+
+            pane = self.query_one(NarrationPane)
+            pane.scroll_relative(y=direction * max(1, pane.size.height - 1), animate=False)
+        else:
+            self._matrix_view().page(direction)
+
+    def action_help(self) -> None:
+        from tui_attention.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def _announce(self, text: str) -> None:
+        self.notify(text, timeout=4)
+
+    # --- command palette: every action -----------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for b in self.BINDINGS_FOR_HELP:
+            if b.action == "command_palette":
+                continue
+            yield SystemCommand(b.description, f"{b.id}  ({b.key})", partial(self.run_action, b.action))
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,51 @@
+"""The help screen: every key, generated from the app's bindings, plus help.md."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown, Static
+
+
+def key_table(bindings: list[Binding], app) -> Table:
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("keys", no_wrap=True, style="bold")
+    table.add_column("action")
+    table.add_column("id", style="dim", no_wrap=True)
+    for b in bindings:
+        keys = ", ".join(app.get_key_display(Binding(k.strip(), b.action)) for k in b.key.split(","))
+        table.add_row(keys, b.description or b.action, b.id or "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent;
+        background: $surface; padding: 0 1; }
+    HelpScreen Markdown { margin: 0; padding: 0; }
+    """
+    BINDINGS = [
+        Binding("escape,question_mark,q", "close", "Close help", id="help.close"),
+        Binding("down,j", "scroll(1)", "Scroll down", show=False, id="help.down"),
+        Binding("up,k", "scroll(-1)", "Scroll up", show=False, id="help.up"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = "Help: every key (escape, ? or q closes)"
+            yield Static(key_table(self.app.BINDINGS_FOR_HELP, self.app), id="help-keys")
+            text = (resources.files("tui_attention.tui") / "help.md").read_text(encoding="utf-8")
+            yield Markdown(text, id="help-text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one(VerticalScroll).scroll_relative(y=lines, animate=False)

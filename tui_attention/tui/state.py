@@ -1,0 +1,167 @@
+"""The tutor's state: which scenario, which switches, which word and step. No Textual here.
+
+The Config is always rebuilt with `build_config(scenario, overrides)`, the same
+rule `tui-attention trace` uses, so a switch pressed in the app gives exactly
+the numbers `trace` prints with the same options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from tui_attention.core import ConfigError, Overrides, Trace, build_config, compute
+from tui_attention.core.config import Config
+from tui_attention.core.numbers import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
+from tui_attention.core.walkthrough import Step, matrix_steps, word_steps
+
+WEIGHT_SCALES = (0.1, 1.0, 3.0)
+HEAD_CHOICES = (1, 2, 4)
+VIEWS = ("walkthrough", "matrix")
+
+
+@lru_cache(maxsize=64)
+def _word_steps(trace: Trace, word: int, head: int, decimals: int) -> tuple[Step, ...]:
+    return tuple(word_steps(trace, word, head, decimals))
+
+
+@lru_cache(maxsize=16)
+def _matrix_steps(trace: Trace, head: int, decimals: int) -> tuple[Step, ...]:
+    return tuple(matrix_steps(trace, head, decimals))
+
+
+@dataclass
+class TutorState:
+    """Mutable session state; `trace` is recomputed only when the config changes."""
+
+    scenario: Path | None = None
+    overrides: Overrides = field(default_factory=Overrides)
+    config: Config | None = None  # an edited config replaces the file + overrides
+    view: str = "walkthrough"
+    word: int = 0
+    step: int = 0
+    matrix_step: int = 0
+    head: int = 0
+    decimals: int = DEFAULT_DECIMALS
+    edited: frozenset[tuple[str, int, int]] = frozenset()
+    trace: Trace = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.config is None:
+            self.config = build_config(self.scenario, self.overrides)
+        self.trace = compute(self.config)
+
+    # --- derived ---------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.trace.n
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return _word_steps(self.trace, self.word, self.head, self.decimals)
+
+    @property
+    def current(self) -> Step:
+        return self.steps[self.step]
+
+    @property
+    def matrix_steps(self) -> tuple[Step, ...]:
+        return _matrix_steps(self.trace, self.head, self.decimals)
+
+    @property
+    def current_matrix(self) -> Step:
+        return self.matrix_steps[min(self.matrix_step, len(self.matrix_steps) - 1)]
+
+    # --- navigation --------------------------------------------------------------
+    def move_step(self, delta: int) -> None:
+        if self.view == "matrix":
+            self.matrix_step = max(0, min(len(self.matrix_steps) - 1, self.matrix_step + delta))
+        else:
+            self.step = max(0, min(len(self.steps) - 1, self.step + delta))
+
+    def first_step(self) -> None:
+        if self.view == "matrix":
+            self.matrix_step = 0
+        else:
+            self.step = 0
+
+    def last_step(self) -> None:
+        if self.view == "matrix":
+            self.matrix_step = len(self.matrix_steps) - 1
+        else:
+            self.step = len(self.steps) - 1
+
+    def move_word(self, delta: int) -> None:
+        self.word = max(0, min(self.n - 1, self.word + delta))
+
+    def toggle_view(self) -> None:
+        self.view = "matrix" if self.view == "walkthrough" else "walkthrough"
+
+    # --- switches: each rebuilds the config with build_config, as `trace` does ----
+    def _rebuild(self, **changes) -> None:
+        overrides = self.overrides.merged(**changes)
+        if self.edited and self.config is not None:
+            # An edited scenario has no file to rebuild from: apply the switch to it directly.
+            from tui_attention.core.scenario import apply_overrides
+
+            config = apply_overrides(self.config, Overrides(**changes))
+        else:
+            config = build_config(self.scenario, overrides)
+        self.overrides = overrides
+        self.set_config(config, keep_edits=bool(self.edited))
+
+    def set_config(self, config: Config, keep_edits: bool = False) -> None:
+        self.config = config
+        self.trace = compute(config)
+        if not keep_edits:
+            self.edited = frozenset()
+        self.word = min(self.word, self.n - 1)
+        self.head = min(self.head, config.heads - 1)
+        self.matrix_step = min(self.matrix_step, len(self.matrix_steps) - 1)
+
+    def toggle_scale(self) -> None:
+        self._rebuild(scale="none" if self.config.scale == "sqrt_dk" else "sqrt_dk")
+
+    def toggle_mask(self) -> None:
+        self._rebuild(mask="none" if self.config.mask == "causal" else "causal")
+
+    def cycle_weight_scale(self) -> None:
+        current = self.config.weight_scale
+        later = [w for w in WEIGHT_SCALES if w > current + 1e-12]
+        self._rebuild(weight_scale=later[0] if later else WEIGHT_SCALES[0])
+
+    def allowed_heads(self) -> tuple[int, ...]:
+        return tuple(h for h in HEAD_CHOICES if self.config.d_model % h == 0)
+
+    def cycle_heads(self) -> None:
+        """1 -> 2 -> 4 -> 1, over the counts that divide d_model."""
+        choices = self.allowed_heads()
+        later = [h for h in choices if h > self.config.heads]
+        self._rebuild(heads=later[0] if later else choices[0])
+
+    def cycle_head_shown(self) -> None:
+        self.head = (self.head + 1) % self.config.heads
+
+    def change_decimals(self, delta: int) -> None:
+        self.decimals = max(MIN_DECIMALS, min(MAX_DECIMALS, self.decimals + delta))
+
+    def edit_cell(self, matrix: str, row: int, col: int, value: float) -> None:
+        """Give one cell of E, P, W_q, W_k or W_v (head self.head) a new value; everything downstream recomputes."""
+        from tui_attention.core.editing import with_cell
+
+        self.set_config(with_cell(self.config, self.trace, matrix, row, col, value, self.head), keep_edits=True)
+        self.edited = self.edited | {(matrix, row, col)}
+
+    def snapshot(self) -> dict:
+        return {"view": self.view, "word": self.word, "step": self.step, "matrix_step": self.matrix_step,
+                "head": self.head, "decimals": self.decimals}
+
+
+def try_state(**kwargs) -> tuple[TutorState | None, str | None]:
+    """A TutorState, or the ConfigError message."""
+    try:
+        return TutorState(**kwargs), None
+    except ConfigError as exc:
+        return None, str(exc)
+

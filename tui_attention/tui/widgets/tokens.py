@@ -1,0 +1,34 @@
+"""The Tokens pane: the sentence with positions; the query word and the words the step uses stand out."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from .render import window
+
+
+class TokensPane(Static):
+    DEFAULT_CSS = """
+    TokensPane { height: auto; border: round $primary; border-title-color: $text; padding: 0 1; }
+    """
+
+    def show(self, tokens: tuple[str, ...], query: int | None, used: set[int], max_shown: int = 40) -> None:
+        text = Text(no_wrap=False, overflow="fold")
+        shown = window(len(tokens), query or 0, max_shown // 2)
+        if shown.start > 0:
+            text.append("… ")
+        for i in shown:
+            piece = f"{i + 1} {tokens[i]}"
+            if i == query:
+                text.append(f"[{piece}]", style="bold reverse")
+            elif i in used:
+                text.append(f"<{piece}>", style="bold underline")
+            else:
+                text.append(f" {piece} ", style="dim")
+            text.append("  ")
+        if shown.stop < len(tokens):
+            text.append(f"… ({len(tokens)} tokens)")
+        self.border_title = "Tokens"
+        self.border_subtitle = "\\[query]  <used>" if query is not None else ""
+        self.update(text)

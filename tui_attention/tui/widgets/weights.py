@@ -1,0 +1,53 @@
+"""The Weights pane: W_q, W_k, W_v, with the matrix (and column) being multiplied highlighted."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual.widgets import Static
+
+from tui_attention.core.trace import Trace
+from tui_attention.core.walkthrough import Step
+
+from .render import cells, col_window, grid, label, window
+
+NAMES = ("W_q", "W_k", "W_v")
+
+
+class WeightsPane(Static):
+    DEFAULT_CSS = """
+    WeightsPane { border: round $primary; padding: 0 1; height: auto; }
+    """
+
+    def show(self, trace: Trace, step: Step, decimals: int, edited: frozenset = frozenset()) -> None:
+        head = trace.heads[step.head]
+        active = {c.matrix for c in step.reads if c.matrix in NAMES}
+        if not active:
+            shapes = "  ".join(f"{n} {getattr(head, n).shape[0]}x{getattr(head, n).shape[1]}" for n in NAMES)
+            self.border_title = "Weights"
+            self.set_class(True, "-idle")
+            self.update(Text.assemble((shapes, "bold"), ("\nnot used in this step (see steps 2-4)", "dim")))
+            return
+        self.set_class(False, "-idle")
+        shown = [n for n in NAMES if n in active]
+        parts = []
+        for name in shown:
+            w = getattr(head, name)
+            on = name in active
+            table = grid()
+            table.title = f"{name}  {w.shape[0]}x{w.shape[1]}" + ("  (multiplying)" if on else "")
+            table.title_style = "bold reverse" if on else "bold"
+            table.title_justify = "left"
+            cols = col_window(w.shape[1])
+            table.add_column("", no_wrap=True, style="dim")
+            for c in cols:
+                table.add_column(str(c + 1) if c is not None else "", justify="right", no_wrap=True)
+            for r in window(w.shape[0], 0, 3):
+                row = cells(w[r], decimals, cols)
+                row = [v + ("*" if (name, r, c) in edited else "") for v, c in zip(row, cols)]
+                table.add_row(label(str(r + 1)), *row, style="bold" if on else "dim")
+            if w.shape[0] > 7:
+                table.add_row(Text(f"rows 1-7 of {w.shape[0]}", style="dim italic"))
+            parts.append(table)
+        self.border_title = "Weights" + ("" if trace.config.heads == 1 else f" (head {step.head + 1}/{trace.config.heads})")
+        self.update(Group(*parts))

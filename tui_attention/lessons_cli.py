@@ -1,0 +1,90 @@
+"""`tui-attention lessons`: the lesson list, what is done, and where the learner left off."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from tui_attention.core.config import ConfigError
+from tui_attention.lessons import Lesson, LessonError, load_lessons
+from tui_attention.progress import Progress, load_progress, progress_path, reset_progress
+
+DONE, TODO = "✓", " "
+
+
+def _marks(stream: TextIO) -> tuple[str, str]:
+    """✓ where the terminal can print it, else x."""
+    try:
+        DONE.encode(stream.encoding or "ascii")
+        return DONE, TODO
+    except (UnicodeEncodeError, LookupError):
+        return "x", TODO
+
+
+def format_lessons(lessons: list[Lesson], progress: Progress, done_mark: str = DONE) -> str:
+    """The text printed by `tui-attention lessons` (also usable by a UI)."""
+    ids = [lesson.id for lesson in lessons]
+    done = progress.count_completed(ids)
+    width = len(str(len(lessons)))
+    lines = [f"Lessons: {done} / {len(lessons)} completed", ""]
+    for lesson in lessons:
+        mark = done_mark if progress.is_completed(lesson.id) else TODO
+        lines.append(f"  [{mark}] {lesson.number:>{width}}. {lesson.title}  ({len(lesson.pages)} pages)")
+    lines.append("")
+    by_id = {lesson.id: lesson for lesson in lessons}
+    last = by_id.get(progress.last_lesson or "")
+    if last is not None:
+        page = min(progress.last_page, len(last.pages) - 1)
+        lines.append(f"You left off at lesson {last.number}, \"{last.title}\", page {page + 1} of {len(last.pages)}.")
+        lines.append(f"Continue with: tui-attention --lesson {last.number}")
+    else:
+        first = next((lesson for lesson in lessons if not progress.is_completed(lesson.id)), None)
+        if first is not None:
+            lines.append(f"Start with: tui-attention --lesson {first.number}")
+        else:
+            lines.append("All lessons completed.")
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_lessons(args: argparse.Namespace) -> int:
+    try:
+        lessons = load_lessons()
+    except LessonError as exc:
+        raise ConfigError(str(exc)) from None
+    path = progress_path()
+    if args.reset:
+        if not args.yes:
+            if not sys.stdin.isatty():
+                from tui_attention.cli import UsageError
+
+                raise UsageError("tui-attention lessons: --reset needs --yes when not run from a terminal")
+            answer = input(f"Forget all progress in {path}? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                print("Nothing changed.")
+                return 0
+        try:
+            reset_progress(path)
+        except OSError as exc:
+            from tui_attention.cli import UsageError
+
+            raise UsageError(f"tui-attention lessons: cannot remove {path}: {exc.strerror or exc}") from None
+        print("Progress reset.")
+    progress = load_progress(path)
+    if progress.notice:
+        print(progress.notice, file=sys.stderr)
+    done_mark, _ = _marks(sys.stdout)
+    sys.stdout.write(format_lessons(lessons, progress, done_mark))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "lessons",
+        help="list the lessons and your progress",
+        description="List the lessons with a check mark for completed ones, overall progress and where you left off. "
+        "Progress lives in $XDG_STATE_HOME/tui-attention/progress.json (default ~/.local/state).",
+    )
+    p.add_argument("--reset", action="store_true", help="forget all progress (asks first)")
+    p.add_argument("--yes", action="store_true", help="with --reset: do not ask")
+    p.set_defaults(func=_cmd_lessons)

@@ -1,0 +1,254 @@
+"""The learner's progress: completed lessons, question scores and where they left off.
+
+Pure Python (no Textual). Stored as JSON in
+``$XDG_STATE_HOME/tui-attention/progress.json`` (``~/.local/state`` when the
+variable is unset or not absolute)::
+
+    {
+      "version": 1,
+      "completed": ["01-tokens-and-embeddings", "02-positional-encodings"],
+      "last": {"lesson": "05-softmax", "page": 2},
+      "questions": {
+        "05-softmax/2": {"attempts": 2, "correct": true, "hints": 1, "revealed": false}
+      }
+    }
+
+Lesson ids are the lesson file stems, question ids "<lesson id>/<page number>"
+(see tui_attention.lessons); `last.page` is 0-based.
+
+Reading never raises on a bad file: a file that is not valid JSON or has the
+wrong shape is moved aside to ``progress.json.bak``, progress starts fresh and
+`Progress.notice` says what happened (for the UI to show once). Writes are
+atomic (a temporary file in the same directory, then os.replace); a failed
+write raises OSError, which the caller shows and otherwise ignores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["QuestionScore", "Progress", "state_dir", "progress_path", "load_progress", "save_progress", "reset_progress"]
+
+VERSION = 1
+FILE_NAME = "progress.json"
+APP_DIR = "tui-attention"
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class QuestionScore:
+    attempts: int = 0  # answers given (right or wrong)
+    correct: bool = False  # answered right at least once
+    hints: int = 0  # most hints shown
+    revealed: bool = False  # the worked answer was shown
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"attempts": self.attempts, "correct": self.correct, "hints": self.hints, "revealed": self.revealed}
+
+
+@dataclass
+class Progress:
+    completed: list[str] = field(default_factory=list)  # lesson ids, in the order completed
+    last_lesson: str | None = None
+    last_page: int = 0  # 0-based
+    questions: dict[str, QuestionScore] = field(default_factory=dict)
+    path: Path | None = None  # where it was loaded from / is saved to
+    notice: str | None = None  # set when the file was unreadable or corrupt; not saved
+
+    # --- queries
+    def is_completed(self, lesson_id: str) -> bool:
+        return lesson_id in self.completed
+
+    def count_completed(self, lesson_ids: list[str] | tuple[str, ...]) -> int:
+        """How many of `lesson_ids` are completed (ids of lessons no longer shipped are ignored)."""
+        return sum(1 for lid in lesson_ids if lid in self.completed)
+
+    def score(self, question_id: str) -> QuestionScore:
+        """The score of a question (a fresh zero score if never tried; not stored until changed)."""
+        return self.questions.get(question_id, QuestionScore())
+
+    # --- updates (in memory; call save_progress to write)
+    def mark_completed(self, lesson_id: str) -> None:
+        if lesson_id not in self.completed:
+            self.completed.append(lesson_id)
+
+    def set_position(self, lesson_id: str, page: int) -> None:
+        """Where the learner is: lesson id and 0-based page."""
+        self.last_lesson = lesson_id
+        self.last_page = max(0, int(page))
+
+    def _entry(self, question_id: str) -> QuestionScore:
+        return self.questions.setdefault(question_id, QuestionScore())
+
+    def record_answer(self, question_id: str, correct: bool) -> QuestionScore:
+        """Count one answer; `correct` stays True once the question was answered right."""
+        entry = self._entry(question_id)
+        entry.attempts += 1
+        entry.correct = entry.correct or bool(correct)
+        return entry
+
+    def record_hints(self, question_id: str, hints_used: int) -> QuestionScore:
+        """Remember how many hints were shown (the most ever shown for this question)."""
+        entry = self._entry(question_id)
+        entry.hints = max(entry.hints, int(hints_used))
+        return entry
+
+    def record_reveal(self, question_id: str) -> QuestionScore:
+        entry = self._entry(question_id)
+        entry.revealed = True
+        return entry
+
+    def to_dict(self) -> dict[str, Any]:
+        last = None if self.last_lesson is None else {"lesson": self.last_lesson, "page": self.last_page}
+        return {
+            "version": VERSION,
+            "completed": list(self.completed),
+            "last": last,
+            "questions": {qid: s.to_dict() for qid, s in sorted(self.questions.items())},
+        }
+
+
+class _Corrupt(ValueError):
+    pass
+
+
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """$XDG_STATE_HOME/tui-attention, or ~/.local/state/tui-attention.
+
+    A relative XDG_STATE_HOME is ignored, as the XDG spec asks.
+    """
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
+    return root / APP_DIR
+
+
+def progress_path(env: Mapping[str, str] | None = None) -> Path:
+    return state_dir(env) / FILE_NAME
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Corrupt(f"{what} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def _bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Corrupt(f"{what} must be true or false, got {value!r}")
+    return value
+
+
+def _from_dict(data: Any) -> Progress:
+    if not isinstance(data, dict):
+        raise _Corrupt("the top level is not an object")
+    version = data.get("version")
+    if version != VERSION:
+        raise _Corrupt(f"unknown version {version!r}")
+    completed = data.get("completed", [])
+    if not isinstance(completed, list) or not all(isinstance(x, str) for x in completed):
+        raise _Corrupt("completed must be a list of lesson ids")
+    last = data.get("last")
+    last_lesson, last_page = None, 0
+    if last is not None:
+        if not isinstance(last, dict) or not isinstance(last.get("lesson"), str):
+            raise _Corrupt("last must be {\"lesson\": id, \"page\": n}")
+        last_lesson, last_page = last["lesson"], _int(last.get("page", 0), "last.page")
+    raw = data.get("questions", {})
+    if not isinstance(raw, dict):
+        raise _Corrupt("questions must be an object")
+    questions = {}
+    for qid, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise _Corrupt(f"questions[{qid!r}] must be an object")
+        questions[qid] = QuestionScore(
+            attempts=_int(entry.get("attempts", 0), f"{qid}.attempts"),
+            correct=_bool(entry.get("correct", False), f"{qid}.correct"),
+            hints=_int(entry.get("hints", 0), f"{qid}.hints"),
+            revealed=_bool(entry.get("revealed", False), f"{qid}.revealed"),
+        )
+    return Progress(list(dict.fromkeys(completed)), last_lesson, last_page, questions)
+
+
+def _move_aside(path: Path) -> Path | None:
+    backup = path.with_name(path.name + ".bak")
+    try:
+        os.replace(path, backup)
+        return backup
+    except OSError:
+        return None
+
+
+def load_progress(path: str | Path | None = None) -> Progress:
+    """Read progress; never raises on a missing, unreadable or corrupt file.
+
+    Missing: fresh progress, no notice. Unreadable (permissions, a directory):
+    fresh progress and a notice; the file is left alone. Corrupt (not JSON, not
+    UTF-8, wrong types, too large): moved to progress.json.bak, fresh progress
+    and a notice.
+    """
+    path = Path(path) if path is not None else progress_path()
+    fresh = Progress(path=path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise _Corrupt(f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return fresh
+    except _Corrupt as exc:
+        return _corrupt(path, str(exc))
+    except OSError as exc:
+        fresh.notice = f"Could not read your progress ({path}: {exc.strerror or exc}); starting fresh for this session."
+        return fresh
+    try:
+        progress = _from_dict(json.loads(raw.decode("utf-8")))
+    except UnicodeDecodeError:
+        return _corrupt(path, "not UTF-8 text")
+    except json.JSONDecodeError as exc:
+        return _corrupt(path, f"not valid JSON ({exc.msg} at line {exc.lineno})")
+    except _Corrupt as exc:
+        return _corrupt(path, str(exc))
+    progress.path = path
+    return progress
+
+
+def _corrupt(path: Path, why: str) -> Progress:
+    backup = _move_aside(path)
+    where = f"it was moved to {backup}" if backup else "it could not be moved aside"
+    return Progress(path=path, notice=f"Your progress file {path} was damaged ({why}); {where} and progress starts fresh.")
+
+
+def save_progress(progress: Progress, path: str | Path | None = None) -> Path:
+    """Write atomically: a temporary file in the same directory, then os.replace.
+
+    Creates the directory if needed. Raises OSError if it cannot write; no
+    temporary file is left behind either way.
+    """
+    path = Path(path) if path is not None else (progress.path or progress_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(progress.to_dict(), fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    progress.path = path
+    return path
+
+
+def reset_progress(path: str | Path | None = None) -> Progress:
+    """Forget everything (the UI asks for confirmation first): remove the file and
+    return fresh progress. Raises OSError if the file exists but cannot be removed."""
+    path = Path(path) if path is not None else progress_path()
+    path.unlink(missing_ok=True)
+    return Progress(path=path)

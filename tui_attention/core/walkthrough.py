@@ -46,6 +46,7 @@ class Step:
     writes: tuple[Cell, ...]
     word: int | None = None  # 0-based query word for walkthrough steps
     head: int = 0
+    result: tuple[float, ...] = ()  # the vector this step produces, computed the per-word way
 
     @property
     def counter(self) -> str:
@@ -69,6 +70,14 @@ def score_spread(trace: Trace, head: int) -> tuple[float, float]:
     h = trace.heads[head]
     keep = ~trace.mask if trace.mask is not None else np.ones_like(h.scores, dtype=bool)
     return float(np.std(h.scores[keep])), float(np.std(h.scaled[keep]))
+
+
+def weighted_sum(alpha: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """z = sum_j alpha_j v_j, written as the notebook's loop: (n,) and (n, d_v) -> (d_v,)."""
+    z = np.zeros(v.shape[1])
+    for a_j, v_j in zip(alpha, v):
+        z = z + a_j * v_j
+    return z
 
 
 def _name(trace: Trace, i: int) -> str:
@@ -181,7 +190,8 @@ def word_steps(trace: Trace, i: int, head: int = 0, decimals: int = DEFAULT_DECI
     ))
     out_lines = [f"α{sub2(i + 1, j + 1, n)}·v{sub(j + 1)} = {fmt(h.weights[i, j], d)} × {fmt_vector(h.V[j], d)} = "
                  f"{fmt_vector(h.weights[i, j] * h.V[j], d)}" for j in all_rows]
-    out_lines.append(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(h.output[i], d)}")
+    z_loop = weighted_sum(h.weights[i], h.V)
+    out_lines.append(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}")
     steps.append((
         "output", f"Output of {word}: z{I} = Σ_j α{sub(i + 1)}ⱼ v_j",
         f"z{I} is the weighted sum of every word's value, using the attention weights of {word}. It is the "
@@ -190,7 +200,8 @@ def word_steps(trace: Trace, i: int, head: int = 0, decimals: int = DEFAULT_DECI
     ))
     total_steps = len(steps)
     return [
-        Step(kind, "walkthrough", k, total_steps, title, text, formula, reads, writes, word=i, head=head)
+        Step(kind, "walkthrough", k, total_steps, title, text, formula, reads, writes, word=i, head=head,
+             result=tuple(z_loop) if kind == "output" else ())
         for k, (kind, title, text, formula, reads, writes) in enumerate(steps)
     ]
 

@@ -20,9 +20,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from tui_attention.core import ConfigError
+from tui_attention.core import ConfigError, build_config
+from tui_attention.core.editing import EDITABLE
 from tui_attention.core.numbers import fmt
 from tui_attention.tui.state import TutorState
+from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20
 DEFAULT_THEME = "textual-dark"
@@ -30,6 +32,28 @@ DEFAULT_THEME = "textual-dark"
 
 def B(keys: str, action: str, description: str, id: str, show: bool = True, tooltip: str = "") -> Binding:
     return Binding(keys, action, description, show=show, id=id, tooltip=tooltip or description)
+
+
+def _writable_file(text: str) -> str | None:
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        return "give a file name"
+    if path.is_dir():
+        return f"{text} is a folder"
+    if not path.parent.exists():
+        return f"folder {path.parent} does not exist"
+    return None
+
+
+def _writable_export(text: str) -> str | None:
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        return "give a file or folder name"
+    if path.suffix in (".npz", ".md", ".py"):
+        return _writable_file(text)
+    if path.exists() and not path.is_dir():
+        return f"{text} exists and is not a folder (CSV export writes a folder)"
+    return None if path.parent.exists() else f"folder {path.parent} does not exist"
 
 
 class AttentionApp(App[int]):
@@ -57,6 +81,11 @@ class AttentionApp(App[int]):
         B("minus", "decimals(-1)", "Fewer decimals", "tutor.fewer_decimals", show=False),
         B("pagedown", "page(1)", "Scroll down", "tutor.page_down", show=False),
         B("pageup", "page(-1)", "Scroll up", "tutor.page_up", show=False),
+        B("e", "edit_scenario", "Your sentence", "tutor.edit_scenario", show=False),
+        B("ctrl+s", "save", "Save scenario", "tutor.save", show=False),
+        B("x", "export", "Export", "tutor.export", show=False),
+        B("L", "lessons", "Lessons", "tutor.lessons"),
+        B("escape,period", "unfocus", "Leave the matrix", "tutor.unfocus", show=False),
         B("question_mark,f1", "help", "Help", "tutor.help"),
         B("q", "quit", "Quit", "tutor.quit"),
     ]
@@ -120,6 +149,10 @@ class AttentionApp(App[int]):
         switcher = self.query_one(ContentSwitcher)
         if self.state.view == "matrix":
             view = self._matrix_view()
+            if not view.is_mounted:
+                # First visit: the grids are composed after this mount; show once they exist.
+                self.call_after_refresh(self.refresh_view)
+                return
             switcher.current = "matrix"
             view.show(self.state, self.all_heads)
         else:
@@ -210,6 +243,82 @@ class AttentionApp(App[int]):
             pane.scroll_relative(y=direction * max(1, pane.size.height - 1), animate=False)
         else:
             self._matrix_view().page(direction)
+
+    def action_unfocus(self) -> None:
+        self.set_focus(None)
+
+    def action_edit_scenario(self) -> None:
+        from tui_attention.tui.screens.edit import ScenarioForm
+
+        def done(overrides) -> None:
+            if overrides is not None:
+                def apply() -> None:
+                    self.state.scenario = None
+                    self.state.overrides = overrides
+                    self.state.set_config(build_config(None, overrides))
+                    self.state.word = min(self.state.word, self.state.n - 1)
+
+                self._change(apply)
+
+        c = self.state.config
+        self.push_screen(ScenarioForm(c, c.scale, c.mask), done)
+
+    @on(MatrixGrid.CellSelected)
+    def _edit_cell(self, event: MatrixGrid.CellSelected) -> None:
+        from tui_attention.tui.screens.edit import PromptScreen, parse_number
+
+        matrix = (event.grid.id or "").removeprefix("grid-")
+        if matrix not in EDITABLE:
+            return
+        row, col = event.row, event.col
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self._change(self.state.edit_cell, matrix, row, col, parse_number(text)[0])
+
+        head = f" (head {self.state.head + 1})" if matrix.startswith("W") and self.state.config.heads > 1 else ""
+        self.push_screen(PromptScreen(
+            f"New value for {matrix}[{row + 1},{col + 1}]{head}", fmt(event.value, self.state.decimals),
+            lambda t: parse_number(t)[1],
+            "Everything downstream is recomputed in both views; the cell stays marked with *."), done)
+
+    def action_save(self) -> None:
+        from tui_attention.core.scenario import save_scenario
+        from tui_attention.tui.screens.edit import PromptScreen
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                save_scenario(self.state.config, Path(text).expanduser(),
+                              header="# Saved by tui-attention; load with: tui-attention --scenario FILE\n")
+            except OSError as exc:
+                self.notify(f"Could not save {text}: {exc.strerror or exc}", severity="error", timeout=8)
+                return
+            self.notify(f"Saved {text}. Load it again with: tui-attention --scenario {text}", timeout=8)
+
+        self.push_screen(PromptScreen("Save the scenario as TOML", "scenario.toml", _writable_file,
+                                      "The same schema as the files in --scenario; edited cells are kept."), done)
+
+    def action_export(self) -> None:
+        from tui_attention.tui.screens.edit import PromptScreen
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            from tui_attention.exporting import export_trace
+
+            path = Path(text).expanduser()
+            kind = path.suffix.lstrip(".") if path.suffix in (".npz", ".md", ".py") else "csv"
+            try:
+                written = export_trace(self.state.trace, kind, path)
+            except (OSError, ConfigError, ValueError) as exc:
+                self.notify(f"Could not export: {exc}", severity="error", timeout=8)
+                return
+            self.notify(f"Exported {kind} to {written}", timeout=8)
+
+        self.push_screen(PromptScreen("Export what you see", "attention.md", _writable_export,
+                                      "Name ending in .npz, .md or .py, or a folder name for CSV files."), done)
 
     def action_help(self) -> None:
         from tui_attention.tui.screens.help import HelpScreen

@@ -17,6 +17,11 @@ from tui_attention.core.numbers import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIM
 from tui_attention.core.walkthrough import Step, matrix_steps, word_steps
 
 WEIGHT_SCALES = (0.1, 1.0, 3.0)
+# The same moment of the computation in the two views.
+WORD_TO_MATRIX = {"embed": "x", "query": "qkv", "keys": "qkv", "values": "qkv", "scores": "qkt",
+                  "scale": "scale", "mask": "mask", "softmax": "softmax", "output": "av"}
+MATRIX_TO_WORD = {"x": "embed", "qkv": "query", "qkt": "scores", "scale": "scale", "mask": "mask",
+                  "softmax": "softmax", "av": "output"}
 HEAD_CHOICES = (1, 2, 4)
 VIEWS = ("walkthrough", "matrix")
 
@@ -96,7 +101,16 @@ class TutorState:
         self.word = max(0, min(self.n - 1, self.word + delta))
 
     def toggle_view(self) -> None:
-        self.view = "matrix" if self.view == "walkthrough" else "walkthrough"
+        """Switch views; the step carries across (softmax of word i <-> A = softmax(S))."""
+        if self.view == "walkthrough":
+            kind = WORD_TO_MATRIX[self.current.kind]
+            kinds = [s.kind for s in self.matrix_steps]
+            self.matrix_step = kinds.index(kind)
+            self.view = "matrix"
+        else:
+            kind = MATRIX_TO_WORD.get(self.current_matrix.kind, "output")
+            self.step = [s.kind for s in self.steps].index(kind)
+            self.view = "walkthrough"
 
     # --- switches: each rebuilds the config with build_config, as `trace` does ----
     def _rebuild(self, **changes) -> None:

@@ -1,0 +1,159 @@
+"""Editing: your own sentence and sizes (a form), one number (a prompt), saving and exporting paths.
+
+Every field is validated as you type; an invalid value shows an inline message
+and changes nothing. Cancel with the Cancel button, ctrl+g, or escape.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from tui_attention.core import ConfigError, Overrides, build_config
+from tui_attention.core.config import Config
+
+FORM_FIELDS = (
+    ("sentence", "Sentence", "text"),
+    ("seed", "Seed", "integer"),
+    ("d_model", "d_model", "integer"),
+    ("d_k", "d_k", "integer"),
+    ("d_v", "d_v", "integer"),
+    ("heads", "Heads", "integer"),
+)
+
+MODAL_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 70; max-width: 95%; height: auto; max-height: 95%; border: round $accent;
+    background: $surface; padding: 0 1; }}
+{name} .field {{ height: auto; }}
+{name} .field Label {{ width: 10; padding: 1 1 0 0; }}
+{name} .field Input {{ width: 1fr; }}
+{name} .error {{ color: $error; height: auto; padding: 0 0 0 11; }}
+{name} .buttons {{ height: auto; align-horizontal: right; }}
+{name} .buttons Button {{ margin: 0 0 0 1; min-width: 10; }}
+"""
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One validated text field. `validate(text)` returns an error message or None."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="PromptScreen")
+    BINDINGS = [Binding("escape,ctrl+g", "cancel", "Cancel", id="prompt.cancel")]
+
+    def __init__(self, title: str, value: str, validate: Callable[[str], str | None], explain: str = "") -> None:
+        super().__init__()
+        self.title_text, self.value, self.validate, self.explain = title, value, validate, explain
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.title_text
+            if self.explain:
+                yield Static(self.explain)
+            yield Input(self.value, id="prompt-input", select_on_focus=True)
+            yield Static("", classes="error", id="prompt-error")
+            with Horizontal(classes="buttons"):
+                yield Button("OK", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        self.query_one("#prompt-error", Static).update(self.validate(event.value) or "")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        text = self.query_one(Input).value
+        error = self.validate(text)
+        if error:
+            self.query_one("#prompt-error", Static).update(error)
+            return
+        self.dismiss(text)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def parse_number(text: str) -> tuple[float | None, str | None]:
+    try:
+        value = float(text.strip().replace("−", "-"))
+    except ValueError:
+        return None, f"not a number: {text.strip()!r}"
+    if value != value or value in (float("inf"), float("-inf")):
+        return None, "must be a finite number"
+    if abs(value) > 1e6:
+        return None, "keep it within ±1e6"
+    return value, None
+
+
+class ScenarioForm(ModalScreen[Overrides | None]):
+    """Your own sentence, seed and sizes: a fresh generated scenario, as `trace --sentence ...` makes."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="ScenarioForm")
+    BINDINGS = [Binding("escape,ctrl+g", "cancel", "Cancel", id="form.cancel")]
+
+    def __init__(self, config: Config, scale: str, mask: str) -> None:
+        super().__init__()
+        self.config, self.scale, self.mask = config, scale, mask
+
+    def compose(self) -> ComposeResult:
+        c = self.config
+        values = {"sentence": " ".join(c.tokens), "seed": c.seed, "d_model": c.d_model, "d_k": c.d_k,
+                  "d_v": c.d_v, "heads": c.heads}
+        with Vertical() as box:
+            box.border_title = "Your own sentence and sizes (enter applies)"
+            yield Static("Seeded embeddings, sinusoidal positions and seeded weights, exactly as "
+                         "`tui-attention trace --sentence ... --seed ...` computes them.", classes="explain")
+            for key, label, _ in FORM_FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(label)
+                    yield Input(str(values[key]), id=f"form-{key}", select_on_focus=False)
+            yield Static("", classes="error", id="form-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Apply", variant="primary", id="apply")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#form-sentence", Input).focus()
+
+    def build(self) -> tuple[Overrides | None, str | None]:
+        raw = {key: self.query_one(f"#form-{key}", Input).value.strip() for key, _, _ in FORM_FIELDS}
+        values: dict = {"sentence": raw["sentence"]}
+        for key, label, kind in FORM_FIELDS[1:]:
+            try:
+                values[key] = int(raw[key])
+            except ValueError:
+                return None, f"{label}: must be a whole number, got {raw[key]!r}"
+        overrides = Overrides(**values, scale=self.scale, mask=self.mask)
+        try:
+            build_config(None, overrides)
+        except ConfigError as exc:
+            return None, str(exc)
+        return overrides, None
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        _, error = self.build()
+        self.query_one("#form-error", Static).update(error or "")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#apply")
+    def _apply(self) -> None:
+        overrides, error = self.build()
+        if error:
+            self.query_one("#form-error", Static).update(error)
+            return
+        self.dismiss(overrides)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,164 @@
+"""The matrix view: every matrix at once, softmax(Q Kᵀ) V, linked to the step-through.
+
+The current query word's row is highlighted in every matrix; the matrices the
+current matrix step reads or writes are marked; a check line shows that row i
+of A V equals the step-through's z_i.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Static
+
+from tui_attention.core.editing import EDITABLE
+from tui_attention.core.numbers import fmt_vector
+from tui_attention.core.walkthrough import word_steps
+from tui_attention.tui.state import TutorState
+from tui_attention.tui.widgets.matrix_grid import MatrixGrid
+
+# (grid id, label, row of the layout)
+LAYOUT = (
+    ("X", "X = E + P", "inputs"), ("W_q", "W_q", "inputs"), ("W_k", "W_k", "inputs"), ("W_v", "W_v", "inputs"),
+    ("Q", "Q = X W_q", "proj"), ("K", "K = X W_k", "proj"), ("V", "V = X W_v", "proj"),
+    ("S", "S = Q Kᵀ", "attn"), ("A", "A = softmax(S)", "attn"), ("Z", "Z = A V", "attn"),
+    ("E", "E (embeddings)", "edit"), ("P", "P (positions)", "edit"),
+    ("concat", "concat(heads)", "block"), ("W_o", "W_o", "block"), ("proj", "concat W_o", "block"),
+    ("norm1", "LayerNorm(X + proj)", "block2"), ("ffn", "FFN", "block2"), ("out", "LayerNorm(y + FFN)", "block2"),
+)
+ROWS = ("inputs", "proj", "attn", "edit", "block", "block2")
+WORD_ROWS = {"X", "Q", "K", "V", "S", "A", "Z", "E", "P", "concat", "proj", "norm1", "ffn", "out"}
+
+
+def short_labels(tokens: tuple[str, ...], width: int = 8) -> list[str]:
+    return [f"{i + 1} {t}"[:width] for i, t in enumerate(tokens)]
+
+
+class MatrixView(VerticalScroll, can_focus=False):
+    DEFAULT_CSS = """
+    MatrixView { height: 1fr; }
+    MatrixView #matrix-narration { height: auto; max-height: 7; border: round $accent; padding: 0 1; }
+    MatrixView #matrix-check { height: 1; padding: 0 1; }
+    MatrixView .matrix-row { height: auto; width: auto; }
+    MatrixView #heads-row { height: auto; width: auto; display: none; }
+    MatrixView.-all-heads #heads-row { display: block; }
+    MatrixView MatrixGrid { margin: 0 1 0 0; }
+    MatrixView MatrixGrid.-active { border: round $accent; border-title-color: $accent; border-title-style: bold; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._data_key: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="matrix-narration")
+        yield Static(id="matrix-check")
+        for row in ROWS:
+            with Horizontal(classes="matrix-row", id=f"row-{row}"):
+                for gid, label, where in LAYOUT:
+                    if where == row:
+                        yield MatrixGrid(label=label, id=f"grid-{gid}", show_cursor=gid in EDITABLE)
+            if row == "attn":
+                yield Horizontal(id="heads-row")
+
+    def grid(self, gid: str) -> MatrixGrid:
+        return self.query_one(f"#grid-{gid}", MatrixGrid)
+
+    def show(self, state: TutorState, all_heads: bool = False) -> None:
+        trace, d, h = state.trace, state.decimals, state.head
+        key = (id(trace), d, h)
+        if key != self._data_key:
+            self._fill(state)
+            self._data_key = key
+        self._fill_heads(state, all_heads)
+        step = state.current_matrix
+        touched = {c.matrix for c in step.reads + step.writes}
+        for gid, _, _ in LAYOUT:
+            g = self.grid(gid)
+            g.set_class(gid in touched, "-active")
+            g.highlight_row = state.word if gid in WORD_ROWS else None
+            if gid in EDITABLE:
+                g.marked = {(r, c) for (m, r, c) in state.edited if m == gid}
+        self.grid("S").highlight_row = state.word
+        for gid in ("X", "Q", "S", "A", "Z"):
+            self.grid(gid).scroll_to_row(state.word) if hasattr(self.grid(gid), "scroll_to_row") else None
+        narration = Text()
+        narration.append(f"{step.title}\n", style="bold")
+        narration.append(step.narration)
+        if step.formula:
+            narration.append("\n" + "   ".join(step.formula), style="bold")
+        box = self.query_one("#matrix-narration", Static)
+        box.border_title = "Matrix form"
+        box.border_subtitle = f"matrix {step.counter}"
+        box.update(narration)
+        self._check(state)
+
+    def _check(self, state: TutorState) -> None:
+        i = state.word
+        head = state.trace.heads[state.head]
+        z_i = np.array(word_steps(state.trace, i, state.head, state.decimals)[-1].result)
+        diff = float(np.max(np.abs(head.output[i] - z_i)))
+        self.query_one("#matrix-check", Static).update(Text.assemble(
+            ("check: ", "bold"),
+            f"row {i + 1} of A V = {fmt_vector(head.output[i], state.decimals)}; step-through z{i + 1} = "
+            f"{fmt_vector(z_i, state.decimals)}; largest difference {diff:.1e}",
+        ))
+
+    def _fill(self, state: TutorState) -> None:
+        t, d = state.trace, state.decimals
+        head = t.heads[state.head]
+        b = t.block
+        rows = short_labels(t.tokens)
+        cols_d = [str(c + 1) for c in range(t.config.d_model)]
+        dk = [str(c + 1) for c in range(t.config.d_k)]
+        dv = [str(c + 1) for c in range(t.config.d_v)]
+        idx = lambda n: [str(r + 1) for r in range(n)]  # noqa: E731
+        scale = "/√d_k" if t.config.scale == "sqrt_dk" else ""
+        mask = ", masked" if t.mask is not None else ""
+        self.grid("S").label = f"S = Q Kᵀ{scale}{mask}"
+        data = {
+            "X": (t.X, rows, cols_d), "E": (t.E, rows, cols_d), "P": (t.P, rows, cols_d),
+            "W_q": (head.W_q, idx(t.config.d_model), dk), "W_k": (head.W_k, idx(t.config.d_model), dk),
+            "W_v": (head.W_v, idx(t.config.d_model), dv),
+            "Q": (head.Q, rows, dk), "K": (head.K, rows, dk), "V": (head.V, rows, dv),
+            "S": (head.logits, rows, idx(t.n)), "A": (head.weights, rows, idx(t.n)), "Z": (head.output, rows, dv),
+            "concat": (t.attention, rows, idx(t.attention.shape[1])), "W_o": (b.W_o, idx(b.W_o.shape[0]), cols_d),
+            "proj": (b.projection, rows, cols_d), "norm1": (b.norm_1, rows, cols_d),
+            "ffn": (b.ffn_output, rows, cols_d), "out": (b.norm_2, rows, cols_d),
+        }
+        for gid, (values, r, c) in data.items():
+            self.grid(gid).set_data(values, r, c, decimals=d, heat=gid == "A",
+                                    masked=t.mask if gid in ("S", "A") else None)
+        suffix = f" (head {state.head + 1}/{t.config.heads})" if t.config.heads > 1 else ""
+        for gid in ("W_q", "W_k", "W_v", "Q", "K", "V", "A", "Z"):
+            base = dict((g, l) for g, l, _ in LAYOUT)[gid]
+            self.grid(gid).label = base + suffix
+
+    def _fill_heads(self, state: TutorState, all_heads: bool) -> None:
+        t = state.trace
+        show = all_heads and t.config.heads > 1
+        self.set_class(show, "-all-heads")
+        row = self.query_one("#heads-row", Horizontal)
+        if not show:
+            if row.children:
+                row.remove_children()
+            return
+        grids = list(row.query(MatrixGrid))
+        if len(grids) != t.config.heads:
+            row.remove_children()
+            grids = [MatrixGrid(label=f"A head {k + 1}", id=f"grid-A-head-{k}") for k in range(t.config.heads)]
+            row.mount(*grids)
+        labels = short_labels(t.tokens)
+        for k, g in enumerate(grids):
+            g.set_data(t.heads[k].weights, labels, [str(c + 1) for c in range(t.n)], decimals=state.decimals,
+                       heat=True, masked=t.mask)
+            g.highlight_row = state.word
+
+    def page(self, direction: int) -> None:
+        focused = self.app.focused
+        if isinstance(focused, MatrixGrid):
+            focused.action_page_down() if direction > 0 else focused.action_page_up()
+        else:
+            self.scroll_relative(y=direction * max(1, self.size.height - 2), animate=False)

@@ -285,6 +285,13 @@ def test_marked_cells_show_a_star() -> None:
         assert grid.marked == {(1, 0), (0, 1)}
         grid.mark_cell(1, 0, marked=False)
         assert "*" not in visible_lines(grid)[2]
+        # A wider value widens every column, so the points still line up.
+        grid.set_cell(1, 1, -123.25)
+        await pilot.pause()  # the grid grows (width: auto)
+        lines = visible_lines(grid)
+        assert cells_of(lines[1], grid) == ["+1.0000", "-0.5000"]
+        assert cells_of(lines[2], grid) == ["+3.0000", "-123.2500"]
+        assert [line.index(".") for line in lines[1:]] == [lines[1].index(".")] * 2
 
     with_app(GridApp(grid), body)
 
@@ -355,6 +362,26 @@ def test_cursor_moves_and_enter_posts_cell_selected() -> None:
         await pilot.press("enter", "down", "right")
         await pilot.pause()
         assert [s[0] for s in app.selected] == ["x", "x"]
+
+    with_app(app, body)
+
+
+def test_click_moves_cursor_and_double_click_selects() -> None:
+    values = np.arange(6, dtype=float).reshape(2, 3)
+    grid = MatrixGrid(values, ["a", "b"], ["x", "y", "z"], show_cursor=True, id="g")
+    app = GridApp(grid)
+
+    async def body(pilot) -> None:
+        # Widget offset: border (1) + label area + column 2, row 2 (below the header line).
+        x = 1 + grid.label_width + 2 * grid.column_width + 2
+        y = 1 + 1 + 1
+        await pilot.click(grid, offset=(x, y))
+        assert grid.cursor == (1, 2)
+        await pilot.click(grid, offset=(x, y), times=2)
+        await pilot.pause()
+        assert app.selected[-1] == ("g", 1, 2, 5.0)
+        await pilot.click(grid, offset=(1, 1))  # the header corner: no cell, no change
+        assert grid.cursor == (1, 2)
 
     with_app(app, body)
 

@@ -526,12 +526,23 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self.marked = self._marked | {cell} if marked else self._marked - {cell}
 
     def set_cell(self, row: int, col: int, value: float, *, mark: bool = True) -> None:
-        """Write one value (into the array given to `set_data`) and redraw its row.
+        """Write one value into the grid's array and redraw its row (and mark it).
 
-        Column widths are not re-measured; call `set_data` if the new value is wider.
+        The grid's array is the one given to `set_data` when that was already a
+        float array, so the caller's array changes too. Columns widen if needed.
         """
         self._values[row, col] = value
-        self._invalidate_rows((row,))
+        needed = len(fmt(value, self._decimals))
+        if needed > self._number_width:
+            self._number_width = needed
+            self._pitch = needed + 2
+            self._line_cache.clear()
+            rows, cols = self._values.shape
+            self.virtual_size = Size(self._label_width + cols * self._pitch, rows + 1)
+            if self.is_attached:
+                self.refresh(layout=True)
+        else:
+            self._invalidate_rows((row,))
         if mark:
             self.mark_cell(row, col)
 

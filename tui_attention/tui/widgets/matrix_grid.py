@@ -330,8 +330,8 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self.set_reactive(MatrixGrid.show_cursor, show_cursor)
         self.set_data(
             np.zeros((0, 0)) if values is None else values,
-            row_labels or (),
-            col_labels or (),
+            () if row_labels is None else row_labels,
+            () if col_labels is None else col_labels,
             decimals=decimals,
             heat=heat,
             masked=masked,

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 # A stand-in for the tutor: starts in milliseconds, raw mode, says what it
-# sees (TERM, size, cwd), echoes keys as hex, reports resizes, quits on 'q',
-# crashes (exit 3) on '!'.
+# sees (TERM, size), echoes keys as hex, reports resizes, quits on 'q',
+# crashes (exit 3) on '!', allocates 2 GiB on 'M', spins forever on 'C'.
 STANDIN_SOURCE = r'''
 import fcntl, os, signal, struct, sys, termios, tty
 def size():
@@ -34,6 +34,11 @@ while True:
         sys.exit(0)
     if b"!" in data:
         os._exit(3)
+    if b"M" in data:
+        hog = bytearray(2 << 30)  # 2 GiB: MemoryError under the address-space limit
+    if b"C" in data:
+        while True:  # spin until the CPU-time limit ends it
+            pass
     out("KEY %s\r\n" % data.hex())
 '''
 
@@ -58,7 +63,7 @@ class Screen:
 
     Handles printable text, CR/LF/BS/TAB, cursor positioning (CUP, CUU/CUD/
     CUF/CUB, CHA, VPA), erase (ED, EL, ECH), the alternate screen, and skips
-    SGR, private modes, OSC/DCS strings and other escapes.
+    SGR, other private modes, OSC/DCS strings and other escapes.
     """
 
     def __init__(self, cols: int = 80, rows: int = 24) -> None:
@@ -66,16 +71,24 @@ class Screen:
         self.grid = [[" "] * cols for _ in range(rows)]
         self.x = self.y = 0
         self.wrap = True
+        self._main: list[list[str]] | None = None  # the main screen while the alternate one is shown
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending = ""
         self.raw = bytearray()
 
-    def resize(self, cols: int, rows: int) -> None:
+    @staticmethod
+    def _resized(old: list[list[str]], cols: int, rows: int) -> list[list[str]]:
         grid = [[" "] * cols for _ in range(rows)]
-        for y in range(min(rows, self.rows)):
-            for x in range(min(cols, self.cols)):
-                grid[y][x] = self.grid[y][x]
-        self.grid, self.cols, self.rows = grid, cols, rows
+        for y in range(min(rows, len(old))):
+            for x in range(min(cols, len(old[y]))):
+                grid[y][x] = old[y][x]
+        return grid
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.grid = self._resized(self.grid, cols, rows)
+        if self._main is not None:
+            self._main = self._resized(self._main, cols, rows)
+        self.cols, self.rows = cols, rows
         self.x, self.y = min(self.x, cols - 1), min(self.y, rows - 1)
 
     def text(self) -> str:
@@ -161,7 +174,11 @@ class Screen:
             modes = params[1:].split(";")
             if final in "hl":
                 if "1049" in modes or "47" in modes or "1047" in modes:
-                    self.clear()
+                    if final == "h" and self._main is None:  # enter the alternate screen
+                        self._main = self.grid
+                        self.grid = [[" "] * self.cols for _ in range(self.rows)]
+                    elif final == "l" and self._main is not None:  # back to the main screen
+                        self.grid, self._main = self._main, None
                 if "7" in modes:
                     self.wrap = final == "h"
             return
@@ -302,3 +319,93 @@ class TerminalClient:
 def pid_gone(pid: int) -> bool:
     """True if `pid` no longer exists (not even as a zombie)."""
     return not os.path.exists(f"/proc/{pid}")
+
+
+# -- the real command line, in a subprocess ---------------------------------------
+
+_PORT_RE = re.compile(r" on (?:http://)?(?:\[[^\]]*\]|[^\s:]+):(\d+)")
+
+
+class CliServer:
+    """`python -P -m tui_attention serve ...` started on port 0; the banner gives the port."""
+
+    def __init__(self, args: list[str], tmp_path: Path, cwd: Path | None = None) -> None:
+        import subprocess
+
+        self.err_path = tmp_path / "server.err"
+        env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"))
+        self._err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "tui_attention", "serve", *args, "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            cwd=cwd or tmp_path,
+            env=env,
+        )
+        self.banner = ""
+        self.port = self._read_port()
+
+    def _read_port(self, timeout: float = 30.0) -> int:
+        import select
+
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                buf += chunk
+                m = _PORT_RE.search(buf.decode(errors="replace"))
+                if m and b"Ctrl+C" in buf:
+                    self.banner = buf.decode(errors="replace")
+                    return int(m.group(1))
+            elif self.proc.poll() is not None:
+                break
+        self.stop()
+        raise AssertionError(f"server did not start: {buf!r} {self.stderr()!r}")
+
+    def stderr(self) -> str:
+        if not self._err.closed:
+            self._err.flush()
+        return self.err_path.read_text(errors="replace")
+
+    def descendants(self) -> list[int]:
+        return descendants(self.proc.pid)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self._err.close()
+        return self.proc.returncode
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out

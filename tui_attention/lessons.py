@@ -587,12 +587,12 @@ class _Block:
             raise LessonError(self.source, line, f"invalid TOML: {msg}") from None
 
     def line_of(self, key: str, table: str | None = None, nth: int = 0, needle: str | None = None) -> int:
-        """Best file line for `key` (inside the nth [[table]] if given), else the block start."""
-        start, stop = 0, len(self.lines)
+        """Best file line for `key` (inside the nth [[table]] if given), else the block's opening line."""
+        start, stop, in_table = 0, len(self.lines), False
         if table is not None:
             heads = [i for i, l in enumerate(self.lines) if re.match(rf"\s*\[\[\s*{re.escape(table)}\s*\]\]", l)]
             if nth < len(heads):
-                start = heads[nth]
+                start, in_table = heads[nth], True
                 stop = heads[nth + 1] if nth + 1 < len(heads) else len(self.lines)
         if needle is not None:
             for i in range(start, stop):
@@ -601,7 +601,8 @@ class _Block:
         for i in range(start, stop):
             if re.match(rf"\s*{re.escape(key)}\s*=", self.lines[i]):
                 return self.first + i
-        return self.first + start
+        # not written (a missing key): the [[table]] header, or the line opening the block
+        return self.first + start if in_table else self.first - 1
 
 
 def _err(block: _Block, key: str, message: str, **where: Any) -> LessonError:

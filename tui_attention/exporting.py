@@ -205,8 +205,8 @@ import numpy as np
 
 TOKENS = {tokens!r}
 D_MODEL, D_K, D_V, D_FF, HEADS = {d_model}, {d_k}, {d_v}, {d_ff}, {heads}
-SCALE = {scale!r}  # "none", or "sqrt_dk": divide the scores by sqrt(d_k), as in Vaswani et al. 2017
-MASK = {mask!r}  # "none", or "causal": word i may not look at later words j > i
+SCALE = "{scale}"  # "none", or "sqrt_dk": divide the scores by sqrt(d_k), as in Vaswani et al. 2017
+MASK = "{mask}"  # "none", or "causal": word i may not look at later words j > i
 LAYER_NORM_EPS = {eps!r}
 DECIMALS = 4
 

@@ -56,6 +56,13 @@ def _writable_export(text: str) -> str | None:
     return None if path.parent.exists() else f"folder {path.parent} does not exist"
 
 
+class TutorScreen(Screen):
+    """The main screen; below MIN_WIDTH x MIN_HEIGHT it shows only the "please enlarge" message."""
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT, "-too-small")
+
+
 class AttentionApp(App[int]):
     """tui-attention: step through self-attention, one number at a time."""
 
@@ -71,8 +78,8 @@ class AttentionApp(App[int]):
         B("down,j", "next_word", "Word", "tutor.next_word"),
         B("up,k", "prev_word", "Prev word", "tutor.prev_word", show=False),
         B("m", "toggle_view", "Matrix", "tutor.toggle_view"),
-        B("s", "toggle_scale", "Scale", "tutor.toggle_scale"),
-        B("c", "toggle_mask", "Mask", "tutor.toggle_mask"),
+        B("s", "toggle_scale", "Scale", "tutor.toggle_scale", show=False),
+        B("c", "toggle_mask", "Mask", "tutor.toggle_mask", show=False),
         B("w", "cycle_weight_scale", "Weights x", "tutor.cycle_weight_scale", show=False),
         B("H", "cycle_heads", "Heads 1/2/4", "tutor.cycle_heads", show=False),
         B("t", "cycle_head_shown", "Next head shown", "tutor.cycle_head_shown", show=False),
@@ -124,16 +131,8 @@ class AttentionApp(App[int]):
     def on_mount(self) -> None:
         self.refresh_view()
 
-    @on(Resize)
-    def _on_resize(self, event: Resize) -> None:
-        self._check_size()
-
-    def on_screen_resume(self) -> None:
-        self._check_size()
-
-    def _check_size(self) -> None:
-        small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
-        self.screen.set_class(small, "-too-small")
+    def get_default_screen(self) -> Screen:
+        return TutorScreen(id="_default")
 
     # --- rendering -----------------------------------------------------------------------
     def status_line(self) -> str:

@@ -597,6 +597,10 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         if action == "select_cell":
             # Let enter fall through to the screen when there is no cursor.
             return self.show_cursor and bool(self._values.size)
+        if action.startswith("cursor_") and not self.show_cursor:
+            # Without a cursor, plain arrows belong to the app (next step / next word);
+            # shift+arrows and page keys still scroll the grid.
+            return False
         return True
 
     # -------------------------------------------------------------- caching

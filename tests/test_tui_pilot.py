@@ -1,0 +1,320 @@
+"""Behaviour of the step-through and the matrix view, driven by Pilot."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tui_attention.cli import main as cli_main
+from tui_attention.core import Overrides, build_config, compute
+from tui_attention.core.numbers import fmt, fmt_vector
+from tui_attention.tui.app import AttentionApp
+from tui_attention.tui.screens.help import HelpScreen
+
+from tui_helpers import panes, text_of
+
+NOTEBOOK = compute(build_config(None))
+
+
+def trace_json(capsys, *args):
+    assert cli_main(["trace", "--format", "json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+async def test_first_screen_is_word_1_step_1():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)):
+        assert (app.state.word, app.state.step, app.state.view) == (0, 0, "walkthrough")
+        shown = panes(app)
+        assert "word 1/5 'me'" in shown["status"] and "step 1/9" in shown["status"]
+        assert "[1 me]" in shown["tokens"]
+        assert fmt_vector(NOTEBOOK.X[0]) in shown["narration"]
+        for value in NOTEBOOK.X[0]:
+            assert fmt(value) in shown["vectors"]
+
+
+@pytest.mark.parametrize("keys,step", [(("right",), 1), (("l",), 1), (("n",), 1), (("end",), 8),
+                                       (("end", "left"), 7), (("end", "h"), 7), (("end", "p"), 7),
+                                       (("end", "home"), 0), (("left",), 0), (("end", "right"), 8)])
+async def test_step_keys(keys, step):
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*keys)
+        assert app.state.step == step
+        assert f"step {step + 1}/9" in text_of(app.query_one("#status"))
+
+
+@pytest.mark.parametrize("keys,word", [(("down",), 1), (("j",), 1), (("down", "down", "up"), 1),
+                                       (("j", "k"), 0), (("up",), 0), (("down",) * 9, 4)])
+async def test_word_keys(keys, word):
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*keys)
+        assert app.state.word == word
+
+
+async def test_word_and_step_changes_update_every_pane():
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        head = NOTEBOOK.heads[0]
+        await pilot.press("right")  # query step of word 1
+        shown = panes(app)
+        assert fmt_vector(head.Q[0]) in shown["narration"]
+        assert all(fmt(v) in shown["weights"] for v in head.W_q[0])
+        await pilot.press("down")  # word 2, same step
+        shown = panes(app)
+        assert "[2 gusta]" in shown["tokens"]
+        assert " ".join(fmt(v) for v in head.Q[1]) in shown["vectors"]
+        assert " ".join(fmt(v) for v in NOTEBOOK.X[1]) in shown["vectors"]
+        assert "gusta" in shown["narration"] and fmt_vector(head.Q[1]) in shown["narration"]
+        assert all(fmt(v) in shown["weights"] for v in head.W_q[3])
+        assert "word 2: 'gusta'" in app.query_one("#results").border_subtitle
+        await pilot.press("end")  # output of word 2
+        shown = panes(app)
+        for j in range(5):
+            assert fmt(head.scores[1, j]) in shown["results"]
+            assert fmt(head.weights[1, j]) in shown["results"]
+        assert fmt_vector(head.output[1]) in shown["results"]
+        assert fmt_vector(head.output[1]) in shown["narration"]
+        assert "step 9/9" in shown["status"]
+
+
+async def test_results_fill_in_as_the_steps_reach_them():
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        head = NOTEBOOK.heads[0]
+        assert fmt(head.weights[0, 0]) not in panes(app)["results"]
+        await pilot.press(*["right"] * 4)
+        assert fmt(head.scores[0, 3]) in panes(app)["results"]
+        assert fmt(head.weights[0, 3]) not in panes(app)["results"]
+        await pilot.press(*["right"] * 3)
+        assert fmt(head.weights[0, 3]) in panes(app)["results"]
+
+
+async def test_similarity_formula_is_written_out():
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*["right"] * 4)
+        narration = panes(app)["narration"]
+        assert "q₁·k₂ = (-0.1159)(+0.0452) + (-0.0089)(-0.0045) + (-0.0807)(+0.2849) = -0.0282" in narration
+
+
+async def test_help_opens_and_closes_with_escape_or_question_mark():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = text_of(app.screen.query_one("#help-keys"))
+        for binding in app.BINDINGS:
+            assert binding.id in keys
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_q_quits():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert app._exit or not app.is_running
+
+
+def test_every_binding_has_an_id_and_a_description():
+    ids = [b.id for b in AttentionApp.BINDINGS]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert all(b.description for b in AttentionApp.BINDINGS)
+    escape_only = [b for b in AttentionApp.BINDINGS if b.key.strip() == "escape"]
+    assert not escape_only
+
+
+@pytest.mark.parametrize("key,options", [
+    ("s", ["--scale", "sqrt_dk"]),
+    ("c", ["--mask", "causal"]),
+    ("w", ["--weight-scale", "1"]),
+    ("H", ["--heads", "2"]),
+])
+async def test_each_switch_matches_trace_with_the_same_option(key, options, capsys):
+    expected = trace_json(capsys, *options)
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        before = app.state.trace.heads[0].weights.copy()
+        await pilot.press(key)
+        for h, head in enumerate(app.state.trace.heads):
+            assert np.allclose(head.weights, expected["heads"][h]["weights"], rtol=0, atol=1e-15)
+        assert not np.allclose(app.state.trace.heads[0].weights, before)
+        await pilot.press("m")
+        assert app.state.view == "matrix"
+        grid_a = app.query_one("#grid-A")
+        assert np.array_equal(grid_a.values, app.state.trace.heads[0].weights)
+
+
+async def test_switches_work_in_both_views_and_carry_across():
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("down", "end", "m")
+        assert app.state.view == "matrix" and app.state.word == 1
+        assert app.state.current_matrix.kind == "av"
+        await pilot.press("s", "c")
+        assert (app.state.config.scale, app.state.config.mask) == ("sqrt_dk", "causal")
+        assert app.query_one("#grid-A").values[0, 1] == 0.0
+        await pilot.press("m")
+        assert app.state.view == "walkthrough" and app.state.current.kind == "output" and app.state.word == 1
+        assert "/√d_k" in panes(app)["results"]
+
+
+async def test_weight_scale_cycles_and_softmax_saturates():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        spreads = []
+        for _ in range(3):
+            spreads.append(np.ptp(app.state.trace.heads[0].weights[0]))
+            await pilot.press("w")
+        assert app.state.config.weight_scale == 0.1
+        assert spreads[0] < spreads[1] < spreads[2]
+
+
+async def test_heads_cycle_over_divisors_of_d_model():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        seen = []
+        for _ in range(3):
+            await pilot.press("H")
+            seen.append(app.state.config.heads)
+        assert seen == [2, 4, 1]
+
+
+async def test_decimals_plus_minus():
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("plus")
+        assert app.state.decimals == 5
+        assert fmt(NOTEBOOK.X[0, 0], 5) in panes(app)["narration"]
+        await pilot.press(*["minus"] * 10)
+        assert app.state.decimals == 2
+        await pilot.press(*["plus"] * 10)
+        assert app.state.decimals == 8
+
+
+async def test_matrix_view_shows_the_notebook_alphas_and_the_check():
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m")
+        a = app.query_one("#grid-A")
+        assert round(a.values[0, 0], 4) == 0.1981
+        assert np.array_equal(app.query_one("#grid-Z").values, NOTEBOOK.attention)
+        check = text_of(app.query_one("#matrix-check"))
+        assert fmt_vector(NOTEBOOK.attention[0]) in check and "largest difference" in check
+        for gid in ("X", "Q", "S", "A", "Z"):
+            assert app.query_one(f"#grid-{gid}").highlight_row == 0
+        await pilot.press("down", "down")
+        for gid in ("X", "Q", "S", "A", "Z"):
+            assert app.query_one(f"#grid-{gid}").highlight_row == 2
+        assert "row 3 of A V" in text_of(app.query_one("#matrix-check"))
+
+
+async def test_matrix_steps_move_and_mark_the_matrices_they_use():
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m", "home")
+        assert app.query_one("#grid-X").has_class("-active")
+        await pilot.press("right", "right")
+        assert app.state.current_matrix.kind == "qkt"
+        assert app.query_one("#grid-S").has_class("-active") and not app.query_one("#grid-X").has_class("-active")
+        await pilot.press("end")
+        assert app.state.current_matrix.kind == "add_norm_2"
+
+
+async def test_enlarge_message_below_60x20_and_recovery():
+    app = AttentionApp()
+    async with app.run_test(size=(59, 20)) as pilot:
+        await pilot.pause()
+        assert app.screen.has_class("-too-small")
+        assert app.query_one("#enlarge").display and not app.query_one("#views").display
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not app.screen.has_class("-too-small")
+        assert app.query_one("#views").display
+
+
+async def test_command_palette_runs_an_action():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Mask")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.state.config.mask == "causal"
+
+
+async def test_command_palette_lists_every_action():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+    for binding in AttentionApp.BINDINGS:
+        assert binding.description in titles
+
+
+async def test_state_changed_messages_follow_the_keys():
+    seen = []
+    app = AttentionApp()
+
+    def hook(message):
+        if isinstance(message, AttentionApp.StateChanged):
+            seen.append(message.snapshot)
+
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        await pilot.press("right", "down")
+        await pilot.pause()
+    assert seen[-1]["word"] == 1 and seen[-1]["step"] == 1
+
+
+async def test_own_sentence_form_validates_as_you_type():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e")
+        form = app.screen
+        form.query_one("#form-d_model").value = "0"
+        await pilot.pause()
+        assert "d_model: must be between 1 and 1024" in text_of(form.query_one("#form-error"))
+        await pilot.press("enter")
+        assert app.screen is form  # nothing changed
+        assert app.state.config.d_model == 4
+        form.query_one("#form-d_model").value = "6"
+        form.query_one("#form-sentence").value = "el gato come pescado"
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.state.config.tokens == ("el", "gato", "come", "pescado") and app.state.config.d_model == 6
+        expected = compute(build_config(None, Overrides(sentence="el gato come pescado", d_model=6)))
+        assert np.array_equal(app.state.trace.attention, expected.attention)
+
+
+async def test_editing_a_weight_changes_attention_in_both_views():
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m")
+        grid = app.query_one("#grid-W_q")
+        grid.focus()
+        await pilot.pause()
+        before = app.state.trace.heads[0].weights.copy()
+        await pilot.press("enter")
+        await pilot.pause()
+        prompt = app.screen
+        prompt.query_one("#prompt-input").value = "2.5"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.state.config.weights["w_q"][0, 0] == 2.5
+        assert ("W_q", 0, 0) in app.state.edited
+        assert not np.allclose(app.state.trace.heads[0].weights, before)
+        assert (0, 0) in app.query_one("#grid-W_q").marked
+        assert np.array_equal(app.query_one("#grid-A").values, app.state.trace.heads[0].weights)
+        await pilot.press("escape", "m", "right")
+        assert app.state.view == "walkthrough"
+        assert "+2.5000*" in panes(app)["weights"]
+        assert fmt(app.state.trace.heads[0].Q[0, 0]) in panes(app)["narration"]

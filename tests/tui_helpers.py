@@ -1,0 +1,21 @@
+"""Reading what the panes show, as plain text."""
+
+import io
+
+from rich.console import Console
+
+
+def text_of(widget, width: int = 120) -> str:
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def panes(app) -> dict[str, str]:
+    from tui_attention.tui.widgets.narration import NarrationPane
+
+    out = {name: text_of(app.query_one(f"#{name}")) for name in ("tokens", "vectors", "weights", "results")}
+    narration = app.query_one(NarrationPane)
+    out["narration"] = narration.border_title + "\n" + text_of(narration.query_one("#narration-text"))
+    out["status"] = text_of(app.query_one("#status"))
+    return out

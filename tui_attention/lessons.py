@@ -280,7 +280,12 @@ def parse_ref(text: str) -> _Node:
     """Parse a reference expression; RefError on bad syntax or an unknown name."""
     if not isinstance(text, str):
         raise RefError(f"a reference must be a string, got {text!r}")
-    return _Parser(text).parse()
+    if len(text) > 500:
+        raise RefError(f"reference longer than 500 characters: {text[:40]!r}...")
+    try:
+        return _Parser(text).parse()
+    except RecursionError:
+        raise RefError(f"{text[:40]!r}: nested too deeply") from None
 
 
 def _tensor(trace: Trace, name: str, head: int | None) -> np.ndarray:
@@ -693,6 +698,7 @@ def _parse_page(block: _Block, number: int, spec: ScenarioSpec) -> dict[str, Any
     data = block.data()
     _unknown_keys(block, data, ("title", "view", "word", "step", "head", "switches"), "a page")
     title = _string(block, data, "title", f"page {number}")
+    _check_refs(block, "title", title)
     view = _string(block, data, "view", f"page {number}", required=True)
     if view not in VIEWS:
         raise _err(block, "view", f"unknown view {view!r} (expected walkthrough or matrix)")
@@ -873,7 +879,7 @@ def parse_lesson(text: str, source_name: str, lesson_id: str | None = None) -> L
     def finish() -> None:
         nonlocal current, body, question
         if current is not None:
-            n = current.pop("n")
+            current.pop("n")  # only needed while parsing the question
             text_ = "\n".join(body).strip("\n")
             pages.append(Page(text=text_, question=question, **current))
         current, body, question = None, [], None

@@ -70,8 +70,8 @@ DESCRIPTIONS = {
 }
 
 
-class ExportError(Exception):
-    """The export could not be written; the message is one line naming the path."""
+class ExportError(ValueError):
+    """The export could not be written; the message is one line naming the path (a ValueError)."""
 
 
 def suggested_name(fmt_: str) -> str:

@@ -61,6 +61,8 @@ class TutorScreen(Screen):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT, "-too-small")
+        # Panes fit their columns to their width: redraw them once the new layout is known.
+        self.call_after_refresh(self.app.refresh_view)
 
 
 class AttentionApp(App[int]):
@@ -139,9 +141,9 @@ class AttentionApp(App[int]):
         s, c = self.state, self.state.config
         word = f"word {s.word + 1}/{s.n} '{s.trace.tokens[s.word]}'"
         step = s.current.counter if s.view == "walkthrough" else s.current_matrix.counter.replace("step", "matrix step")
-        heads = f"heads {c.heads}" + (f" (showing {s.head + 1})" if c.heads > 1 else "")
+        heads = f"{c.heads} head" + (f"s (showing {s.head + 1})" if c.heads > 1 else "")
         return (f" {word} · {step} · scale {c.scale} · mask {c.mask} · {heads} · "
-                f"W x{c.weight_scale:g} · {s.decimals} dp" + (" · edited" if s.edited else ""))
+                f"Wx{c.weight_scale:g} · {s.decimals}dp" + (" · edited" if s.edited else ""))
 
     def refresh_view(self) -> None:
         self.query_one("#status", Static).update(self.status_line())

@@ -31,9 +31,11 @@ MODAL_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{ width: 70; max-width: 95%; height: auto; max-height: 95%; border: round $accent;
     background: $surface; padding: 0 1; }}
-{name} .field {{ height: auto; }}
-{name} .field Label {{ width: 10; padding: 1 1 0 0; }}
-{name} .field Input {{ width: 1fr; }}
+{name} .field {{ height: 1; margin: 0 0 1 0; }}
+{name} .field Label {{ width: 10; padding: 0 1 0 0; }}
+{name} Input {{ width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }}
+{name} Input:focus {{ background: $primary 30%; }}
+{name} .explain {{ margin: 0 0 1 0; color: $text-muted; }}
 {name} .error {{ color: $error; height: auto; padding: 0 0 0 11; }}
 {name} .buttons {{ height: auto; align-horizontal: right; }}
 {name} .buttons Button {{ margin: 0 0 0 1; min-width: 10; }}
@@ -54,7 +56,7 @@ class PromptScreen(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = self.title_text
             if self.explain:
-                yield Static(self.explain)
+                yield Static(self.explain, classes="explain")
             yield Input(self.value, id="prompt-input", select_on_focus=True)
             yield Static("", classes="error", id="prompt-error")
             with Horizontal(classes="buttons"):

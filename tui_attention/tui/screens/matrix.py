@@ -14,33 +14,35 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from tui_attention.core.editing import EDITABLE
-from tui_attention.core.numbers import fmt_vector
+from tui_attention.core.numbers import fmt_vector, sub
 from tui_attention.core.walkthrough import word_steps
 from tui_attention.tui.state import TutorState
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
 # (grid id, label, row of the layout)
+# Arranged so that at 120x40 the default scenario's S, A and Z are all in view on arrival.
 LAYOUT = (
-    ("X", "X = E + P", "inputs"), ("W_q", "W_q", "inputs"), ("W_k", "W_k", "inputs"), ("W_v", "W_v", "inputs"),
-    ("Q", "Q = X W_q", "proj"), ("K", "K = X W_k", "proj"), ("V", "V = X W_v", "proj"),
-    ("S", "S = Q Kᵀ", "attn"), ("A", "A = softmax(S)", "attn"), ("Z", "Z = A V", "attn"),
-    ("E", "E (embeddings)", "edit"), ("P", "P (positions)", "edit"),
+    ("X", "X = E + P", "qk"), ("Q", "Q = X W_q", "qk"), ("K", "K = X W_k", "qk"),
+    ("W_q", "W_q", "weights"), ("W_k", "W_k", "weights"), ("W_v", "W_v", "weights"),
+    ("S", "S = Q Kᵀ", "attn"), ("A", "A = softmax(S)", "attn"),
+    ("V", "V = X W_v", "out"), ("Z", "Z = A V", "out"),
+    ("E", "E (embeddings)", "inputs"), ("P", "P (positions)", "inputs"),
     ("concat", "concat(heads)", "block"), ("W_o", "W_o", "block"), ("proj", "concat W_o", "block"),
     ("norm1", "LayerNorm(X + proj)", "block2"), ("ffn", "FFN", "block2"), ("out", "LayerNorm(y + FFN)", "block2"),
 )
-ROWS = ("inputs", "proj", "attn", "edit", "block", "block2")
+ROWS = ("qk", "weights", "attn", "out", "inputs", "block", "block2")
 WORD_ROWS = {"X", "Q", "K", "V", "S", "A", "Z", "E", "P", "concat", "proj", "norm1", "ffn", "out"}
 
 
-def short_labels(tokens: tuple[str, ...], width: int = 8) -> list[str]:
+def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
     return [f"{i + 1} {t}"[:width] for i, t in enumerate(tokens)]
 
 
 class MatrixView(VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
     MatrixView { height: 1fr; }
-    MatrixView #matrix-narration { height: auto; max-height: 7; border: round $accent; padding: 0 1; }
-    MatrixView #matrix-check { height: 1; padding: 0 1; }
+    MatrixView #matrix-narration { height: auto; max-height: 5; border: round $accent; padding: 0 1; }
+    MatrixView #matrix-check { height: auto; width: 1fr; min-width: 20; padding: 1 1; }
     MatrixView .matrix-row { height: auto; width: auto; }
     MatrixView #heads-row { height: auto; width: auto; display: none; }
     MatrixView.-all-heads #heads-row { display: block; }
@@ -54,12 +56,13 @@ class MatrixView(VerticalScroll, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield Static(id="matrix-narration")
-        yield Static(id="matrix-check")
         for row in ROWS:
             with Horizontal(classes="matrix-row", id=f"row-{row}"):
                 for gid, label, where in LAYOUT:
                     if where == row:
                         yield MatrixGrid(label=label, id=f"grid-{gid}", show_cursor=gid in EDITABLE)
+                if row == "out":
+                    yield Static(id="matrix-check")
             if row == "attn":
                 yield Horizontal(id="heads-row")
 
@@ -82,15 +85,14 @@ class MatrixView(VerticalScroll, can_focus=False):
             if gid in EDITABLE:
                 g.marked = {(r, c) for (m, r, c) in state.edited if m == gid}
         self.grid("S").highlight_row = state.word
-        for gid in ("X", "Q", "S", "A", "Z"):
-            self.grid(gid).scroll_to_row(state.word) if hasattr(self.grid(gid), "scroll_to_row") else None
+        for gid in WORD_ROWS:
+            self.grid(gid).scroll_to_row(state.word)
         narration = Text()
-        narration.append(f"{step.title}\n", style="bold")
         narration.append(step.narration)
         if step.formula:
             narration.append("\n" + "   ".join(step.formula), style="bold")
         box = self.query_one("#matrix-narration", Static)
-        box.border_title = "Matrix form"
+        box.border_title = step.title
         box.border_subtitle = f"matrix {step.counter}"
         box.update(narration)
         self._check(state)
@@ -101,9 +103,11 @@ class MatrixView(VerticalScroll, can_focus=False):
         z_i = np.array(word_steps(state.trace, i, state.head, state.decimals)[-1].result)
         diff = float(np.max(np.abs(head.output[i] - z_i)))
         self.query_one("#matrix-check", Static).update(Text.assemble(
-            ("check: ", "bold"),
-            f"row {i + 1} of A V = {fmt_vector(head.output[i], state.decimals)}; step-through z{i + 1} = "
-            f"{fmt_vector(z_i, state.decimals)}; largest difference {diff:.1e}",
+            (f"Check: row {i + 1} of A V\n", "bold"),
+            f"{fmt_vector(head.output[i], state.decimals)}\n",
+            ("equals the step-through's z" + sub(i + 1) + "\n", "bold"),
+            f"{fmt_vector(z_i, state.decimals)}\n",
+            f"largest difference {diff:.1e}",
         ))
 
     def _fill(self, state: TutorState) -> None:
@@ -132,8 +136,8 @@ class MatrixView(VerticalScroll, can_focus=False):
             self.grid(gid).set_data(values, r, c, decimals=d, heat=gid == "A",
                                     masked=t.mask if gid in ("S", "A") else None)
         suffix = f" (head {state.head + 1}/{t.config.heads})" if t.config.heads > 1 else ""
-        for gid in ("W_q", "W_k", "W_v", "Q", "K", "V", "A", "Z"):
-            base = dict((g, l) for g, l, _ in LAYOUT)[gid]
+        for gid in ("W_q", "W_k", "W_v", "Q", "K", "V", "S", "A", "Z"):
+            base = self.grid("S").label if gid == "S" else dict((g, l) for g, l, _ in LAYOUT)[gid]
             self.grid(gid).label = base + suffix
 
     def _fill_heads(self, state: TutorState, all_heads: bool) -> None:

@@ -414,7 +414,8 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
             magnitude = round(magnitude, decimals)
             number_width = max(number_width, width(decimals, magnitude))
         self._number_width = number_width
-        self._pitch = number_width + 2
+        # A heat grid leads each cell with a glyph; others use the trailing slot (space or *) as the gap.
+        self._pitch = number_width + 1 + (1 if self._heat else 0)
         longest = max((len(label) for label in self._row_labels), default=1)
         self._label_width = min(MAX_LABEL_WIDTH, max(1, longest)) + 3  # marker, label, space, bar
 
@@ -727,7 +728,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         segments: list[Segment] = []
         texts: list[str] = []
         for col in range(first, end):
-            text = f" {self._col_labels[col][:nw]:>{nw}} "
+            text = f"{' ' if self._heat else ''}{self._col_labels[col][:nw]:>{nw}} "
             if col == highlight:
                 if texts:
                     segments.append(Segment("".join(texts), header_style))
@@ -784,7 +785,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
                 lead = _heat_glyph(value)
             else:
                 level = 0
-                lead = " "
+                lead = ""
             style = cell_style(
                 level,
                 is_masked,

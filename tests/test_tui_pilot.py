@@ -233,11 +233,11 @@ async def test_enlarge_message_below_60x20_and_recovery():
     async with app.run_test(size=(59, 20)) as pilot:
         await pilot.pause()
         assert app.screen.has_class("-too-small")
-        assert app.query_one("#enlarge").display and not app.query_one("#views").display
+        assert app.query_one("#enlarge").display and not app.query_one("#body").display
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert not app.screen.has_class("-too-small")
-        assert app.query_one("#views").display
+        assert app.query_one("#body").display
 
 
 async def test_command_palette_runs_an_action():

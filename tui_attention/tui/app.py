@@ -14,7 +14,7 @@ from typing import Iterable
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Container
+from textual.containers import Horizontal
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
@@ -56,6 +56,46 @@ def _writable_export(text: str) -> str | None:
     return None if path.parent.exists() else f"folder {path.parent} does not exist"
 
 
+class LessonMode:
+    """Which lesson page is open, its question session, and the learner's progress (loaded on first use)."""
+
+    def __init__(self) -> None:
+        self.lessons: list | None = None
+        self.progress = None
+        self.index: int | None = None
+        self.page = 0
+        self.session = None
+        self.trace = None
+        self.feedback: list[tuple[str, str]] = []
+
+    @property
+    def active(self) -> bool:
+        return self.index is not None
+
+    def ensure_loaded(self) -> None:
+        if self.lessons is None:
+            from tui_attention.lessons import load_lessons
+            from tui_attention.progress import load_progress
+
+            self.lessons = load_lessons(validate=False)
+            self.progress = load_progress()
+
+    def rendered_choices(self, decimals: int) -> tuple[str, ...]:
+        from tui_attention.lessons import render_page
+
+        page = self.lessons[self.index].pages[self.page]
+        rendered = render_page(page, self.trace, decimals)
+        return rendered.question.choices if rendered.question else ()
+
+    def save(self, app) -> None:
+        from tui_attention.progress import save_progress
+
+        try:
+            save_progress(self.progress)
+        except OSError as exc:
+            app.notify(f"Could not save progress: {exc.strerror or exc}", severity="warning", timeout=6)
+
+
 class TutorScreen(Screen):
     """The main screen; below MIN_WIDTH x MIN_HEIGHT it shows only the "please enlarge" message."""
 
@@ -85,15 +125,20 @@ class AttentionApp(App[int]):
         B("w", "cycle_weight_scale", "Weights x", "tutor.cycle_weight_scale", show=False),
         B("H", "cycle_heads", "Heads 1/2/4", "tutor.cycle_heads", show=False),
         B("t", "cycle_head_shown", "Next head shown", "tutor.cycle_head_shown", show=False),
-        B("a", "toggle_all_heads", "All heads' A side by side", "tutor.toggle_all_heads", show=False),
+        B("g", "toggle_all_heads", "All heads' A side by side", "tutor.toggle_all_heads", show=False),
         B("plus,equals_sign", "decimals(1)", "More decimals", "tutor.more_decimals", show=False),
         B("minus", "decimals(-1)", "Fewer decimals", "tutor.fewer_decimals", show=False),
-        B("pagedown", "page(1)", "Scroll down", "tutor.page_down", show=False),
-        B("pageup", "page(-1)", "Scroll up", "tutor.page_up", show=False),
+        B("pagedown", "scroll_page(1)", "Scroll down", "tutor.page_down", show=False),
+        B("pageup", "scroll_page(-1)", "Scroll up", "tutor.page_up", show=False),
         B("e", "edit_scenario", "Your sentence", "tutor.edit_scenario", show=False),
         B("ctrl+s", "save", "Save scenario", "tutor.save", show=False),
         B("x", "export", "Export", "tutor.export", show=False),
         B("L", "lessons", "Lessons", "tutor.lessons"),
+        B("right_square_bracket", "page(1)", "Next lesson page", "lesson.next_page", show=False),
+        B("left_square_bracket", "page(-1)", "Previous lesson page", "lesson.prev_page", show=False),
+        *[B(str(k), f"choose({k})", f"Answer choice {k}", f"lesson.choose_{k}", show=False) for k in range(1, 10)],
+        B("a", "answer", "Type an answer", "lesson.answer", show=False),
+        B("i", "hint", "Hint, then the worked answer", "lesson.hint", show=False),
         B("escape,period", "unfocus", "Leave the matrix", "tutor.unfocus", show=False),
         B("question_mark,f1", "help", "Help", "tutor.help"),
         B("q", "quit", "Quit", "tutor.quit"),
@@ -112,6 +157,8 @@ class AttentionApp(App[int]):
         self.theme = theme or DEFAULT_THEME
         self.state = state or TutorState(scenario=scenario)
         self.all_heads = False
+        self.start_lesson: int | None = None  # 1-based, from --lesson
+        self.lesson = LessonMode()
 
     @property
     def BINDINGS_FOR_HELP(self) -> list[Binding]:
@@ -122,9 +169,13 @@ class AttentionApp(App[int]):
     def compose(self) -> ComposeResult:
         from tui_attention.tui.screens.walkthrough import WalkthroughView
 
+        from tui_attention.tui.screens.lessons import LessonPanel
+
         yield Static(id="status")
-        with ContentSwitcher(initial="walkthrough", id="views"):
-            yield WalkthroughView(id="walkthrough")
+        with Horizontal(id="body"):
+            yield LessonPanel(id="lesson-panel")
+            with ContentSwitcher(initial="walkthrough", id="views"):
+                yield WalkthroughView(id="walkthrough")
         yield Static(
             f"Please enlarge the terminal to at least {MIN_WIDTH}x{MIN_HEIGHT}.\n(q quits)", id="enlarge"
         )
@@ -132,6 +183,8 @@ class AttentionApp(App[int]):
 
     def on_mount(self) -> None:
         self.refresh_view()
+        if self.start_lesson:
+            self.open_lesson(self.start_lesson - 1, None)
 
     def get_default_screen(self) -> Screen:
         return TutorScreen(id="_default")
@@ -161,6 +214,8 @@ class AttentionApp(App[int]):
             from tui_attention.tui.screens.walkthrough import WalkthroughView
 
             self.query_one(WalkthroughView).show(self.state)
+        if self.lesson.active:
+            self._show_lesson_panel()
         self.post_message(self.StateChanged(self.state.snapshot()))
 
     def _matrix_view(self):
@@ -236,7 +291,7 @@ class AttentionApp(App[int]):
     def action_decimals(self, delta: int) -> None:
         self._change(self.state.change_decimals, delta)
 
-    def action_page(self, direction: int) -> None:
+    def action_scroll_page(self, direction: int) -> None:
         if self.state.view == "walkthrough":
             from tui_attention.tui.widgets.narration import NarrationPane
 
@@ -329,6 +384,149 @@ class AttentionApp(App[int]):
 
     def _announce(self, text: str) -> None:
         self.notify(text, timeout=4)
+
+    # --- lessons ------------------------------------------------------------------------------
+    def action_lessons(self) -> None:
+        from tui_attention.tui.screens.lessons import LessonBrowser
+
+        lm = self.lesson
+        lm.ensure_loaded()
+        if lm.progress.notice:
+            self.notify(lm.progress.notice, severity="warning", timeout=10)
+
+        def done(where) -> None:
+            if where is not None:
+                self.open_lesson(*where)
+
+        self.push_screen(LessonBrowser(lm.lessons, lm.progress), done)
+
+    def open_lesson(self, index: int, page: int | None) -> None:
+        """Open lesson `index` (0-based) at `page`, or where the learner left off in it."""
+        lm = self.lesson
+        lm.ensure_loaded()
+        if not 0 <= index < len(lm.lessons):
+            self.notify(f"There is no lesson {index + 1}.", severity="warning")
+            return
+        lesson = lm.lessons[index]
+        if page is None:
+            page = lm.progress.last_page if lm.progress.last_lesson == lesson.id else 0
+        lm.index, lm.page = index, max(0, min(page, len(lesson.pages) - 1))
+        self.screen.add_class("-lesson")
+        self._go_to_page()
+
+    def _go_to_page(self) -> None:
+        from tui_attention.lessons import QuestionSession
+
+        lm, st = self.lesson, self.state
+        lesson = lm.lessons[lm.index]
+        page = lesson.pages[lm.page]
+        try:
+            config = page.config()
+        except ConfigError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        st.scenario = lesson.scenario.file
+        st.overrides = lesson.scenario.overrides.merged(**dict(page.switches))
+        st.set_config(config)
+        st.view = page.view
+        st.head = min(page.head_index, config.heads - 1)
+        if page.word_index is not None:
+            st.word = min(page.word_index, st.n - 1)
+        if page.view == "walkthrough":
+            st.step = page.step_index(config.heads)
+        else:
+            st.matrix_step = page.step_index(config.heads)
+        lm.trace = st.trace
+        lm.session = QuestionSession(page.question, st.trace) if page.question else None
+        lm.feedback = []
+        lm.progress.set_position(lesson.id, lm.page)
+        lm.save(self)
+        self.refresh_view()
+
+    def _show_lesson_panel(self) -> None:
+        from tui_attention.lessons import render_page
+        from tui_attention.tui.screens.lessons import LessonPanel
+
+        lm = self.lesson
+        lesson = lm.lessons[lm.index]
+        rendered = render_page(lesson.pages[lm.page], lm.trace, self.state.decimals)
+        self.query_one(LessonPanel).show(lesson, lm.page, rendered, lm.session, lm.feedback)
+
+    def action_page(self, delta: int) -> None:
+        lm = self.lesson
+        if not lm.active:
+            self.notify("No lesson open: press L to choose one.", timeout=4)
+            return
+        lesson = lm.lessons[lm.index]
+        if lm.page + delta >= len(lesson.pages):
+            lm.progress.mark_completed(lesson.id)
+            lm.save(self)
+            lm.index = None
+            self.screen.remove_class("-lesson")
+            done = lm.progress.count_completed([x.id for x in lm.lessons])
+            self.notify(f"Lesson {lesson.number} complete ({done} / {len(lm.lessons)}). Press L for the next one.",
+                        timeout=8)
+            self.refresh_view()
+            return
+        lm.page = max(0, lm.page + delta)
+        self._go_to_page()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("choose", "answer", "hint"):
+            session = self.lesson.session if self.lesson.active else None
+            if session is None:
+                return False
+            if action == "choose":
+                return session.question.kind == "choice" and int(parameters[0]) <= len(
+                    self.lesson.rendered_choices(self.state.decimals))
+            if action == "answer":
+                return session.question.kind == "numeric"
+        return True
+
+    def action_choose(self, k: int) -> None:
+        self._attempt(k)
+
+    def action_answer(self) -> None:
+        from tui_attention.lessons import parse_number
+        from tui_attention.tui.screens.edit import PromptScreen
+
+        def valid(text: str) -> str | None:
+            try:
+                parse_number(text)
+            except ValueError as exc:
+                return str(exc) or "not a number"
+            return None
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self._attempt(text)
+
+        self.push_screen(PromptScreen("Your answer", "", valid, "A number, e.g. -0.03. Enter checks it."), done)
+
+    def _attempt(self, given) -> None:
+        lm = self.lesson
+        session = lm.session
+        verdict = session.attempt(given)
+        if not verdict.valid:
+            lm.feedback.append(("yellow", verdict.explanation))
+        else:
+            lm.progress.record_answer(session.question.id, verdict.correct)
+            lm.save(self)
+            style = "bold green" if verdict.correct else "bold red"
+            head = "Right. " if verdict.correct else "Not quite. "
+            lm.feedback = [(style, head + verdict.explanation)]
+        self.refresh_view()
+
+    def action_hint(self) -> None:
+        lm = self.lesson
+        session = lm.session
+        if session.hint() is not None:
+            lm.progress.record_hints(session.question.id, session.hints_used)
+        elif not session.revealed:
+            lm.feedback.append(("bold", "Worked answer: " + session.reveal()))
+            lm.progress.record_reveal(session.question.id)
+        lm.save(self)
+        self.refresh_view()
 
     # --- command palette: every action -----------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -24,7 +24,13 @@ def make_app(args: argparse.Namespace):
     app = AttentionApp(state, theme=getattr(args, "theme", None))
     _check_theme(app, getattr(args, "theme", None))
     lesson = getattr(args, "lesson", None)
-    if lesson:
+    if lesson is not None:
+        from tui_attention.cli import UsageError
+        from tui_attention.lessons import load_lessons
+
+        count = len(load_lessons(validate=False))
+        if not 1 <= lesson <= count:
+            raise UsageError(f"tui-attention: --lesson must be between 1 and {count}, got {lesson}")
         app.start_lesson = lesson
     return app
 

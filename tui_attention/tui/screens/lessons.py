@@ -1,0 +1,182 @@
+"""Lessons in the app: the browser (L), the panel beside the live panes, and the reset confirmation.
+
+The lesson content and its checking live in `tui_attention.lessons`; progress in
+`tui_attention.progress`. This module only shows them and reports choices.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.markdown import Markdown
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui_attention.lessons import Lesson, QuestionSession, RenderedPage
+from tui_attention.progress import Progress
+
+CHECK = "✓"
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: y or enter on Yes confirms; n, escape or ctrl+g cancels."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Static { width: 50; max-width: 95%; height: auto; border: round $error; background: $surface;
+        padding: 1 2; }
+    """
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape,ctrl+g", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"{self.question}\n\n[b]y[/b] yes    [b]n[/b] no")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
+    """Lists the lessons with a check mark for completed ones; returns (lesson index, page index)."""
+
+    DEFAULT_CSS = """
+    LessonBrowser { align: center middle; }
+    LessonBrowser > Vertical { width: 76; max-width: 98%; height: auto; max-height: 96%; border: round $accent;
+        background: $surface; padding: 0 1; }
+    LessonBrowser #lesson-progress { height: auto; margin: 0 0 1 0; }
+    LessonBrowser OptionList { height: auto; max-height: 14; border: none; padding: 0; }
+    LessonBrowser #lesson-keys { height: auto; color: $text-muted; margin: 1 0 0 0; }
+    """
+    BINDINGS = [
+        Binding("c", "resume", "Continue where you left off", id="lessons.resume"),
+        Binding("r", "reset", "Reset progress", id="lessons.reset"),
+        Binding("escape,L,q", "close", "Close", id="lessons.close"),
+    ]
+
+    def __init__(self, lessons: list[Lesson], progress: Progress) -> None:
+        super().__init__()
+        self.lessons, self.progress = lessons, progress
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Lessons"
+            yield Static(id="lesson-progress")
+            yield OptionList(id="lesson-list")
+            yield Static("enter open · c continue where you left off · r reset progress · escape/L close",
+                         id="lesson-keys")
+
+    def on_mount(self) -> None:
+        self.refresh_list()
+        self.query_one(OptionList).focus()
+
+    def refresh_list(self) -> None:
+        p = self.progress
+        ids = [lesson.id for lesson in self.lessons]
+        done = p.count_completed(ids)
+        text = Text.assemble((f"Progress: {done} / {len(self.lessons)} lessons completed", "bold"))
+        where = self._resume_position()
+        if where is not None:
+            lesson = self.lessons[where[0]]
+            text.append(f"\nYou left off in lesson {lesson.number}, page {where[1] + 1} of {len(lesson.pages)} (c).")
+        if p.notice:
+            text.append(f"\n{p.notice}", style="bold yellow")
+        self.query_one("#lesson-progress", Static).update(text)
+        options = self.query_one(OptionList)
+        options.clear_options()
+        for lesson in self.lessons:
+            mark = CHECK if p.is_completed(lesson.id) else " "
+            options.add_option(Option(f"{mark} {lesson.number:>2}. {lesson.title}  ({len(lesson.pages)} pages)",
+                                      id=lesson.id))
+        options.highlighted = where[0] if where is not None else 0
+
+    def _resume_position(self) -> tuple[int, int] | None:
+        for k, lesson in enumerate(self.lessons):
+            if lesson.id == self.progress.last_lesson:
+                return k, min(self.progress.last_page, len(lesson.pages) - 1)
+        return None
+
+    @on(OptionList.OptionSelected)
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        k = event.option_index
+        where = self._resume_position()
+        page = where[1] if where is not None and where[0] == k else 0
+        self.dismiss((k, page))
+
+    def action_resume(self) -> None:
+        where = self._resume_position()
+        if where is None:
+            self.notify("No lesson started yet: pick one with enter.", timeout=4)
+            return
+        self.dismiss(where)
+
+    def action_reset(self) -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                from tui_attention.progress import reset_progress
+
+                fresh = reset_progress(self.progress.path)
+                self.progress.completed[:] = fresh.completed
+                self.progress.questions.clear()
+                self.progress.last_lesson, self.progress.last_page = None, 0
+                self.progress.notice = None
+                self.refresh_list()
+                self.notify("Progress reset.", timeout=4)
+
+        self.app.push_screen(ConfirmScreen("Reset all lesson progress and scores?"), done)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class LessonPanel(VerticalScroll, can_focus=False):
+    """The lesson page beside the live panes, with its question, hints and feedback."""
+
+    DEFAULT_CSS = """
+    LessonPanel { width: 36; border: round $success; padding: 0 1; scrollbar-size-vertical: 1; }
+    LessonPanel > Static { width: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="lesson-text")
+
+    def show(self, lesson: Lesson, page_index: int, rendered: RenderedPage, session: QuestionSession | None,
+             feedback: list[tuple[str, str]]) -> None:
+        self.border_title = f"Lesson {lesson.number}: {lesson.title}"
+        self.border_subtitle = f"page {page_index + 1}/{len(lesson.pages)}"
+        parts: list = []
+        if rendered.title:
+            parts.append(Text(rendered.title, style="bold"))
+        parts.append(Markdown(rendered.text))
+        q = rendered.question
+        if q is not None and session is not None:
+            parts.append(Text("\nQuestion", style="bold underline"))
+            parts.append(Markdown(q.prompt))
+            for k, choice in enumerate(q.choices, start=1):
+                parts.append(Text(f"  {k}  {choice}"))
+            how = "press 1-{} to answer".format(len(q.choices)) if q.choices else "press a to type your answer"
+            if q.tolerance is not None:
+                how += f" (within ±{q.tolerance:g})"
+            if not (session.solved or session.revealed):
+                hint = f"i: hint ({session.hints_left} left)" if session.hints_left else "i: show the worked answer"
+                parts.append(Text(f"{how} · {hint}", style="dim"))
+            for k, text in enumerate(session.hints_shown(), start=1):
+                parts.append(Text(f"Hint {k}: ", style="bold").append(Text(text, style="")))
+        for style, text in feedback:
+            parts.append(Text(text, style=style))
+        nav = "] next page · [ previous · L lessons"
+        if page_index == len(lesson.pages) - 1:
+            nav = "] finish the lesson · [ previous · L lessons"
+        parts.append(Text(nav, style="dim"))
+        self.query_one("#lesson-text", Static).update(Group(*parts))
+        self.scroll_home(animate=False)

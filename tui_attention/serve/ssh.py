@@ -495,7 +495,9 @@ class _Session(asyncssh.SSHServerSession):
         if not self.closed and self.chan is not None:
             try:
                 if message:
-                    self.chan.write(RESET_TERMINAL + b"\r\n" + message.encode() + b"\r\n")
+                    # Only a terminal needs (or wants) the reset sequence.
+                    reset = RESET_TERMINAL if self.term is not None else b""
+                    self.chan.write(reset + b"\r\n" + message.encode() + b"\r\n")
                 self.chan.exit(status)
             except (OSError, asyncssh.Error, RuntimeError):  # the channel went away meanwhile
                 pass

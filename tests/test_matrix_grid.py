@@ -54,7 +54,8 @@ def cells_of(line: str, grid: MatrixGrid) -> list[str]:
     """Number texts of one rendered line (right of the row-label bar)."""
     data = line.split("│", 1)[1]
     pitch = grid.column_width
-    return [data[i : i + pitch][1:-1].strip() for i in range(0, len(data) - pitch + 1, pitch)]
+    lead = 1 if grid.heat else 0  # heat cells start with a glyph; every cell ends with a space or '*'
+    return [data[i : i + pitch][lead:-1].strip() for i in range(0, len(data) - pitch + 1, pitch)]
 
 
 def with_app(app: GridApp, body: Callable, size: tuple[int, int] = (80, 24)) -> None:

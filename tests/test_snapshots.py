@@ -53,3 +53,44 @@ def test_matrix_view_scrolled_to_the_middle_of_128_tokens(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, press=["m"], run_before=to_middle, terminal_size=(120, 40))
+
+
+def _lesson_app(lesson: int, page: int):
+    app = AttentionApp()
+
+    async def open_page(pilot):
+        await pilot.pause()
+        app.open_lesson(lesson, page)
+        await pilot.pause()
+
+    return app, open_page
+
+
+def test_lesson_browser(snap_compare):
+    assert snap_compare(AttentionApp(), press=["L"], terminal_size=(80, 24))
+
+
+def test_lesson_page_beside_the_panes(snap_compare):
+    app, open_page = _lesson_app(0, 0)
+    assert snap_compare(app, run_before=open_page, terminal_size=(120, 40))
+
+
+def test_question_before_answering(snap_compare):
+    app, open_page = _lesson_app(4, 2)  # softmax: which of these sums to 1?
+    assert snap_compare(app, run_before=open_page, terminal_size=(120, 40))
+
+
+def test_question_after_a_wrong_answer(snap_compare):
+    app, open_page = _lesson_app(4, 2)
+    assert snap_compare(app, run_before=open_page, press=["1"], terminal_size=(120, 40))
+
+
+def test_edit_form_with_an_error(snap_compare):
+    app = AttentionApp()
+
+    async def bad_value(pilot):
+        await pilot.press("e")
+        app.screen.query_one("#form-d_k").value = "0"
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=bad_value, terminal_size=(80, 24))

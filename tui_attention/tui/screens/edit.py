@@ -34,12 +34,19 @@ MODAL_CSS = """
 {name} .field {{ height: 1; margin: 0 0 1 0; }}
 {name} .field Label {{ width: 10; padding: 0 1 0 0; }}
 {name} Input {{ width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }}
-{name} Input:focus {{ background: $primary 30%; }}
+{name} Input:focus {{ border: none; background: $primary 30%; }}
 {name} .explain {{ margin: 0 0 1 0; color: $text-muted; }}
 {name} .error {{ color: $error; height: auto; padding: 0 0 0 11; }}
 {name} .buttons {{ height: auto; align-horizontal: right; }}
 {name} .buttons Button {{ margin: 0 0 0 1; min-width: 10; }}
 """
+
+
+def _steady_cursors(screen: ModalScreen) -> None:
+    # A blinking cursor would make headless screenshots (and snapshot tests) flicker.
+    if screen.app.is_headless:
+        for field in screen.query(Input):
+            field.cursor_blink = False
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -64,6 +71,7 @@ class PromptScreen(ModalScreen[str | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        _steady_cursors(self)
         self.query_one(Input).focus()
 
     @on(Input.Changed)
@@ -125,6 +133,7 @@ class ScenarioForm(ModalScreen[Overrides | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        _steady_cursors(self)
         self.query_one("#form-sentence", Input).focus()
 
     def build(self) -> tuple[Overrides | None, str | None]:

@@ -536,7 +536,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         needed = len(fmt(value, self._decimals))
         if needed > self._number_width:
             self._number_width = needed
-            self._pitch = needed + 2
+            self._pitch = needed + 1 + (1 if self._heat else 0)
             self._line_cache.clear()
             rows, cols = self._values.shape
             self.virtual_size = Size(self._label_width + cols * self._pitch, rows + 1)

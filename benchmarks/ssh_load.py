@@ -134,6 +134,21 @@ def memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> tuple[float, float]:
+    """(server, tutors) CPU seconds so far."""
+    return cpu_seconds(pid), sum(cpu_seconds(p) for p in process_tree(pid) if p != pid)
+
+
 def tree_memory_mb(pid: int) -> dict:
     pids = process_tree(pid)
     rss = pss = 0
@@ -220,8 +235,8 @@ async def open_client(port: int, index: int) -> tuple[asyncssh.SSHClientConnecti
 
 
 async def drive(client: Client, seconds: float, interval: float, stats: dict) -> None:
-    await asyncio.sleep(random.uniform(0, interval))
     deadline = time.monotonic() + seconds
+    await asyncio.sleep(min(random.uniform(0, interval), seconds))
     n = 0
     while time.monotonic() < deadline and not client.closed:
         if client.press(KEYS[n % 2]):
@@ -229,7 +244,7 @@ async def drive(client: Client, seconds: float, interval: float, stats: dict) ->
             n += 1
         else:
             stats["skipped"] += 1  # the previous key's update has not arrived yet
-        await asyncio.sleep(interval)
+        await asyncio.sleep(max(0.0, min(interval, deadline - time.monotonic())))
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -258,6 +273,7 @@ async def main_async(args: argparse.Namespace) -> int:
 
         stats = {"sent": 0, "skipped": 0}
         samples: list[dict] = []
+        cpu_before = tree_cpu(server.pid) + (sum(os.times()[:2]),)
         drivers = [asyncio.create_task(drive(c, args.seconds, args.interval, stats)) for c in clients]
         started = time.monotonic()
         next_progress = started + 5
@@ -275,6 +291,9 @@ async def main_async(args: argparse.Namespace) -> int:
                 })  # fmt: skip
         await asyncio.gather(*drivers)
         await asyncio.sleep(min(2.0, args.interval * 4))  # the last updates
+        wall = time.monotonic() - started
+        cpu_after = tree_cpu(server.pid) + (sum(os.times()[:2]),)
+        cpu = [after - before for before, after in zip(cpu_before, cpu_after)]
         latencies = [x for c in clients for x in c.latencies]
         first_bytes = [x for c in clients for x in c.first_bytes]
         unanswered = sum(1 for c in clients if c.sent_at is not None)
@@ -305,6 +324,10 @@ async def main_async(args: argparse.Namespace) -> int:
             "rss_per_session_mb": round(per_session_rss, 1),
             "processes": peak["processes"],
             "seconds_to_all_ready": round(ready_s, 2),
+            # share of the machine's cores used while keys flowed, by part
+            "cpu_share_server": round(cpu[0] / wall / (os.cpu_count() or 1), 3),
+            "cpu_share_tutors": round(cpu[1] / wall / (os.cpu_count() or 1), 3),
+            "cpu_share_clients": round(cpu[2] / wall / (os.cpu_count() or 1), 3),
             "meets_p95_target": p95 is not None and p95 <= TARGET_P95_MS,
             "meets_memory_target": per_session_pss <= TARGET_MB_PER_SESSION,
         }

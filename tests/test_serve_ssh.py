@@ -578,6 +578,7 @@ def test_defaults_listen_on_loopback_port_2222():
         (["serve", "ssh", "--max-sessions", "0"], "at least 1"),
         (["serve", "ssh", "--authorized-keys", "/nonexistent/keys"], "cannot use --authorized-keys"),
         (["serve", "ssh", "--password", ""], "must not be empty"),
+        (["serve", "ssh", "--lesson", "999"], "--lesson must be between 1 and"),
     ],
 )
 def test_bad_serve_options_exit_2_with_one_line_before_listening(argv, expected, capsys):

@@ -122,8 +122,20 @@ def _require(module: str, command: str) -> None:
         raise UsageError(f"tui-attention serve {command} needs the workshop extra: {EXTRA_HINT}") from None
 
 
+def _check_lesson(lesson: int | None) -> None:
+    if lesson is None:
+        return
+    from tui_attention.lessons import load_lessons
+
+    count = len(load_lessons(validate=False))
+    if not 1 <= lesson <= count:
+        raise UsageError(f"tui-attention: --lesson must be between 1 and {count}, got {lesson}")
+
+
 def _prepare(args: argparse.Namespace) -> tuple[list[str], Limits]:
-    config_from_args(args)  # a bad scenario fails here, once, not in every child
+    # A bad scenario or lesson fails here, once, not in every child.
+    config_from_args(args)
+    _check_lesson(args.lesson)
     limits = Limits(memory_mb=args.memory_limit, cpu_seconds=args.cpu_limit)
     return tutor_argv(scenario_argv(args), args.lesson), limits
 

@@ -59,10 +59,10 @@ def matrix_step_kinds(heads: int) -> tuple[str, ...]:
 
 def dot_terms(a: np.ndarray, b: np.ndarray, d: int) -> str:
     """'(a1)(b1) + (a2)(b2) + ...' with the middle elided for long vectors."""
-    terms = [f"({fmt(x, d)})({fmt(y, d)})" for x, y in zip(a, b)]
-    if len(terms) > MAX_TERMS:
-        terms = terms[: MAX_TERMS - 2] + ["…"] + terms[-2:]
-    return " + ".join(terms)
+    pairs = list(zip(a, b))
+    if len(pairs) > MAX_TERMS:
+        pairs = pairs[: MAX_TERMS - 2] + [None] + pairs[-2:]
+    return " + ".join("…" if p is None else f"({fmt(p[0], d)})({fmt(p[1], d)})" for p in pairs)
 
 
 def score_spread(trace: Trace, head: int) -> tuple[float, float]:
@@ -84,126 +84,182 @@ def _name(trace: Trace, i: int) -> str:
     return f"'{trace.tokens[i]}'"
 
 
-def word_steps(trace: Trace, i: int, head: int = 0, decimals: int = DEFAULT_DECIMALS) -> list[Step]:
-    """The 9 steps of query word i (0-based) through head `head`."""
-    if not 0 <= i < trace.n:
-        raise IndexError(f"word {i} out of range 0..{trace.n - 1}")
-    d = decimals
-    c = trace.config
-    h = trace.heads[head]
-    n = trace.n
-    I = sub(i + 1)
-    word = _name(trace, i)
-    all_rows = tuple(range(n))
-    steps: list[tuple] = []
+@dataclass(frozen=True)
+class _Word:
+    """What every per-word step builder needs: the trace, query word i, head and decimals."""
 
-    steps.append((
-        "embed", f"Input of {word}: x{I} = e{I} + p{I}",
-        f"The embedding e{I} is the vector the lookup table holds for {word}; the same word always gets "
+    trace: Trace
+    i: int
+    head: int
+    d: int
+
+    @property
+    def h(self):
+        return self.trace.heads[self.head]
+
+    @property
+    def I(self) -> str:  # noqa: E743 - the subscript of the query word
+        return sub(self.i + 1)
+
+    @property
+    def word(self) -> str:
+        return _name(self.trace, self.i)
+
+    def s(self, j: int) -> str:
+        return sub2(self.i + 1, j + 1, self.trace.n)
+
+
+def _embed(w: _Word) -> tuple:
+    t, i, d, I = w.trace, w.i, w.d, w.I
+    return (
+        f"Input of {w.word}: x{I} = e{I} + p{I}",
+        f"The embedding e{I} is the vector the lookup table holds for {w.word}; the same word always gets "
         f"the same vector. Attention alone cannot see word order, so the position vector p{I} "
-        f"({_positions_note(trace)}) is added. Their sum x{I} is what attention works on.",
-        (f"e{I} = {fmt_vector(trace.E[i], d)}", f"p{I} = {fmt_vector(trace.P[i], d)}",
-         f"x{I} = e{I} + p{I} = {fmt_vector(trace.X[i], d)}"),
+        f"({_positions_note(t)}) is added. Their sum x{I} is what attention works on.",
+        (f"e{I} = {fmt_vector(t.E[i], d)}", f"p{I} = {fmt_vector(t.P[i], d)}",
+         f"x{I} = e{I} + p{I} = {fmt_vector(t.X[i], d)}"),
         (Cell("E", i), Cell("P", i)), (Cell("X", i),),
-    ))
-    q_lines = [f"q{I} = x{I} W_q = {fmt_vector(h.Q[i], d)}"]
-    q_lines += [f"q{I}[{c_ + 1}] = {dot_terms(trace.X[i], h.W_q[:, c_], d)} = {fmt(h.Q[i, c_], d)}"
-                for c_ in range(min(c.d_k, 8))]
-    steps.append((
-        "query", f"Query of {word}: q{I} = x{I} W_q",
-        f"W_q turns x{I} (1x{c.d_model}) into the query q{I} (1x{c.d_k}): what {word} is looking for. "
+    )
+
+
+def _query(w: _Word) -> tuple:
+    t, i, d, I, h, c = w.trace, w.i, w.d, w.I, w.h, w.trace.config
+    lines = [f"q{I} = x{I} W_q = {fmt_vector(h.Q[i], d)}"]
+    lines += [f"q{I}[{col + 1}] = {dot_terms(t.X[i], h.W_q[:, col], d)} = {fmt(h.Q[i, col], d)}"
+              for col in range(min(c.d_k, 8))]
+    return (
+        f"Query of {w.word}: q{I} = x{I} W_q",
+        f"W_q turns x{I} (1x{c.d_model}) into the query q{I} (1x{c.d_k}): what {w.word} is looking for. "
         f"Each entry of q{I} is the dot product of x{I} with one column of W_q.",
-        tuple(q_lines), (Cell("X", i), Cell("W_q")), (Cell("Q", i),),
-    ))
-    steps.append((
-        "keys", f"Keys of every word: k_j = x_j W_k",
-        f"Every word j, {word} included, gets a key k_j = x_j W_k (1x{c.d_k}): what it offers to be "
+        tuple(lines), (Cell("X", i), Cell("W_q")), (Cell("Q", i),),
+    )
+
+
+def _keys(w: _Word) -> tuple:
+    t, d, h, c = w.trace, w.d, w.h, w.trace.config
+    return (
+        "Keys of every word: k_j = x_j W_k",
+        f"Every word j, {w.word} included, gets a key k_j = x_j W_k (1x{c.d_k}): what it offers to be "
         f"found by. The same W_k is used for every word; only x_j differs.",
-        tuple(f"k{sub(j + 1)} = x{sub(j + 1)} W_k = {fmt_vector(h.K[j], d)}   {trace.tokens[j]}" for j in all_rows),
+        tuple(f"k{sub(j + 1)} = x{sub(j + 1)} W_k = {fmt_vector(h.K[j], d)}   {t.tokens[j]}" for j in range(t.n)),
         (Cell("X"), Cell("W_k")), (Cell("K"),),
-    ))
-    steps.append((
-        "values", f"Values of every word: v_j = x_j W_v",
+    )
+
+
+def _values(w: _Word) -> tuple:
+    t, d, h, c = w.trace, w.d, w.h, w.trace.config
+    return (
+        "Values of every word: v_j = x_j W_v",
         f"Every word j also gets a value v_j = x_j W_v (1x{c.d_v}): what it hands over when attended to. "
         f"Keys decide how much attention a word gets; values are what is passed on.",
-        tuple(f"v{sub(j + 1)} = x{sub(j + 1)} W_v = {fmt_vector(h.V[j], d)}   {trace.tokens[j]}" for j in all_rows),
+        tuple(f"v{sub(j + 1)} = x{sub(j + 1)} W_v = {fmt_vector(h.V[j], d)}   {t.tokens[j]}" for j in range(t.n)),
         (Cell("X"), Cell("W_v")), (Cell("V"),),
-    ))
+    )
+
+
+def _scores(w: _Word) -> tuple:
+    t, i, d, I, h = w.trace, w.i, w.d, w.I, w.h
     best = int(np.argmax(h.scores[i]))
-    steps.append((
-        "scores", f"Similarity of {word} to each word: q{I}·k_j",
+    return (
+        f"Similarity of {w.word} to each word: q{I}·k_j",
         f"The dot product q{I}·k_j is large when the query and the key point the same way. "
-        f"{word} gets one score per word, itself included. The highest here is with "
-        f"{_name(trace, best)} ({fmt(h.scores[i, best], d)}).",
-        tuple(f"q{I}·k{sub(j + 1)} = {dot_terms(h.Q[i], h.K[j], d)} = {fmt(h.scores[i, j], d)}" for j in all_rows),
+        f"{w.word} gets one score per word, itself included. The highest here is with "
+        f"{_name(t, best)} ({fmt(h.scores[i, best], d)}).",
+        tuple(f"q{I}·k{sub(j + 1)} = {dot_terms(h.Q[i], h.K[j], d)} = {fmt(h.scores[i, j], d)}" for j in range(t.n)),
         (Cell("Q", i), Cell("K")), (Cell("S", i),),
-    ))
-    before, after = score_spread(trace, head)
+    )
+
+
+def _scale(w: _Word) -> tuple:
+    t, i, d, h, c = w.trace, w.i, w.d, w.h, w.trace.config
+    before, after = score_spread(t, w.head)
     if c.scale == "sqrt_dk":
-        root = trace.scale_divisor
-        scale_text = (
+        root = t.scale_divisor
+        text = (
             f"Each score is divided by √d_k = √{c.d_k} = {root:.{d}f}. The variance of q·k grows with d_k, "
             f"so without this the softmax saturates for large d_k. Spread of the scores: "
             f"std {before:.{d}f} before, {after:.{d}f} after.")
-        scale_lines = tuple(f"s{sub2(i + 1, j + 1, n)} / √{c.d_k} = {fmt(h.scores[i, j], d)} / {root:.{d}f} = {fmt(h.scaled[i, j], d)}"
-                            for j in all_rows)
+        lines = tuple(f"s{w.s(j)} / √{c.d_k} = {fmt(h.scores[i, j], d)} / {root:.{d}f} = {fmt(h.scaled[i, j], d)}"
+                      for j in range(t.n))
     else:
-        scale_text = (
+        text = (
             f"No scaling here (scale = none), as in the notebook. The original Transformer divides by √d_k "
             f"(press s) because the variance of q·k grows with d_k. Spread of the scores: std {before:.{d}f}; "
             f"÷√{c.d_k} would make it {before / np.sqrt(c.d_k):.{d}f}.")
-        scale_lines = tuple(f"s{sub2(i + 1, j + 1, n)} = {fmt(h.scaled[i, j], d)}  (unscaled)" for j in all_rows)
-    steps.append(("scale", "Scaling the scores", scale_text, scale_lines, (Cell("S", i),), (Cell("S", i),)))
+        lines = tuple(f"s{w.s(j)} = {fmt(h.scaled[i, j], d)}  (unscaled)" for j in range(t.n))
+    return ("Scaling the scores", text, lines, (Cell("S", i),), (Cell("S", i),))
+
+
+def _mask(w: _Word) -> tuple:
+    t, i, d, h, c = w.trace, w.i, w.d, w.h, w.trace.config
     if c.mask == "causal":
-        hidden = [j for j in all_rows if j > i]
-        mask_text = (
-            f"Causal mask: {word} may only look at itself and earlier words, as a decoder must. "
+        hidden = t.n - 1 - i
+        text = (
+            f"Causal mask: {w.word} may only look at itself and earlier words, as a decoder must. "
             f"Later words get -inf (not a large negative number), so exp(-inf) = 0 exactly. "
-            + (f"{len(hidden)} word(s) are hidden from {word}." if hidden else f"{word} is last, so nothing is hidden."))
-        mask_lines = tuple(f"s{sub2(i + 1, j + 1, n)} = {fmt(h.logits[i, j], d)}" + ("  masked: comes later" if j > i else "")
-                           for j in all_rows)
+            + (f"{hidden} word(s) are hidden from {w.word}." if hidden else f"{w.word} is last, so nothing is hidden."))
+        lines = tuple(f"s{w.s(j)} = {fmt(h.logits[i, j], d)}" + ("  masked: comes later" if j > i else "")
+                      for j in range(t.n))
     else:
-        mask_text = (f"No mask: {word} may attend to every word, before and after it, as in an encoder. "
-                     f"Press c for a causal mask, which hides later words with -inf.")
-        mask_lines = tuple(f"s{sub2(i + 1, j + 1, n)} = {fmt(h.logits[i, j], d)}" for j in all_rows)
-    steps.append(("mask", "Masking", mask_text, mask_lines, (Cell("S", i),), (Cell("S", i),)))
+        text = (f"No mask: {w.word} may attend to every word, before and after it, as in an encoder. "
+                f"Press c for a causal mask, which hides later words with -inf.")
+        lines = tuple(f"s{w.s(j)} = {fmt(h.logits[i, j], d)}" for j in range(t.n))
+    return ("Masking", text, lines, (Cell("S", i),), (Cell("S", i),))
+
+
+def _softmax(w: _Word) -> tuple:
+    t, i, d, h = w.trace, w.i, w.d, w.h
     row = h.logits[i]
     finite = np.isfinite(row)
     top = float(np.max(row[finite]))
     total = float(np.sum(np.exp(row[finite] - top)))
     amax = int(np.argmax(h.weights[i]))
-    sm_lines = [f"max = {fmt(top, d)}   Σ_j exp(s{sub(i + 1)}ⱼ - max) = {total:.{d}f}"]
-    for j in all_rows:
-        a = sub2(i + 1, j + 1, n)
+    lines = [f"max = {fmt(top, d)}   Σ_j exp(s{sub(i + 1)}ⱼ - max) = {total:.{d}f}"]
+    for j in range(t.n):
         if finite[j]:
-            sm_lines.append(f"α{a} = exp({fmt(row[j], d)} - ({fmt(top, d)})) / {total:.{d}f} = {fmt(h.weights[i, j], d)}")
+            lines.append(f"α{w.s(j)} = exp({fmt(row[j], d)} - ({fmt(top, d)})) / {total:.{d}f} = {fmt(h.weights[i, j], d)}")
         else:
-            sm_lines.append(f"α{a} = exp(-inf) / {total:.{d}f} = {fmt(0.0, d)}")
+            lines.append(f"α{w.s(j)} = exp(-inf) / {total:.{d}f} = {fmt(0.0, d)}")
     spread = float(np.ptp(h.weights[i][finite]))
-    steps.append((
-        "softmax", f"Softmax: attention weights of {word}",
-        f"The softmax turns the scores of {word}, along its row, into weights α{sub(i + 1)}ⱼ that are positive "
+    return (
+        f"Softmax: attention weights of {w.word}",
+        f"The softmax turns the scores of {w.word}, along its row, into weights α{sub(i + 1)}ⱼ that are positive "
         f"and sum to 1. Subtracting the row's maximum first keeps exp() from overflowing and changes nothing. "
-        f"{word} attends most to {_name(trace, amax)} ({fmt(h.weights[i, amax], d)})"
+        f"{w.word} attends most to {_name(t, amax)} ({fmt(h.weights[i, amax], d)})"
         + (f"; the weights differ by only {spread:.{d}f}, nearly uniform, because the scores are small." if spread < 0.1 else "."),
-        tuple(sm_lines), (Cell("S", i),), (Cell("A", i),),
-    ))
-    out_lines = [f"α{sub2(i + 1, j + 1, n)}·v{sub(j + 1)} = {fmt(h.weights[i, j], d)} × {fmt_vector(h.V[j], d)} = "
-                 f"{fmt_vector(h.weights[i, j] * h.V[j], d)}" for j in all_rows]
+        tuple(lines), (Cell("S", i),), (Cell("A", i),),
+    )
+
+
+def _output(w: _Word) -> tuple:
+    t, i, d, I, h = w.trace, w.i, w.d, w.I, w.h
+    lines = [f"α{w.s(j)}·v{sub(j + 1)} = {fmt(h.weights[i, j], d)} × {fmt_vector(h.V[j], d)} = "
+             f"{fmt_vector(h.weights[i, j] * h.V[j], d)}" for j in range(t.n)]
     z_loop = weighted_sum(h.weights[i], h.V)
-    out_lines.append(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}")
-    steps.append((
-        "output", f"Output of {word}: z{I} = Σ_j α{sub(i + 1)}ⱼ v_j",
-        f"z{I} is the weighted sum of every word's value, using the attention weights of {word}. It is the "
-        f"new representation of {word}, informed by the whole sentence. It equals row {i + 1} of A V in the matrix view.",
-        tuple(out_lines), (Cell("A", i), Cell("V")), (Cell("Z", i),),
-    ))
-    total_steps = len(steps)
-    return [
-        Step(kind, "walkthrough", k, total_steps, title, text, formula, reads, writes, word=i, head=head,
-             result=tuple(z_loop) if kind == "output" else ())
-        for k, (kind, title, text, formula, reads, writes) in enumerate(steps)
-    ]
+    lines.append(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}")
+    return (
+        f"Output of {w.word}: z{I} = Σ_j α{sub(i + 1)}ⱼ v_j",
+        f"z{I} is the weighted sum of every word's value, using the attention weights of {w.word}. It is the "
+        f"new representation of {w.word}, informed by the whole sentence. It equals row {i + 1} of A V in the matrix view.",
+        tuple(lines), (Cell("A", i), Cell("V")), (Cell("Z", i),), tuple(z_loop),
+    )
+
+
+WORD_BUILDERS = (_embed, _query, _keys, _values, _scores, _scale, _mask, _softmax, _output)
+
+
+def word_step(trace: Trace, i: int, index: int, head: int = 0, decimals: int = DEFAULT_DECIMALS) -> Step:
+    """Step `index` (0..8) of query word i (0-based) through head `head`, built on its own."""
+    if not 0 <= i < trace.n:
+        raise IndexError(f"word {i} out of range 0..{trace.n - 1}")
+    title, text, formula, reads, writes, *result = WORD_BUILDERS[index](_Word(trace, i, head, decimals))
+    return Step(WORD_STEP_KINDS[index], "walkthrough", index, len(WORD_BUILDERS), title, text, formula, reads,
+                writes, word=i, head=head, result=result[0] if result else ())
+
+
+def word_steps(trace: Trace, i: int, head: int = 0, decimals: int = DEFAULT_DECIMALS) -> list[Step]:
+    """The 9 steps of query word i (0-based) through head `head`."""
+    return [word_step(trace, i, k, head, decimals) for k in range(len(WORD_BUILDERS))]
 
 
 def _positions_note(trace: Trace) -> str:

@@ -113,12 +113,12 @@ class AttentionApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
-        B("right,l,n", "next_step", "Next", "tutor.next_step"),
-        B("left,h,p", "prev_step", "Prev", "tutor.prev_step"),
+        B("n,right,l", "next_step", "Next", "tutor.next_step"),
+        B("p,left,h", "prev_step", "Prev", "tutor.prev_step"),
         B("home", "first_step", "First step", "tutor.first_step", show=False),
         B("end", "last_step", "Last step", "tutor.last_step", show=False),
-        B("down,j", "next_word", "Word", "tutor.next_word"),
-        B("up,k", "prev_word", "Prev word", "tutor.prev_word", show=False),
+        B("j,down", "next_word", "Next word", "tutor.next_word"),
+        B("k,up", "prev_word", "Prev word", "tutor.prev_word", show=False),
         B("m", "toggle_view", "Matrix", "tutor.toggle_view"),
         B("s", "toggle_scale", "Scale", "tutor.toggle_scale", show=False),
         B("c", "toggle_mask", "Mask", "tutor.toggle_mask", show=False),

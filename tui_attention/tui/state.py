@@ -14,7 +14,9 @@ from pathlib import Path
 from tui_attention.core import ConfigError, Overrides, Trace, build_config, compute
 from tui_attention.core.config import Config
 from tui_attention.core.numbers import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
-from tui_attention.core.walkthrough import Step, matrix_steps, word_steps
+from tui_attention.core.walkthrough import WORD_STEP_KINDS, Step, matrix_steps, word_step
+
+STEPS_PER_WORD = len(WORD_STEP_KINDS)
 
 WEIGHT_SCALES = (0.1, 1.0, 3.0)
 # The same moment of the computation in the two views.
@@ -26,9 +28,10 @@ HEAD_CHOICES = (1, 2, 4)
 VIEWS = ("walkthrough", "matrix")
 
 
-@lru_cache(maxsize=64)
-def _word_steps(trace: Trace, word: int, head: int, decimals: int) -> tuple[Step, ...]:
-    return tuple(word_steps(trace, word, head, decimals))
+@lru_cache(maxsize=256)
+def _word_step(trace: Trace, word: int, index: int, head: int, decimals: int) -> Step:
+    # Built one at a time: at 512 tokens a step formats hundreds of lines, the other eight can wait.
+    return word_step(trace, word, index, head, decimals)
 
 
 @lru_cache(maxsize=16)
@@ -64,11 +67,11 @@ class TutorState:
 
     @property
     def steps(self) -> tuple[Step, ...]:
-        return _word_steps(self.trace, self.word, self.head, self.decimals)
+        return tuple(_word_step(self.trace, self.word, k, self.head, self.decimals) for k in range(STEPS_PER_WORD))
 
     @property
     def current(self) -> Step:
-        return self.steps[self.step]
+        return _word_step(self.trace, self.word, self.step, self.head, self.decimals)
 
     @property
     def matrix_steps(self) -> tuple[Step, ...]:
@@ -83,7 +86,7 @@ class TutorState:
         if self.view == "matrix":
             self.matrix_step = max(0, min(len(self.matrix_steps) - 1, self.matrix_step + delta))
         else:
-            self.step = max(0, min(len(self.steps) - 1, self.step + delta))
+            self.step = max(0, min(STEPS_PER_WORD - 1, self.step + delta))
 
     def first_step(self) -> None:
         if self.view == "matrix":
@@ -95,7 +98,7 @@ class TutorState:
         if self.view == "matrix":
             self.matrix_step = len(self.matrix_steps) - 1
         else:
-            self.step = len(self.steps) - 1
+            self.step = STEPS_PER_WORD - 1
 
     def move_word(self, delta: int) -> None:
         self.word = max(0, min(self.n - 1, self.word + delta))
@@ -109,7 +112,7 @@ class TutorState:
             self.view = "matrix"
         else:
             kind = MATRIX_TO_WORD.get(self.current_matrix.kind, "output")
-            self.step = [s.kind for s in self.steps].index(kind)
+            self.step = WORD_STEP_KINDS.index(kind)
             self.view = "walkthrough"
 
     # --- switches: each rebuilds the config with build_config, as `trace` does ----

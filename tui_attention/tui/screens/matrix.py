@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from tui_attention.core.editing import EDITABLE
 from tui_attention.core.numbers import fmt_vector, sub
-from tui_attention.core.walkthrough import word_steps
+from tui_attention.core.walkthrough import WORD_STEP_KINDS, word_step
 from tui_attention.tui.state import TutorState
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
@@ -100,7 +100,7 @@ class MatrixView(VerticalScroll, can_focus=False):
     def _check(self, state: TutorState) -> None:
         i = state.word
         head = state.trace.heads[state.head]
-        z_i = np.array(word_steps(state.trace, i, state.head, state.decimals)[-1].result)
+        z_i = np.array(word_step(state.trace, i, WORD_STEP_KINDS.index("output"), state.head, state.decimals).result)
         diff = float(np.max(np.abs(head.output[i] - z_i)))
         self.query_one("#matrix-check", Static).update(Text.assemble(
             (f"Check: row {i + 1} of A V\n", "bold"),

@@ -62,6 +62,9 @@ class VectorsPane(Static):
         num_w = max(len(fmt(x, decimals)) for r in rows for x in r[2])
         room = max(1, ((self.content_size.width or 38) - name_w - shape_w - 2 + 1) // (num_w + 1))
         text = Text(no_wrap=True, overflow="crop")
+        widest = max(len(r[2]) for r in rows)
+        if widest > room and widest > 8:
+            notes.append(f"first {max(1, room - 1)} of up to {widest} columns shown")
         for k, (name, shape, vec, style) in enumerate(rows):
             shown = vec if len(vec) <= room else vec[: max(1, room - 1)]
             numbers = " ".join(fmt(x, decimals).rjust(num_w) for x in shown)

@@ -26,9 +26,11 @@ class WeightsPane(Static):
             shapes = "  ".join(f"{n} {getattr(head, n).shape[0]}x{getattr(head, n).shape[1]}" for n in NAMES)
             self.border_title = "Weights"
             self.set_class(True, "-idle")
-            self.update(Text.assemble((shapes, "bold"), ("\nnot used in this step (see steps 2-4)", "dim")))
+            self.border_subtitle = "used in steps 2-4"
+            self.update(Text(shapes, style="bold", no_wrap=True, overflow="ellipsis"))
             return
         self.set_class(False, "-idle")
+        self.border_subtitle = ""
         shown = [n for n in NAMES if n in active]
         parts = []
         for name in shown:

@@ -318,3 +318,106 @@ async def test_editing_a_weight_changes_attention_in_both_views():
         assert app.state.view == "walkthrough"
         assert "+2.5000*" in panes(app)["weights"]
         assert fmt(app.state.trace.heads[0].Q[0, 0]) in panes(app)["narration"]
+
+
+async def test_head_keys_cycle_the_head_shown_and_lay_heads_side_by_side():
+    from tui_attention.tui.state import TutorState
+
+    app = AttentionApp(TutorState(overrides=Overrides(heads=2)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m")
+        assert np.array_equal(app.query_one("#grid-A").values, app.state.trace.heads[0].weights)
+        await pilot.press("t")
+        assert app.state.head == 1
+        assert np.array_equal(app.query_one("#grid-A").values, app.state.trace.heads[1].weights)
+        assert "(head 2/2)" in app.query_one("#grid-A").border_title
+        await pilot.press("g")
+        await pilot.pause()
+        side = app.query("#heads-row MatrixGrid")
+        assert len(side) == 2
+        for k, grid in enumerate(side):
+            assert np.array_equal(grid.values, app.state.trace.heads[k].weights)
+        await pilot.press("g")
+        await pilot.pause()
+        assert not app.query_one("MatrixView").has_class("-all-heads")
+        await pilot.press("t")
+        assert app.state.head == 0
+
+
+async def test_page_keys_scroll_the_narration_and_the_focused_matrix():
+    sentence = " ".join(f"w{i}" for i in range(60))
+    from tui_attention.tui.state import TutorState
+
+    app = AttentionApp(TutorState(overrides=Overrides(sentence=sentence)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*["right"] * 4)
+        narration = app.query_one("#narration")
+        assert narration.scroll_y == 0
+        await pilot.press("pagedown")
+        assert narration.scroll_y > 0
+        await pilot.press("pageup")
+        assert narration.scroll_y == 0
+        await pilot.press("m")
+        await pilot.pause()
+        grid = app.query_one("#grid-S")
+        grid.focus()
+        await pilot.pause()
+        await pilot.press("pagedown")
+        assert grid.scroll_y > 0
+        await pilot.press("escape")
+        assert app.focused is None
+        before = app.state.matrix_step
+        await pilot.press("right")
+        assert app.state.matrix_step == before + 1
+
+
+async def test_save_then_load_gives_the_same_trace(tmp_path, monkeypatch):
+    from tui_attention.tui.state import TutorState
+
+    monkeypatch.chdir(tmp_path)
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.state.edit_cell("E", 1, 2, -1.5)
+        app.state.edit_cell("W_v", 0, 1, 0.75)
+        app.refresh_view()
+        await pilot.press("ctrl+s")
+        app.screen.query_one("#prompt-input").value = str(tmp_path / "mine.toml")
+        await pilot.press("enter")
+        await pilot.pause()
+        edited = app.state.trace
+    loaded = TutorState(scenario=tmp_path / "mine.toml")
+    assert loaded.config.same_as(edited.config)
+    assert np.array_equal(loaded.trace.block.norm_2, edited.block.norm_2)
+    assert loaded.trace.E[1, 2] == -1.5 and loaded.trace.heads[0].W_v[0, 1] == 0.75
+
+
+async def test_export_key_writes_every_format(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for name in ("out.npz", "out.md", "out.py", "csvdir"):
+            await pilot.press("x")
+            app.screen.query_one("#prompt-input").value = name
+            await pilot.press("enter")
+            await pilot.pause()
+    data = np.load(tmp_path / "out.npz")
+    assert np.array_equal(data["heads.0.weights"], NOTEBOOK.heads[0].weights)
+    assert "0.1981" in (tmp_path / "out.md").read_text()
+    assert (tmp_path / "out.py").read_text().startswith(("#", '"""', "import"))
+    assert any((tmp_path / "csvdir").iterdir())
+
+
+async def test_export_prompt_rejects_a_missing_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("x")
+        prompt = app.screen
+        prompt.query_one("#prompt-input").value = "no/such/dir/out.md"
+        await pilot.pause()
+        assert "does not exist" in text_of(prompt.query_one("#prompt-error"))
+        await pilot.press("enter")
+        assert app.screen is prompt
+        await pilot.press("ctrl+g")
+        assert app.screen is not prompt
+    assert list(tmp_path.iterdir()) == []

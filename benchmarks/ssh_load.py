@@ -10,8 +10,12 @@ until every one shows the first screen, then has each press a key every
 Latency is measured from sending a key to receiving the end of the screen
 update it causes. The clients answer Textual's synchronized-output query, so
 the tutor brackets every frame with ESC[?2026h ... ESC[?2026l and the end of
-a frame is exact ("update" below); the time to the first byte back is
-reported as well. Memory is the sum over the server and all its descendants,
+a frame is exact. A key's update is every frame that follows it until the
+screen has been quiet for --quiet-ms (the tutor draws a step in two frames
+about 30 ms apart); "median_ms"/"p95_ms" are to the end of its last frame,
+and the times to the end of the first frame and to the first byte back are
+reported as well. A client waits for its update to settle before its next
+key (a key that falls due earlier is counted as skipped). Memory is the sum over the server and all its descendants,
 sampled every 2 s while the keys are flowing: RSS (shared pages counted in
 every process, an overestimate) and PSS (shared pages divided among their
 users, what the machine really spends).
@@ -170,6 +174,12 @@ def tree_memory_mb(pid: int) -> dict:
 
 
 class Client(asyncssh.SSHClientSession):
+    """One attendee. A key's update is every frame that arrives after the key
+    until the screen has been quiet for `quiet` seconds (the tutor draws some
+    steps in two frames ~30 ms apart); its latency is the end of its last frame."""
+
+    quiet = 0.15
+
     def __init__(self, index: int) -> None:
         self.index = index
         self.chan = None
@@ -179,9 +189,14 @@ class Client(asyncssh.SSHClientSession):
         self.sync = False
         self.sent_at: float | None = None
         self.first_byte_at: float | None = None
-        self.latencies: list[float] = []
+        self.first_frame_at: float | None = None
+        self.last_frame_at: float | None = None
+        self.frames = 0
+        self._quiet_timer: asyncio.TimerHandle | None = None
+        self.latencies: list[float] = []  # to the end of the last frame: the update
+        self.first_frames: list[float] = []  # to the end of the first frame
         self.first_bytes: list[float] = []
-        self.frames_without_sync = 0
+        self.frame_counts: list[int] = []
 
     def connection_made(self, chan) -> None:
         self.chan = chan
@@ -198,18 +213,33 @@ class Client(asyncssh.SSHClientSession):
                 self.ready.set()
                 self.buffer = b""
             return
+        before = self.buffer[-16:]
+        tail = before + data  # a frame end may be split between two chunks
+        self.buffer = tail[-16:]
         if self.sent_at is None:
             return
         if self.first_byte_at is None:
             self.first_byte_at = now
-        tail = self.buffer[-16:] + data
-        if SYNC_END in tail:
-            self.latencies.append((now - self.sent_at) * 1000)
-            self.first_bytes.append((self.first_byte_at - self.sent_at) * 1000)
-            self.sent_at = self.first_byte_at = None
-            self.buffer = b""
-        else:
-            self.buffer = tail[-16:]
+        ends = tail.count(SYNC_END) - before.count(SYNC_END)
+        if ends:
+            self.frames += ends
+            self.last_frame_at = now
+            if self.first_frame_at is None:
+                self.first_frame_at = now
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+        self._quiet_timer = asyncio.get_running_loop().call_later(self.quiet, self._settled)
+
+    def _settled(self) -> None:
+        self._quiet_timer = None
+        if self.sent_at is None or not self.frames:
+            return
+        self.latencies.append((self.last_frame_at - self.sent_at) * 1000)
+        self.first_frames.append((self.first_frame_at - self.sent_at) * 1000)
+        self.first_bytes.append((self.first_byte_at - self.sent_at) * 1000)
+        self.frame_counts.append(self.frames)
+        self.sent_at = self.first_byte_at = self.first_frame_at = self.last_frame_at = None
+        self.frames = 0
 
     def connection_lost(self, exc) -> None:
         self.closed = True
@@ -290,12 +320,14 @@ async def main_async(args: argparse.Namespace) -> int:
                     "pss_mb": round(samples[-1]["pss_mb"], 1),
                 })  # fmt: skip
         await asyncio.gather(*drivers)
-        await asyncio.sleep(min(2.0, args.interval * 4))  # the last updates
+        await asyncio.sleep(2.0)  # the last updates settle
         wall = time.monotonic() - started
         cpu_after = tree_cpu(server.pid) + (sum(os.times()[:2]),)
         cpu = [after - before for before, after in zip(cpu_before, cpu_after)]
         latencies = [x for c in clients for x in c.latencies]
         first_bytes = [x for c in clients for x in c.first_bytes]
+        first_frames = [x for c in clients for x in c.first_frames]
+        frame_counts = [x for c in clients for x in c.frame_counts]
         unanswered = sum(1 for c in clients if c.sent_at is not None)
         peak = max(samples, key=lambda s: s["pss_mb"]) if samples else tree_memory_mb(server.pid)
         median = statistics.median(latencies) if latencies else None
@@ -315,6 +347,9 @@ async def main_async(args: argparse.Namespace) -> int:
             "median_ms": round(median, 1) if median is not None else None,
             "p95_ms": round(p95, 1) if p95 is not None else None,
             "max_ms": round(max(latencies), 1) if latencies else None,
+            "first_frame_median_ms": round(statistics.median(first_frames), 1) if first_frames else None,
+            "first_frame_p95_ms": round(percentile(first_frames, 95), 1) if first_frames else None,
+            "frames_per_key": round(sum(frame_counts) / len(frame_counts), 2) if frame_counts else None,
             "first_byte_median_ms": round(statistics.median(first_bytes), 1) if first_bytes else None,
             "first_byte_p95_ms": round(percentile(first_bytes, 95), 1) if first_bytes else None,
             "peak_total_pss_mb": round(peak["pss_mb"], 1),
@@ -348,12 +383,14 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=10, help="concurrent SSH sessions (default 10)")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long the keys flow (default 20)")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between key presses per client (default 0.5)")
+    parser.add_argument("--quiet-ms", type=float, default=150.0, help="an update is over after this long without output (default 150)")
     parser.add_argument("--connect-parallel", type=int, default=4, help="sessions opened at once during start-up")
     parser.add_argument("--startup-timeout", type=float, default=180.0, help="seconds for each tutor to show its first screen")
     parser.add_argument("server_args", nargs="*", help="extra `serve ssh` options after --, e.g. -- --sentence 'a b c'")
     args = parser.parse_args()
-    if args.sessions < 1 or args.seconds <= 0 or args.interval <= 0:
-        parser.error("--sessions, --seconds and --interval must be positive")
+    if args.sessions < 1 or args.seconds <= 0 or args.interval <= 0 or args.quiet_ms <= 0:
+        parser.error("--sessions, --seconds, --interval and --quiet-ms must be positive")
+    Client.quiet = args.quiet_ms / 1000
     return asyncio.run(main_async(args))
 
 

@@ -200,7 +200,7 @@ def test_cli_serve_web_answers_with_its_page_and_stops_cleanly(tmp_path):
 
 def test_public_url_is_what_the_page_points_browsers_at():
     async def scenario():
-        async with serving(public_url="https://tutor.example.org") as server, aiohttp.ClientSession() as http:
+        async with serving(public_url="https://tutor.example.org/") as server, aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{server.port}/") as response:
                 page = await response.text()
             assert "wss://tutor.example.org/ws" in page

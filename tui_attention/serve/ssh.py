@@ -170,7 +170,8 @@ class TutorSSHServer:
         lines = [
             f"tui-attention: serving the tutor over SSH on {host}:{self.port}"
             f" (at most {self.max_sessions} sessions, idle timeout {self.idle_timeout:g} s)",
-            f"  attendees run:  ssh -p {self.port} <address of this machine>",
+            f"  attendees run:  ssh -p {self.port} "
+            + (host if self.host not in ("0.0.0.0", "::", "") else "<address of this machine>"),
         ]
         if self.host in ("127.0.0.1", "localhost", "::1"):
             lines.append("  listening on loopback only: add --host 0.0.0.0 to let other machines connect")

@@ -148,6 +148,8 @@ class TutorWebServer(Server):
         limits: Limits = Limits(),
         title: str = "tui-attention",
     ) -> None:
+        if public_url is not None:
+            public_url = public_url.rstrip("/")  # textual-serve appends "/ws", "/static/..."
         super().__init__(shlex.join(child_argv), host=host, port=port, title=title, public_url=public_url)
         self.child_argv = list(child_argv)
         self.max_sessions = max_sessions

@@ -317,7 +317,8 @@ async def main_async(args: argparse.Namespace) -> int:
         next_progress = started + 5
         while not all(d.done() for d in drivers):
             await asyncio.sleep(2.0)
-            samples.append(tree_memory_mb(server.pid))
+            # in a thread: reading 50 smaps_rollup files takes long enough to stall the clients
+            samples.append(await asyncio.to_thread(tree_memory_mb, server.pid))
             if time.monotonic() >= next_progress:
                 next_progress += 5
                 lat = [x for c in clients for x in c.latencies]

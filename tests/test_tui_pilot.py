@@ -421,3 +421,24 @@ async def test_export_prompt_rejects_a_missing_folder(tmp_path, monkeypatch):
         await pilot.press("ctrl+g")
         assert app.screen is not prompt
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_keymap_file_remaps_a_binding(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "tui-attention").mkdir()
+    (tmp_path / "tui-attention" / "keymap.toml").write_text('"tutor.toggle_view" = "v"\n')
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("v")
+        assert app.state.view == "matrix"
+
+
+async def test_bad_keymap_file_is_ignored_with_a_notice(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "tui-attention").mkdir()
+    (tmp_path / "tui-attention" / "keymap.toml").write_text('"tutor.no_such" = "v"\n')
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        assert app.state.view == "matrix"
+        assert any("unknown binding id" in n.message for n in app._notifications)

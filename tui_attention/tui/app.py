@@ -182,6 +182,13 @@ class AttentionApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        from tui_attention.tui.keymap import load_keymap
+
+        keymap, notice = load_keymap({b.id for b in self.BINDINGS})
+        if keymap:
+            self.set_keymap(keymap)
+        if notice:
+            self.notify(notice, severity="warning", timeout=10)
         self.refresh_view()
         if self.start_lesson:
             self.open_lesson(self.start_lesson - 1, None)

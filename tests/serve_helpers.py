@@ -12,7 +12,8 @@ from pathlib import Path
 
 # A stand-in for the tutor: starts in milliseconds, raw mode, says what it
 # sees (TERM, size), echoes keys as hex, reports resizes, quits on 'q',
-# crashes (exit 3) on '!', allocates 2 GiB on 'M', spins forever on 'C'.
+# crashes (exit 3) on '!', allocates 2 GiB on 'M', spins forever on 'C', tries
+# to write files on 'W' and to open a TCP connection on 'N'.
 STANDIN_SOURCE = r'''
 import fcntl, os, signal, struct, sys, termios, tty
 def size():
@@ -39,6 +40,21 @@ while True:
     if b"C" in data:
         while True:  # spin until the CPU-time limit ends it
             pass
+    if b"W" in data:  # write beside this script (outside the session) and in the cwd (inside)
+        for where, path in (("OUTSIDE", os.path.join(os.path.dirname(sys.argv[0]), "escaped.txt")), ("INSIDE", "inside.txt")):
+            try:
+                with open(path, "w") as f:
+                    f.write("x")
+                out("%s WRITTEN\r\n" % where)
+            except OSError as exc:
+                out("%s DENIED errno=%d\r\n" % (where, exc.errno))
+    if b"N" in data:  # a TCP connection (to the discard port; refused or forbidden)
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", 9), timeout=2).close()
+            out("TCP CONNECTED\r\n")
+        except OSError as exc:
+            out("TCP FAILED errno=%d\r\n" % exc.errno)
     out("KEY %s\r\n" % data.hex())
 '''
 

@@ -445,6 +445,59 @@ def test_random_bytes_and_broken_escapes_neither_crash_the_server_nor_touch_anot
     run(scenario(), timeout=120)
 
 
+def test_tutors_write_only_in_their_own_directory_and_open_no_tcp(tmp_path):
+    from tui_attention.serve import landlock
+
+    if not landlock.abi():
+        pytest.skip("this kernel has no Landlock, so file writes cannot be confined (the banner warns)")
+
+    async def scenario():
+        async with serving(standin_argv(tmp_path)) as server:
+            client = await standin_client(server)
+            (session,) = server.sessions
+            workdir = session.child.workdir
+            client.send("W")
+            assert await client.wait_for("INSIDE")
+            assert "OUTSIDE DENIED errno=13" in client.text()
+            assert "INSIDE WRITTEN" in client.text()
+            assert os.path.exists(os.path.join(workdir, "inside.txt"))
+            client.send("N")
+            assert await client.wait_for("TCP ")
+            assert "TCP FAILED errno=13" in client.text()  # EACCES: forbidden, not merely refused
+            await client.close()
+            assert await wait_until(lambda: not os.path.exists(workdir), 20)
+        assert not (tmp_path / "escaped.txt").exists()
+
+    run(scenario())
+
+
+def test_real_tutor_export_prompt_cannot_write_outside_the_session(tmp_path):
+    from tui_attention.serve import landlock
+
+    if not landlock.abi():
+        pytest.skip("this kernel has no Landlock, so file writes cannot be confined (the banner warns)")
+    target = tmp_path / "escape.md"
+
+    async def scenario():
+        async with serving(tutor_argv()) as server:
+            client = await tutor_client(server)
+            client.send("x")  # the tutor's "Export what you see" prompt, suggesting attention.md
+            assert await client.wait_for("attention.md"), client.text()
+            for _ in range(10):  # ctrl+u clears the suggestion once the field has the focus
+                client.send("\x15")
+                if await wait_until(lambda: "attention.md" not in client.text(), 2):
+                    break
+            assert "attention.md" not in client.text(), client.text()
+            client.send(str(target))
+            assert await client.wait_for("escape.md"), client.text()
+            client.send("\r")
+            assert await wait_until(lambda: "Could not export" in client.text(), 20), client.text()
+            await client.close()
+
+    run(scenario())
+    assert not target.exists()
+
+
 # -- authentication -----------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """Start one served tutor: resource limits, a session of its own, then exec.
 
     python -P -m tui_attention.serve._exec [--tty] [--as BYTES] [--cpu SECONDS]
-        [--fsize BYTES] [--nofile N] -- PROGRAM ARG...
+        [--fsize BYTES] [--nofile N] [--confine DIR] -- PROGRAM ARG...
 
 The server runs this instead of forking with a `preexec_fn` (unsafe in a
 process with threads). It only uses the standard library and replaces itself
@@ -11,6 +11,10 @@ with PROGRAM, so the process the server watches is the tutor itself.
 of a new session, so the tutor gets SIGWINCH on resizes and the whole session
 can be signalled as one process group. Without --tty it only starts a new
 session (used by `serve web`, whose children talk over pipes).
+
+--confine DIR confines the program with Landlock where the kernel has it:
+writes only beneath DIR (and to /dev), no TCP (see `landlock`). If Landlock is
+there but the restriction fails, the program is not started.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ def _limit(which: int, soft: int, hard: int | None = None) -> None:
 
 def main(argv: list[str]) -> int:
     tty = False
+    confine: str | None = None
     limits: dict[str, int] = {}
     i = 0
     while i < len(argv) and argv[i] != "--":
@@ -38,6 +43,9 @@ def main(argv: list[str]) -> int:
         if word == "--tty":
             tty = True
             i += 1
+        elif word == "--confine" and i + 1 < len(argv):
+            confine = argv[i + 1]
+            i += 2
         elif word in ("--as", "--cpu", "--fsize", "--nofile") and i + 1 < len(argv):
             limits[word[2:]] = int(argv[i + 1])
             i += 2
@@ -67,6 +75,15 @@ def main(argv: list[str]) -> int:
         _limit(resource.RLIMIT_FSIZE, limits["fsize"])
     if "nofile" in limits:
         _limit(resource.RLIMIT_NOFILE, limits["nofile"])
+
+    if confine is not None:
+        from tui_attention.serve.landlock import confine as landlock_confine
+
+        try:
+            landlock_confine(confine)
+        except OSError as exc:
+            print(f"tui-attention: cannot confine the tutor: {exc}", file=sys.stderr)
+            return 126
 
     try:
         os.execv(command[0], command)

@@ -3,9 +3,11 @@
 Every attendee gets a child process of their own, started through
 `tui_attention.serve._exec` (limits, own session, controlling terminal) and
 then replaced by the installed tutor, `python -P -m tui_attention run ...`.
-The child runs in a private, empty temporary directory (its cwd, TMPDIR and
-XDG data/state/cache home), which is removed when the child has been reaped;
-it never sees the server's environment beyond PATH, HOME and the locale.
+The child runs in a private, empty temporary directory (its cwd, HOME, TMPDIR
+and XDG data/state/cache home), which is removed when the child has been
+reaped; where the kernel has Landlock it can write nowhere else and open no
+TCP connections (see `landlock`); it never sees the server's environment
+beyond PATH and the locale.
 
 `PtyChild` drives such a child under a pseudo-terminal from an asyncio loop
 without threads: the master side and a pidfd are watched with `add_reader`.
@@ -19,6 +21,7 @@ import os
 import re
 import shutil
 import signal
+import site
 import struct
 import subprocess
 import sys
@@ -64,13 +67,28 @@ def tutor_argv(scenario_words: Sequence[str] = (), lesson: int | None = None) ->
     return argv
 
 
-def wrapped_argv(argv: Sequence[str], limits: Limits, *, tty: bool) -> list[str]:
-    """`argv` behind the limits-and-session wrapper (see `_exec`)."""
+def wrapped_argv(argv: Sequence[str], limits: Limits, *, tty: bool, confine: str | None = None) -> list[str]:
+    """`argv` behind the limits-session-and-confinement wrapper (see `_exec`)."""
     program = argv[0]
     if os.sep not in program:
         program = shutil.which(program) or program
     head = [sys.executable, "-P", "-m", "tui_attention.serve._exec"]
-    return [*head, *(["--tty"] if tty else []), *limits.words(), "--", program, *argv[1:]]
+    options = [*(["--tty"] if tty else []), *limits.words(), *(["--confine", confine] if confine else [])]
+    return [*head, *options, "--", program, *argv[1:]]
+
+
+def confinement() -> str:
+    """One line for the banner: how far the tutors' file writes are confined."""
+    from tui_attention.serve import landlock
+
+    version = landlock.abi()
+    if version:
+        extra = ", no TCP" if version >= 4 else ""
+        return f"each tutor may write files only in its own temporary directory (Landlock ABI {version}{extra})"
+    return (
+        "WARNING: Landlock is not available on this system: the tutor's save and export prompts "
+        "can write files wherever this account can. Run the server as a dedicated account."
+    )
 
 
 def clean_term(term: str | None) -> str:
@@ -93,9 +111,15 @@ def child_environment(workdir: str, term: str | None = None, colorterm: str | No
     the terminal's real size, so they would pin the tutor at its first size
     and break resizing. The pty's window size is set before the child starts.
     """
+    home = os.path.expanduser("~")
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", workdir),
+        # "~" in the tutor's save/export prompts means the private directory...
+        "HOME": workdir,
+        # ...but packages installed with `pip install --user` are still found,
+        # and the instructor's configuration (keymap, theme) still applies.
+        "PYTHONUSERBASE": os.environ.get("PYTHONUSERBASE") or site.getuserbase(),
+        "XDG_CONFIG_HOME": os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
         "LANG": "C.UTF-8",
         "TMPDIR": workdir,
         "XDG_DATA_HOME": os.path.join(workdir, "data"),
@@ -109,9 +133,8 @@ def child_environment(workdir: str, term: str | None = None, colorterm: str | No
         "MALLOC_ARENA_MAX": "2",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    for key in ("XDG_CONFIG_HOME", "VIRTUAL_ENV"):
-        if os.environ.get(key):
-            env[key] = os.environ[key]
+    if os.environ.get("VIRTUAL_ENV"):
+        env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
     for key, value in os.environ.items():
         if key.startswith("TUI_ATTENTION_"):
             env[key] = value
@@ -205,7 +228,7 @@ class PtyChild:
             termios.tcsetattr(slave, termios.TCSANOW, attrs)
             env = child_environment(self.workdir, self.term, self.colorterm)
             self.proc = subprocess.Popen(
-                wrapped_argv(self.argv, self.limits, tty=True),
+                wrapped_argv(self.argv, self.limits, tty=True, confine=self.workdir),
                 stdin=slave,
                 stdout=slave,
                 stderr=slave,

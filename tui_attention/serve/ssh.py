@@ -17,7 +17,7 @@ from typing import Sequence
 
 import asyncssh
 
-from tui_attention.serve.child import Limits, PtyChild, exit_description
+from tui_attention.serve.child import Limits, PtyChild, confinement, exit_description
 
 log = logging.getLogger("tui_attention.serve")
 
@@ -177,6 +177,7 @@ class TutorSSHServer:
             lines.append("  listening on loopback only: add --host 0.0.0.0 to let other machines connect")
         assert self.host_key is not None
         lines.append(f"  host key:       {self.host_key.get_fingerprint()} ({self.host_key_path})")
+        lines.append(f"  files:          {confinement()}")
         if self.password is not None:
             lines.append("  login:          any user name, with the workshop password")
         elif self.authorized_keys is not None:

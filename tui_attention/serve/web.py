@@ -25,7 +25,15 @@ from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
-from tui_attention.serve.child import Limits, child_environment, clamp_size, exit_description, make_workdir, wrapped_argv
+from tui_attention.serve.child import (
+    Limits,
+    child_environment,
+    clamp_size,
+    confinement,
+    exit_description,
+    make_workdir,
+    wrapped_argv,
+)
 
 log = logging.getLogger("tui_attention.serve")
 
@@ -44,7 +52,8 @@ class _TutorAppService(AppService):
         self.stopping = False
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
-        env = child_environment(self.workdir or make_workdir(), "xterm-256color")
+        assert self.workdir is not None, "the working directory comes first"
+        env = child_environment(self.workdir, "xterm-256color")
         env.update(
             TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver",
             TEXTUAL_FPS="60",
@@ -59,7 +68,7 @@ class _TutorAppService(AppService):
     async def _open_app_process(self, width: int = 80, height: int = 24):
         self.workdir = make_workdir()
         self._process = process = await asyncio.create_subprocess_exec(
-            *wrapped_argv(self.argv, self.limits, tty=False),
+            *wrapped_argv(self.argv, self.limits, tty=False, confine=self.workdir),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -204,6 +213,7 @@ class TutorWebServer(Server):
         ]
         if self.host in ("127.0.0.1", "localhost", "::1"):
             lines.append("  listening on loopback only: put a reverse proxy in front, or use --host")
+        lines.append(f"  files:          {confinement()}")
         lines.append("  WARNING: no authentication and no TLS: anyone who can reach this port gets a tutor.")
         lines.append("  Press Ctrl+C to stop.")
         return lines

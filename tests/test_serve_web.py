@@ -16,6 +16,7 @@ import pytest
 
 from serve_helpers import CliServer, Screen, pid_gone, wait_until
 from tui_attention.cli import build_parser, main
+from tui_attention.serve import landlock
 from tui_attention.serve.child import tutor_argv
 from tui_attention.serve.web import TutorWebServer
 
@@ -100,6 +101,8 @@ def test_page_and_a_websocket_session_show_the_tutor():
             cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
             assert cmdline[:5] == [sys.executable.encode(), b"-P", b"-m", b"tui_attention", b"run"]
             assert os.readlink(f"/proc/{pid}/cwd") != os.getcwd()
+            if landlock.abi():  # confined: the wrapper set no_new_privs before landlock_restrict_self
+                assert "NoNewPrivs:\t1" in open(f"/proc/{pid}/status").read()
             await tab.send(["focus"])
             assert await tab.changes_on(RIGHT)
             assert await wait_until(lambda: "step 2/" in tab.screen.text(), 20)

@@ -563,6 +563,28 @@ def test_child_is_the_installed_tutor_with_client_term_size_and_a_clean_environm
     run(scenario())
 
 
+def test_session_directories_of_a_killed_server_are_removed_at_the_next_start(tmp_path):
+    from tui_attention.serve.child import WORKDIR_PREFIX
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no longer exists
+    stale = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{dead.pid}-"))
+    (stale / "state").mkdir()
+    alive = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))  # a running server's
+
+    async def start_and_stop():
+        async with serving(standin_argv(tmp_path)):
+            pass
+
+    try:
+        run(start_and_stop())
+        assert not stale.exists()
+        assert alive.exists()
+    finally:
+        shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(alive, ignore_errors=True)
+
+
 # -- host key, banner, logging, command line -------------------------------------------
 
 

@@ -98,9 +98,47 @@ def clean_term(term: str | None) -> str:
     return DEFAULT_TERM
 
 
+WORKDIR_PREFIX = "tui-attention-session-"
+
+
 def make_workdir() -> str:
-    """A private (0700) empty directory for one child."""
-    return tempfile.mkdtemp(prefix="tui-attention-session-")
+    """A private (0700) empty directory for one child, named after this server's pid."""
+    return tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
+
+
+def remove_stale_workdirs() -> int:
+    """Remove session directories left by servers that are gone (killed with SIGKILL, say).
+
+    Only directories of this user whose server pid no longer exists; returns how many.
+    """
+    removed = 0
+    root = tempfile.gettempdir()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return 0
+    for name in names:
+        if not name.startswith(WORKDIR_PREFIX):
+            continue
+        pid_text = name[len(WORKDIR_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        path = os.path.join(root, name)
+        try:
+            if os.lstat(path).st_uid != os.getuid() or os.path.islink(path):
+                continue
+        except OSError:
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # that server is still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def child_environment(workdir: str, term: str | None = None, colorterm: str | None = None) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import asyncssh
 
-from tui_attention.serve.child import Limits, PtyChild, confinement, exit_description
+from tui_attention.serve.child import Limits, PtyChild, confinement, exit_description, remove_stale_workdirs
 
 log = logging.getLogger("tui_attention.serve")
 
@@ -138,6 +138,7 @@ class TutorSSHServer:
         return [s.child.pid for s in self.sessions if s.child is not None and s.child.pid is not None]
 
     async def start(self) -> None:
+        remove_stale_workdirs()
         self.host_key, self.host_key_path, self.host_key_created = load_or_create_host_key(self.host_key_path)
         auth: dict = {}
         if self.authorized_keys is not None:

@@ -32,6 +32,7 @@ from tui_attention.serve.child import (
     confinement,
     exit_description,
     make_workdir,
+    remove_stale_workdirs,
     wrapped_argv,
 )
 
@@ -181,6 +182,7 @@ class TutorWebServer(Server):
             await ws.close(code=1001, message=b"server shutting down")
 
     async def start(self) -> None:
+        remove_stale_workdirs()
         app = await self._make_app()
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=STOP_GRACE * 2)
         await self._runner.setup()

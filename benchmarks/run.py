@@ -1,0 +1,471 @@
+"""End-to-end performance figures of the tutor: key latency, start-up, memory.
+
+Usage::
+
+    python benchmarks/run.py                  # everything: about 75 s on an idle 2-core machine
+    python benchmarks/run.py --samples 10     # quicker, noisier
+    python benchmarks/run.py --only key_ms    # one figure (repeatable: startup_ratio, peak_rss_mb)
+    python benchmarks/run.py --profile matrix:word:512x64   # cProfile one combination (stderr)
+
+stdout gets one JSON object per line, nothing else; progress and supporting
+detail (sample counts, min/max, the same samples as thread CPU time, frames per key,
+first-paint times in ms, load average) go to stderr.
+
+key_ms
+    {"figure": "key_ms", "view": V, "action": A, "tokens": N, "d_model": D, "median": ms, "p95": ms}
+    for the sizes (N x D) 5x4, 64x64, 512x64 and 512x1024, V in walkthrough and matrix,
+    A in step (right/left), word (down/up) and switch (s, the scale switch).
+
+    Scenario: ``TutorState(overrides=Overrides(sentence="w0 w1 ... w{N-1}", d_model=D))``,
+    i.e. a generated scenario with N distinct words; d_k = d_v = 3, d_ff = 5, one head
+    and seed 23 stay at their defaults (the tutor's defaults, and what the issue's sizes
+    name: tokens and d_model). Terminal 120x40, headless (``App.run_test``), theme
+    textual-dark. One app per size; the walkthrough samples run first, then ``m`` opens
+    the matrix view (untimed) and the matrix samples run.
+
+    One sample: the key event (``events.Key``) is posted to the app's queue, as the
+    terminal driver's input thread does (minus the thread hop), and goes the real way: the app's binding lookup, the action,
+    the state change, ``refresh_view``, the widgets' refreshes, the screen's layout and
+    ``Compositor.render_update`` of the changed regions, for as many frames as the key
+    causes (e.g. the narration's after-refresh hint), until the app is quiet again.
+    The clock runs from posting the key to the end of the last frame. Excluded are the
+    idle waits: the time the asyncio loop spends blocked in ``select()`` (Textual's
+    1/60 s frame timer, the benchmark's own sleeps) is measured by wrapping the loop's
+    selector and subtracted, and so is the benchmark's own "is the app quiet?" polling.
+    Headless Textual skips writing the frame to the terminal; to count what a terminal
+    would cost, each frame is also encoded to escape sequences
+    (``CompositorUpdate.render_segments``), inside the clock. So key_ms is the busy
+    wall-clock time the key costs in the process, up to a rendered screen. The thread
+    CPU time of the same window is logged to stderr; on a loaded machine it is the
+    steadier of the two (other processes' time slices count as busy wall time).
+
+    Keys bounce: step goes right until the last step, then left, and so on; word goes
+    down to the last word, then up (so at 512 words nearly every word is new, as when
+    reading a long sentence). switch presses ``s`` again and again (scaling on/off), which
+    recomputes the trace each time. Notifications (``s`` shows one) are cleared between
+    samples, untimed. The first sample of each combination is a warm-up and is dropped.
+    p95 is the nearest-rank 95th percentile.
+
+startup_ratio
+    {"figure": "startup_ratio", "value": r}: first paint of the tutor's default screen
+    (``AttentionApp()``, the default scenario) over first paint of a bare Textual app
+    whose compose yields a Header and a Footer. Each measurement is a fresh Python
+    subprocess, so imports count: the clock starts at the top of this script (before
+    Textual, numpy or the tutor is imported) and stops when the first frame of the
+    app's screen has been rendered (the first ``App._display`` call, encoded as above),
+    both apps run the same way (``run_test(size=(120, 40))``). Interpreter start-up is
+    outside the clock for both. Rounds alternate A B, B A, A B, ...; r is the median of
+    the per-round ratios.
+
+peak_rss_mb
+    {"figure": "peak_rss_mb", "tokens": N, "d_model": D, "value": mb} for each size, each
+    in a fresh subprocess: build the app at that size, show the walkthrough, press
+    right and down, open the matrix view, press right, down and s, then report
+    ``resource.getrusage(RUSAGE_SELF).ru_maxrss / 1024`` (Linux: KiB -> MiB). On Linux a
+    child inherits its parent's RSS as a floor of ru_maxrss across fork/exec, so the
+    subprocesses (start-up and memory) run before the key_ms apps grow this process;
+    the child's VmHWM (peak RSS of its own address space) is logged as a cross-check.
+
+Targets (2-core machine): key_ms median <= 16 ms at 512x64 and <= 33 ms at 512x1024 in
+the matrix view; startup_ratio <= 1.5; peak_rss_mb <= 120 at 512x1024. Misses are
+printed as measured; see docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import time
+
+_T0 = time.perf_counter()  # start of the start-up clock (before Textual, numpy, the tutor)
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+SIZES: list[tuple[int, int]] = [(5, 4), (64, 64), (512, 64), (512, 1024)]
+TERMINAL = (120, 40)
+VIEWS = ("walkthrough", "matrix")
+# action -> (forward key, backward key); the keys a learner presses.
+ACTIONS = {"step": ("right", "left"), "word": ("down", "up"), "switch": ("s", "s")}
+# Samples per (view, action), per size (the warm-up sample comes on top).
+SAMPLES = {(5, 4): 40, (64, 64): 40, (512, 64): 40, (512, 1024): 25}
+STARTUP_ROUNDS = 10
+CPU_MS: dict[tuple[str, str, int, int], tuple[float, float]] = {}  # (median, p95) CPU ms, for --profile and experiments
+SETTLE_TICK = 0.002  # seconds between "is the app quiet?" checks
+SETTLE_TIMEOUT = 10.0
+
+
+def log(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def emit(obj: dict) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(1, -(-int(q * 1000) * len(ordered) // 1000))  # ceil(q * n), exact for q = 0.95
+    return ordered[min(len(ordered), k) - 1]
+
+
+def sentence(n: int) -> str:
+    return " ".join(f"w{i}" for i in range(n))
+
+
+def make_app(n: int, d: int):
+    from tui_attention.core.scenario import Overrides
+    from tui_attention.tui.app import AttentionApp
+    from tui_attention.tui.state import TutorState
+
+    return AttentionApp(TutorState(overrides=Overrides(sentence=sentence(n), d_model=d)))
+
+
+# ----------------------------------------------------------------------------- busy clock
+
+
+class BusyClock:
+    """Wall clock minus idle: time blocked in the loop's select() and our own polling."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.idle = 0.0
+        self.overhead = 0.0
+        self.overhead_cpu = 0.0
+        self.frames = 0
+        self.last_frame: tuple | None = None
+        selector = loop._selector  # type: ignore[attr-defined]  # the default (selector) event loop
+        select = selector.select
+
+        def timed_select(timeout=None):
+            start = time.perf_counter()
+            try:
+                return select(timeout)
+            finally:
+                self.idle += time.perf_counter() - start
+
+        selector.select = timed_select
+
+    def mark(self) -> tuple[float, float, float, float, float]:
+        return time.perf_counter(), self.idle, self.overhead, time.thread_time(), self.overhead_cpu
+
+    @staticmethod
+    def busy_ms(start: tuple, end: tuple) -> float:
+        """Wall time between two marks, less idle time and polling."""
+        return ((end[0] - start[0]) - (end[1] - start[1]) - (end[2] - start[2])) * 1000.0
+
+    @staticmethod
+    def cpu_ms(start: tuple, end: tuple) -> float:
+        """CPU time of the loop's thread between two marks, less polling (robust to other load)."""
+        return ((end[3] - start[3]) - (end[4] - start[4])) * 1000.0
+
+    def watch_frames(self, app) -> None:
+        """Record the end of every frame the app renders (and encode it, as a terminal would)."""
+        from textual._compositor import CompositorUpdate
+
+        display = app._display
+
+        def timed_display(screen, renderable) -> None:
+            display(screen, renderable)
+            if renderable is None:
+                return
+            if isinstance(renderable, CompositorUpdate):
+                renderable.render_segments(app.console)
+            self.frames += 1
+            self.last_frame = self.mark()
+
+        app._display = timed_display
+
+
+def app_is_busy(app) -> bool:
+    """True while the app has anything left to do for the last key (messages, refreshes, a frame)."""
+    from textual.widget import Widget
+
+    screen = app.screen
+    if (screen._dirty_widgets or screen._layout_required or screen._scroll_required
+            or screen._repaint_required or screen._callbacks or screen._update_timer._active.is_set()):
+        return True
+    if app.animator._animations:
+        return True
+    for pump in (app, screen, *screen.walk_children()):
+        if not pump._message_queue.empty() or pump._next_callbacks:
+            return True
+        if isinstance(pump, Widget) and (pump._repaint_required or pump._layout_required or pump._scroll_required):
+            return True
+    return False
+
+
+async def settle(app, clock: BusyClock) -> None:
+    """Sleep (idle, not counted) until the app has been quiet for two checks in a row."""
+    quiet = 0
+    deadline = time.perf_counter() + SETTLE_TIMEOUT
+    while quiet < 2:
+        await asyncio.sleep(SETTLE_TICK)
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        busy = app_is_busy(app)
+        clock.overhead += time.perf_counter() - start
+        clock.overhead_cpu += time.thread_time() - start_cpu
+        quiet = 0 if busy else quiet + 1
+        if time.perf_counter() > deadline:
+            log(f"warning: app not quiet after {SETTLE_TIMEOUT} s; sample kept")
+            return
+
+
+async def press_timed(app, clock: BusyClock, key: str) -> tuple[float, float, int]:
+    """(busy wall ms, CPU ms, frames) from posting `key` to the end of the last frame it causes."""
+    from textual import events
+
+    app.clear_notifications()
+    await settle(app, clock)
+    frames = clock.frames
+    event = events.Key(key, key if len(key) == 1 else None)
+    event.set_sender(app)
+    start = clock.mark()
+    app.post_message(event)
+    await settle(app, clock)
+    if clock.frames == frames or clock.last_frame is None:
+        raise RuntimeError(f"key {key!r} rendered no frame")
+    return clock.busy_ms(start, clock.last_frame), clock.cpu_ms(start, clock.last_frame), clock.frames - frames
+
+
+# ----------------------------------------------------------------------------- key_ms
+
+
+def _position(app, action: str) -> tuple[int, int]:
+    """(current, last) index along the axis the action moves, for bouncing.
+
+    Counted from the step kinds, not from ``state.steps``: building steps here would
+    warm the app's step caches outside the clock.
+    """
+    from tui_attention.core.walkthrough import WORD_STEP_KINDS, matrix_step_kinds
+
+    s = app.state
+    if action == "step":
+        if s.view == "matrix":
+            return s.matrix_step, len(matrix_step_kinds(s.config.heads)) - 1
+        return s.step, len(WORD_STEP_KINDS) - 1
+    return s.word, s.n - 1
+
+
+def _signature(app) -> tuple:
+    s = app.state
+    return s.view, s.word, s.step, s.matrix_step, s.config.scale
+
+
+async def bench_size(n: int, d: int, samples: int, profile: tuple[str, str] | None = None) -> list[dict]:
+    app = make_app(n, d)
+    results: list[dict] = []
+    async with app.run_test(size=TERMINAL) as pilot:
+        clock = BusyClock(asyncio.get_running_loop())
+        clock.watch_frames(app)
+        await pilot.pause()
+        await settle(app, clock)
+        for view in VIEWS:
+            if view == "matrix":
+                await pilot.press("m")
+                await pilot.pause()
+                await settle(app, clock)
+                assert app.state.view == "matrix", app.state.view
+            for action, (forward, backward) in ACTIONS.items():
+                if profile is not None and profile != (view, action):
+                    continue
+                direction = 1
+                times: list[float] = []
+                cpu: list[float] = []
+                frames: list[int] = []
+                profiler = None
+                if profile is not None:
+                    import cProfile
+
+                    profiler = cProfile.Profile()
+                for k in range(samples + 1):
+                    if action != "switch":
+                        current, last = _position(app, action)
+                        if last == 0:
+                            raise RuntimeError(f"nothing to move for {action} at {n}x{d}")
+                        if current + direction > last or current + direction < 0:
+                            direction = -direction
+                    key = forward if direction > 0 else backward
+                    before = _signature(app)
+                    if profiler is not None and k:
+                        profiler.enable()
+                    ms, cpu_ms, nframes = await press_timed(app, clock, key)
+                    if profiler is not None and k:
+                        profiler.disable()
+                    if _signature(app) == before:
+                        raise RuntimeError(f"key {key!r} changed nothing ({view}, {action}, {n}x{d})")
+                    if k:  # the first sample is a warm-up
+                        times.append(ms)
+                        cpu.append(cpu_ms)
+                        frames.append(nframes)
+                assert app.state.view == view
+                if profiler is not None:
+                    import io
+                    import pstats
+
+                    out = io.StringIO()
+                    stats = pstats.Stats(profiler, stream=out)
+                    stats.sort_stats("cumulative").print_stats(45)
+                    stats.sort_stats("tottime").print_stats(20)
+                    log(out.getvalue())
+                CPU_MS[(view, action, n, d)] = (statistics.median(cpu), nearest_rank(cpu, 0.95))
+                results.append({"figure": "key_ms", "view": view, "action": action, "tokens": n, "d_model": d,
+                                "median": round(statistics.median(times), 2),
+                                "p95": round(nearest_rank(times, 0.95), 2)})
+                log(f"  key_ms {view:11} {action:6} {n}x{d}: n={len(times)} "
+                    f"min {min(times):.2f} median {statistics.median(times):.2f} max {max(times):.2f} ms; "
+                    f"CPU median {statistics.median(cpu):.2f} p95 {nearest_rank(cpu, 0.95):.2f} ms; "
+                    f"frames {min(frames)}-{max(frames)}")
+    return results
+
+
+# ----------------------------------------------------------------------------- subprocess children
+
+
+def _child_startup(kind: str) -> None:
+    """Time to the first frame of a fresh process: 'tutor' or 'bare'. Prints ms."""
+    from textual.app import App
+
+    if kind == "tutor":
+        from tui_attention.tui.app import AttentionApp
+
+        app = AttentionApp()
+    else:
+        from textual.app import ComposeResult
+        from textual.widgets import Footer, Header
+
+        class BareApp(App[None]):
+            def compose(self) -> ComposeResult:
+                yield Header()
+                yield Footer()
+
+        app = BareApp()
+
+    from textual._compositor import CompositorUpdate
+
+    first: list[float] = []
+    display = app._display
+
+    def timed_display(screen, renderable) -> None:
+        display(screen, renderable)
+        if renderable is not None and not first:
+            if isinstance(renderable, CompositorUpdate):
+                renderable.render_segments(app.console)
+            first.append(time.perf_counter())
+
+    app._display = timed_display
+
+    async def run() -> None:
+        async with app.run_test(size=TERMINAL) as pilot:
+            while not first:
+                await pilot.pause(0.01)
+
+    asyncio.run(run())
+    print(json.dumps({"first_paint_ms": (first[0] - _T0) * 1000.0}))
+
+
+def _child_rss(n: int, d: int) -> None:
+    import resource
+
+    app = make_app(n, d)
+
+    async def run() -> None:
+        async with app.run_test(size=TERMINAL) as pilot:
+            await pilot.pause()
+            for key in ("right", "down", "m", "right", "down", "s"):
+                await pilot.press(key)
+                await pilot.pause()
+            assert app.state.view == "matrix"
+
+    asyncio.run(run())
+    hwm = None
+    try:  # the same peak, per address space (not inherited from the parent across fork/exec)
+        with open("/proc/self/status") as status:
+            hwm = next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        pass
+    print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "vm_hwm_mb": hwm}))
+
+
+def run_child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", *args],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def startup_ratio(rounds: int) -> dict:
+    tutor: list[float] = []
+    bare: list[float] = []
+    for r in range(rounds):
+        order = ("tutor", "bare") if r % 2 == 0 else ("bare", "tutor")
+        for kind in order:
+            ms = run_child("startup", kind)["first_paint_ms"]
+            (tutor if kind == "tutor" else bare).append(ms)
+    ratios = [t / b for t, b in zip(tutor, bare)]
+    log(f"  startup: tutor first paint median {statistics.median(tutor):.0f} ms "
+        f"(min {min(tutor):.0f}), bare Header+Footer median {statistics.median(bare):.0f} ms "
+        f"(min {min(bare):.0f}); {rounds} rounds")
+    log(f"    tutor ms: {' '.join(f'{t:.0f}' for t in tutor)}")
+    log(f"    bare ms:  {' '.join(f'{b:.0f}' for b in bare)}")
+    return {"figure": "startup_ratio", "value": round(statistics.median(ratios), 3)}
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=None,
+                        help="key_ms samples per combination (default: 40, 40, 40, 25 by size)")
+    parser.add_argument("--startup-rounds", type=int, default=STARTUP_ROUNDS)
+    parser.add_argument("--only", choices=("key_ms", "startup_ratio", "peak_rss_mb"), action="append",
+                        help="run only these figures (repeatable)")
+    parser.add_argument("--profile", metavar="VIEW:ACTION:NxD",
+                        help="cProfile the samples of one combination, print the top functions to stderr")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        if args.child[0] == "startup":
+            _child_startup(args.child[1])
+        else:
+            _child_rss(int(args.child[1]), int(args.child[2]))
+        return
+
+    if args.profile:
+        view, action, size = args.profile.split(":")
+        n, d = (int(x) for x in size.lower().split("x"))
+        for result in asyncio.run(bench_size(n, d, args.samples or SAMPLES.get((n, d), 20), (view, action))):
+            emit(result)
+        return
+
+    only = set(args.only or ("key_ms", "startup_ratio", "peak_rss_mb"))
+    started = time.perf_counter()
+    log(f"benchmarks/run.py: terminal {TERMINAL[0]}x{TERMINAL[1]}, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f}")
+    # The subprocesses run first, while this process is small: on Linux a child's ru_maxrss
+    # starts from its parent's RSS at fork, and the key_ms apps grow this process.
+    later: list[dict] = []
+    if "startup_ratio" in only:
+        later.append(startup_ratio(args.startup_rounds))
+    if "peak_rss_mb" in only:
+        for n, d in SIZES:
+            child = run_child("rss", str(n), str(d))
+            mb, hwm = child["peak_rss_mb"], child["vm_hwm_mb"]
+            log(f"  peak_rss_mb {n}x{d}: ru_maxrss {mb:.1f} MiB, VmHWM {hwm if hwm is None else round(hwm, 1)} MiB")
+            if hwm is not None and abs(mb - hwm) > 0.1 * hwm:
+                log(f"  warning: ru_maxrss and VmHWM differ at {n}x{d}")
+            later.append({"figure": "peak_rss_mb", "tokens": n, "d_model": d, "value": round(mb, 1)})
+    if "key_ms" in only:
+        for n, d in SIZES:
+            for result in asyncio.run(bench_size(n, d, args.samples or SAMPLES[(n, d)])):
+                emit(result)
+    for result in later:
+        emit(result)
+    log(f"wall time {time.perf_counter() - started:.1f} s, load average {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -220,10 +220,11 @@ async def test_matrix_steps_move_and_mark_the_matrices_they_use():
     app = AttentionApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("m", "home")
-        assert app.query_one("#grid-X").has_class("-active")
+        view = app.query_one("MatrixView")
+        assert view.active_grids() == {"E", "P", "X"}
         await pilot.press("right", "right")
         assert app.state.current_matrix.kind == "qkt"
-        assert app.query_one("#grid-S").has_class("-active") and not app.query_one("#grid-X").has_class("-active")
+        assert view.active_grids() == {"Q", "K", "S"}
         await pilot.press("end")
         assert app.state.current_matrix.kind == "add_norm_2"
 

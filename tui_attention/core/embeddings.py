@@ -6,6 +6,8 @@ the same vector wherever it stands in the sentence, as in a real embedding table
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .seeding import rng_for
@@ -16,7 +18,11 @@ def word_vector(word: str, d_model: int, seed: int) -> np.ndarray:
     return rng_for(seed, "embedding", word).standard_normal(d_model)
 
 
+@lru_cache(maxsize=4)
 def embed(tokens: tuple[str, ...], d_model: int, seed: int) -> np.ndarray:
-    """E[i] = e(tokens[i]).  Shape (n, d_model)."""
+    """E[i] = e(tokens[i]).  Shape (n, d_model).  Read-only: cached, since a switch
+    (scale, mask, weight scale) recomputes the trace but not the embeddings."""
     table = {word: word_vector(word, d_model, seed) for word in dict.fromkeys(tokens)}
-    return np.stack([table[t] for t in tokens])
+    out = np.stack([table[t] for t in tokens])
+    out.setflags(write=False)
+    return out

@@ -5,9 +5,12 @@ X = E + P, so that the same word at two places has two different inputs.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
+@lru_cache(maxsize=4)
 def sinusoidal(n: int, d_model: int) -> np.ndarray:
     """Vaswani et al. (2017), positions counted from 0.  Shape (n, d_model).
 
@@ -20,6 +23,7 @@ def sinusoidal(n: int, d_model: int) -> np.ndarray:
     table = np.zeros((n, d_model))
     table[:, 0::2] = np.sin(angle)
     table[:, 1::2] = np.cos(angle[:, : d_model // 2])
+    table.setflags(write=False)  # cached and shared
     return table
 
 

@@ -24,7 +24,6 @@ from tui_attention.core import ConfigError, build_config
 from tui_attention.core.editing import EDITABLE
 from tui_attention.core.numbers import fmt
 from tui_attention.tui.state import TutorState
-from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20
 DEFAULT_THEME = "textual-dark"
@@ -169,11 +168,8 @@ class AttentionApp(App[int]):
     def compose(self) -> ComposeResult:
         from tui_attention.tui.screens.walkthrough import WalkthroughView
 
-        from tui_attention.tui.screens.lessons import LessonPanel
-
         yield Static(id="status")
         with Horizontal(id="body"):
-            yield LessonPanel(id="lesson-panel")
             with ContentSwitcher(initial="walkthrough", id="views"):
                 yield WalkthroughView(id="walkthrough")
         yield Static(
@@ -326,14 +322,12 @@ class AttentionApp(App[int]):
         c = self.state.config
         self.push_screen(ScenarioForm(c, c.scale, c.mask), done)
 
-    @on(MatrixGrid.CellSelected)
-    def _edit_cell(self, event: MatrixGrid.CellSelected) -> None:
+    def prompt_cell_edit(self, matrix: str, row: int, col: int, value: float) -> None:
+        """Ask for a new value of one input cell (from the matrix view's enter)."""
         from tui_attention.tui.screens.edit import PromptScreen, parse_number
 
-        matrix = (event.grid.id or "").removeprefix("grid-")
         if matrix not in EDITABLE:
             return
-        row, col = event.row, event.col
 
         def done(text: str | None) -> None:
             if text is not None:
@@ -341,7 +335,7 @@ class AttentionApp(App[int]):
 
         head = f" (head {self.state.head + 1})" if matrix.startswith("W") and self.state.config.heads > 1 else ""
         self.push_screen(PromptScreen(
-            f"New value for {matrix}[{row + 1},{col + 1}]{head}", fmt(event.value, self.state.decimals),
+            f"New value for {matrix}[{row + 1},{col + 1}]{head}", fmt(value, self.state.decimals),
             lambda t: parse_number(t)[1],
             "Everything downstream is recomputed in both views; the cell stays marked with *."), done)
 
@@ -419,6 +413,13 @@ class AttentionApp(App[int]):
             page = lm.progress.last_page if lm.progress.last_lesson == lesson.id else 0
         lm.index, lm.page = index, max(0, min(page, len(lesson.pages) - 1))
         self.screen.add_class("-lesson")
+        if not self.query("#lesson-panel"):
+            # Mounted on first use: start-up does not pay for Markdown rendering.
+            from tui_attention.tui.screens.lessons import LessonPanel
+
+            self.query_one("#body").mount(LessonPanel(id="lesson-panel"), before=0)
+            self.call_after_refresh(self._go_to_page)
+            return
         self._go_to_page()
 
     def _go_to_page(self) -> None:
@@ -455,6 +456,8 @@ class AttentionApp(App[int]):
         from tui_attention.tui.screens.lessons import LessonPanel
 
         lm = self.lesson
+        if lm.trace is None or not self.query("#lesson-panel"):
+            return  # the panel is still being mounted; _go_to_page shows it
         lesson = lm.lessons[lm.index]
         rendered = render_page(lesson.pages[lm.page], lm.trace, self.state.decimals)
         self.query_one(LessonPanel).show(lesson, lm.page, rendered, lm.session, lm.feedback)

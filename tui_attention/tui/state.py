@@ -129,6 +129,9 @@ class TutorState:
         self.set_config(config, keep_edits=bool(self.edited))
 
     def set_config(self, config: Config, keep_edits: bool = False) -> None:
+        # The step caches are keyed by Trace: drop them, or every switch keeps an old trace alive.
+        _word_step.cache_clear()
+        _matrix_steps.cache_clear()
         self.config = config
         self.trace = compute(config)
         if not keep_edits:

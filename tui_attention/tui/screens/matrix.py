@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from tui_attention.core.editing import EDITABLE
 from tui_attention.core.numbers import fmt_vector, sub
-from tui_attention.core.walkthrough import WORD_STEP_KINDS, word_step
+from tui_attention.core.walkthrough import weighted_sum
 from tui_attention.tui.state import TutorState
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
@@ -41,13 +41,14 @@ def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
 class MatrixView(VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
     MatrixView { height: 1fr; }
-    MatrixView #matrix-narration { height: auto; max-height: 5; border: round $accent; padding: 0 1; }
+    MatrixView #matrix-narration { height: 5; border: round $accent; padding: 0 1; }
     MatrixView #matrix-check { height: auto; width: 1fr; min-width: 20; padding: 1 1; }
     MatrixView .matrix-row { height: auto; width: auto; }
-    MatrixView #heads-row { height: auto; width: auto; display: none; }
+    MatrixView #heads-row { height: auto; display: none; }
     MatrixView.-all-heads #heads-row { display: block; }
     MatrixView MatrixGrid { margin: 0 1 0 0; }
-    MatrixView MatrixGrid.-active { border: round $accent; border-title-color: $accent; border-title-style: bold; }
+    MatrixView .matrix-row.-fit { width: 100%; }
+    MatrixView .matrix-row.-fit MatrixGrid { width: 1fr; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -80,7 +81,7 @@ class MatrixView(VerticalScroll, can_focus=False):
         touched = {c.matrix for c in step.reads + step.writes}
         for gid, _, _ in LAYOUT:
             g = self.grid(gid)
-            g.set_class(gid in touched, "-active")
+            self._mark_active(g, gid in touched)
             g.highlight_row = state.word if gid in WORD_ROWS else None
             if gid in EDITABLE:
                 g.marked = {(r, c) for (m, r, c) in state.edited if m == gid}
@@ -97,10 +98,30 @@ class MatrixView(VerticalScroll, can_focus=False):
         box.update(narration)
         self._check(state)
 
+    def _mark_active(self, grid: MatrixGrid, active: bool) -> None:
+        """Accent the border of a matrix the current step uses. Inline styles, because toggling a
+        class restyles every grid's component classes (about 5 ms a grid)."""
+        if getattr(grid, "_active", None) == active:
+            return
+        grid._active = active
+        if active:
+            accent = self.app.current_theme.accent or "yellow"
+            grid.styles.border = ("round", accent)
+            grid.styles.border_title_color = accent
+            grid.styles.border_title_style = "bold"
+        else:
+            grid.styles.clear_rule("border")
+            grid.styles.clear_rule("border_title_color")
+            grid.styles.clear_rule("border_title_style")
+
+    def active_grids(self) -> set[str]:
+        return {gid for gid, _, _ in LAYOUT if getattr(self.grid(gid), "_active", False)}
+
     def _check(self, state: TutorState) -> None:
         i = state.word
         head = state.trace.heads[state.head]
-        z_i = np.array(word_step(state.trace, i, WORD_STEP_KINDS.index("output"), state.head, state.decimals).result)
+        # The step-through's z_i, computed its own way: the loop sum_j alpha_ij v_j (no formatting needed).
+        z_i = weighted_sum(head.weights[i], head.V)
         diff = float(np.max(np.abs(head.output[i] - z_i)))
         self.query_one("#matrix-check", Static).update(Text.assemble(
             (f"Check: row {i + 1} of A V\n", "bold"),
@@ -135,10 +156,21 @@ class MatrixView(VerticalScroll, can_focus=False):
         for gid, (values, r, c) in data.items():
             self.grid(gid).set_data(values, r, c, decimals=d, heat=gid == "A",
                                     masked=t.mask if gid in ("S", "A") else None)
+        self._fit_rows()
         suffix = f" (head {state.head + 1}/{t.config.heads})" if t.config.heads > 1 else ""
         for gid in ("W_q", "W_k", "W_v", "Q", "K", "V", "S", "A", "Z"):
             base = self.grid("S").label if gid == "S" else dict((g, l) for g, l, _ in LAYOUT)[gid]
             self.grid(gid).label = base + suffix
+
+    def _fit_rows(self) -> None:
+        """A row whose matrices are wider than the view shares its width: each grid scrolls inside
+        its share, so no grid is laid out (and drawn) thousands of cells wide."""
+        room = self.scrollable_content_region.width or self.app.size.width - 2
+        for row in self.query(".matrix-row"):
+            grids = list(row.query(MatrixGrid))
+            # each grid: its lines plus a border on either side; a one-cell gap between grids
+            wanted = sum(g.virtual_size.width + 2 for g in grids) + len(grids) - 1
+            row.set_class(wanted > room, "-fit")
 
     def _fill_heads(self, state: TutorState, all_heads: bool) -> None:
         t = state.trace
@@ -154,11 +186,16 @@ class MatrixView(VerticalScroll, can_focus=False):
             row.remove_children()
             grids = [MatrixGrid(label=f"A head {k + 1}", id=f"grid-A-head-{k}") for k in range(t.config.heads)]
             row.mount(*grids)
+            row.add_class("matrix-row")
         labels = short_labels(t.tokens)
         for k, g in enumerate(grids):
             g.set_data(t.heads[k].weights, labels, [str(c + 1) for c in range(t.n)], decimals=state.decimals,
                        heat=True, masked=t.mask)
             g.highlight_row = state.word
+
+    def on_matrix_grid_cell_selected(self, event: MatrixGrid.CellSelected) -> None:
+        event.stop()
+        self.app.prompt_cell_edit((event.grid.id or "").removeprefix("grid-"), event.row, event.col, event.value)
 
     def page(self, direction: int) -> None:
         focused = self.app.focused

@@ -26,7 +26,8 @@ class NarrationPane(VerticalScroll, can_focus=False):
             Text("\n".join(formula), style="bold", no_wrap=False),
         )
         self.border_title = f"{step.title}"
-        self.border_subtitle = counter
+        # Keep the last "more" hint until the new layout says otherwise: one frame per key, not two.
+        self.border_subtitle = ("pgdn/pgup: more · " if self._more else "") + counter
         self.query_one("#narration-text", Static).update(body)
         self.scroll_home(animate=False)
         self.call_after_refresh(self._more_hint, counter)
@@ -46,6 +47,10 @@ class NarrationPane(VerticalScroll, can_focus=False):
         note = f"(lines for words {start + 1}-{start + len(shown)} of {len(body)})"
         return head + [note] + shown + tail
 
+    _more = False
+
     def _more_hint(self, counter: str) -> None:
         more = self.max_scroll_y > 0
-        self.border_subtitle = ("pgdn/pgup: more · " if more else "") + counter
+        if more != self._more:
+            self._more = more
+            self.border_subtitle = ("pgdn/pgup: more · " if more else "") + counter

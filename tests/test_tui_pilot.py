@@ -26,7 +26,7 @@ async def test_first_screen_is_word_1_step_1():
     async with app.run_test(size=(80, 24)):
         assert (app.state.word, app.state.step, app.state.view) == (0, 0, "walkthrough")
         shown = panes(app)
-        assert "word 1/5 'me'" in shown["status"] and "step 1/9" in shown["status"]
+        assert "word 1/5 · step 1/9 · notebook" in shown["status"]
         assert "[1 me]" in shown["tokens"]
         assert fmt_vector(NOTEBOOK.X[0]) in shown["narration"]
         for value in NOTEBOOK.X[0]:
@@ -163,7 +163,8 @@ async def test_switches_work_in_both_views_and_carry_across():
         assert app.query_one("#grid-A").values[0, 1] == 0.0
         await pilot.press("m")
         assert app.state.view == "walkthrough" and app.state.current.kind == "output" and app.state.word == 1
-        assert "/√d_k" in panes(app)["results"]
+        results = panes(app)["results"]
+        assert "s/√d+M" in results and "-inf" in results
 
 
 async def test_weight_scale_cycles_and_softmax_saturates():

@@ -19,6 +19,7 @@ MAX_D_FF = 4096
 MAX_HEADS = 16
 MAX_TOKEN_CHARS = 64
 MAX_SEED = 2**32 - 1
+MAX_ABS_VALUE = 1e6  # larger inputs overflow q.k in float64 long before they teach anything
 
 SCALES = ("none", "sqrt_dk")
 MASKS = ("none", "causal")
@@ -61,6 +62,9 @@ def frozen_matrix(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         raise ConfigError(f"{name}: value at {list(bad)} is not finite ({array[bad]})")
+    if array.size and np.max(np.abs(array)) > MAX_ABS_VALUE:
+        bad = tuple(int(i) for i in np.argwhere(np.abs(array) > MAX_ABS_VALUE)[0])
+        raise ConfigError(f"{name}: value at {list(bad)} is {array[bad]:g}; keep values within ±{MAX_ABS_VALUE:g}")
     array.setflags(write=False)
     return array
 

@@ -172,22 +172,22 @@ def _scores(w: _Word) -> tuple:
 
 def _scale(w: _Word) -> tuple:
     t, i, d, h, c = w.trace, w.i, w.d, w.h, w.trace.config
-    before, after = score_spread(t, w.head)
+    before, after = float(np.std(h.scores[i])), float(np.std(h.scaled[i]))
     if c.scale == "sqrt_dk":
         root = t.scale_divisor
         text = (
             f"Each score is divided by √d_k = √{c.d_k} = {root:.{d}f}. The variance of q·k grows with d_k, "
-            f"so without this the softmax saturates for large d_k. Spread of the scores: "
+            f"so without this the softmax saturates for large d_k. Spread of {w.word}'s scores: "
             f"std {before:.{d}f} before, {after:.{d}f} after.")
         lines = tuple(f"s{w.s(j)} / √{c.d_k} = {fmt(h.scores[i, j], d)} / {root:.{d}f} = {fmt(h.scaled[i, j], d)}"
                       for j in range(t.n))
     else:
         text = (
             f"No scaling here (scale = none), as in the notebook. The original Transformer divides by √d_k "
-            f"(press s) because the variance of q·k grows with d_k. Spread of the scores: std {before:.{d}f}; "
+            f"(press s) because the variance of q·k grows with d_k. Spread of these scores: std {before:.{d}f}; "
             f"÷√{c.d_k} would make it {before / np.sqrt(c.d_k):.{d}f}.")
         lines = tuple(f"s{w.s(j)} = {fmt(h.scaled[i, j], d)}  (unscaled)" for j in range(t.n))
-    return ("Scaling the scores", text, lines, (Cell("S", i),), (Cell("S", i),))
+    return ("Scaling the scores", text, lines, (Cell("S", i),), (Cell("S_scaled", i),))
 
 
 def _mask(w: _Word) -> tuple:
@@ -204,7 +204,7 @@ def _mask(w: _Word) -> tuple:
         text = (f"No mask: {w.word} may attend to every word, before and after it, as in an encoder. "
                 f"Press c for a causal mask, which hides later words with -inf.")
         lines = tuple(f"s{w.s(j)} = {fmt(h.logits[i, j], d)}" for j in range(t.n))
-    return ("Masking", text, lines, (Cell("S", i),), (Cell("S", i),))
+    return ("Masking", text, lines, (Cell("S_scaled", i),), (Cell("S_masked", i),))
 
 
 def _softmax(w: _Word) -> tuple:
@@ -220,14 +220,25 @@ def _softmax(w: _Word) -> tuple:
             lines.append(f"α{w.s(j)} = exp({fmt(row[j], d)} - ({fmt(top, d)})) / {total:.{d}f} = {fmt(h.weights[i, j], d)}")
         else:
             lines.append(f"α{w.s(j)} = exp(-inf) / {total:.{d}f} = {fmt(0.0, d)}")
-    spread = float(np.ptp(h.weights[i][finite]))
+    seen = h.weights[i][finite]
+    # The spread of the weights as printed, so that the sentence agrees with the numbers on screen.
+    spread = round(float(seen.max()), d) - round(float(seen.min()), d)
+    masked = int((~finite).sum())
+    text = (f"The softmax turns the scores of {w.word}, along its row, into weights α{sub(i + 1)}ⱼ that sum to 1"
+            + (f"; the {masked} masked word(s) get exactly 0" if masked else " and are all positive") + ". "
+            f"Subtracting the row's maximum first keeps exp() from overflowing and changes nothing. ")
+    if seen.size == 1:
+        text += f"{w.word} can only see itself, so its one weight is 1."
+    elif float(seen.max()) > 0.9:
+        text += (f"The softmax has saturated: {_name(t, amax)} gets {fmt(h.weights[i, amax], d)} and the rest almost "
+                 f"nothing, because the scores are far apart (std {float(np.std(row[finite])):.{d}f}).")
+    else:
+        text += f"{w.word} attends most to {_name(t, amax)} ({fmt(h.weights[i, amax], d)})"
+        text += (f"; the weights it can see differ by only {spread:.{d}f}, nearly uniform, because the scores are "
+                 f"small and close together." if spread < 0.1 else ".")
     return (
-        f"Softmax: attention weights of {w.word}",
-        f"The softmax turns the scores of {w.word}, along its row, into weights α{sub(i + 1)}ⱼ that are positive "
-        f"and sum to 1. Subtracting the row's maximum first keeps exp() from overflowing and changes nothing. "
-        f"{w.word} attends most to {_name(t, amax)} ({fmt(h.weights[i, amax], d)})"
-        + (f"; the weights differ by only {spread:.{d}f}, nearly uniform, because the scores are small." if spread < 0.1 else "."),
-        tuple(lines), (Cell("S", i),), (Cell("A", i),),
+        f"Softmax: attention weights of {w.word}", text,
+        tuple(lines), (Cell("S_masked", i),), (Cell("A", i),),
     )
 
 
@@ -239,8 +250,10 @@ def _output(w: _Word) -> tuple:
     lines.append(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}")
     return (
         f"Output of {w.word}: z{I} = Σ_j α{sub(i + 1)}ⱼ v_j",
-        f"z{I} is the weighted sum of every word's value, using the attention weights of {w.word}. It is the "
-        f"new representation of {w.word}, informed by the whole sentence. It equals row {i + 1} of A V in the matrix view.",
+        f"z{I} is the weighted sum of the values, using the attention weights of {w.word}. It is the "
+        f"new representation of {w.word}, informed by "
+        + ("the words it may see (itself and the earlier ones)" if t.mask is not None else "the whole sentence")
+        + f". It equals row {i + 1} of A V in the matrix view.",
         tuple(lines), (Cell("A", i), Cell("V")), (Cell("Z", i),), tuple(z_loop),
     )
 
@@ -318,7 +331,7 @@ def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS) 
                       f"placed side by side: n x heads·d_v = {_shape(trace.attention)}.",
                       (f"concat[1] = {fmt_vector(trace.attention[0], d)}",), (Cell("Z"),), (Cell("concat"),)))
     steps += [
-        ("w_o", f"Output projection: concat W_o  ({_shape(b.projection)})",
+        ("w_o", f"Output projection: concat(Z₁..Z_h) W_o  ({_shape(b.projection)})",
          f"W_o ({_shape(b.W_o)}) maps the concatenated head outputs back to d_model = {c.d_model}, so the "
          f"result can be added to X.",
          (f"proj[1] = {fmt_vector(b.projection[0], d)}",), (Cell("concat"), Cell("W_o")), (Cell("proj"),)),

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from tui_attention.core import ConfigError, build_config
+from tui_attention.core import ConfigError, Overrides, build_config
 from tui_attention.core.editing import EDITABLE
 from tui_attention.core.numbers import fmt
 from tui_attention.tui.state import TutorState
@@ -100,6 +100,7 @@ class TutorScreen(Screen):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT, "-too-small")
+        self.set_class(event.size.width < 120, "-narrow")
         # Panes fit their columns to their width: redraw them once the new layout is known.
         self.call_after_refresh(self.app.refresh_view)
 
@@ -130,10 +131,13 @@ class AttentionApp(App[int]):
         B("pagedown", "scroll_page(1)", "Scroll down", "tutor.page_down", show=False),
         B("pageup", "scroll_page(-1)", "Scroll up", "tutor.page_up", show=False),
         B("e", "edit_scenario", "Your sentence", "tutor.edit_scenario", show=False),
+        B("0", "default_scenario", "Back to the notebook scenario", "tutor.default_scenario", show=False),
         B("ctrl+s", "save", "Save scenario", "tutor.save", show=False),
         B("x", "export", "Export", "tutor.export", show=False),
         B("L", "lessons", "Lessons", "tutor.lessons"),
         B("right_square_bracket", "page(1)", "Next lesson page", "lesson.next_page", show=False),
+        B("right_curly_bracket", "scroll_lesson(1)", "Scroll the lesson down", "lesson.scroll_down", show=False),
+        B("left_curly_bracket", "scroll_lesson(-1)", "Scroll the lesson up", "lesson.scroll_up", show=False),
         B("left_square_bracket", "page(-1)", "Previous lesson page", "lesson.prev_page", show=False),
         *[B(str(k), f"choose({k})", f"Answer choice {k}", f"lesson.choose_{k}", show=False) for k in range(1, 10)],
         B("a", "answer", "Type an answer", "lesson.answer", show=False),
@@ -195,11 +199,13 @@ class AttentionApp(App[int]):
     # --- rendering -----------------------------------------------------------------------
     def status_line(self) -> str:
         s, c = self.state, self.state.config
-        word = f"word {s.word + 1}/{s.n} '{s.trace.tokens[s.word]}'"
-        step = s.current.counter if s.view == "walkthrough" else s.current_matrix.counter.replace("step", "matrix step")
-        heads = f"{c.heads} head" + (f"s (showing {s.head + 1})" if c.heads > 1 else "")
-        return (f" {word} · {step} · scale {c.scale} · mask {c.mask} · {heads} · "
-                f"Wx{c.weight_scale:g} · {s.decimals}dp" + (" · edited" if s.edited else ""))
+        word = f"word {s.word + 1}/{s.n}"
+        step = s.current.counter if s.view == "walkthrough" else s.current_matrix.counter.replace("step", "matrix")
+        heads = f"{c.heads} head" + (f"s, #{s.head + 1}" if c.heads > 1 else "")
+        scale = "÷√d_k" if c.scale == "sqrt_dk" else "unscaled"
+        mask = "causal" if c.mask == "causal" else "no mask"
+        return (f" {word} · {step} · {s.source()} · {scale} · {mask} · {heads} · "
+                f"Wx{c.weight_scale:g} · {s.decimals}dp")
 
     def refresh_view(self) -> None:
         self.query_one("#status", Static).update(self.status_line())
@@ -260,6 +266,8 @@ class AttentionApp(App[int]):
 
     def action_toggle_view(self) -> None:
         self._change(self.state.toggle_view)
+        if self.state.view == "walkthrough":
+            self.set_focus(None)  # a hidden grid must not keep the keys (home, end, page keys)
 
     def action_toggle_scale(self) -> None:
         self._change(self.state.toggle_scale)
@@ -302,6 +310,15 @@ class AttentionApp(App[int]):
             pane.scroll_relative(y=direction * max(1, pane.size.height - 1), animate=False)
         else:
             self._matrix_view().page(direction)
+
+    def action_default_scenario(self) -> None:
+        def back() -> None:
+            self.state.scenario = None
+            self.state.overrides = Overrides()
+            self.state.set_config(build_config(None))
+
+        self._change(back)
+        self._announce("Back to the notebook's scenario.")
 
     def action_unfocus(self) -> None:
         self.set_focus(None)
@@ -384,7 +401,7 @@ class AttentionApp(App[int]):
             self.push_screen(HelpScreen())
 
     def _announce(self, text: str) -> None:
-        self.notify(text, timeout=4)
+        self.notify(text, timeout=2.5)
 
     # --- lessons ------------------------------------------------------------------------------
     def action_lessons(self) -> None:
@@ -440,10 +457,12 @@ class AttentionApp(App[int]):
         st.head = min(page.head_index, config.heads - 1)
         if page.word_index is not None:
             st.word = min(page.word_index, st.n - 1)
+        # Predict, then reveal: while its question is open, the page shows the step before its answer.
+        held = 1 if page.question is not None else 0
         if page.view == "walkthrough":
-            st.step = page.step_index(config.heads)
+            st.step = max(0, page.step_index(config.heads) - held)
         else:
-            st.matrix_step = page.step_index(config.heads)
+            st.matrix_step = max(0, page.step_index(config.heads) - held)
         lm.trace = st.trace
         lm.session = QuestionSession(page.question, st.trace) if page.question else None
         lm.feedback = []
@@ -524,8 +543,15 @@ class AttentionApp(App[int]):
             lm.save(self)
             style = "bold green" if verdict.correct else "bold red"
             head = "Right. " if verdict.correct else "Not quite. "
-            lm.feedback = [(style, head + verdict.explanation)]
+            text = verdict.explanation
+            if not text.lower().startswith(("right", "not quite", "wrong")):
+                text = head + text
+            # A worked answer, once revealed, stays on the page.
+            lm.feedback = [f for f in lm.feedback if f[1].startswith("Worked answer:")] + [(style, text)]
+            if verdict.correct or session.revealed:
+                self._reveal_page_step()
         self.refresh_view()
+        self._scroll_lesson_to_end()
 
     def action_hint(self) -> None:
         lm = self.lesson
@@ -535,8 +561,29 @@ class AttentionApp(App[int]):
         elif not session.revealed:
             lm.feedback.append(("bold", "Worked answer: " + session.reveal()))
             lm.progress.record_reveal(session.question.id)
+            self._reveal_page_step()
         lm.save(self)
         self.refresh_view()
+        self._scroll_lesson_to_end()
+
+    def _scroll_lesson_to_end(self) -> None:
+        if self.query("#lesson-panel"):
+            panel = self.query_one("#lesson-panel")
+            self.call_after_refresh(lambda: panel.scroll_end(animate=False))
+
+    def _reveal_page_step(self) -> None:
+        """Predict, then reveal: once answered, move the panes to the step the page talks about."""
+        lm, st = self.lesson, self.state
+        page = lm.lessons[lm.index].pages[lm.page]
+        if page.view == "walkthrough":
+            st.step = page.step_index(st.config.heads)
+        else:
+            st.matrix_step = page.step_index(st.config.heads)
+
+    def action_scroll_lesson(self, direction: int) -> None:
+        if self.query("#lesson-panel") and self.lesson.active:
+            panel = self.query_one("#lesson-panel")
+            panel.scroll_relative(y=direction * max(1, panel.size.height - 2), animate=False)
 
     # --- command palette: every action -----------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -20,9 +20,9 @@ def make_app(args: argparse.Namespace):
     from tui_attention.tui.app import AttentionApp
     from tui_attention.tui.state import TutorState
 
+    _check_theme(getattr(args, "theme", None))
     state = TutorState(scenario=Path(args.scenario) if args.scenario else None, overrides=overrides_from_args(args))
     app = AttentionApp(state, theme=getattr(args, "theme", None))
-    _check_theme(app, getattr(args, "theme", None))
     lesson = getattr(args, "lesson", None)
     if lesson is not None:
         from tui_attention.cli import UsageError
@@ -35,11 +35,13 @@ def make_app(args: argparse.Namespace):
     return app
 
 
-def _check_theme(app, theme: str | None) -> None:
+def _check_theme(theme: str | None) -> None:
+    from textual.theme import BUILTIN_THEMES
+
     from tui_attention.cli import UsageError
 
-    if theme and theme not in app.available_themes:
-        names = ", ".join(sorted(app.available_themes))
+    if theme and theme not in BUILTIN_THEMES:
+        names = ", ".join(sorted(BUILTIN_THEMES))
         raise UsageError(f"tui-attention: unknown theme {theme!r} (choose from: {names})")
 
 

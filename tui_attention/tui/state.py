@@ -173,6 +173,16 @@ class TutorState:
         self.set_config(with_cell(self.config, self.trace, matrix, row, col, value, self.head), keep_edits=True)
         self.edited = self.edited | {(matrix, row, col)}
 
+    def source(self) -> str:
+        """Where the numbers come from, in a word: notebook, seeded, a file name, or edited."""
+        if self.edited:
+            return "edited"
+        if self.scenario is not None:
+            name = Path(self.scenario).name
+            return name if len(name) <= 14 else name[:13] + "…"
+        generating = any(k in self.overrides.given() for k in Overrides.GENERATING)
+        return "seeded" if generating else "notebook"
+
     def snapshot(self) -> dict:
         return {"view": self.view, "word": self.word, "step": self.step, "matrix_step": self.matrix_step,
                 "head": self.head, "decimals": self.decimals}

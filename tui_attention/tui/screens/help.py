@@ -32,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen Markdown { margin: 0; padding: 0; }
     """
     BINDINGS = [
-        Binding("escape,question_mark,q", "close", "Close help", id="help.close"),
+        Binding("escape,question_mark,q,ctrl+g", "close", "Close help", id="help.close"),
         Binding("down,j", "scroll(1)", "Scroll down", show=False, id="help.down"),
         Binding("up,k", "scroll(-1)", "Scroll up", show=False, id="help.up"),
     ]

@@ -61,7 +61,7 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
     BINDINGS = [
         Binding("c", "resume", "Continue where you left off", id="lessons.resume"),
         Binding("r", "reset", "Reset progress", id="lessons.reset"),
-        Binding("escape,L,q", "close", "Close", id="lessons.close"),
+        Binding("escape,L,q,ctrl+g", "close", "Close", id="lessons.close"),
     ]
 
     def __init__(self, lessons: list[Lesson], progress: Progress) -> None:
@@ -174,9 +174,9 @@ class LessonPanel(VerticalScroll, can_focus=False):
                 parts.append(Text(f"Hint {k}: ", style="bold").append(Text(text, style="")))
         for style, text in feedback:
             parts.append(Text(text, style=style))
-        nav = "] next page · [ previous · L lessons"
+        nav = "] next page · [ previous · { } scroll · L lessons"
         if page_index == len(lesson.pages) - 1:
-            nav = "] finish the lesson · [ previous · L lessons"
+            nav = "] finish the lesson · [ previous · { } scroll · L lessons"
         parts.append(Text(nav, style="dim"))
         self.query_one("#lesson-text", Static).update(Group(*parts))
         self.scroll_home(animate=False)

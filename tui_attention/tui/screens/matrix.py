@@ -78,7 +78,7 @@ class MatrixView(VerticalScroll, can_focus=False):
             self._data_key = key
         self._fill_heads(state, all_heads)
         step = state.current_matrix
-        touched = {c.matrix for c in step.reads + step.writes}
+        touched = {c.matrix.split("_")[0] if c.matrix.startswith("S_") else c.matrix for c in step.reads + step.writes}
         for gid, _, _ in LAYOUT:
             g = self.grid(gid)
             self._mark_active(g, gid in touched)
@@ -88,6 +88,7 @@ class MatrixView(VerticalScroll, can_focus=False):
         self.grid("S").highlight_row = state.word
         for gid in WORD_ROWS:
             self.grid(gid).scroll_to_row(state.word)
+        self._scroll_to_step(step)
         narration = Text()
         narration.append(step.narration)
         if step.formula:
@@ -97,6 +98,19 @@ class MatrixView(VerticalScroll, can_focus=False):
         box.border_subtitle = f"matrix {step.counter}"
         box.update(narration)
         self._check(state)
+
+    def _scroll_to_step(self, step) -> None:
+        """Bring the matrices the step reads into view (a step highlights, it never hides)."""
+        key = (step.kind, step.index)
+        if getattr(self, "_scrolled_for", None) == key:
+            return
+        self._scrolled_for = key
+        order = [gid for gid, _, _ in LAYOUT]
+        names = [c.matrix.split("_")[0] if c.matrix.startswith("S_") else c.matrix for c in step.writes + step.reads]
+        shown = [n for n in names if n in order]
+        if shown:
+            first = min(shown, key=lambda n: ROWS.index(next(r for g, _, r in LAYOUT if g == n)))
+            self.call_after_refresh(self.scroll_to_widget, self.grid(first), animate=False)
 
     def _mark_active(self, grid: MatrixGrid, active: bool) -> None:
         """Accent the border of a matrix the current step uses. Inline styles, because toggling a

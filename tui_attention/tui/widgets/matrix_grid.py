@@ -716,6 +716,11 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         data_width = width - label_width
         blank = self._compose_style(("matrix-grid--cell",))
         data_strip = Strip(data, data_cells).crop_extend(crop, crop + data_width, blank)
+        # A number cut at the right edge would read as a different number: blank it, mark the cut.
+        cut = (crop + data_width) % self._pitch if crop + data_width < data_cells else 0
+        if cut > 1:
+            data_strip = Strip.join([data_strip.crop(0, data_width - cut),
+                                     Strip([Segment(" " * (cut - 1) + "…", blank)], cut)])
         return Strip([*label, *data_strip], width)
 
     def _render_header(self, scroll_x: int, width: int) -> Strip:

@@ -29,29 +29,40 @@ class ResultsPane(Static):
         h = trace.heads[step.head]
         reached = WORD_STEP_KINDS.index(step.kind)
         has = lambda kind: reached >= WORD_STEP_KINDS.index(kind)  # noqa: E731
-        scaled = trace.config.scale == "sqrt_dk"
+        c = trace.config
+        # One column for what the softmax actually reads, when it differs from the raw score.
+        logit_head = ("/√d" if c.scale == "sqrt_dk" else "") + ("+M" if c.mask == "causal" else "")
+        logit_from = "scale" if c.scale == "sqrt_dk" else "mask"
         table = grid()
         num = decimals + 3 + (1 if np.abs(h.scaled[i][np.isfinite(h.scaled[i])]).max(initial=0) >= 10 else 0)
         # Numbers never shrink (a cut number would be a wrong number); the word column gives way.
         table.add_column("j", justify="right", no_wrap=True, style="dim", min_width=len(str(trace.n)))
-        table.add_column("word", no_wrap=True, overflow="ellipsis", max_width=11)
+        # Share the width out by hand: Rich would rather drop whole columns (the bar) than shorten a word.
+        avail = self.content_size.width or 36
+        fixed = len(str(trace.n)) + num + (max(num, 4) if logit_head else 0) + decimals + 3
+        gaps = 5 if logit_head else 4
+        bar_cells = BAR_CELLS
+        word_w = min(11, avail - fixed - gaps - bar_cells)
+        if word_w < 5:
+            bar_cells = max(2, bar_cells - (5 - word_w))
+            word_w = max(3, avail - fixed - gaps - bar_cells)
+        table.add_column("word", no_wrap=True, overflow="ellipsis", max_width=word_w)
         table.add_column(f"q{sub(i + 1)}·k_j", justify="right", no_wrap=True, min_width=num)
-        if scaled:
-            table.add_column("/√d_k", justify="right", no_wrap=True, min_width=num)
+        if logit_head:
+            table.add_column("s" + logit_head, justify="right", no_wrap=True, min_width=max(num, 4))
         table.add_column(f"α{sub(i + 1)}ⱼ", justify="right", no_wrap=True, min_width=decimals + 3)
-        table.add_column("bar", no_wrap=True, min_width=BAR_CELLS)
+        table.add_column("bar", no_wrap=True, min_width=bar_cells, max_width=bar_cells)
         dots = "·"
         for j in window(trace.n, i):
-            row = [str(j + 1), label(trace.tokens[j])]
+            word = trace.tokens[j]
+            row = [str(j + 1), label(word if len(word) <= word_w else word[: word_w - 1] + "…")]
             row.append(fmt(h.scores[i, j], decimals) if has("scores") else dots)
-            if scaled:
-                row.append(fmt(h.scaled[i, j], decimals) if has("scale") else dots)
+            if logit_head:
+                row.append(fmt(h.logits[i, j], decimals) if has(logit_from) else dots)
             if has("softmax"):
-                row += [fmt(h.weights[i, j], decimals), bar(h.weights[i, j], BAR_CELLS)]
+                row += [fmt(h.weights[i, j], decimals), bar(h.weights[i, j], bar_cells)]
             else:
                 row += [dots, ""]
-            if has("mask") and trace.mask is not None and trace.mask[i, j]:
-                row[2] = row[2] + " -inf"
             table.add_row(*row, style="bold reverse" if j == i else None)
         parts = [table]
         if trace.n > 2 * 5 + 1:

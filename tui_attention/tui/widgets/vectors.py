@@ -15,18 +15,26 @@ from tui_attention.core.walkthrough import Step
 from .render import window
 
 # matrix name in a Step -> (symbol, where its rows live)
-SYMBOLS = {"E": "e", "P": "p", "X": "x", "Q": "q", "K": "k", "V": "v", "Z": "z", "S": "s", "A": "α"}
-# Which S a step means: raw after `scores`, scaled after `scale`, scaled and masked after `mask`.
-S_STAGE = {"scores": "scores", "scale": "scaled", "mask": "logits", "softmax": "logits"}
+SYMBOLS = {"E": "e", "P": "p", "X": "x", "Q": "q", "K": "k", "V": "v", "Z": "z", "S": "s", "A": "α",
+           "S_scaled": "s", "S_masked": "s"}
+
+
+def suffix(trace: Trace, name: str) -> str:
+    """s is the raw score; after scaling it is s/√d, after the mask s+M (masked cells -inf)."""
+    c = trace.config
+    if name == "S_scaled" and c.scale == "sqrt_dk":
+        return "/√d"
+    if name == "S_masked":
+        return ("/√d" if c.scale == "sqrt_dk" else "") + ("+M" if c.mask == "causal" else "")
+    return ""
 
 
 def matrix_of(trace: Trace, name: str, step: Step):
     if name in ("E", "P", "X"):
         return getattr(trace, name)
     h = trace.heads[step.head]
-    if name == "S":
-        return getattr(h, S_STAGE.get(step.kind, "logits"))
-    return {"Q": h.Q, "K": h.K, "V": h.V, "Z": h.output, "A": h.weights}.get(name)
+    return {"Q": h.Q, "K": h.K, "V": h.V, "Z": h.output, "A": h.weights, "S": h.scores,
+            "S_scaled": h.scaled, "S_masked": h.logits}.get(name)
 
 
 class VectorsPane(Static):
@@ -49,7 +57,8 @@ class VectorsPane(Static):
                 shown = [cell.row] if cell.row is not None else list(window(trace.n, step.word or 0))
                 for r in shown:
                     style = "reverse" if role == "writes" else ("underline" if r == step.word and cell.row is None else "")
-                    rows.append((f"{SYMBOLS[cell.matrix]}{sub(r + 1)}", f"1x{m.shape[1]}", m[r], style))
+                    rows.append((f"{SYMBOLS[cell.matrix]}{sub(r + 1)}{suffix(trace, cell.matrix)}", f"1x{m.shape[1]}",
+                                 m[r], style))
                 if cell.row is None and len(shown) < trace.n:
                     notes.append(f"{SYMBOLS[cell.matrix]}: rows {shown[0] + 1}-{shown[-1] + 1} of {trace.n}")
         self.border_title = "Vectors"

@@ -6,13 +6,14 @@ are errors so that a typo never passes silently.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tomli_w
 
 from .config import NOTEBOOK_DEFAULTS, WEIGHT_NAMES, Config, ConfigError
@@ -126,9 +127,6 @@ def dumps_scenario(config: Config, header: str = "") -> str:
 
 def save_scenario(config: Config, path: str | Path, header: str = "") -> None:
     """Write the scenario atomically (temporary file, then rename)."""
-    import os
-    import tempfile
-
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -214,14 +212,3 @@ def build_config(scenario: str | Path | None, overrides: Overrides = Overrides()
             return apply_overrides(base, rest)
         scenario = default_scenario_path()
     return apply_overrides(load_scenario(scenario), overrides)
-
-
-def as_array_dict(config: Config) -> dict[str, np.ndarray]:
-    """The explicit matrices of a config, by scenario key (for tests and exports)."""
-    out = {}
-    if config.embeddings is not None:
-        out["embeddings"] = config.embeddings
-    if config.positions is not None:
-        out["positions"] = config.positions
-    out.update(config.weights)
-    return out

@@ -135,26 +135,30 @@ def _query(w: _Word) -> tuple:
     )
 
 
+def _projection(w: _Word, name: str) -> tuple:
+    """k_j = x_j W_k or v_j = x_j W_v for every word j (name "K" or "V")."""
+    t, d, c = w.trace, w.d, w.trace.config
+    rows = getattr(w.h, name)
+    sym, weight = name.lower(), f"W_{name.lower()}"
+    if name == "K":
+        title = "Keys of every word: k_j = x_j W_k"
+        text = (f"Every word j, {w.word} included, gets a key k_j = x_j W_k (1x{c.d_k}): what it offers to be "
+                f"found by. The same W_k is used for every word; only x_j differs.")
+    else:
+        title = "Values of every word: v_j = x_j W_v"
+        text = (f"Every word j also gets a value v_j = x_j W_v (1x{c.d_v}): what it hands over when attended to. "
+                f"Keys decide how much attention a word gets; values are what is passed on.")
+    lines = tuple(f"{sym}{sub(j + 1)} = x{sub(j + 1)} {weight} = {fmt_vector(rows[j], d)}   {t.tokens[j]}"
+                  for j in range(t.n))
+    return title, text, lines, (Cell("X"), Cell(weight)), (Cell(name),)
+
+
 def _keys(w: _Word) -> tuple:
-    t, d, h, c = w.trace, w.d, w.h, w.trace.config
-    return (
-        "Keys of every word: k_j = x_j W_k",
-        f"Every word j, {w.word} included, gets a key k_j = x_j W_k (1x{c.d_k}): what it offers to be "
-        f"found by. The same W_k is used for every word; only x_j differs.",
-        tuple(f"k{sub(j + 1)} = x{sub(j + 1)} W_k = {fmt_vector(h.K[j], d)}   {t.tokens[j]}" for j in range(t.n)),
-        (Cell("X"), Cell("W_k")), (Cell("K"),),
-    )
+    return _projection(w, "K")
 
 
 def _values(w: _Word) -> tuple:
-    t, d, h, c = w.trace, w.d, w.h, w.trace.config
-    return (
-        "Values of every word: v_j = x_j W_v",
-        f"Every word j also gets a value v_j = x_j W_v (1x{c.d_v}): what it hands over when attended to. "
-        f"Keys decide how much attention a word gets; values are what is passed on.",
-        tuple(f"v{sub(j + 1)} = x{sub(j + 1)} W_v = {fmt_vector(h.V[j], d)}   {t.tokens[j]}" for j in range(t.n)),
-        (Cell("X"), Cell("W_v")), (Cell("V"),),
-    )
+    return _projection(w, "V")
 
 
 def _scores(w: _Word) -> tuple:
@@ -226,7 +230,7 @@ def _softmax(w: _Word) -> tuple:
     masked = int((~finite).sum())
     text = (f"The softmax turns the scores of {w.word}, along its row, into weights α{sub(i + 1)}ⱼ that sum to 1"
             + (f"; the {masked} masked word(s) get exactly 0" if masked else " and are all positive") + ". "
-            f"Subtracting the row's maximum first keeps exp() from overflowing and changes nothing. ")
+            "Subtracting the row's maximum first keeps exp() from overflowing and changes nothing. ")
     if seen.size == 1:
         text += f"{w.word} can only see itself, so its one weight is 1."
     elif float(seen.max()) > 0.9:

@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import Iterable
 
-from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from tui_attention.core import ConfigError, Overrides, Trace, build_config, compute
+from tui_attention.core import Overrides, Trace, build_config, compute
 from tui_attention.core.config import Config
 from tui_attention.core.numbers import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
 from tui_attention.core.walkthrough import WORD_STEP_KINDS, Step, matrix_steps, word_step
@@ -186,12 +186,3 @@ class TutorState:
     def snapshot(self) -> dict:
         return {"view": self.view, "word": self.word, "step": self.step, "matrix_step": self.matrix_step,
                 "head": self.head, "decimals": self.decimals}
-
-
-def try_state(**kwargs) -> tuple[TutorState | None, str | None]:
-    """A TutorState, or the ConfigError message."""
-    try:
-        return TutorState(**kwargs), None
-    except ConfigError as exc:
-        return None, str(exc)
-

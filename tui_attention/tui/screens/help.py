@@ -5,7 +5,6 @@ from __future__ import annotations
 from importlib import resources
 
 from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll

@@ -47,8 +47,8 @@ class MatrixView(VerticalScroll, can_focus=False):
     MatrixView #heads-row { height: auto; display: none; }
     MatrixView.-all-heads #heads-row { display: block; }
     MatrixView MatrixGrid { margin: 0 1 0 0; }
-    MatrixView .matrix-row.-fit { width: 100%; }
-    MatrixView .matrix-row.-fit MatrixGrid { width: 1fr; }
+    MatrixView .matrix-row.-fit { layout: vertical; width: 100%; }
+    MatrixView .matrix-row.-fit MatrixGrid { width: auto; max-width: 100%; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -177,8 +177,8 @@ class MatrixView(VerticalScroll, can_focus=False):
             self.grid(gid).label = base + suffix
 
     def _fit_rows(self) -> None:
-        """A row whose matrices are wider than the view shares its width: each grid scrolls inside
-        its share, so no grid is laid out (and drawn) thousands of cells wide."""
+        """A row whose matrices are wider than the view is stacked, one matrix per line, each at most
+        the view's width and scrolling inside it, so no grid is laid out thousands of cells wide."""
         room = self.scrollable_content_region.width or self.app.size.width - 2
         for row in self.query(".matrix-row"):
             grids = list(row.query(MatrixGrid))

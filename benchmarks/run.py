@@ -119,7 +119,7 @@ def sentence(n: int) -> str:
 def make_app(n: int, d: int):
     from tui_attention.core.scenario import Overrides
     from tui_attention.tui.app import AttentionApp
-    from tui_attention.tui.state import TutorState
+    from tui_attention.steps.state import TutorState
 
     return AttentionApp(TutorState(overrides=Overrides(sentence=sentence(n), d_model=d)))
 
@@ -239,7 +239,7 @@ def _position(app, action: str) -> tuple[int, int]:
     Counted from the step kinds, not from ``state.steps``: building steps here would
     warm the app's step caches outside the clock.
     """
-    from tui_attention.core.walkthrough import WORD_STEP_KINDS, matrix_step_kinds
+    from tui_attention.steps import WORD_STEP_KINDS, matrix_step_kinds
 
     s = app.state
     if action == "step":

@@ -66,7 +66,7 @@ def standin_argv(tmp_path: Path) -> list[str]:
 
 
 def tutor_available() -> bool:
-    return (Path(__file__).resolve().parent.parent / "tui_attention" / "tui" / "launch.py").exists()
+    return (Path(__file__).resolve().parent.parent / "tui_attention" / "tui" / "app.py").exists()
 
 
 # -- a tiny terminal emulator ---------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from tui_attention.core import attention, block
 from tui_attention.core.embeddings import embed, word_vector
-from tui_attention.core.numbers import fmt, fmt_vector, sub, sub2
+from tui_attention.steps.notation import fmt, fmt_vector, sub, sub2
 from tui_attention.core.positions import no_positions, sinusoidal
 from tui_attention.core.seeding import stable_key
 

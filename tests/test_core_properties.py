@@ -7,7 +7,7 @@ from hypothesis.extra.numpy import arrays
 
 from tui_attention.core import Config, compute
 from tui_attention.core.attention import apply_mask, causal_mask, softmax
-from tui_attention.core.walkthrough import word_steps
+from tui_attention.steps import word_steps
 
 finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
 score_matrices = st.integers(1, 8).flatmap(lambda n: arrays(np.float64, (n, n), elements=finite))

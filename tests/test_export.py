@@ -10,10 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from tui_attention.core.scenario import Overrides, build_config, load_scenario, save_scenario
-from tui_attention.core.serialize import trace_tensors
+from tui_attention.core.scenario import dumps_scenario, Overrides, build_config, load_scenario
+from tui_attention.infra.files import write_atomic
+from tui_attention.core.tensors import trace_tensors
 from tui_attention.core.trace import compute
-from tui_attention.exporting import ExportError, export_trace, tensor_labels, to_markdown, to_script
+from tui_attention.export import ExportError, export_trace, tensor_labels, to_markdown, to_script
 
 NOTEBOOK = compute(build_config(None))
 TWO_HEADS = compute(build_config(None, Overrides(heads=2, mask="causal", scale="sqrt_dk", weight_scale=1)))
@@ -177,7 +178,7 @@ def test_scenario_round_trip_after_changing_one_cell(tmp_path):
     modified = np.array(config.weights["w_q"])
     modified[1, 2] = 0.75
     edited = config.replace(weights={**config.weights, "w_q": modified})
-    save_scenario(edited, tmp_path / "edited.toml")
+    write_atomic(tmp_path / "edited.toml", dumps_scenario(edited))
     loaded = load_scenario(tmp_path / "edited.toml")
     assert loaded.same_as(edited)
     a, b = compute(edited), trace_tensors(compute(loaded))

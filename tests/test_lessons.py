@@ -10,9 +10,10 @@ import pytest
 
 from tui_attention.core.scenario import Overrides, build_config
 from tui_attention.core.trace import compute
-from tui_attention.core.walkthrough import WORD_STEP_KINDS, matrix_step_kinds, word_steps
+from tui_attention.steps.notation import parse_number
+from tui_attention.steps import WORD_STEP_KINDS, matrix_step_kinds, word_steps
+from tui_attention.lessons.refs import Index
 from tui_attention.lessons import (
-    Index,
     LessonError,
     QuestionSession,
     RefError,
@@ -21,7 +22,6 @@ from tui_attention.lessons import (
     evaluate,
     load_lessons,
     parse_lesson,
-    parse_number,
     render_page,
     render_text,
     validate_lesson,
@@ -247,8 +247,9 @@ def test_parse_number():
     assert parse_number("+.5") == 0.5
     assert parse_number("1e-3") == 0.001
     assert parse_number("0,25") == 0.25
-    for bad in ("", "abc", "1.2.3", "nan", "inf", "--1"):
-        assert parse_number(bad) is None
+    for bad in ("", "abc", "1.2.3", "nan", "inf", "--1", "1e999"):
+        with pytest.raises(ValueError):
+            parse_number(bad)
 
 
 def test_page_config_with_base_scenario_and_config():

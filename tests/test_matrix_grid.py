@@ -10,7 +10,7 @@ import pytest
 from textual import on
 from textual.app import App, ComposeResult
 
-from tui_attention.core.numbers import fmt
+from tui_attention.steps.notation import fmt
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
 WORDS = ["the", "cat", "sat", "on", "mat"]

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from tui_attention import progress as P
+from tui_attention.lessons import progress as P
 from tui_attention.lessons import load_lessons
-from tui_attention.lessons_cli import format_lessons
+from tui_attention.cli.lessons import format_lessons
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tui_attention.core import Config, ConfigError, Overrides, build_config, compute, load_scenario
-from tui_attention.core.scenario import NOTEBOOK_TOKENS, dumps_scenario, save_scenario
+from tui_attention.infra.files import write_atomic
+from tui_attention.core.scenario import NOTEBOOK_TOKENS, dumps_scenario
 
 
 def write(tmp_path, text, name="s.toml"):
@@ -81,7 +82,7 @@ def test_weight_scale_rescales_explicit_weights():
 def test_save_and_load_round_trip(tmp_path):
     for cfg in (build_config(None), build_config(None, Overrides(sentence="a b a", heads=2, mask="causal"))):
         path = tmp_path / "out.toml"
-        save_scenario(cfg, path)
+        write_atomic(path, dumps_scenario(cfg))
         again = load_scenario(path)
         assert again.same_as(cfg)
         assert np.array_equal(compute(again).block.norm_2, compute(cfg).block.norm_2)

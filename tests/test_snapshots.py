@@ -4,7 +4,7 @@ import pytest
 
 from tui_attention.core import Overrides
 from tui_attention.tui.app import AttentionApp
-from tui_attention.tui.state import TutorState
+from tui_attention.steps.state import TutorState
 
 SIZES = [(80, 24), (120, 40)]
 SCREENS = {
@@ -49,7 +49,7 @@ def test_matrix_view_scrolled_to_the_middle_of_128_tokens(snap_compare):
     async def to_middle(pilot):
         await pilot.pause()
         app.state.word = 63
-        app.refresh_view()
+        app.tutor.refresh_view()
         await pilot.pause()
 
     assert snap_compare(app, press=["m"], run_before=to_middle, terminal_size=(120, 40))
@@ -60,7 +60,7 @@ def _lesson_app(lesson: int, page: int):
 
     async def open_page(pilot):
         await pilot.pause()
-        app.open_lesson(lesson, page)
+        app.tutor.open_lesson(lesson, page)
         await pilot.pause()
 
     return app, open_page

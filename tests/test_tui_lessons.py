@@ -3,7 +3,7 @@
 import json
 
 from tui_attention.lessons import load_lessons
-from tui_attention.progress import load_progress, progress_path
+from tui_attention.lessons.progress import load_progress, progress_path
 from tui_attention.tui.app import AttentionApp
 from tui_attention.tui.screens.lessons import LessonBrowser
 
@@ -55,7 +55,7 @@ async def test_browser_lists_every_lesson_and_opens_one():
 async def test_pages_drive_the_views_to_their_step():
     app = AttentionApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.open_lesson(6, 0)  # all at once with matrices
+        app.tutor.open_lesson(6, 0)  # all at once with matrices
         await pilot.pause()
         lesson = LESSONS[6]
         for k, page in enumerate(lesson.pages):
@@ -82,7 +82,7 @@ async def test_wrong_then_right_answer_with_misconception():
     wrong = 1
     app = AttentionApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.open_lesson(li, pi)
+        app.tutor.open_lesson(li, pi)
         await pilot.pause()
         await pilot.press(str(wrong))
         text = lesson_text(app)
@@ -103,7 +103,7 @@ async def test_numeric_answer_typed_in():
     answer = float(evaluate(page.question.answer, trace))
     app = AttentionApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.open_lesson(li, pi)
+        app.tutor.open_lesson(li, pi)
         await pilot.pause()
         await pilot.press("a")
         app.screen.query_one("#prompt-input").value = f"{answer + 10:.4f}"
@@ -122,7 +122,7 @@ async def test_hints_then_worked_answer():
     q = LESSONS[li].pages[pi].question
     app = AttentionApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.open_lesson(li, pi)
+        app.tutor.open_lesson(li, pi)
         await pilot.pause()
         for k in range(len(q.hints)):
             await pilot.press("i")
@@ -143,7 +143,7 @@ async def test_number_keys_do_nothing_outside_a_question():
 async def test_quit_in_the_middle_and_resume_at_the_same_page():
     app = AttentionApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        app.open_lesson(2, 0)
+        app.tutor.open_lesson(2, 0)
         await pilot.pause()
         await pilot.press("right_square_bracket", "right_square_bracket")
         assert app.lesson.page == 2
@@ -161,7 +161,7 @@ async def test_quit_in_the_middle_and_resume_at_the_same_page():
 
 
 async def test_start_with_lesson_option_resumes_that_lesson():
-    from tui_attention.progress import Progress, save_progress
+    from tui_attention.lessons.progress import Progress, save_progress
 
     progress = Progress()
     progress.set_position(LESSONS[3].id, 1)
@@ -190,7 +190,7 @@ async def test_corrupt_progress_file_is_moved_aside_with_a_notice():
 
 
 async def test_reset_asks_first():
-    from tui_attention.progress import Progress, save_progress
+    from tui_attention.lessons.progress import Progress, save_progress
 
     progress = Progress()
     progress.mark_completed(LESSONS[0].id)

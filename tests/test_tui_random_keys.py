@@ -7,8 +7,9 @@ import pytest
 
 from tui_attention.core import compute
 from tui_attention.tui.app import AttentionApp
+from tui_attention.tui.bindings import every_key
 
-BOUND = sorted({k.strip() for b in AttentionApp.BINDINGS for k in b.key.split(",")} - {"q"})
+BOUND = sorted({k.strip() for key in every_key() for k in key.keys.split(",")} - {"q", "ctrl+p"})
 BEYOND = ["tab", "shift+tab", "enter", "escape", "space", "backspace", "delete", "ctrl+a", "ctrl+e", "ctrl+g",
           "ctrl+p", "shift+up", "shift+down", "shift+left", "shift+right", "ctrl+pageup", "ctrl+pagedown",
           "f2", "f5", "insert", "z", "Q", "ctrl+x", "0", "y", "n", "r", "c", "x", "left_square_bracket",

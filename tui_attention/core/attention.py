@@ -4,6 +4,9 @@
     S = Q K^T   (optionally / sqrt(d_k), optionally causally masked)
     A = softmax(S) along each row
     Z = A V
+
+`weighted_sum` is Z's row i written as the notebook's loop, so that the
+step-through can show it was computed the other way and still agrees.
 """
 
 from __future__ import annotations
@@ -62,3 +65,11 @@ def softmax(s: np.ndarray) -> np.ndarray:
 def attend(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Z = A V, z_i = sum_j A[i, j] v_j: (n, n) @ (n, d_v) -> (n, d_v)."""
     return a @ v
+
+
+def weighted_sum(alpha: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """z = sum_j alpha_j v_j as a loop over j: (n,) and (n, d_v) -> (d_v,)."""
+    z = np.zeros(v.shape[1])
+    for a_j, v_j in zip(alpha, v):
+        z = z + a_j * v_j
+    return z

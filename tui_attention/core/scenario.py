@@ -6,8 +6,6 @@ are errors so that a typo never passes silently.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -123,19 +121,6 @@ def dumps_scenario(config: Config, header: str = "") -> str:
     """TOML text that load_scenario() reads back to an identical Config."""
     text = tomli_w.dumps(config_to_dict(config))
     return (header + text) if header else text
-
-
-def save_scenario(config: Config, path: str | Path, header: str = "") -> None:
-    """Write the scenario atomically (temporary file, then rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dumps_scenario(config, header))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,19 @@
-"""The Trace as named tensors, JSON and notebook-style text.
+"""The Trace as JSON and as notebook-style text, named by the tensor registry.
 
-`trace_tensors` is the single naming of every tensor; `trace --format json`,
-the npz/csv/md exports and the py export all use it.
+`trace --format json` is a public contract: tokens, a config summary, E, P, X,
+one object per head, the concatenated attention and the block.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
 from .config import NOTEBOOK_DEFAULTS
-from .trace import BlockTrace, HeadTrace, Trace
-
-HEAD_KEYS = ("W_q", "W_k", "W_v", "Q", "K", "V", "scores", "weights", "output")
-BLOCK_KEYS = tuple(f.name for f in fields(BlockTrace))
+from .tensors import HEAD_TENSORS, TENSORS, trace_tensors
+from .trace import Trace
 
 
 def config_summary(trace: Trace) -> dict[str, Any]:
@@ -29,26 +26,6 @@ def config_summary(trace: Trace) -> dict[str, Any]:
     return out
 
 
-def head_dict(head: HeadTrace) -> dict[str, np.ndarray]:
-    """The contract keys of one head, plus `scaled` and `logits` (after scale and mask)."""
-    out = {k: getattr(head, k) for k in HEAD_KEYS}
-    out["scaled"] = head.scaled
-    out["logits"] = head.logits
-    return out
-
-
-def trace_tensors(trace: Trace) -> dict[str, np.ndarray]:
-    """Flat name -> array: E, P, X, heads.0.Q, ..., attention, block.W_o, ..."""
-    out: dict[str, np.ndarray] = {"E": trace.E, "P": trace.P, "X": trace.X}
-    for h, head in enumerate(trace.heads):
-        for key, value in head_dict(head).items():
-            out[f"heads.{h}.{key}"] = value
-    out["attention"] = trace.attention
-    for key in BLOCK_KEYS:
-        out[f"block.{key}"] = getattr(trace.block, key)
-    return out
-
-
 def _jsonable(a: np.ndarray) -> Any:
     # JSON has no -inf; masked logits become null.
     if np.all(np.isfinite(a)):
@@ -57,16 +34,17 @@ def _jsonable(a: np.ndarray) -> Any:
 
 
 def trace_to_dict(trace: Trace) -> dict[str, Any]:
-    return {
-        "tokens": list(trace.tokens),
-        "config": config_summary(trace),
-        "E": trace.E.tolist(),
-        "P": trace.P.tolist(),
-        "X": trace.X.tolist(),
-        "heads": [{k: _jsonable(v) for k, v in head_dict(h).items()} for h in trace.heads],
-        "attention": trace.attention.tolist(),
-        "block": {k: getattr(trace.block, k).tolist() for k in BLOCK_KEYS},
-    }
+    """tokens, config, then every tensor in registry order: E, P, X, heads (a list of
+    objects), attention, block (an object). Masked logits are null (JSON has no -inf)."""
+    out: dict[str, Any] = {"tokens": list(trace.tokens), "config": config_summary(trace)}
+    for t in TENSORS:
+        if t.scope == "trace":
+            out[t.key] = t.of(trace).tolist()
+        elif t is HEAD_TENSORS[0]:
+            out["heads"] = [{ht.key: _jsonable(ht.of(trace, h)) for ht in HEAD_TENSORS} for h in range(len(trace.heads))]
+        elif t.scope == "block":
+            out.setdefault("block", {})[t.key] = t.of(trace).tolist()
+    return out
 
 
 def trace_to_json(trace: Trace) -> str:

@@ -17,6 +17,8 @@ from typing import Sequence
 
 import asyncssh
 
+from tui_attention.infra.files import write_atomic
+from tui_attention.infra.paths import data_dir
 from tui_attention.serve.child import Limits, PtyChild, confinement, exit_description, remove_stale_workdirs
 
 log = logging.getLogger("tui_attention.serve")
@@ -33,14 +35,6 @@ RESET_TERMINAL = (
 )
 
 
-def data_dir() -> Path:
-    """$XDG_DATA_HOME/tui-attention (XDG_DATA_HOME defaults to ~/.local/share)."""
-    base = os.environ.get("XDG_DATA_HOME", "")
-    if not base or not os.path.isabs(base):  # the XDG spec says to ignore relative paths
-        base = os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "tui-attention"
-
-
 def load_or_create_host_key(path: Path | None = None) -> tuple[asyncssh.SSHKey, Path, bool]:
     """The server's host key, generated on first start and kept with mode 0600.
 
@@ -49,20 +43,13 @@ def load_or_create_host_key(path: Path | None = None) -> tuple[asyncssh.SSHKey, 
     path = path or data_dir() / HOST_KEY_NAME
     created = False
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = asyncssh.generate_private_key("ssh-ed25519", comment="tui-attention host key")
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(key.export_private_key())
-            try:
-                os.link(tmp, path)  # atomic, and never replaces a key another server just wrote
-                created = True
-            except FileExistsError:
-                pass
-        finally:
-            os.unlink(tmp)
+            # Never replaces a key another server just wrote.
+            write_atomic(path, key.export_private_key(), make_parents=True, exclusive=True)
+            created = True
+        except FileExistsError:
+            pass
     if path.stat().st_mode & 0o077:
         log.warning("host key %s was readable by others; setting its mode to 0600", path)
         os.chmod(path, 0o600)

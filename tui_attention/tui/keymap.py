@@ -9,14 +9,14 @@ tutor: it is ignored with one notice saying what is wrong.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
+from tui_attention.infra.paths import config_dir
+
 
 def keymap_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "tui-attention" / "keymap.toml"
+    return config_dir() / "keymap.toml"
 
 
 def load_keymap(known_ids: set[str], path: Path | None = None) -> tuple[dict[str, str], str | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Iterable
 
 from rich.table import Table
 from textual.app import ComposeResult
@@ -11,15 +12,19 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
+from tui_attention.i18n import _
+from tui_attention.tui.bindings import Key, every_key
 
-def key_table(bindings: list[Binding], app) -> Table:
+
+def key_table(keys: Iterable[Key], app) -> Table:
+    """keys | action | id, one row per binding of the table."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    table.add_column("keys", no_wrap=True, style="bold")
-    table.add_column("action")
+    table.add_column(_("keys"), no_wrap=True, style="bold")
+    table.add_column(_("action"))
     table.add_column("id", style="dim", no_wrap=True)
-    for b in bindings:
-        keys = ", ".join(app.get_key_display(Binding(k.strip(), b.action)) for k in b.key.split(","))
-        table.add_row(keys, b.description or b.action, b.id or "")
+    for key in keys:
+        shown = ", ".join(app.get_key_display(Binding(k.strip(), key.action)) for k in key.keys.split(","))
+        table.add_row(shown, key.description, key.id)
     return table
 
 
@@ -39,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "Help: every key (escape, ? or q closes)"
-            yield Static(key_table(self.app.BINDINGS_FOR_HELP, self.app), id="help-keys")
+            yield Static(key_table(every_key(), self.app), id="help-keys")
             text = (resources.files("tui_attention.tui") / "help.md").read_text(encoding="utf-8")
             yield Markdown(text, id="help-text")
 

@@ -1,7 +1,7 @@
 """Lessons in the app: the browser (L), the panel beside the live panes, and the reset confirmation.
 
 The lesson content and its checking live in `tui_attention.lessons`; progress in
-`tui_attention.progress`. This module only shows them and reports choices.
+`tui_attention.lessons.progress`. This module only shows them and reports choices.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_attention.lessons import Lesson, QuestionSession, RenderedPage
-from tui_attention.progress import Progress
+from tui_attention.lessons.progress import Progress
 
 CHECK = "✓"
 
@@ -123,7 +123,7 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
     def action_reset(self) -> None:
         def done(yes: bool | None) -> None:
             if yes:
-                from tui_attention.progress import reset_progress
+                from tui_attention.lessons.progress import reset_progress
 
                 fresh = reset_progress(self.progress.path)
                 self.progress.completed[:] = fresh.completed

@@ -7,16 +7,15 @@ of A V equals the step-through's z_i.
 
 from __future__ import annotations
 
-import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from tui_attention.core.editing import EDITABLE
-from tui_attention.core.numbers import fmt_vector, sub
-from tui_attention.core.walkthrough import weighted_sum
-from tui_attention.tui.state import TutorState
+from tui_attention.steps.labels import score_grid_label
+from tui_attention.steps.notation import fmt_vector, sub
+from tui_attention.steps.state import TutorState
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
 # (grid id, label, row of the layout)
@@ -70,15 +69,15 @@ class MatrixView(VerticalScroll, can_focus=False):
     def grid(self, gid: str) -> MatrixGrid:
         return self.query_one(f"#grid-{gid}", MatrixGrid)
 
-    def show(self, state: TutorState, all_heads: bool = False) -> None:
+    def show(self, state: TutorState) -> None:
         trace, d, h = state.trace, state.decimals, state.head
         key = (id(trace), d, h)
         if key != self._data_key:
             self._fill(state)
             self._data_key = key
-        self._fill_heads(state, all_heads)
+        self._fill_heads(state)
         step = state.current_matrix
-        touched = {c.matrix.split("_")[0] if c.matrix.startswith("S_") else c.matrix for c in step.reads + step.writes}
+        touched = step.touched
         for gid, _, _ in LAYOUT:
             g = self.grid(gid)
             self._mark_active(g, gid in touched)
@@ -97,7 +96,7 @@ class MatrixView(VerticalScroll, can_focus=False):
         box.border_title = step.title
         box.border_subtitle = f"matrix {step.counter}"
         box.update(narration)
-        self._check(state)
+        self._check(state, step)
 
     def _scroll_to_step(self, step) -> None:
         """Bring the matrices the step reads into view (a step highlights, it never hides)."""
@@ -106,7 +105,7 @@ class MatrixView(VerticalScroll, can_focus=False):
             return
         self._scrolled_for = key
         order = [gid for gid, _, _ in LAYOUT]
-        names = [c.matrix.split("_")[0] if c.matrix.startswith("S_") else c.matrix for c in step.writes + step.reads]
+        names = [c.symbol for c in step.writes + step.reads]
         shown = [n for n in names if n in order]
         if shown:
             first = min(shown, key=lambda n: ROWS.index(next(r for g, _, r in LAYOUT if g == n)))
@@ -131,18 +130,16 @@ class MatrixView(VerticalScroll, can_focus=False):
     def active_grids(self) -> set[str]:
         return {gid for gid, _, _ in LAYOUT if getattr(self.grid(gid), "_active", False)}
 
-    def _check(self, state: TutorState) -> None:
+    def _check(self, state: TutorState, step) -> None:
         i = state.word
         head = state.trace.heads[state.head]
-        # The step-through's z_i, computed its own way: the loop sum_j alpha_ij v_j (no formatting needed).
-        z_i = weighted_sum(head.weights[i], head.V)
-        diff = float(np.max(np.abs(head.output[i] - z_i)))
+        z_i = step.result  # the step-through's z_i, computed its own way: the loop sum_j alpha_ij v_j
         self.query_one("#matrix-check", Static).update(Text.assemble(
             (f"Check: row {i + 1} of A V\n", "bold"),
             f"{fmt_vector(head.output[i], state.decimals)}\n",
             ("equals the step-through's z" + sub(i + 1) + "\n", "bold"),
             f"{fmt_vector(z_i, state.decimals)}\n",
-            f"largest difference {diff:.1e}",
+            f"largest difference {step.result_gap:.1e}",
         ))
 
     def _fill(self, state: TutorState) -> None:
@@ -154,9 +151,7 @@ class MatrixView(VerticalScroll, can_focus=False):
         dk = [str(c + 1) for c in range(t.config.d_k)]
         dv = [str(c + 1) for c in range(t.config.d_v)]
         idx = lambda n: [str(r + 1) for r in range(n)]  # noqa: E731
-        scale = "/√d_k" if t.config.scale == "sqrt_dk" else ""
-        mask = ", masked" if t.mask is not None else ""
-        self.grid("S").label = f"S = Q Kᵀ{scale}{mask}"
+        self.grid("S").label = score_grid_label(t.config)
         data = {
             "X": (t.X, rows, cols_d), "E": (t.E, rows, cols_d), "P": (t.P, rows, cols_d),
             "W_q": (head.W_q, idx(t.config.d_model), dk), "W_k": (head.W_k, idx(t.config.d_model), dk),
@@ -186,9 +181,9 @@ class MatrixView(VerticalScroll, can_focus=False):
             wanted = sum(g.virtual_size.width + 2 for g in grids) + len(grids) - 1
             row.set_class(wanted > room, "-fit")
 
-    def _fill_heads(self, state: TutorState, all_heads: bool) -> None:
+    def _fill_heads(self, state: TutorState) -> None:
         t = state.trace
-        show = all_heads and t.config.heads > 1
+        show = state.all_heads and t.config.heads > 1
         self.set_class(show, "-all-heads")
         row = self.query_one("#heads-row", Horizontal)
         if not show:
@@ -209,7 +204,7 @@ class MatrixView(VerticalScroll, can_focus=False):
 
     def on_matrix_grid_cell_selected(self, event: MatrixGrid.CellSelected) -> None:
         event.stop()
-        self.app.prompt_cell_edit((event.grid.id or "").removeprefix("grid-"), event.row, event.col, event.value)
+        self.screen.prompt_cell_edit((event.grid.id or "").removeprefix("grid-"), event.row, event.col, event.value)
 
     def page(self, direction: int) -> None:
         focused = self.app.focused

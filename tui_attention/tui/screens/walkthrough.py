@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
-from tui_attention.tui.state import TutorState
+from tui_attention.steps.state import TutorState
 from tui_attention.tui.widgets.narration import NarrationPane
 from tui_attention.tui.widgets.results import ResultsPane
 from tui_attention.tui.widgets.tokens import TokensPane
@@ -28,12 +28,8 @@ class WalkthroughView(Vertical):
     def show(self, state: TutorState) -> None:
         step = state.current
         trace = state.trace
-        used = {c.row for c in step.reads if c.row is not None and c.matrix in ("S", "A", "K", "V")}
-        if step.kind in ("keys", "values", "scores", "softmax", "output"):
-            used = set(range(trace.n))
-        used.discard(state.word)
-        self.query_one(TokensPane).show(trace.tokens, state.word, used)
-        self.query_one(VectorsPane).show(trace, step, state.decimals)
+        self.query_one(TokensPane).show(trace.tokens, state.word, step.used_words)
+        self.query_one(VectorsPane).show(step, state.decimals)
         self.query_one(WeightsPane).show(trace, step, state.decimals, state.edited)
         self.query_one(ResultsPane).show(trace, step, state.decimals)
         self.query_one(NarrationPane).show(step, f"word {state.word + 1}/{trace.n} · {step.counter}")

@@ -39,7 +39,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui_attention.core.numbers import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS, fmt, width
+from tui_attention.steps.notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS, fmt, width
 
 __all__ = ["MatrixGrid"]
 

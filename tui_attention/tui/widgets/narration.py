@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui_attention.core.walkthrough import Step
+from tui_attention.steps.step import Step
 
 
 class NarrationPane(VerticalScroll, can_focus=False):

@@ -9,10 +9,9 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from tui_attention.core.numbers import fmt
+from tui_attention.steps.notation import fmt
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
-WINDOW = 5  # rows shown either side of the current word when a matrix is too tall
 
 
 def bar(fraction: float, cells: int) -> str:
@@ -20,13 +19,6 @@ def bar(fraction: float, cells: int) -> str:
     eighths = int(round(max(0.0, min(1.0, fraction)) * cells * 8))
     full, part = divmod(eighths, 8)
     return ("█" * full + (BLOCKS[part] if part else "")).ljust(cells)
-
-
-def window(n: int, centre: int, radius: int = WINDOW) -> range:
-    """Indices centre-radius .. centre+radius, shifted to stay inside 0..n-1."""
-    size = min(n, 2 * radius + 1)
-    start = max(0, min(centre - radius, n - size))
-    return range(start, start + size)
 
 
 def col_window(d: int, limit: int = 8) -> list[int | None]:

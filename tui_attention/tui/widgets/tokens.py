@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from .render import window
+from tui_attention.steps.step import rows_around
 
 
 class TokensPane(Static):
@@ -13,9 +13,9 @@ class TokensPane(Static):
     TokensPane { height: auto; border: round $primary; border-title-color: $text; padding: 0 1; }
     """
 
-    def show(self, tokens: tuple[str, ...], query: int | None, used: set[int], max_shown: int = 40) -> None:
+    def show(self, tokens: tuple[str, ...], query: int | None, used: frozenset[int], max_shown: int = 40) -> None:
         text = Text(no_wrap=False, overflow="fold")
-        shown = window(len(tokens), query or 0, max_shown // 2)
+        shown = rows_around(len(tokens), query or 0, max_shown // 2)
         if shown.start > 0:
             text.append("… ")
         for i in shown:

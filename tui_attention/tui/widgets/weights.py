@@ -7,12 +7,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui_attention.core.trace import Trace
-from tui_attention.core.walkthrough import Step
+from tui_attention.steps.step import WEIGHT_KEYS, Step, rows_around
 
-from .render import cells, col_window, grid, label, window
-
-NAMES = ("W_q", "W_k", "W_v")
-
+from .render import cells, col_window, grid, label
 
 class WeightsPane(Static):
     DEFAULT_CSS = """
@@ -21,9 +18,9 @@ class WeightsPane(Static):
 
     def show(self, trace: Trace, step: Step, decimals: int, edited: frozenset = frozenset()) -> None:
         head = trace.heads[step.head]
-        active = {c.matrix for c in step.reads if c.matrix in NAMES}
+        active = step.multiplies
         if not active:
-            shapes = "  ".join(f"{n} {getattr(head, n).shape[0]}x{getattr(head, n).shape[1]}" for n in NAMES)
+            shapes = "  ".join(f"{n} {getattr(head, n).shape[0]}x{getattr(head, n).shape[1]}" for n in WEIGHT_KEYS)
             self.border_title = "Weights"
             self.set_class(True, "-idle")
             self.border_subtitle = "used in steps 2-4"
@@ -31,7 +28,7 @@ class WeightsPane(Static):
             return
         self.set_class(False, "-idle")
         self.border_subtitle = ""
-        shown = [n for n in NAMES if n in active]
+        shown = [n for n in WEIGHT_KEYS if n in active]
         parts = []
         for name in shown:
             w = getattr(head, name)
@@ -44,7 +41,7 @@ class WeightsPane(Static):
             table.add_column("", no_wrap=True, style="dim")
             for c in cols:
                 table.add_column(str(c + 1) if c is not None else "", justify="right", no_wrap=True)
-            for r in window(w.shape[0], 0, 3):
+            for r in rows_around(w.shape[0], 0, 3):
                 row = cells(w[r], decimals, cols)
                 row = [v + ("*" if (name, r, c) in edited else "") for v, c in zip(row, cols)]
                 table.add_row(label(str(r + 1)), *row, style="bold" if on else "dim")

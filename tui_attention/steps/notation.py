@@ -1,4 +1,5 @@
-"""How numbers are written: fixed decimals, sign always shown, -inf for masked cells.
+"""How numbers are written and read: fixed decimals with the sign always shown, -inf for masked
+cells, subscripts for indices, and the one grammar of a number a learner types.
 
 The sign is always printed so that negative and positive values differ without colour.
 """
@@ -6,6 +7,7 @@ The sign is always printed so that negative and positive values differ without c
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -48,3 +50,21 @@ def width(decimals: int, magnitude: float = 9.0) -> int:
     """Characters needed by fmt() for |x| <= magnitude (so columns align on the point)."""
     whole = len(str(int(abs(magnitude)))) if math.isfinite(magnitude) else 3
     return 1 + whole + 1 + decimals
+
+
+_NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(text: str) -> float:
+    """A number as a learner types it: optional sign (a Unicode minus too), a decimal point or
+    comma, an exponent; spaces are ignored.  "-0,25" -> -0.25, "−1e-3" -> -0.001.
+
+    Raises ValueError with a one-line message for anything else (including inf and nan).
+    """
+    s = str(text).strip().replace("\u2212", "-").replace(" ", "")
+    if not _NUMBER_RE.match(s):
+        raise ValueError(f"not a number: {str(text).strip()!r}")
+    value = float(s.replace(",", "."))
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value

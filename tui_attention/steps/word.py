@@ -1,13 +1,17 @@
-"""Walkthrough steps: plain data built from a Trace, rendered by the screens.
+"""The per-word steps: query word i through one head, nine steps, each with its narration.
 
-A `Step` names the cells it reads and writes and carries its formula with live
-values, so a screen never redoes the arithmetic. Three sequences exist:
+    embed    x_i = e_i + p_i
+    query    q_i = x_i W_q
+    keys     k_j = x_j W_k for every word j
+    values   v_j = x_j W_v
+    scores   q_i·k_j
+    scale    s_ij / √d_k (or not)
+    mask     later words -> -inf (or not)
+    softmax  α_ij = exp(s_ij - max) / Σ exp(...)
+    output   z_i = Σ_j α_ij v_j
 
-  word_steps(trace, i)   per query word i: embed, query, keys, values, scores,
-                         scale, mask, softmax, output (always 9 steps)
-  matrix_steps(trace)    x, qkv, qkt, scale, mask, softmax, av, [concat], w_o,
-                         add_norm_1, ffn, add_norm_2
-  walkthrough(trace)     every word's steps, then the matrix steps
+`word_step(trace, i, k)` builds step k on its own: at 512 tokens a step formats
+hundreds of lines, and the other eight can wait.
 """
 
 from __future__ import annotations
@@ -16,45 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numbers import DEFAULT_DECIMALS, fmt, fmt_vector, sub, sub2
-from .trace import Trace
+from tui_attention.core.attention import weighted_sum
+from tui_attention.core.tensors import tensor
+from tui_attention.core.trace import Trace
 
-WORD_STEP_KINDS = ("embed", "query", "keys", "values", "scores", "scale", "mask", "softmax", "output")
-MATRIX_STEP_KINDS = ("x", "qkv", "qkt", "scale", "mask", "softmax", "av", "concat", "w_o", "add_norm_1", "ffn", "add_norm_2")
+from .labels import score_labels, score_suffix
+from .notation import DEFAULT_DECIMALS, fmt, fmt_vector, sub, sub2
+from .step import RESULT_COLUMNS, WORD_STEP_KINDS, Cell, Step, VectorRow, rows_around
+
 MAX_TERMS = 6  # dot products longer than this show their first and last terms around an ellipsis
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A region of a named matrix: a cell, a whole row (col None), a whole column (row None) or all."""
-
-    matrix: str  # E P X W_q W_k W_v Q K V S A Z W_o ...
-    row: int | None = None
-    col: int | None = None
-
-
-@dataclass(frozen=True)
-class Step:
-    kind: str
-    view: str  # "walkthrough" | "matrix"
-    index: int  # 0-based within its sequence
-    total: int
-    title: str
-    narration: str
-    formula: tuple[str, ...]
-    reads: tuple[Cell, ...]
-    writes: tuple[Cell, ...]
-    word: int | None = None  # 0-based query word for walkthrough steps
-    head: int = 0
-    result: tuple[float, ...] = ()  # the vector this step produces, computed the per-word way
-
-    @property
-    def counter(self) -> str:
-        return f"step {self.index + 1}/{self.total}"
-
-
-def matrix_step_kinds(heads: int) -> tuple[str, ...]:
-    return tuple(k for k in MATRIX_STEP_KINDS if k != "concat" or heads > 1)
 
 
 def dot_terms(a: np.ndarray, b: np.ndarray, d: int) -> str:
@@ -63,21 +37,6 @@ def dot_terms(a: np.ndarray, b: np.ndarray, d: int) -> str:
     if len(pairs) > MAX_TERMS:
         pairs = pairs[: MAX_TERMS - 2] + [None] + pairs[-2:]
     return " + ".join("…" if p is None else f"({fmt(p[0], d)})({fmt(p[1], d)})" for p in pairs)
-
-
-def score_spread(trace: Trace, head: int) -> tuple[float, float]:
-    """Standard deviation of the unmasked scores before and after scaling."""
-    h = trace.heads[head]
-    keep = ~trace.mask if trace.mask is not None else np.ones_like(h.scores, dtype=bool)
-    return float(np.std(h.scores[keep])), float(np.std(h.scaled[keep]))
-
-
-def weighted_sum(alpha: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """z = sum_j alpha_j v_j, written as the notebook's loop: (n,) and (n, d_v) -> (d_v,)."""
-    z = np.zeros(v.shape[1])
-    for a_j, v_j in zip(alpha, v):
-        z = z + a_j * v_j
-    return z
 
 
 def _name(trace: Trace, i: int) -> str:
@@ -170,7 +129,7 @@ def _scores(w: _Word) -> tuple:
         f"{w.word} gets one score per word, itself included. The highest here is with "
         f"{_name(t, best)} ({fmt(h.scores[i, best], d)}).",
         tuple(f"q{I}·k{sub(j + 1)} = {dot_terms(h.Q[i], h.K[j], d)} = {fmt(h.scores[i, j], d)}" for j in range(t.n)),
-        (Cell("Q", i), Cell("K")), (Cell("S", i),),
+        (Cell("Q", i), Cell("K")), (Cell("scores", i),),
     )
 
 
@@ -191,7 +150,7 @@ def _scale(w: _Word) -> tuple:
             f"(press s) because the variance of q·k grows with d_k. Spread of these scores: std {before:.{d}f}; "
             f"÷√{c.d_k} would make it {before / np.sqrt(c.d_k):.{d}f}.")
         lines = tuple(f"s{w.s(j)} = {fmt(h.scaled[i, j], d)}  (unscaled)" for j in range(t.n))
-    return ("Scaling the scores", text, lines, (Cell("S", i),), (Cell("S_scaled", i),))
+    return ("Scaling the scores", text, lines, (Cell("scores", i),), (Cell("scaled", i),))
 
 
 def _mask(w: _Word) -> tuple:
@@ -208,7 +167,7 @@ def _mask(w: _Word) -> tuple:
         text = (f"No mask: {w.word} may attend to every word, before and after it, as in an encoder. "
                 f"Press c for a causal mask, which hides later words with -inf.")
         lines = tuple(f"s{w.s(j)} = {fmt(h.logits[i, j], d)}" for j in range(t.n))
-    return ("Masking", text, lines, (Cell("S_scaled", i),), (Cell("S_masked", i),))
+    return ("Masking", text, lines, (Cell("scaled", i),), (Cell("logits", i),))
 
 
 def _softmax(w: _Word) -> tuple:
@@ -242,7 +201,7 @@ def _softmax(w: _Word) -> tuple:
                  f"small and close together." if spread < 0.1 else ".")
     return (
         f"Softmax: attention weights of {w.word}", text,
-        tuple(lines), (Cell("S_masked", i),), (Cell("A", i),),
+        tuple(lines), (Cell("logits", i),), (Cell("weights", i),),
     )
 
 
@@ -258,25 +217,8 @@ def _output(w: _Word) -> tuple:
         f"new representation of {w.word}, informed by "
         + ("the words it may see (itself and the earlier ones)" if t.mask is not None else "the whole sentence")
         + f". It equals row {i + 1} of A V in the matrix view.",
-        tuple(lines), (Cell("A", i), Cell("V")), (Cell("Z", i),), tuple(z_loop),
+        tuple(lines), (Cell("weights", i), Cell("V")), (Cell("output", i),), tuple(z_loop),
     )
-
-
-WORD_BUILDERS = (_embed, _query, _keys, _values, _scores, _scale, _mask, _softmax, _output)
-
-
-def word_step(trace: Trace, i: int, index: int, head: int = 0, decimals: int = DEFAULT_DECIMALS) -> Step:
-    """Step `index` (0..8) of query word i (0-based) through head `head`, built on its own."""
-    if not 0 <= i < trace.n:
-        raise IndexError(f"word {i} out of range 0..{trace.n - 1}")
-    title, text, formula, reads, writes, *result = WORD_BUILDERS[index](_Word(trace, i, head, decimals))
-    return Step(WORD_STEP_KINDS[index], "walkthrough", index, len(WORD_BUILDERS), title, text, formula, reads,
-                writes, word=i, head=head, result=result[0] if result else ())
-
-
-def word_steps(trace: Trace, i: int, head: int = 0, decimals: int = DEFAULT_DECIMALS) -> list[Step]:
-    """The 9 steps of query word i (0-based) through head `head`."""
-    return [word_step(trace, i, k, head, decimals) for k in range(len(WORD_BUILDERS))]
 
 
 def _positions_note(trace: Trace) -> str:
@@ -288,81 +230,61 @@ def _positions_note(trace: Trace) -> str:
     return "none here, so word order is invisible"
 
 
-def _shape(a: np.ndarray) -> str:
-    return "x".join(str(s) for s in a.shape)
+WORD_BUILDERS = (_embed, _query, _keys, _values, _scores, _scale, _mask, _softmax, _output)
 
 
-def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS) -> list[Step]:
-    """The matrix form of the same computation, then the rest of the encoder block."""
-    d = decimals
-    c = trace.config
-    h = trace.heads[head]
-    b = trace.block
-    before, after = score_spread(trace, head)
-    steps: list[tuple] = [
-        ("x", f"X = E + P  ({_shape(trace.X)})",
-         f"Stack every word's input x_i as a row: X is n x d_model = {_shape(trace.X)}. Row i of X is the x_i "
-         f"of the step-through.",
-         (f"X[1] = {fmt_vector(trace.X[0], d)}",), (Cell("E"), Cell("P")), (Cell("X"),)),
-        ("qkv", "Q = X W_q,  K = X W_k,  V = X W_v",
-         f"One matrix product per projection replaces the per-word loop: Q and K are {_shape(h.Q)}, "
-         f"V is {_shape(h.V)}. Row i of Q is q_i.",
-         (f"Q[1] = {fmt_vector(h.Q[0], d)}", f"K[1] = {fmt_vector(h.K[0], d)}", f"V[1] = {fmt_vector(h.V[0], d)}"),
-         (Cell("X"), Cell("W_q"), Cell("W_k"), Cell("W_v")), (Cell("Q"), Cell("K"), Cell("V"))),
-        ("qkt", f"S = Q Kᵀ  ({_shape(h.scores)})",
-         "Every query against every key at once: S[i, j] = q_i·k_j. Row i holds word i's similarities.",
-         (f"S[1,2] = q₁·k₂ = {fmt(h.scores[0, min(1, trace.n - 1)], d)}",), (Cell("Q"), Cell("K")), (Cell("S"),)),
-        ("scale", "Scaling: S / √d_k" if c.scale == "sqrt_dk" else "Scaling: off",
-         (f"Divide every score by √d_k = √{c.d_k}. Std of the scores: {before:.{d}f} before, {after:.{d}f} after."
-          if c.scale == "sqrt_dk" else
-          f"No scaling, as in the notebook (press s for ÷√d_k). Std of the scores: {before:.{d}f}."),
-         (f"divisor = {trace.scale_divisor:.{d}f}",), (Cell("S"),), (Cell("S"),)),
-        ("mask", "Causal mask" if c.mask == "causal" else "Mask: off",
-         ("Cells above the diagonal (a word looking at a later word) become -inf, so their weights are 0."
-          if c.mask == "causal" else "No mask: every word sees every word (press c for a causal mask)."),
-         (f"masked cells: {int(trace.mask.sum()) if trace.mask is not None else 0}",), (Cell("S"),), (Cell("S"),)),
-        ("softmax", "A = softmax(S), row by row",
-         "The softmax runs along each row: every query's weights over the keys sum to 1. Columns do not.",
-         (f"row sums: {fmt_vector(h.weights.sum(axis=1), d)}", f"A[1,1] = {fmt(h.weights[0, 0], d)}"),
-         (Cell("S"),), (Cell("A"),)),
-        ("av", f"Z = A V  ({_shape(h.output)})",
-         "One product gives every word's output: row i of A V is z_i from the step-through.",
-         (f"Z[1] = {fmt_vector(h.output[0], d)}",), (Cell("A"), Cell("V")), (Cell("Z"),)),
-    ]
-    if c.heads > 1:
-        steps.append(("concat", f"Concatenate {c.heads} heads  ({_shape(trace.attention)})",
-                      f"Each head has its own W_q, W_k, W_v and attends in its own way. Their outputs are "
-                      f"placed side by side: n x heads·d_v = {_shape(trace.attention)}.",
-                      (f"concat[1] = {fmt_vector(trace.attention[0], d)}",), (Cell("Z"),), (Cell("concat"),)))
-    steps += [
-        ("w_o", f"Output projection: concat(Z₁..Z_h) W_o  ({_shape(b.projection)})",
-         f"W_o ({_shape(b.W_o)}) maps the concatenated head outputs back to d_model = {c.d_model}, so the "
-         f"result can be added to X.",
-         (f"proj[1] = {fmt_vector(b.projection[0], d)}",), (Cell("concat"), Cell("W_o")), (Cell("proj"),)),
-        ("add_norm_1", "Residual and layer norm: LayerNorm(X + proj)",
-         "The residual connection adds the input back, so the block learns a change to X. Layer norm then "
-         "rescales each row to mean 0 and variance 1.",
-         (f"X[1] + proj[1] = {fmt_vector(b.residual_1[0], d)}", f"norm1[1] = {fmt_vector(b.norm_1[0], d)}"),
-         (Cell("X"), Cell("proj")), (Cell("norm1"),)),
-        ("ffn", f"Feed-forward: ReLU(y W_1 + b_1) W_2 + b_2  (d_ff = {c.d_ff})",
-         f"The same two-layer network is applied to each position separately: widen to d_ff = {c.d_ff}, "
-         f"ReLU, and back to d_model = {c.d_model}.",
-         (f"hidden[1] = {fmt_vector(b.ffn_hidden[0], d)}", f"ReLU = {fmt_vector(b.ffn_activation[0], d)}",
-          f"ffn[1] = {fmt_vector(b.ffn_output[0], d)}"),
-         (Cell("norm1"),), (Cell("ffn"),)),
-        ("add_norm_2", "Residual and layer norm: the block's output",
-         "Add the feed-forward output to its input and normalise again. This is the encoder block's output, "
-         "one d_model vector per word, ready for the next block.",
-         (f"out[1] = {fmt_vector(b.norm_2[0], d)}",), (Cell("norm1"), Cell("ffn")), (Cell("out"),)),
-    ]
-    total = len(steps)
-    return [Step(kind, "matrix", k, total, title, text, formula, reads, writes, head=head)
-            for k, (kind, title, text, formula, reads, writes) in enumerate(steps)]
+# The Results column each column's value first appears at: the scores at their step, what the
+# softmax reads once the last switch that changes it has run, the weights and z_i at theirs.
+def _filled(trace: Trace, index: int) -> frozenset[str]:
+    logits_from = "scale" if trace.config.scale == "sqrt_dk" else "mask"
+    first = {"scores": "scores", "logits": logits_from, "weights": "softmax", "output": "output"}
+    return frozenset(col for col in RESULT_COLUMNS if index >= WORD_STEP_KINDS.index(first[col]))
 
 
-def walkthrough(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS) -> list[Step]:
-    """Every word's steps in order, then the matrix steps and the rest of the block."""
-    out: list[Step] = []
-    for i in range(trace.n):
-        out += word_steps(trace, i, head, decimals)
-    return out + matrix_steps(trace, head, decimals)
+_USES_EVERY_WORD = ("keys", "values", "scores", "softmax", "output")
+
+
+def _vectors(trace: Trace, i: int, head: int, reads: tuple[Cell, ...],
+             writes: tuple[Cell, ...]) -> tuple[tuple[VectorRow, ...], tuple[str, ...]]:
+    """The rows a step reads and writes, per token; a whole matrix shows the rows around word i.
+
+    A whole-matrix read next to a whole-matrix write (x_j -> k_j) would double the rows: only
+    the result is shown.
+    """
+    rows: list[VectorRow] = []
+    notes: list[str] = []
+    whole_write = any(c.row is None for c in writes)
+    for role, cells in (("read", reads), ("written", writes)):
+        for cell in cells:
+            t = tensor(cell.matrix)
+            if t.rows != "token" or (role == "read" and cell.row is None and whole_write):
+                continue
+            m = t.of(trace, head)
+            shown = [cell.row] if cell.row is not None else list(rows_around(trace.n, i))
+            for r in shown:
+                kind = "read-query" if role == "read" and cell.row is None and r == i else role
+                label = f"{t.row_symbol}{sub(r + 1)}{score_suffix(cell.matrix, trace.config)}"
+                rows.append(VectorRow(label, f"1x{m.shape[1]}", m[r], kind))
+            if cell.row is None and len(shown) < trace.n:
+                notes.append(f"{t.row_symbol}: rows {shown[0] + 1}-{shown[-1] + 1} of {trace.n}")
+    return tuple(rows), tuple(notes)
+
+
+def word_step(trace: Trace, i: int, index: int, head: int = 0, decimals: int = DEFAULT_DECIMALS) -> Step:
+    """Step `index` (0..8) of query word i (0-based) through head `head`, built on its own."""
+    if not 0 <= i < trace.n:
+        raise IndexError(f"word {i} out of range 0..{trace.n - 1}")
+    kind = WORD_STEP_KINDS[index]
+    title, text, formula, reads, writes, *result = WORD_BUILDERS[index](_Word(trace, i, head, decimals))
+    used = frozenset(j for j in range(trace.n) if j != i) if kind in _USES_EVERY_WORD else frozenset()
+    vectors, notes = _vectors(trace, i, head, reads, writes)
+    return Step(kind, "walkthrough", index, len(WORD_BUILDERS), title, text, formula, reads, writes,
+                word=i, head=head, result=result[0] if result else (),
+                weight_sum=float(trace.heads[head].weights[i].sum()), used_words=used,
+                filled=_filled(trace, index), score_labels=score_labels(trace.config),
+                vectors=vectors, vector_notes=notes)
+
+
+def word_steps(trace: Trace, i: int, head: int = 0, decimals: int = DEFAULT_DECIMALS) -> list[Step]:
+    """The 9 steps of query word i (0-based) through head `head`."""
+    return [word_step(trace, i, k, head, decimals) for k in range(len(WORD_BUILDERS))]

@@ -27,16 +27,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-__all__ = ["QuestionScore", "Progress", "state_dir", "progress_path", "load_progress", "save_progress", "reset_progress"]
+from tui_attention.infra.files import write_atomic
+from tui_attention.infra.paths import state_dir
+
+__all__ = ["QuestionScore", "Progress", "progress_path", "load_progress", "save_progress", "reset_progress"]
 
 VERSION = 1
 FILE_NAME = "progress.json"
-APP_DIR = "tui-attention"
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
@@ -117,19 +118,9 @@ class _Corrupt(ValueError):
     pass
 
 
-def state_dir(env: Mapping[str, str] | None = None) -> Path:
-    """$XDG_STATE_HOME/tui-attention, or ~/.local/state/tui-attention.
-
-    A relative XDG_STATE_HOME is ignored, as the XDG spec asks.
-    """
-    env = os.environ if env is None else env
-    base = env.get("XDG_STATE_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
-    return root / APP_DIR
-
-
-def progress_path(env: Mapping[str, str] | None = None) -> Path:
-    return state_dir(env) / FILE_NAME
+def progress_path() -> Path:
+    """$XDG_STATE_HOME/tui-attention/progress.json (see `tui_attention.infra.paths`)."""
+    return state_dir() / FILE_NAME
 
 
 def _int(value: Any, what: str) -> int:
@@ -230,18 +221,7 @@ def save_progress(progress: Progress, path: str | Path | None = None) -> Path:
     temporary file is left behind either way.
     """
     path = Path(path) if path is not None else (progress.path or progress_path())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(progress.to_dict(), fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(progress.to_dict(), ensure_ascii=False, indent=2) + "\n", make_parents=True)
     progress.path = path
     return path
 

@@ -1,19 +1,20 @@
 """`tui-attention serve ssh|web`: the workshop server's command line.
 
-asyncssh and textual-serve come with the `workshop` extra and are imported
-only when a server actually starts, so the rest of the tutor works without them.
+The scenario and lesson are checked here, once, with the tutor's own rules;
+the servers in `tui_attention.serve` then know the tutor only as a command
+line to start for each attendee. asyncssh and textual-serve come with the
+`workshop` extra and are imported only when a server actually starts, so the
+rest of the tutor works without them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import signal
-import sys
 
-from tui_attention.cli import UsageError, config_from_args, scenario_argv
 from tui_attention.serve.child import Limits, tutor_argv
+
+from .options import UsageError, check_lesson_number, config_from_args, scenario_argv
 
 EXTRA_HINT = "pip install 'tui-attention[workshop]'"
 
@@ -122,51 +123,22 @@ def _require(module: str, command: str) -> None:
         raise UsageError(f"tui-attention serve {command} needs the workshop extra: {EXTRA_HINT}") from None
 
 
-def _check_lesson(lesson: int | None) -> None:
-    if lesson is None:
-        return
-    from tui_attention.lessons import load_lessons
-
-    count = len(load_lessons(validate=False))
-    if not 1 <= lesson <= count:
-        raise UsageError(f"tui-attention: --lesson must be between 1 and {count}, got {lesson}")
-
-
 def _prepare(args: argparse.Namespace) -> tuple[list[str], Limits]:
     # A bad scenario or lesson fails here, once, not in every child.
     config_from_args(args)
-    _check_lesson(args.lesson)
+    check_lesson_number(args.lesson)
     limits = Limits(memory_mb=args.memory_limit, cpu_seconds=args.cpu_limit)
     return tutor_argv(scenario_argv(args), args.lesson), limits
 
 
-def _setup_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S",
-        stream=sys.stderr,
-    )
-    for noisy in ("asyncssh", "aiohttp.access", "aiohttp.server", "textual-serve"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _serve(server, describe: str) -> int:
+    from tui_attention.serve.running import ServeError, serve_until_signalled, setup_logging
 
-
-async def _serve_until_signalled(server, describe: str) -> int:
+    setup_logging()
     try:
-        await server.start()
-    except OSError as exc:
-        raise UsageError(f"tui-attention: error: cannot listen on {describe}: {exc.strerror or exc}") from None
-    print("\n".join(server.banner_lines()), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        logging.getLogger("tui_attention.serve").info("stopping: ending every session")
-        await server.close()
-    return 0
+        return asyncio.run(serve_until_signalled(server, describe))
+    except ServeError as exc:
+        raise UsageError(f"tui-attention: error: {exc}") from None
 
 
 def cmd_ssh(args: argparse.Namespace) -> int:
@@ -185,7 +157,6 @@ def cmd_ssh(args: argparse.Namespace) -> int:
 
     from tui_attention.serve.ssh import TutorSSHServer
 
-    _setup_logging()
     server = TutorSSHServer(
         child_argv,
         host=args.host,
@@ -196,10 +167,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
         authorized_keys=args.authorized_keys,
         limits=limits,
     )
-    try:
-        return asyncio.run(_serve_until_signalled(server, f"{args.host}:{args.port}"))
-    except ValueError as exc:  # an unreadable host key
-        raise UsageError(f"tui-attention: error: {exc}") from None
+    return _serve(server, f"{args.host}:{args.port}")
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -208,7 +176,6 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     from tui_attention.serve.web import TutorWebServer
 
-    _setup_logging()
     server = TutorWebServer(
         child_argv,
         host=args.host,
@@ -217,4 +184,4 @@ def cmd_web(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         limits=limits,
     )
-    return asyncio.run(_serve_until_signalled(server, f"{args.host}:{args.port}"))
+    return _serve(server, f"{args.host}:{args.port}")

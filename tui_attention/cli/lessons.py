@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tui_attention.core.config import ConfigError
-from tui_attention.lessons import Lesson, LessonError, load_lessons
-from tui_attention.progress import Progress, load_progress, progress_path, reset_progress
+
+from .options import UsageError
+
+if TYPE_CHECKING:
+    from tui_attention.lessons import Lesson
+    from tui_attention.lessons.progress import Progress
 
 DONE, TODO = "✓", " "
 
@@ -47,7 +51,10 @@ def format_lessons(lessons: list[Lesson], progress: Progress, done_mark: str = D
     return "\n".join(lines) + "\n"
 
 
-def _cmd_lessons(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    from tui_attention.lessons import LessonError, load_lessons
+    from tui_attention.lessons.progress import load_progress, progress_path, reset_progress
+
     try:
         lessons = load_lessons()
     except LessonError as exc:
@@ -56,8 +63,6 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
     if args.reset:
         if not args.yes:
             if not sys.stdin.isatty():
-                from tui_attention.cli import UsageError
-
                 raise UsageError("tui-attention lessons: --reset needs --yes when not run from a terminal")
             answer = input(f"Forget all progress in {path}? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
@@ -66,8 +71,6 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
         try:
             reset_progress(path)
         except OSError as exc:
-            from tui_attention.cli import UsageError
-
             raise UsageError(f"tui-attention lessons: cannot remove {path}: {exc.strerror or exc}") from None
         print("Progress reset.")
     progress = load_progress(path)
@@ -87,4 +90,4 @@ def register(subparsers: argparse._SubParsersAction, shared: argparse.ArgumentPa
     )
     p.add_argument("--reset", action="store_true", help="forget all progress (asks first)")
     p.add_argument("--yes", action="store_true", help="with --reset: do not ask")
-    p.set_defaults(func=_cmd_lessons)
+    p.set_defaults(func=run)

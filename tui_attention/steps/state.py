@@ -13,8 +13,13 @@ from pathlib import Path
 
 from tui_attention.core import Overrides, Trace, build_config, compute
 from tui_attention.core.config import Config
-from tui_attention.core.numbers import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
-from tui_attention.core.walkthrough import WORD_STEP_KINDS, Step, matrix_steps, word_step
+from tui_attention.core.editing import with_cell
+from tui_attention.core.scenario import apply_overrides
+
+from .matrix import matrix_steps
+from .notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
+from .step import WORD_STEP_KINDS, Step
+from .word import word_step
 
 STEPS_PER_WORD = len(WORD_STEP_KINDS)
 
@@ -35,8 +40,8 @@ def _word_step(trace: Trace, word: int, index: int, head: int, decimals: int) ->
 
 
 @lru_cache(maxsize=16)
-def _matrix_steps(trace: Trace, head: int, decimals: int) -> tuple[Step, ...]:
-    return tuple(matrix_steps(trace, head, decimals))
+def _matrix_steps(trace: Trace, head: int, decimals: int, word: int) -> tuple[Step, ...]:
+    return tuple(matrix_steps(trace, head, decimals, word))
 
 
 @dataclass
@@ -51,6 +56,7 @@ class TutorState:
     step: int = 0
     matrix_step: int = 0
     head: int = 0
+    all_heads: bool = False  # the matrix view lays every head's A side by side
     decimals: int = DEFAULT_DECIMALS
     edited: frozenset[tuple[str, int, int]] = frozenset()
     trace: Trace = field(init=False)
@@ -75,7 +81,7 @@ class TutorState:
 
     @property
     def matrix_steps(self) -> tuple[Step, ...]:
-        return _matrix_steps(self.trace, self.head, self.decimals)
+        return _matrix_steps(self.trace, self.head, self.decimals, self.word)
 
     @property
     def current_matrix(self) -> Step:
@@ -120,8 +126,6 @@ class TutorState:
         overrides = self.overrides.merged(**changes)
         if self.edited and self.config is not None:
             # An edited scenario has no file to rebuild from: apply the switch to it directly.
-            from tui_attention.core.scenario import apply_overrides
-
             config = apply_overrides(self.config, Overrides(**changes))
         else:
             config = build_config(self.scenario, overrides)
@@ -160,6 +164,11 @@ class TutorState:
         later = [h for h in choices if h > self.config.heads]
         self._rebuild(heads=later[0] if later else choices[0])
 
+    def toggle_all_heads(self) -> None:
+        """Every head's A side by side (in the matrix view), or only the head shown."""
+        self.all_heads = not self.all_heads
+        self.view = "matrix"
+
     def cycle_head_shown(self) -> None:
         self.head = (self.head + 1) % self.config.heads
 
@@ -168,8 +177,6 @@ class TutorState:
 
     def edit_cell(self, matrix: str, row: int, col: int, value: float) -> None:
         """Give one cell of E, P, W_q, W_k or W_v (head self.head) a new value; everything downstream recomputes."""
-        from tui_attention.core.editing import with_cell
-
         self.set_config(with_cell(self.config, self.trace, matrix, row, col, value, self.head), keep_edits=True)
         self.edited = self.edited | {(matrix, row, col)}
 

@@ -1,4 +1,4 @@
-"""Editing: your own sentence and sizes (a form), one number (a prompt), saving and exporting paths.
+"""Typed input: a one-field prompt (`PromptScreen`) and your own sentence and sizes (`ScenarioForm`).
 
 Every field is validated as you type; an invalid value shows an inline message
 and changes nothing. Cancel with the Cancel button, ctrl+g, or escape.
@@ -15,8 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tui_attention.core import ConfigError, Overrides, build_config
-from tui_attention.core.config import Config
+from tui_attention.core.config import Config, ConfigError
+from tui_attention.core.scenario import Overrides, build_config
 
 FORM_FIELDS = (
     ("sentence", "Sentence", "text"),
@@ -91,18 +91,6 @@ class PromptScreen(ModalScreen[str | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def parse_number(text: str) -> tuple[float | None, str | None]:
-    try:
-        value = float(text.strip().replace("−", "-"))
-    except ValueError:
-        return None, f"not a number: {text.strip()!r}"
-    if value != value or value in (float("inf"), float("-inf")):
-        return None, "must be a finite number"
-    if abs(value) > 1e6:
-        return None, "keep it within ±1e6"
-    return value, None
 
 
 class ScenarioForm(ModalScreen[Overrides | None]):

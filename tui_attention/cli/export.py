@@ -1,0 +1,57 @@
+"""`tui-attention export`: write every number of the trace as npz, csv, Markdown or a NumPy script."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tui_attention.export import FORMATS, SUFFIXES
+
+from .options import UsageError, config_from_args
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui_attention.core.tensors import trace_tensors
+    from tui_attention.core.trace import compute
+    from tui_attention.export import ExportError, export_trace, to_markdown, to_script
+
+    fmt_ = args.format
+    out = args.out
+    if fmt_ is None:
+        fmt_ = SUFFIXES.get(Path(out).suffix.lower())
+        if fmt_ is None:
+            raise UsageError(f"tui-attention export: give --format {{{','.join(FORMATS)}}} (cannot tell it from {out!r})")
+    trace = compute(config_from_args(args))
+    if out == "-":
+        if fmt_ not in ("md", "py"):
+            raise UsageError(f"tui-attention export: '-' (standard output) works for md and py, not {fmt_}")
+        sys.stdout.write(to_markdown(trace) if fmt_ == "md" else to_script(trace))
+        return 0
+    try:
+        written = export_trace(trace, fmt_, out)
+    except ExportError as exc:
+        raise UsageError(f"tui-attention export: {exc}") from None
+    count = len(trace_tensors(trace))
+    what = f"{count} CSV files in" if fmt_ == "csv" else f"{count} tensors to" if fmt_ in ("npz", "md") else "a NumPy script to"
+    print(f"Wrote {what} {written}")
+    return 0
+
+
+def register(subparsers, shared: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "export",
+        parents=[shared],
+        help="write every number of the trace as npz, csv, Markdown or a NumPy script",
+        description="Write the trace of a scenario (the notebook's by default) for use elsewhere. "
+        "npz: every tensor plus tokens, named as in `trace --format json`. "
+        "csv: a folder with one CSV per matrix (created if needed). "
+        "md: Markdown tables with shapes. "
+        "py: a standalone NumPy script that recomputes and prints the same numbers. "
+        "An existing OUT file (or the CSV files in an existing folder) is overwritten.",
+    )
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="the format (default: from OUT's suffix .npz, .md or .py)")
+    p.add_argument("out", metavar="OUT",
+                   help="the file to write (a folder for csv); overwritten if it exists; '-' prints md or py")
+    p.set_defaults(func=run)

@@ -1,0 +1,92 @@
+"""What every subcommand shares: the one-line usage error, the scenario options and the rule
+that turns them into a Config (`build_config`, the same rule as the app's switches)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tui_attention.core.config import Config
+from tui_attention.core.scenario import Overrides, build_config
+
+OVERRIDE_FIELDS = ("sentence", "seed", "d_model", "d_k", "d_v", "heads", "scale", "mask", "weight_scale")
+
+
+class UsageError(Exception):
+    """A bad command line or input: printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+
+
+def number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+
+
+def scenario_options() -> argparse.ArgumentParser:
+    """The scenario and override options shared by run, trace, screenshot, export and serve."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("scenario")
+    g.add_argument("--scenario", metavar="FILE", help="a scenario TOML file (default: the notebook's)")
+    g.add_argument("--sentence", metavar="TEXT", help="your own sentence (tokens split on spaces)")
+    g.add_argument("--seed", type=whole_number, metavar="N")
+    g.add_argument("--d-model", dest="d_model", type=whole_number, metavar="N")
+    g.add_argument("--d-k", dest="d_k", type=whole_number, metavar="N")
+    g.add_argument("--d-v", dest="d_v", type=whole_number, metavar="N")
+    g.add_argument("--heads", type=whole_number, metavar="N")
+    g.add_argument("--scale", choices=("none", "sqrt_dk"))
+    g.add_argument("--mask", choices=("none", "causal"))
+    g.add_argument("--weight-scale", dest="weight_scale", type=number, metavar="X")
+    return p
+
+
+def tutor_options(p: argparse.ArgumentParser) -> None:
+    """The options of the tutor itself (run and screenshot)."""
+    p.add_argument("--theme", metavar="NAME", help="a Textual theme, e.g. ansi-dark for 16 colours")
+    p.add_argument("--lesson", type=whole_number, metavar="N", help="open lesson N")
+
+
+def overrides_from_args(args: argparse.Namespace) -> Overrides:
+    return Overrides(**{k: getattr(args, k, None) for k in OVERRIDE_FIELDS})
+
+
+def scenario_argv(args: argparse.Namespace) -> list[str]:
+    """The scenario options of `args` as command-line words (to start a child tutor)."""
+    out: list[str] = []
+    if getattr(args, "scenario", None):
+        out += ["--scenario", str(Path(args.scenario).resolve())]
+    for key in OVERRIDE_FIELDS:
+        value = getattr(args, key, None)
+        if value is not None:
+            out += ["--" + key.replace("_", "-"), str(value)]
+    return out
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The Config of the scenario options (raises ConfigError with a one-line message)."""
+    return build_config(args.scenario, overrides_from_args(args))
+
+
+def check_lesson_number(lesson: int | None) -> None:
+    """--lesson N must name a shipped lesson."""
+    if lesson is None:
+        return
+    from tui_attention.lessons import load_lessons
+
+    count = len(load_lessons(validate=False))
+    if not 1 <= lesson <= count:
+        raise UsageError(f"tui-attention: --lesson must be between 1 and {count}, got {lesson}")

@@ -1,0 +1,176 @@
+"""The lesson controller: which lesson page is open, what the panes show for it, the open
+question and the learner's progress. No Textual: the screen calls these methods, shows
+the notices they return, and redraws.
+
+Predict, then reveal: while a page's question is open, the panes stay one step before
+the step the page talks about; once it is answered (or its worked answer shown), they
+move on to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tui_attention.core.config import ConfigError
+from tui_attention.core.trace import Trace
+from tui_attention.steps.state import TutorState
+
+from .answers import QuestionSession, RenderedPage, render_page
+from .model import Lesson, Page
+from .parser import load_lessons
+from .progress import Progress, load_progress, save_progress
+
+WORKED = "Worked answer: "
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A one-line message for the learner; severity "information", "warning" or "error"."""
+
+    text: str
+    severity: str = "information"
+    timeout: float = 6.0
+
+
+@dataclass
+class LessonController:
+    """The open lesson (index into `lessons`, 0-based page), its question session and feedback."""
+
+    lessons: list[Lesson] | None = None
+    progress: Progress | None = None
+    index: int | None = None
+    page: int = 0
+    session: QuestionSession | None = None
+    trace: Trace | None = None
+    feedback: list[tuple[str, str]] = field(default_factory=list)  # (style, text)
+
+    @property
+    def active(self) -> bool:
+        return self.index is not None
+
+    @property
+    def lesson(self) -> Lesson:
+        assert self.lessons is not None and self.index is not None
+        return self.lessons[self.index]
+
+    @property
+    def current_page(self) -> Page:
+        return self.lesson.pages[self.page]
+
+    def ensure_loaded(self) -> list[Notice]:
+        """Load the lessons and the progress file on first use; a damaged file is a notice."""
+        if self.lessons is None:
+            self.lessons = load_lessons(validate=False)
+            self.progress = load_progress()
+            if self.progress.notice:
+                return [Notice(self.progress.notice, "warning", 10)]
+        return []
+
+    def save(self) -> list[Notice]:
+        try:
+            save_progress(self.progress)
+        except OSError as exc:
+            return [Notice(f"Could not save progress: {exc.strerror or exc}", "warning")]
+        return []
+
+    # --- moving between pages ------------------------------------------------------------
+    def open(self, index: int, page: int | None, state: TutorState) -> list[Notice]:
+        """Open lesson `index` (0-based) at `page`, or where the learner left off in it."""
+        notices = self.ensure_loaded()
+        if not 0 <= index < len(self.lessons):
+            return notices + [Notice(f"There is no lesson {index + 1}.", "warning")]
+        lesson = self.lessons[index]
+        if page is None:
+            page = self.progress.last_page if self.progress.last_lesson == lesson.id else 0
+        self.index, self.page = index, max(0, min(page, len(lesson.pages) - 1))
+        return notices + self.show_page(state)
+
+    def show_page(self, state: TutorState) -> list[Notice]:
+        """Put the tutor's state where the current page says, holding the answer back one step."""
+        lesson, page = self.lesson, self.current_page
+        try:
+            config = page.config()
+        except ConfigError as exc:
+            return [Notice(str(exc), "error")]
+        state.scenario = lesson.scenario.file
+        state.overrides = lesson.scenario.overrides.merged(**dict(page.switches))
+        state.set_config(config)
+        state.view = page.view
+        state.head = min(page.head_index, config.heads - 1)
+        if page.word_index is not None:
+            state.word = min(page.word_index, state.n - 1)
+        held = 1 if page.question is not None else 0
+        self._set_step(state, page.view, max(0, page.step_index(config.heads) - held))
+        self.trace = state.trace
+        self.session = QuestionSession(page.question, state.trace) if page.question else None
+        self.feedback = []
+        self.progress.set_position(lesson.id, self.page)
+        return self.save()
+
+    def turn(self, delta: int, state: TutorState) -> list[Notice]:
+        """The next (delta 1) or previous (-1) page; past the last page the lesson is complete."""
+        if not self.active:
+            return [Notice("No lesson open: press L to choose one.", timeout=4)]
+        lesson = self.lesson
+        if self.page + delta >= len(lesson.pages):
+            self.progress.mark_completed(lesson.id)
+            notices = self.save()
+            self.index = None
+            done = self.progress.count_completed([x.id for x in self.lessons])
+            return notices + [Notice(f"Lesson {lesson.number} complete ({done} / {len(self.lessons)}). "
+                                     "Press L for the next one.", timeout=8)]
+        self.page = max(0, self.page + delta)
+        return self.show_page(state)
+
+    def rendered(self, decimals: int) -> RenderedPage:
+        """The current page with its numbers filled in from the page's trace."""
+        return render_page(self.current_page, self.trace, decimals)
+
+    def choice_count(self, decimals: int) -> int:
+        """How many choices the open question offers (0 without a choice question)."""
+        if self.session is None or self.session.question.kind != "choice":
+            return 0
+        question = self.rendered(decimals).question
+        return len(question.choices) if question else 0
+
+    # --- answering -----------------------------------------------------------------------
+    def attempt(self, given, state: TutorState) -> list[Notice]:
+        """Check an answer (a choice number or typed text) and record it."""
+        session = self.session
+        verdict = session.attempt(given)
+        if not verdict.valid:
+            self.feedback.append(("yellow", verdict.explanation))
+            return []
+        self.progress.record_answer(session.question.id, verdict.correct)
+        notices = self.save()
+        style = "bold green" if verdict.correct else "bold red"
+        text = verdict.explanation
+        if not text.lower().startswith(("right", "not quite", "wrong")):
+            text = ("Right. " if verdict.correct else "Not quite. ") + text
+        # A worked answer, once revealed, stays on the page.
+        self.feedback = [f for f in self.feedback if f[1].startswith(WORKED)] + [(style, text)]
+        if verdict.correct or session.revealed:
+            self._reveal_step(state)
+        return notices
+
+    def hint(self, state: TutorState) -> list[Notice]:
+        """The next hint; after the last one, the worked answer (and the panes move on)."""
+        session = self.session
+        if session.hint() is not None:
+            self.progress.record_hints(session.question.id, session.hints_used)
+        elif not session.revealed:
+            self.feedback.append(("bold", WORKED + session.reveal()))
+            self.progress.record_reveal(session.question.id)
+            self._reveal_step(state)
+        return self.save()
+
+    def _reveal_step(self, state: TutorState) -> None:
+        page = self.current_page
+        self._set_step(state, page.view, page.step_index(state.config.heads))
+
+    @staticmethod
+    def _set_step(state: TutorState, view: str, index: int) -> None:
+        if view == "walkthrough":
+            state.step = index
+        else:
+            state.matrix_step = index

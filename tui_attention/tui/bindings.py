@@ -1,0 +1,78 @@
+"""Every key of the tutor, as data: one row per binding with its id, keys, action, description
+and whether the footer shows it.
+
+The id is what a keymap file (`~/.config/tui-attention/keymap.toml`) remaps;
+the help screen and the command palette list these rows. `TUTOR_KEYS` belong to
+the tutor's screen; `GLOBAL_KEYS` work on every screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from tui_attention.i18n import _
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    keys: str  # comma-separated Textual key names
+    action: str
+    description: str
+    footer: bool = False
+
+    def binding(self) -> Binding:
+        return Binding(self.keys, self.action, self.description, show=self.footer, id=self.id,
+                       tooltip=self.description)
+
+
+TUTOR_KEYS: tuple[Key, ...] = (
+    Key("tutor.next_step", "n,right,l", "next_step", _("Next"), footer=True),
+    Key("tutor.prev_step", "p,left,h", "prev_step", _("Prev"), footer=True),
+    Key("tutor.first_step", "home", "first_step", _("First step")),
+    Key("tutor.last_step", "end", "last_step", _("Last step")),
+    Key("tutor.next_word", "j,down", "next_word", _("Next word"), footer=True),
+    Key("tutor.prev_word", "k,up", "prev_word", _("Prev word")),
+    Key("tutor.toggle_view", "m", "toggle_view", _("Matrix"), footer=True),
+    Key("tutor.toggle_scale", "s", "toggle_scale", _("Scale")),
+    Key("tutor.toggle_mask", "c", "toggle_mask", _("Mask")),
+    Key("tutor.cycle_weight_scale", "w", "cycle_weight_scale", _("Weights x")),
+    Key("tutor.cycle_heads", "H", "cycle_heads", _("Heads 1/2/4")),
+    Key("tutor.cycle_head_shown", "t", "cycle_head_shown", _("Next head shown")),
+    Key("tutor.toggle_all_heads", "g", "toggle_all_heads", _("All heads' A side by side")),
+    Key("tutor.more_decimals", "plus,equals_sign", "decimals(1)", _("More decimals")),
+    Key("tutor.fewer_decimals", "minus", "decimals(-1)", _("Fewer decimals")),
+    Key("tutor.page_down", "pagedown", "scroll_page(1)", _("Scroll down")),
+    Key("tutor.page_up", "pageup", "scroll_page(-1)", _("Scroll up")),
+    Key("tutor.edit_scenario", "e", "edit_scenario", _("Your sentence")),
+    Key("tutor.default_scenario", "0", "default_scenario", _("Back to the notebook scenario")),
+    Key("tutor.save", "ctrl+s", "save", _("Save scenario")),
+    Key("tutor.export", "x", "export", _("Export")),
+    Key("tutor.lessons", "L", "lessons", _("Lessons"), footer=True),
+    Key("lesson.next_page", "right_square_bracket", "page(1)", _("Next lesson page")),
+    Key("lesson.scroll_down", "right_curly_bracket", "scroll_lesson(1)", _("Scroll the lesson down")),
+    Key("lesson.scroll_up", "left_curly_bracket", "scroll_lesson(-1)", _("Scroll the lesson up")),
+    Key("lesson.prev_page", "left_square_bracket", "page(-1)", _("Previous lesson page")),
+    *(Key(f"lesson.choose_{k}", str(k), f"choose({k})", _("Answer choice {k}").format(k=k)) for k in range(1, 10)),
+    Key("lesson.answer", "a", "answer", _("Type an answer")),
+    Key("lesson.hint", "i", "hint", _("Hint, then the worked answer")),
+    Key("tutor.unfocus", "escape,period", "unfocus", _("Leave the matrix")),
+)
+
+GLOBAL_KEYS: tuple[Key, ...] = (
+    Key("tutor.help", "question_mark,f1", "help", _("Help"), footer=True),
+    Key("tutor.quit", "q", "quit", _("Quit"), footer=True),
+)
+
+PALETTE_KEY = Key("app.command_palette", "ctrl+p", "command_palette", _("Command palette (every action)"))
+
+
+def bindings(keys: tuple[Key, ...]) -> list[Binding]:
+    return [k.binding() for k in keys]
+
+
+def every_key() -> tuple[Key, ...]:
+    """The tutor's keys, then the global ones, then the command palette: what help lists."""
+    return (*TUTOR_KEYS, *GLOBAL_KEYS, PALETTE_KEY)

@@ -1,0 +1,128 @@
+"""The app's typed-input flows: save the scenario, export the trace, edit one cell, type an
+answer. Each asks with a `PromptScreen` that checks the text as it is typed, then acts.
+
+The path checks answer in one line and never raise; writing goes through the
+same functions as the command line (`dumps_scenario`, `export_trace`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from tui_attention.core.config import MAX_ABS_VALUE, ConfigError
+from tui_attention.core.scenario import dumps_scenario
+from tui_attention.export import SUFFIXES, export_trace
+from tui_attention.i18n import _
+from tui_attention.infra.files import write_atomic
+from tui_attention.steps.notation import fmt, parse_number
+from tui_attention.tui.screens.forms import PromptScreen
+
+SAVED_HEADER = "# Saved by tui-attention; load with: tui-attention --scenario FILE\n"
+
+
+def writable_file(text: str) -> str | None:
+    """None if a file can be written at `text`, else why not (one line)."""
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        return _("give a file name")
+    if path.is_dir():
+        return _("{path} is a folder").format(path=text)
+    if not path.parent.exists():
+        return _("folder {folder} does not exist").format(folder=path.parent)
+    return None
+
+
+def writable_export(text: str) -> str | None:
+    """None if an export can be written at `text` (a file for npz, md, py; else a csv folder)."""
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        return _("give a file or folder name")
+    if path.suffix in SUFFIXES:
+        return writable_file(text)
+    if path.exists() and not path.is_dir():
+        return _("{path} exists and is not a folder (CSV export writes a folder)").format(path=text)
+    return None if path.parent.exists() else _("folder {folder} does not exist").format(folder=path.parent)
+
+
+def cell_value(text: str) -> float:
+    """A typed cell value: a number within ±MAX_ABS_VALUE (ValueError with one line otherwise)."""
+    value = parse_number(text)
+    if abs(value) > MAX_ABS_VALUE:
+        raise ValueError(_("keep it within ±{limit:g}").format(limit=MAX_ABS_VALUE))
+    return value
+
+
+def error_of(parse: Callable[[str], object]) -> Callable[[str], str | None]:
+    """A prompt validator from a parser: the parser's one-line ValueError, or None."""
+    def validate(text: str) -> str | None:
+        try:
+            parse(text)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    return validate
+
+
+def prompt_save(screen) -> None:
+    """ctrl+s: the scenario as TOML, edited cells kept, loadable with --scenario."""
+    def done(text: str | None) -> None:
+        if text is None:
+            return
+        try:
+            write_atomic(Path(text).expanduser(), dumps_scenario(screen.state.config, SAVED_HEADER))
+        except OSError as exc:
+            screen.notify(_("Could not save {path}: {why}").format(path=text, why=exc.strerror or exc),
+                          severity="error", timeout=8)
+            return
+        screen.notify(_("Saved {path}. Load it again with: tui-attention --scenario {path}").format(path=text),
+                      timeout=8)
+
+    screen.app.push_screen(PromptScreen(_("Save the scenario as TOML"), "scenario.toml", writable_file,
+                                        _("The same schema as the files in --scenario; edited cells are kept.")),
+                           done)
+
+
+def prompt_export(screen) -> None:
+    """x: the trace as npz, md or py by the name's suffix, else a folder of CSV files."""
+    def done(text: str | None) -> None:
+        if text is None:
+            return
+        path = Path(text).expanduser()
+        kind = SUFFIXES.get(path.suffix, "csv")
+        try:
+            written = export_trace(screen.state.trace, kind, path)
+        except (OSError, ConfigError, ValueError) as exc:
+            screen.notify(_("Could not export: {why}").format(why=exc), severity="error", timeout=8)
+            return
+        screen.notify(_("Exported {kind} to {path}").format(kind=kind, path=written), timeout=8)
+
+    screen.app.push_screen(PromptScreen(_("Export what you see"), "attention.md", writable_export,
+                                        _("Name ending in .npz, .md or .py, or a folder name for CSV files.")),
+                           done)
+
+
+def prompt_cell_value(screen, matrix: str, row: int, col: int, value: float) -> None:
+    """enter on an input cell of the matrix view: a new value, everything downstream recomputed."""
+    state = screen.state
+
+    def done(text: str | None) -> None:
+        if text is not None:
+            screen._change(state.edit_cell, matrix, row, col, cell_value(text))
+
+    head = _(" (head {head})").format(head=state.head + 1) if matrix.startswith("W") and state.config.heads > 1 else ""
+    screen.app.push_screen(PromptScreen(
+        _("New value for {cell}{head}").format(cell=f"{matrix}[{row + 1},{col + 1}]", head=head),
+        fmt(value, state.decimals), error_of(cell_value),
+        _("Everything downstream is recomputed in both views; the cell stays marked with *.")), done)
+
+
+def prompt_answer(screen, attempt: Callable[[str], None]) -> None:
+    """a: type the answer to a numeric question; text that is not a number is refused inline."""
+    def done(text: str | None) -> None:
+        if text is not None:
+            attempt(text)
+
+    screen.app.push_screen(PromptScreen(_("Your answer"), "", error_of(parse_number),
+                                        _("A number, e.g. -0.03. Enter checks it.")), done)

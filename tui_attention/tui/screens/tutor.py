@@ -1,0 +1,319 @@
+"""The tutor's screen: the status line, the step-through and matrix views, the lesson panel,
+and every tutor key (the table in `tui_attention.tui.bindings`).
+
+Each key changes the tutor's state (`app.state`, a `TutorState`) or the lesson
+controller (`app.lesson`), then `refresh_view` asks the visible view to show
+it. The matrix view and the lesson panel are mounted on first use, so start-up
+builds only what the first screen needs. Below MIN_WIDTH x MIN_HEIGHT only the
+"please enlarge" message shows.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.events import Resize
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from tui_attention.core.config import ConfigError
+from tui_attention.core.editing import EDITABLE
+from tui_attention.core.scenario import Overrides, build_config
+from tui_attention.i18n import _
+from tui_attention.lessons.controller import Notice
+from tui_attention.steps.labels import mask_word, scale_word
+from tui_attention.steps.notation import fmt
+from tui_attention.steps.state import TutorState
+from tui_attention.tui.bindings import TUTOR_KEYS, bindings
+from tui_attention.tui.screens.walkthrough import WalkthroughView
+
+MIN_WIDTH, MIN_HEIGHT = 60, 20
+
+
+def status_line(state: TutorState) -> str:
+    """word · step · source · scale · mask · heads · weight scale · decimals."""
+    c = state.config
+    word = f"word {state.word + 1}/{state.n}"
+    step = state.current.counter if state.view == "walkthrough" else state.current_matrix.counter.replace("step", "matrix")
+    heads = f"{c.heads} head" + (f"s, #{state.head + 1}" if c.heads > 1 else "")
+    return (f" {word} · {step} · {state.source()} · {scale_word(c)} · {mask_word(c)} · {heads} · "
+            f"Wx{c.weight_scale:g} · {state.decimals}dp")
+
+
+class TutorScreen(Screen):
+    """The main screen."""
+
+    BINDINGS = bindings(TUTOR_KEYS)
+
+    class StateChanged(Message):
+        """Posted after every change of word, step, view or switch (for tests and lessons)."""
+
+        def __init__(self, snapshot: dict) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+
+    @property
+    def state(self) -> TutorState:
+        return self.app.state
+
+    @property
+    def lesson(self):
+        return self.app.lesson
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        with Horizontal(id="body"):
+            with ContentSwitcher(initial="walkthrough", id="views"):
+                yield WalkthroughView(id="walkthrough")
+        yield Static(_("Please enlarge the terminal to at least {w}x{h}.\n(q quits)").format(w=MIN_WIDTH, h=MIN_HEIGHT),
+                     id="enlarge")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+        if self.app.start_lesson:
+            self.open_lesson(self.app.start_lesson - 1, None)
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT, "-too-small")
+        self.set_class(event.size.width < 120, "-narrow")
+        # Panes fit their columns to their width: redraw them once the new layout is known.
+        self.call_after_refresh(self.refresh_view)
+
+    # --- rendering -----------------------------------------------------------------------
+    def refresh_view(self) -> None:
+        self.query_one("#status", Static).update(status_line(self.state))
+        switcher = self.query_one(ContentSwitcher)
+        if self.state.view == "matrix":
+            view = self._matrix_view()
+            if not view.is_mounted:
+                # First visit: the grids are composed after this mount; show once they exist.
+                # (The app's after-refresh waits for the mount; the screen's would run at once, again.)
+                self.app.call_after_refresh(self.refresh_view)
+                return
+            switcher.current = "matrix"
+            view.show(self.state)
+        else:
+            switcher.current = "walkthrough"
+            self.query_one(WalkthroughView).show(self.state)
+        if self.lesson.active:
+            self._show_lesson_panel()
+        self.post_message(self.StateChanged(self.state.snapshot()))
+
+    def _matrix_view(self):
+        from tui_attention.tui.screens.matrix import MatrixView
+
+        found = self.query(MatrixView)
+        if found:
+            return found.first()
+        view = MatrixView(id="matrix")
+        self.query_one(ContentSwitcher).mount(view)
+        return view
+
+    def show_notices(self, notices: list[Notice]) -> None:
+        for n in notices:
+            self.notify(n.text, severity=n.severity, timeout=n.timeout)
+
+    def _announce(self, text: str) -> None:
+        self.notify(text, timeout=2.5)
+
+    # --- navigation and switches -----------------------------------------------------------
+    def _change(self, change, *args) -> None:
+        try:
+            change(*args)
+        except ConfigError as exc:
+            self.notify(str(exc), title=_("Not possible here"), severity="warning", timeout=8)
+            return
+        self.refresh_view()
+
+    def action_next_step(self) -> None:
+        self._change(self.state.move_step, 1)
+
+    def action_prev_step(self) -> None:
+        self._change(self.state.move_step, -1)
+
+    def action_first_step(self) -> None:
+        self._change(self.state.first_step)
+
+    def action_last_step(self) -> None:
+        self._change(self.state.last_step)
+
+    def action_next_word(self) -> None:
+        self._change(self.state.move_word, 1)
+
+    def action_prev_word(self) -> None:
+        self._change(self.state.move_word, -1)
+
+    def action_toggle_view(self) -> None:
+        self._change(self.state.toggle_view)
+        if self.state.view == "walkthrough":
+            self.set_focus(None)  # a hidden grid must not keep the keys (home, end, page keys)
+
+    def action_toggle_scale(self) -> None:
+        self._change(self.state.toggle_scale)
+        self._announce(_("Scaling: {scale}").format(scale=self.state.config.scale))
+
+    def action_toggle_mask(self) -> None:
+        self._change(self.state.toggle_mask)
+        self._announce(_("Mask: {mask}").format(mask=self.state.config.mask))
+
+    def action_cycle_weight_scale(self) -> None:
+        self._change(self.state.cycle_weight_scale)
+        s = self.state
+        largest = s.trace.heads[s.head].weights[s.word].max()
+        self._announce(_("Weight scale x{scale:g}: largest weight of word {word} is now {weight}").format(
+            scale=s.config.weight_scale, word=s.word + 1, weight=fmt(largest, s.decimals)))
+
+    def action_cycle_heads(self) -> None:
+        before = self.state.config.heads
+        self._change(self.state.cycle_heads)
+        heads = self.state.config.heads
+        if heads != before and heads > 1 and before == 1:
+            self._announce(_("{heads} heads: each head has its own W_q, W_k, W_v "
+                             "(seeded; a fresh scenario like `trace --heads`).").format(heads=heads))
+
+    def action_cycle_head_shown(self) -> None:
+        self._change(self.state.cycle_head_shown)
+
+    def action_toggle_all_heads(self) -> None:
+        self._change(self.state.toggle_all_heads)
+
+    def action_decimals(self, delta: int) -> None:
+        self._change(self.state.change_decimals, delta)
+
+    def action_scroll_page(self, direction: int) -> None:
+        if self.state.view == "walkthrough":
+            from tui_attention.tui.widgets.narration import NarrationPane
+
+            pane = self.query_one(NarrationPane)
+            pane.scroll_relative(y=direction * max(1, pane.size.height - 1), animate=False)
+        else:
+            self._matrix_view().page(direction)
+
+    def action_default_scenario(self) -> None:
+        def back() -> None:
+            self.state.scenario = None
+            self.state.overrides = Overrides()
+            self.state.set_config(build_config(None))
+
+        self._change(back)
+        self._announce(_("Back to the notebook's scenario."))
+
+    def action_unfocus(self) -> None:
+        self.set_focus(None)
+
+    # --- editing, saving, exporting ---------------------------------------------------------
+    def action_edit_scenario(self) -> None:
+        from tui_attention.tui.screens.forms import ScenarioForm
+
+        def done(overrides) -> None:
+            if overrides is not None:
+                def apply() -> None:
+                    self.state.scenario = None
+                    self.state.overrides = overrides
+                    self.state.set_config(build_config(None, overrides))
+
+                self._change(apply)
+
+        c = self.state.config
+        self.app.push_screen(ScenarioForm(c, c.scale, c.mask), done)
+
+    def prompt_cell_edit(self, matrix: str, row: int, col: int, value: float) -> None:
+        """Ask for a new value of one input cell (from the matrix view's enter)."""
+        from tui_attention.tui.files import prompt_cell_value
+
+        if matrix in EDITABLE:
+            prompt_cell_value(self, matrix, row, col, value)
+
+    def action_save(self) -> None:
+        from tui_attention.tui.files import prompt_save
+
+        prompt_save(self)
+
+    def action_export(self) -> None:
+        from tui_attention.tui.files import prompt_export
+
+        prompt_export(self)
+
+    # --- lessons ----------------------------------------------------------------------------
+    def action_lessons(self) -> None:
+        from tui_attention.tui.screens.lessons import LessonBrowser
+
+        self.show_notices(self.lesson.ensure_loaded())
+
+        def done(where) -> None:
+            if where is not None:
+                self.open_lesson(*where)
+
+        self.app.push_screen(LessonBrowser(self.lesson.lessons, self.lesson.progress), done)
+
+    def open_lesson(self, index: int, page: int | None) -> None:
+        """Open lesson `index` (0-based) at `page`, or where the learner left off in it."""
+        notices = self.lesson.open(index, page, self.state)
+        self.show_notices(notices)
+        if not self.lesson.active:
+            return
+        self.add_class("-lesson")
+        if not self.query("#lesson-panel"):
+            # Mounted on first use: start-up does not pay for Markdown rendering.
+            from tui_attention.tui.screens.lessons import LessonPanel
+
+            self.query_one("#body").mount(LessonPanel(id="lesson-panel"), before=0)
+            self.app.call_after_refresh(self.refresh_view)
+            return
+        self.refresh_view()
+
+    def _show_lesson_panel(self) -> None:
+        from tui_attention.tui.screens.lessons import LessonPanel
+
+        lm = self.lesson
+        if lm.trace is None or not self.query("#lesson-panel"):
+            return  # the panel is still being mounted; it is shown once it is
+        self.query_one(LessonPanel).show(lm.lesson, lm.page, lm.rendered(self.state.decimals), lm.session,
+                                         lm.feedback)
+
+    def action_page(self, delta: int) -> None:
+        self.show_notices(self.lesson.turn(delta, self.state))
+        if not self.lesson.active:
+            self.remove_class("-lesson")
+        self.refresh_view()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("choose", "answer", "hint"):
+            session = self.lesson.session if self.lesson.active else None
+            if session is None:
+                return False
+            if action == "choose":
+                return int(parameters[0]) <= self.lesson.choice_count(self.state.decimals)
+            if action == "answer":
+                return session.question.kind == "numeric"
+        return True
+
+    def action_choose(self, k: int) -> None:
+        self._attempt(k)
+
+    def action_answer(self) -> None:
+        from tui_attention.tui.files import prompt_answer
+
+        prompt_answer(self, self._attempt)
+
+    def _attempt(self, given) -> None:
+        self.show_notices(self.lesson.attempt(given, self.state))
+        self.refresh_view()
+        self._scroll_lesson_to_end()
+
+    def action_hint(self) -> None:
+        self.show_notices(self.lesson.hint(self.state))
+        self.refresh_view()
+        self._scroll_lesson_to_end()
+
+    def _scroll_lesson_to_end(self) -> None:
+        if self.query("#lesson-panel"):
+            panel = self.query_one("#lesson-panel")
+            self.call_after_refresh(lambda: panel.scroll_end(animate=False))
+
+    def action_scroll_lesson(self, direction: int) -> None:
+        if self.query("#lesson-panel") and self.lesson.active:
+            panel = self.query_one("#lesson-panel")
+            panel.scroll_relative(y=direction * max(1, panel.size.height - 2), animate=False)

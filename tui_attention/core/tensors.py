@@ -46,6 +46,7 @@ class Tensor:
     scope:      "trace" (E, P, X, attention), "head" (one per head) or "block"
     row_symbol: the name of one row ("q" for Q, so q₁), "" when rows are not per token
     aliases:    other names a lesson reference may use ("A" and "a" for weights)
+    title:      its heading in the matrix view, the formula that makes it ("Q = X W_q")
     """
 
     key: str
@@ -56,6 +57,7 @@ class Tensor:
     description: str
     row_symbol: str = ""
     aliases: tuple[str, ...] = ()
+    title: str = ""
 
     def of(self, trace: Trace, head: int = 0) -> np.ndarray:
         """The array in `trace` (head `head`, 0-based, for per-head tensors)."""
@@ -79,41 +81,41 @@ class Tensor:
         return tuple(dict.fromkeys((self.key, self.symbol, *self.aliases)))
 
 
-def _t(key, symbol, rows, cols, scope, description, row_symbol="", aliases=()) -> Tensor:
-    return Tensor(key, symbol, rows, cols, scope, description, row_symbol, tuple(aliases))
+def _t(key, symbol, rows, cols, scope, description, row_symbol="", aliases=(), title="") -> Tensor:
+    return Tensor(key, symbol, rows, cols, scope, description, row_symbol, tuple(aliases), title or symbol)
 
 
 # In the order of `trace --format json` (and of every export).
 TENSORS: tuple[Tensor, ...] = (
-    _t("E", "E", "token", "d_model", "trace", N_("token embeddings"), "e", ("e",)),
-    _t("P", "P", "token", "d_model", "trace", N_("positional encodings"), "p", ("p",)),
-    _t("X", "X", "token", "d_model", "trace", N_("X = E + P, the input of attention"), "x", ("x",)),
+    _t("E", "E", "token", "d_model", "trace", N_("token embeddings"), "e", ("e",), "E (embeddings)"),
+    _t("P", "P", "token", "d_model", "trace", N_("positional encodings"), "p", ("p",), "P (positions)"),
+    _t("X", "X", "token", "d_model", "trace", N_("X = E + P, the input of attention"), "x", ("x",), "X = E + P"),
     _t("W_q", "W_q", "d_model", "d_k", "head", N_("query weights")),
     _t("W_k", "W_k", "d_model", "d_k", "head", N_("key weights")),
     _t("W_v", "W_v", "d_model", "d_v", "head", N_("value weights")),
-    _t("Q", "Q", "token", "d_k", "head", N_("queries, Q = X W_q"), "q", ("q",)),
-    _t("K", "K", "token", "d_k", "head", N_("keys, K = X W_k"), "k", ("k",)),
-    _t("V", "V", "token", "d_v", "head", N_("values, V = X W_v"), "v", ("v",)),
-    _t("scores", "S", "token", "token", "head", N_("S = Q Kᵀ, unscaled"), "s", ("s",)),
+    _t("Q", "Q", "token", "d_k", "head", N_("queries, Q = X W_q"), "q", ("q",), "Q = X W_q"),
+    _t("K", "K", "token", "d_k", "head", N_("keys, K = X W_k"), "k", ("k",), "K = X W_k"),
+    _t("V", "V", "token", "d_v", "head", N_("values, V = X W_v"), "v", ("v",), "V = X W_v"),
+    _t("scores", "S", "token", "token", "head", N_("S = Q Kᵀ, unscaled"), "s", ("s",), "S = Q Kᵀ"),
     _t("weights", "A", "token", "token", "head",
-       N_("attention weights A = softmax(logits), each row sums to 1"), "α", ("a",)),
-    _t("output", "Z", "token", "d_v", "head", N_("Z = A V"), "z", ("z",)),
+       N_("attention weights A = softmax(logits), each row sums to 1"), "α", ("a",), "A = softmax(S)"),
+    _t("output", "Z", "token", "d_v", "head", N_("Z = A V"), "z", ("z",), "Z = A V"),
     _t("scaled", "S", "token", "token", "head", N_("the scores after scaling"), "s"),
     _t("logits", "S", "token", "token", "head", N_("the scores after scaling and masking (-inf = masked)"), "s"),
-    _t("attention", "concat", "token", "concat", "trace", N_("the heads' outputs side by side")),
+    _t("attention", "concat", "token", "concat", "trace", N_("the heads' outputs side by side"), title="concat(heads)"),
     _t("W_o", "W_o", "concat", "d_model", "block", N_("output projection")),
-    _t("projection", "proj", "token", "d_model", "block", N_("concat W_o")),
+    _t("projection", "proj", "token", "d_model", "block", N_("concat W_o"), title="concat W_o"),
     _t("residual_1", "X + proj", "token", "d_model", "block", N_("X + projection")),
-    _t("norm_1", "norm1", "token", "d_model", "block", N_("LayerNorm(X + projection)")),
+    _t("norm_1", "norm1", "token", "d_model", "block", N_("LayerNorm(X + projection)"), title="LayerNorm(X + proj)"),
     _t("W_1", "W_1", "d_model", "d_ff", "block", N_("feed-forward weights, first layer")),
     _t("b_1", "b_1", None, "d_ff", "block", N_("feed-forward bias, first layer")),
     _t("W_2", "W_2", "d_ff", "d_model", "block", N_("feed-forward weights, second layer")),
     _t("b_2", "b_2", None, "d_model", "block", N_("feed-forward bias, second layer")),
     _t("ffn_hidden", "hidden", "token", "d_ff", "block", N_("norm_1 W_1 + b_1, before ReLU")),
     _t("ffn_activation", "ReLU", "token", "d_ff", "block", N_("ReLU(ffn_hidden)")),
-    _t("ffn_output", "ffn", "token", "d_model", "block", N_("ffn_activation W_2 + b_2")),
+    _t("ffn_output", "ffn", "token", "d_model", "block", N_("ffn_activation W_2 + b_2"), title="FFN"),
     _t("residual_2", "norm1 + ffn", "token", "d_model", "block", N_("norm_1 + ffn_output")),
-    _t("norm_2", "out", "token", "d_model", "block", N_("LayerNorm(norm_1 + ffn_output), the block's output")),
+    _t("norm_2", "out", "token", "d_model", "block", N_("LayerNorm(norm_1 + ffn_output), the block's output"), title="LayerNorm(y + FFN)"),
 )
 
 BY_KEY: dict[str, Tensor] = {t.key: t for t in TENSORS}

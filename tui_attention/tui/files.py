@@ -1,12 +1,14 @@
 """The app's typed-input flows: save the scenario, export the trace, edit one cell, type an
-answer. Each asks with a `PromptScreen` that checks the text as it is typed, then acts.
+answer. Each is an `Ask`: what to ask, how to check the text as it is typed, and what to do
+with it. The tutor's screen shows it in a `PromptScreen` and shows the notices it returns.
 
-The path checks answer in one line and never raise; writing goes through the
-same functions as the command line (`dumps_scenario`, `export_trace`).
+The checks answer in one line and never raise; writing goes through the same
+functions as the command line (`dumps_scenario`, `export_trace`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -15,8 +17,21 @@ from tui_attention.core.scenario import dumps_scenario
 from tui_attention.export import SUFFIXES, export_trace
 from tui_attention.i18n import _
 from tui_attention.infra.files import write_atomic
+from tui_attention.lessons.controller import Notice
 from tui_attention.steps.notation import fmt, parse_number
-from tui_attention.tui.screens.forms import PromptScreen
+from tui_attention.steps.state import TutorState
+
+@dataclass(frozen=True)
+class Ask:
+    """One typed answer to ask for: title, starting text, a check (an error line or None),
+    a line of explanation, and what to do with accepted text (notices to show)."""
+
+    title: str
+    value: str
+    validate: Callable[[str], str | None]
+    explain: str
+    submit: Callable[[str], list[Notice]]
+
 
 SAVED_HEADER = "# Saved by tui-attention; load with: tui-attention --scenario FILE\n"
 
@@ -65,64 +80,50 @@ def error_of(parse: Callable[[str], object]) -> Callable[[str], str | None]:
     return validate
 
 
-def prompt_save(screen) -> None:
+def save(state: TutorState) -> Ask:
     """ctrl+s: the scenario as TOML, edited cells kept, loadable with --scenario."""
-    def done(text: str | None) -> None:
-        if text is None:
-            return
+    def submit(text: str) -> list[Notice]:
         try:
-            write_atomic(Path(text).expanduser(), dumps_scenario(screen.state.config, SAVED_HEADER))
+            write_atomic(Path(text).expanduser(), dumps_scenario(state.config, SAVED_HEADER))
         except OSError as exc:
-            screen.notify(_("Could not save {path}: {why}").format(path=text, why=exc.strerror or exc),
-                          severity="error", timeout=8)
-            return
-        screen.notify(_("Saved {path}. Load it again with: tui-attention --scenario {path}").format(path=text),
-                      timeout=8)
+            return [Notice(_("Could not save {path}: {why}").format(path=text, why=exc.strerror or exc), "error", 8)]
+        return [Notice(_("Saved {path}. Load it again with: tui-attention --scenario {path}").format(path=text),
+                       timeout=8)]
 
-    screen.app.push_screen(PromptScreen(_("Save the scenario as TOML"), "scenario.toml", writable_file,
-                                        _("The same schema as the files in --scenario; edited cells are kept.")),
-                           done)
+    return Ask(_("Save the scenario as TOML"), "scenario.toml", writable_file,
+               _("The same schema as the files in --scenario; edited cells are kept."), submit)
 
 
-def prompt_export(screen) -> None:
+def export(state: TutorState) -> Ask:
     """x: the trace as npz, md or py by the name's suffix, else a folder of CSV files."""
-    def done(text: str | None) -> None:
-        if text is None:
-            return
+    def submit(text: str) -> list[Notice]:
         path = Path(text).expanduser()
         kind = SUFFIXES.get(path.suffix, "csv")
         try:
-            written = export_trace(screen.state.trace, kind, path)
+            written = export_trace(state.trace, kind, path)
         except (OSError, ConfigError, ValueError) as exc:
-            screen.notify(_("Could not export: {why}").format(why=exc), severity="error", timeout=8)
-            return
-        screen.notify(_("Exported {kind} to {path}").format(kind=kind, path=written), timeout=8)
+            return [Notice(_("Could not export: {why}").format(why=exc), "error", 8)]
+        return [Notice(_("Exported {kind} to {path}").format(kind=kind, path=written), timeout=8)]
 
-    screen.app.push_screen(PromptScreen(_("Export what you see"), "attention.md", writable_export,
-                                        _("Name ending in .npz, .md or .py, or a folder name for CSV files.")),
-                           done)
+    return Ask(_("Export what you see"), "attention.md", writable_export,
+               _("Name ending in .npz, .md or .py, or a folder name for CSV files."), submit)
 
 
-def prompt_cell_value(screen, matrix: str, row: int, col: int, value: float) -> None:
+def edit_cell(state: TutorState, matrix: str, row: int, col: int, value: float) -> Ask:
     """enter on an input cell of the matrix view: a new value, everything downstream recomputed."""
-    state = screen.state
-
-    def done(text: str | None) -> None:
-        if text is not None:
-            screen._change(state.edit_cell, matrix, row, col, cell_value(text))
+    def submit(text: str) -> list[Notice]:
+        try:
+            state.edit_cell(matrix, row, col, cell_value(text))
+        except ConfigError as exc:
+            return [Notice(str(exc), "warning", 8)]
+        return []
 
     head = _(" (head {head})").format(head=state.head + 1) if matrix.startswith("W") and state.config.heads > 1 else ""
-    screen.app.push_screen(PromptScreen(
-        _("New value for {cell}{head}").format(cell=f"{matrix}[{row + 1},{col + 1}]", head=head),
-        fmt(value, state.decimals), error_of(cell_value),
-        _("Everything downstream is recomputed in both views; the cell stays marked with *.")), done)
+    return Ask(_("New value for {cell}{head}").format(cell=f"{matrix}[{row + 1},{col + 1}]", head=head),
+               fmt(value, state.decimals), error_of(cell_value),
+               _("Everything downstream is recomputed in both views; the cell stays marked with *."), submit)
 
 
-def prompt_answer(screen, attempt: Callable[[str], None]) -> None:
+def answer(attempt: Callable[[str], list[Notice]]) -> Ask:
     """a: type the answer to a numeric question; text that is not a number is refused inline."""
-    def done(text: str | None) -> None:
-        if text is not None:
-            attempt(text)
-
-    screen.app.push_screen(PromptScreen(_("Your answer"), "", error_of(parse_number),
-                                        _("A number, e.g. -0.03. Enter checks it.")), done)
+    return Ask(_("Your answer"), "", error_of(parse_number), _("A number, e.g. -0.03. Enter checks it."), attempt)

@@ -13,24 +13,26 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from tui_attention.core.editing import EDITABLE
+from tui_attention.core.tensors import axis_size, tensor
 from tui_attention.steps.labels import score_grid_label
 from tui_attention.steps.notation import fmt_vector, sub
 from tui_attention.steps.state import TutorState
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
-# (grid id, label, row of the layout)
-# Arranged so that at 120x40 the default scenario's S, A and Z are all in view on arrival.
+# (tensor-registry key, row of the layout); each grid is "grid-<symbol>": grid-S shows the scores
+# the softmax reads. Arranged so that at 120x40 the default scenario's S, A and Z are all in view.
 LAYOUT = (
-    ("X", "X = E + P", "qk"), ("Q", "Q = X W_q", "qk"), ("K", "K = X W_k", "qk"),
-    ("W_q", "W_q", "weights"), ("W_k", "W_k", "weights"), ("W_v", "W_v", "weights"),
-    ("S", "S = Q Kᵀ", "attn"), ("A", "A = softmax(S)", "attn"),
-    ("V", "V = X W_v", "out"), ("Z", "Z = A V", "out"),
-    ("E", "E (embeddings)", "inputs"), ("P", "P (positions)", "inputs"),
-    ("concat", "concat(heads)", "block"), ("W_o", "W_o", "block"), ("proj", "concat W_o", "block"),
-    ("norm1", "LayerNorm(X + proj)", "block2"), ("ffn", "FFN", "block2"), ("out", "LayerNorm(y + FFN)", "block2"),
+    ("X", "qk"), ("Q", "qk"), ("K", "qk"),
+    ("W_q", "weights"), ("W_k", "weights"), ("W_v", "weights"),
+    ("logits", "attn"), ("weights", "attn"),
+    ("V", "out"), ("output", "out"),
+    ("E", "inputs"), ("P", "inputs"),
+    ("attention", "block"), ("W_o", "block"), ("projection", "block"),
+    ("norm_1", "block2"), ("ffn_output", "block2"), ("norm_2", "block2"),
 )
 ROWS = ("qk", "weights", "attn", "out", "inputs", "block", "block2")
-WORD_ROWS = {"X", "Q", "K", "V", "S", "A", "Z", "E", "P", "concat", "proj", "norm1", "ffn", "out"}
+GRIDS = tuple((tensor(key).symbol, tensor(key), row) for key, row in LAYOUT)
+WORD_ROWS = {symbol for symbol, t, _ in GRIDS if t.rows == "token"}
 
 
 def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
@@ -58,9 +60,9 @@ class MatrixView(VerticalScroll, can_focus=False):
         yield Static(id="matrix-narration")
         for row in ROWS:
             with Horizontal(classes="matrix-row", id=f"row-{row}"):
-                for gid, label, where in LAYOUT:
+                for gid, t, where in GRIDS:
                     if where == row:
-                        yield MatrixGrid(label=label, id=f"grid-{gid}", show_cursor=gid in EDITABLE)
+                        yield MatrixGrid(label=t.title, id=f"grid-{gid}", show_cursor=gid in EDITABLE)
                 if row == "out":
                     yield Static(id="matrix-check")
             if row == "attn":
@@ -78,7 +80,7 @@ class MatrixView(VerticalScroll, can_focus=False):
         self._fill_heads(state)
         step = state.current_matrix
         touched = step.touched
-        for gid, _, _ in LAYOUT:
+        for gid, _, _ in GRIDS:
             g = self.grid(gid)
             self._mark_active(g, gid in touched)
             g.highlight_row = state.word if gid in WORD_ROWS else None
@@ -104,11 +106,11 @@ class MatrixView(VerticalScroll, can_focus=False):
         if getattr(self, "_scrolled_for", None) == key:
             return
         self._scrolled_for = key
-        order = [gid for gid, _, _ in LAYOUT]
+        order = [gid for gid, _, _ in GRIDS]
         names = [c.symbol for c in step.writes + step.reads]
         shown = [n for n in names if n in order]
         if shown:
-            first = min(shown, key=lambda n: ROWS.index(next(r for g, _, r in LAYOUT if g == n)))
+            first = min(shown, key=lambda n: ROWS.index(next(r for g, _, r in GRIDS if g == n)))
             self.call_after_refresh(self.scroll_to_widget, self.grid(first), animate=False)
 
     def _mark_active(self, grid: MatrixGrid, active: bool) -> None:
@@ -128,7 +130,7 @@ class MatrixView(VerticalScroll, can_focus=False):
             grid.styles.clear_rule("border_title_style")
 
     def active_grids(self) -> set[str]:
-        return {gid for gid, _, _ in LAYOUT if getattr(self.grid(gid), "_active", False)}
+        return {gid for gid, _, _ in GRIDS if getattr(self.grid(gid), "_active", False)}
 
     def _check(self, state: TutorState, step) -> None:
         i = state.word
@@ -144,32 +146,20 @@ class MatrixView(VerticalScroll, can_focus=False):
 
     def _fill(self, state: TutorState) -> None:
         t, d = state.trace, state.decimals
-        head = t.heads[state.head]
-        b = t.block
-        rows = short_labels(t.tokens)
-        cols_d = [str(c + 1) for c in range(t.config.d_model)]
-        dk = [str(c + 1) for c in range(t.config.d_k)]
-        dv = [str(c + 1) for c in range(t.config.d_v)]
-        idx = lambda n: [str(r + 1) for r in range(n)]  # noqa: E731
-        self.grid("S").label = score_grid_label(t.config)
-        data = {
-            "X": (t.X, rows, cols_d), "E": (t.E, rows, cols_d), "P": (t.P, rows, cols_d),
-            "W_q": (head.W_q, idx(t.config.d_model), dk), "W_k": (head.W_k, idx(t.config.d_model), dk),
-            "W_v": (head.W_v, idx(t.config.d_model), dv),
-            "Q": (head.Q, rows, dk), "K": (head.K, rows, dk), "V": (head.V, rows, dv),
-            "S": (head.logits, rows, idx(t.n)), "A": (head.weights, rows, idx(t.n)), "Z": (head.output, rows, dv),
-            "concat": (t.attention, rows, idx(t.attention.shape[1])), "W_o": (b.W_o, idx(b.W_o.shape[0]), cols_d),
-            "proj": (b.projection, rows, cols_d), "norm1": (b.norm_1, rows, cols_d),
-            "ffn": (b.ffn_output, rows, cols_d), "out": (b.norm_2, rows, cols_d),
-        }
-        for gid, (values, r, c) in data.items():
-            self.grid(gid).set_data(values, r, c, decimals=d, heat=gid == "A",
-                                    masked=t.mask if gid in ("S", "A") else None)
+        words = short_labels(t.tokens)
+        per_head = f" (head {state.head + 1}/{t.config.heads})" if t.config.heads > 1 else ""
+
+        def numbers(axis: str) -> list[str]:
+            return [str(k + 1) for k in range(axis_size(t, axis))]
+
+        for gid, tensor_, _ in GRIDS:
+            rows = words if tensor_.rows == "token" else numbers(tensor_.rows)
+            grid = self.grid(gid)
+            grid.set_data(tensor_.of(t, state.head), rows, numbers(tensor_.cols), decimals=d,
+                          heat=tensor_.key == "weights", masked=t.mask if tensor_.cols == "token" else None)
+            title = score_grid_label(t.config) if tensor_.key == "logits" else tensor_.title
+            grid.label = title + (per_head if tensor_.scope == "head" else "")
         self._fit_rows()
-        suffix = f" (head {state.head + 1}/{t.config.heads})" if t.config.heads > 1 else ""
-        for gid in ("W_q", "W_k", "W_v", "Q", "K", "V", "S", "A", "Z"):
-            base = self.grid("S").label if gid == "S" else dict((g, l) for g, l, _ in LAYOUT)[gid]
-            self.grid(gid).label = base + suffix
 
     def _fit_rows(self) -> None:
         """A row whose matrices are wider than the view is stacked, one matrix per line, each at most

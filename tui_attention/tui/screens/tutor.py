@@ -25,7 +25,9 @@ from tui_attention.lessons.controller import Notice
 from tui_attention.steps.labels import mask_word, scale_word
 from tui_attention.steps.notation import fmt
 from tui_attention.steps.state import TutorState
+from tui_attention.tui import files
 from tui_attention.tui.bindings import TUTOR_KEYS, bindings
+from tui_attention.tui.files import Ask
 from tui_attention.tui.screens.walkthrough import WalkthroughView
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20
@@ -219,22 +221,27 @@ class TutorScreen(Screen):
         c = self.state.config
         self.app.push_screen(ScenarioForm(c, c.scale, c.mask), done)
 
+    def ask(self, ask: Ask) -> None:
+        """Show a typed-input flow; on OK, run it, show its notices and redraw."""
+        from tui_attention.tui.screens.forms import PromptScreen
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.show_notices(ask.submit(text))
+                self.refresh_view()
+
+        self.app.push_screen(PromptScreen(ask.title, ask.value, ask.validate, ask.explain), done)
+
     def prompt_cell_edit(self, matrix: str, row: int, col: int, value: float) -> None:
         """Ask for a new value of one input cell (from the matrix view's enter)."""
-        from tui_attention.tui.files import prompt_cell_value
-
         if matrix in EDITABLE:
-            prompt_cell_value(self, matrix, row, col, value)
+            self.ask(files.edit_cell(self.state, matrix, row, col, value))
 
     def action_save(self) -> None:
-        from tui_attention.tui.files import prompt_save
-
-        prompt_save(self)
+        self.ask(files.save(self.state))
 
     def action_export(self) -> None:
-        from tui_attention.tui.files import prompt_export
-
-        prompt_export(self)
+        self.ask(files.export(self.state))
 
     # --- lessons ----------------------------------------------------------------------------
     def action_lessons(self) -> None:
@@ -294,9 +301,12 @@ class TutorScreen(Screen):
         self._attempt(k)
 
     def action_answer(self) -> None:
-        from tui_attention.tui.files import prompt_answer
+        self.ask(files.answer(self._typed_answer))
 
-        prompt_answer(self, self._attempt)
+    def _typed_answer(self, text: str) -> list[Notice]:
+        notices = self.lesson.attempt(text, self.state)
+        self._scroll_lesson_to_end()
+        return notices
 
     def _attempt(self, given) -> None:
         self.show_notices(self.lesson.attempt(given, self.state))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -16,10 +15,6 @@ from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 WORDS = ["the", "cat", "sat", "on", "mat"]
 
 
-def run(coro: Awaitable[None]) -> None:
-    asyncio.run(coro)  # type: ignore[arg-type]
-
-
 class GridApp(App[None]):
     """Mounts the given grids (id -> kwargs for MatrixGrid) and records their messages."""
 
@@ -28,7 +23,6 @@ class GridApp(App[None]):
         self.theme = theme
         self._grids = grids
         self.selected: list[tuple[str | None, int, int, float]] = []
-        self.highlighted: list[tuple[int, int]] = []
 
     def compose(self) -> ComposeResult:
         yield from self._grids
@@ -37,9 +31,6 @@ class GridApp(App[None]):
     def record_selected(self, event: MatrixGrid.CellSelected) -> None:
         self.selected.append((event.grid.id, event.row, event.col, event.value))
 
-    @on(MatrixGrid.CellHighlighted)
-    def record_highlighted(self, event: MatrixGrid.CellHighlighted) -> None:
-        self.highlighted.append((event.row, event.col))
 
 
 def labels(n: int, words: list[str] | None = None) -> list[str]:
@@ -58,13 +49,10 @@ def cells_of(line: str, grid: MatrixGrid) -> list[str]:
     return [data[i : i + pitch][lead:-1].strip() for i in range(0, len(data) - pitch + 1, pitch)]
 
 
-def with_app(app: GridApp, body: Callable, size: tuple[int, int] = (80, 24)) -> None:
-    async def go() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await body(pilot)
-
-    run(go())
+async def with_app(app: GridApp, body: Callable, size: tuple[int, int] = (80, 24)) -> None:
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await body(pilot)
 
 
 def small_scores() -> np.ndarray:
@@ -81,7 +69,7 @@ def small_scores() -> np.ndarray:
 # --------------------------------------------------------------------------- numbers
 
 
-def test_numbers_formatted_signed_and_aligned() -> None:
+async def test_numbers_formatted_signed_and_aligned() -> None:
     values = small_scores()
     grid = MatrixGrid(values, labels(3, WORDS), WORDS[:3], label="S", id="s")
 
@@ -100,11 +88,11 @@ def test_numbers_formatted_signed_and_aligned() -> None:
         assert dots[0] == dots[1] == dots[2]
         assert grid.border_title == "S  3x3"
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
 @pytest.mark.parametrize(("decimals", "shown"), [(1, "+0.12"), (2, "+0.12"), (6, "+0.123457"), (9, "+0.12345679")])
-def test_decimals_are_clamped_to_2_8(decimals: int, shown: str) -> None:
+async def test_decimals_are_clamped_to_2_8(decimals: int, shown: str) -> None:
     grid = MatrixGrid(np.array([[0.123456789, -2.0]]), ["x"], ["a", "b"], decimals=decimals)
 
     async def body(pilot) -> None:
@@ -112,10 +100,10 @@ def test_decimals_are_clamped_to_2_8(decimals: int, shown: str) -> None:
         assert cells_of(lines[1], grid)[0] == shown
         assert grid.decimals == min(8, max(2, decimals))
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
-def test_minus_inf_and_mask_shown() -> None:
+async def test_minus_inf_and_mask_shown() -> None:
     s = np.array([[0.25, -np.inf], [0.5, 0.75]])
     mask = np.array([[False, True], [False, False]])
     grid = MatrixGrid(s, ["1 a", "2 b"], ["a", "b"], masked=mask, label="S")
@@ -130,13 +118,13 @@ def test_minus_inf_and_mask_shown() -> None:
         plain_style = [seg.style for seg in row if "+0.2500" in seg.text][0]
         assert masked_style != plain_style
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
 # --------------------------------------------------------------------------- headers / scrolling
 
 
-def test_headers_stay_visible_when_scrolling_down_and_right() -> None:
+async def test_headers_stay_visible_when_scrolling_down_and_right() -> None:
     rng = np.random.default_rng(3)
     values = rng.normal(size=(100, 40))
     cols = [f"c{j + 1}" for j in range(40)]
@@ -164,10 +152,10 @@ def test_headers_stay_visible_when_scrolling_down_and_right() -> None:
         assert lines[1].split("│")[0].strip() == "52"
         assert cells_of(lines[1], grid)[0] == fmt(values[51, 11], 4)
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
-def test_scroll_to_row_keeps_row_in_view() -> None:
+async def test_scroll_to_row_keeps_row_in_view() -> None:
     values = np.arange(200 * 3, dtype=float).reshape(200, 3)
     grid = MatrixGrid(values, labels(200), ["a", "b", "c"])
 
@@ -181,10 +169,10 @@ def test_scroll_to_row_keeps_row_in_view() -> None:
         rows_shown = [line.split("│")[0].strip() for line in visible_lines(grid)[1:]]
         assert "4" in rows_shown
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
-def test_small_grid_is_compact() -> None:
+async def test_small_grid_is_compact() -> None:
     grid = MatrixGrid(np.eye(5), labels(5, WORDS), WORDS, label="A = softmax(S)", heat=True)
 
     async def body(pilot) -> None:
@@ -194,13 +182,13 @@ def test_small_grid_is_compact() -> None:
         assert grid.border_title == "A = softmax(S)  5x5"
         assert not grid.show_vertical_scrollbar and not grid.show_horizontal_scrollbar
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
 # --------------------------------------------------------------------------- highlight / cache
 
 
-def test_highlight_row_invalidates_only_two_rows() -> None:
+async def test_highlight_row_invalidates_only_two_rows() -> None:
     rng = np.random.default_rng(5)
     grid = MatrixGrid(rng.random((12, 6)), labels(12), [str(j + 1) for j in range(6)], heat=True)
 
@@ -219,10 +207,9 @@ def test_highlight_row_invalidates_only_two_rows() -> None:
         bold = [seg.style.bold for seg in grid.render_line(3 + 1) if seg.style and "+" in seg.text]
         assert bold and all(bold)
 
-        # Marks and highlighted cells also only touch their own rows.
+        # Marks also only touch their own rows.
         before = grid.lines_rendered
-        grid.marked = {(5, 1)}
-        grid.highlight_cells = {(7, 2), (7, 3)}
+        grid.marked = {(5, 1), (7, 2), (7, 3)}
         visible_lines(grid)
         assert grid.lines_rendered - before == 2
 
@@ -230,30 +217,10 @@ def test_highlight_row_invalidates_only_two_rows() -> None:
         grid.highlight_row = None
         assert not visible_lines(grid)[3 + 1].startswith(">")
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
-def test_highlight_col_styles_header_and_cells() -> None:
-    grid = MatrixGrid(np.zeros((3, 3)), labels(3), ["a", "b", "c"])
-
-    async def body(pilot) -> None:
-        assert len(list(grid.render_line(0))) == 2  # corner + one run for all labels
-        grid.highlight_col = 1
-        header = grid.render_line(0)
-        styles = {seg.text.strip(): seg.style for seg in header if seg.text.strip()}
-        assert styles["b"] != styles["a"] and styles["c"] == styles["a"]
-        row = list(grid.render_line(1))
-        texts = [seg.text for seg in row]
-        # The highlighted column is its own segment with its own style.
-        assert any(t.strip() == "+0.0000" for t in texts)
-        assert len({seg.style for seg in row[2:]}) >= 2
-        grid.highlight_col = 99  # out of range -> no highlight, no crash
-        assert grid.highlight_col is None
-
-    with_app(GridApp(grid), body)
-
-
-def test_heat_mode_shades_by_value_and_keeps_numbers() -> None:
+async def test_heat_mode_shades_by_value_and_keeps_numbers() -> None:
     a = np.array([[0.0, 0.25, 0.75, 1.0]])
     grid = MatrixGrid(a, ["1 me"], ["a", "b", "c", "d"], heat=True)
 
@@ -270,34 +237,34 @@ def test_heat_mode_shades_by_value_and_keeps_numbers() -> None:
         # Non-colour cue: a block glyph whose height follows the value.
         assert "█+1.0000" in row.text and "▂+0.2500" in row.text and " +0.0000" in row.text
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
-def test_marked_cells_show_a_star() -> None:
+async def test_marked_cells_show_a_star() -> None:
     grid = MatrixGrid(np.array([[1.0, 2.0], [3.0, 4.0]]), ["a", "b"], ["x", "y"])
 
     async def body(pilot) -> None:
-        grid.mark_cell(1, 0)
+        grid.marked = {(1, 0)}
         lines = visible_lines(grid)
         assert "+3.0000*" in lines[2] and "+4.0000*" not in lines[2]
-        grid.set_cell(0, 1, -0.5)
+        grid.set_data(np.array([[1.0, -0.5], [3.0, 4.0]]), ["a", "b"], ["x", "y"])
+        grid.marked = {(1, 0), (0, 1)}
         lines = visible_lines(grid)
         assert "-0.5000*" in lines[1]
-        assert grid.marked == {(1, 0), (0, 1)}
-        grid.mark_cell(1, 0, marked=False)
+        grid.marked = {(0, 1)}
         assert "*" not in visible_lines(grid)[2]
         # A wider value widens every column, so the points still line up.
-        grid.set_cell(1, 1, -123.25)
+        grid.set_data(np.array([[1.0, -0.5], [3.0, -123.25]]), ["a", "b"], ["x", "y"])
         await pilot.pause()  # the grid grows (width: auto)
         lines = visible_lines(grid)
         assert cells_of(lines[1], grid) == ["+1.0000", "-0.5000"]
         assert cells_of(lines[2], grid) == ["+3.0000", "-123.2500"]
         assert [line.index(".") for line in lines[1:]] == [lines[1].index(".")] * 2
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
-def test_theme_change_restyles() -> None:
+async def test_theme_change_restyles() -> None:
     grid = MatrixGrid(np.array([[0.9]]), ["a"], ["x"], heat=True)
     app = GridApp(grid)
 
@@ -309,11 +276,11 @@ def test_theme_change_restyles() -> None:
         assert before.text == after.text
         assert [s.style for s in before] != [s.style for s in after]
 
-    with_app(app, body)
+    await with_app(app, body)
 
 
 @pytest.mark.parametrize("theme", ["ansi-dark", "ansi-light", "textual-light", "gruvbox"])
-def test_other_themes_and_no_color_render(theme: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_other_themes_and_no_color_render(theme: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     a = np.array([[0.1, 0.9], [0.6, 0.4]])
     grid = MatrixGrid(a, ["1 me", "2 you"], ["me", "you"], heat=True, show_cursor=True)
@@ -328,13 +295,13 @@ def test_other_themes_and_no_color_render(theme: str, monkeypatch: pytest.Monkey
         lines = visible_lines(grid)
         assert lines[2].startswith(">2 you")
 
-    with_app(app, body)
+    await with_app(app, body)
 
 
 # --------------------------------------------------------------------------- cursor / keys
 
 
-def test_cursor_moves_and_enter_posts_cell_selected() -> None:
+async def test_cursor_moves_and_enter_posts_cell_selected() -> None:
     values = np.arange(12, dtype=float).reshape(3, 4) / 10
     grid = MatrixGrid(values, labels(3), list("abcd"), show_cursor=True, id="x")
     other = MatrixGrid(values, labels(3), list("abcd"), id="w")  # no cursor: enter falls through
@@ -347,7 +314,6 @@ def test_cursor_moves_and_enter_posts_cell_selected() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.selected == [("x", 1, 2, pytest.approx(0.6))]
-        assert app.highlighted[-1] == (1, 2)
         # The cursor cell is drawn differently from its neighbours.
         row = list(grid.render_line(2))
         cursor_seg = [seg for seg in row if "+0.6000" in seg.text]
@@ -364,10 +330,10 @@ def test_cursor_moves_and_enter_posts_cell_selected() -> None:
         await pilot.pause()
         assert [s[0] for s in app.selected] == ["x", "x"]
 
-    with_app(app, body)
+    await with_app(app, body)
 
 
-def test_click_moves_cursor_and_double_click_selects() -> None:
+async def test_click_moves_cursor_and_double_click_selects() -> None:
     values = np.arange(6, dtype=float).reshape(2, 3)
     grid = MatrixGrid(values, ["a", "b"], ["x", "y", "z"], show_cursor=True, id="g")
     app = GridApp(grid)
@@ -384,10 +350,10 @@ def test_click_moves_cursor_and_double_click_selects() -> None:
         await pilot.click(grid, offset=(1, 1))  # the header corner: no cell, no change
         assert grid.cursor == (1, 2)
 
-    with_app(app, body)
+    await with_app(app, body)
 
 
-def test_cursor_is_kept_visible() -> None:
+async def test_cursor_is_kept_visible() -> None:
     rng = np.random.default_rng(11)
     values = rng.normal(size=(300, 50))
     grid = MatrixGrid(values, labels(300), [str(j) for j in range(50)], show_cursor=True)
@@ -412,7 +378,7 @@ def test_cursor_is_kept_visible() -> None:
         await pilot.press("home")
         assert grid.cursor[0] == 0 and grid.scroll_offset.y == 0
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
 def test_bindings_have_ids_and_descriptions() -> None:
@@ -437,7 +403,7 @@ KEYS = [
 
 
 @pytest.mark.parametrize("show_cursor", [False, True])
-def test_no_crash_on_any_key_tiny_data_or_resize(show_cursor: bool) -> None:
+async def test_no_crash_on_any_key_tiny_data_or_resize(show_cursor: bool) -> None:
     one = MatrixGrid(np.array([[-np.inf]]), ["only"], ["x"], show_cursor=show_cursor, id="one")
     big = MatrixGrid(np.ones((40, 40)), labels(40), [str(j) for j in range(40)], show_cursor=show_cursor, id="big")
     app = GridApp(one, big)
@@ -463,13 +429,13 @@ def test_no_crash_on_any_key_tiny_data_or_resize(show_cursor: bool) -> None:
         assert big.cursor == (1, 1)
         assert len(visible_lines(big)) >= 3
 
-    with_app(app, body)
+    await with_app(app, body)
 
 
 # --------------------------------------------------------------------------- large matrices
 
 
-def test_512_by_1024_mounts_and_scrolls_to_middle_and_bottom() -> None:
+async def test_512_by_1024_mounts_and_scrolls_to_middle_and_bottom() -> None:
     rng = np.random.default_rng(42)
     values = rng.normal(size=(512, 1024))
     grid = MatrixGrid(values, labels(512), [str(j + 1) for j in range(1024)], label="X", id="big")
@@ -498,7 +464,7 @@ def test_512_by_1024_mounts_and_scrolls_to_middle_and_bottom() -> None:
         assert lines[-1].rstrip().endswith(fmt(values[511, 1023], 4))
         assert lines[0].rstrip().endswith("1024")
 
-    with_app(GridApp(grid), body)
+    await with_app(GridApp(grid), body)
 
 
 # --------------------------------------------------------------------------- snapshot

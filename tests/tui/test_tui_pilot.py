@@ -8,6 +8,7 @@ import pytest
 from tui_attention.cli import main as cli_main
 from tui_attention.core import Overrides, build_config, compute
 from tui_attention.steps.notation import fmt, fmt_vector
+from tui_attention.steps.state import TutorState
 from tui_attention.tui.app import AttentionApp
 from tui_attention.tui.bindings import every_key
 from tui_attention.tui.screens.tutor import TutorScreen
@@ -326,7 +327,6 @@ async def test_editing_a_weight_changes_attention_in_both_views():
 
 
 async def test_head_keys_cycle_the_head_shown_and_lay_heads_side_by_side():
-    from tui_attention.steps.state import TutorState
 
     app = AttentionApp(TutorState(overrides=Overrides(heads=2)))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -351,7 +351,6 @@ async def test_head_keys_cycle_the_head_shown_and_lay_heads_side_by_side():
 
 async def test_page_keys_scroll_the_narration_and_the_focused_matrix():
     sentence = " ".join(f"w{i}" for i in range(60))
-    from tui_attention.steps.state import TutorState
 
     app = AttentionApp(TutorState(overrides=Overrides(sentence=sentence)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -377,7 +376,6 @@ async def test_page_keys_scroll_the_narration_and_the_focused_matrix():
 
 
 async def test_save_then_load_gives_the_same_trace(tmp_path, monkeypatch):
-    from tui_attention.steps.state import TutorState
 
     monkeypatch.chdir(tmp_path)
     app = AttentionApp()
@@ -447,3 +445,30 @@ async def test_bad_keymap_file_is_ignored_with_a_notice(monkeypatch, tmp_path):
         await pilot.press("m")
         assert app.state.view == "matrix"
         assert any("unknown binding id" in n.message for n in app._notifications)
+
+
+async def test_matrix_view_keeps_the_query_row_in_view_for_a_long_sentence():
+    sentence = " ".join(f"w{i}" for i in range(128))
+    app = AttentionApp(TutorState(overrides=Overrides(sentence=sentence)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        app.state.word = 63
+        app.tutor.refresh_view()
+        await pilot.pause()
+        for gid in ("X", "S", "A", "Z"):
+            grid = app.query_one(f"#grid-{gid}")
+            assert grid.highlight_row == 63
+            top = grid.scroll_offset.y
+            assert top <= 63 < top + grid.scrollable_content_region.height - 1, gid
+        assert "Check: row 64 of A V" in text_of(app.query_one("#matrix-check"))
+
+
+async def test_scaled_and_masked_scores_are_labelled_in_the_matrix_view():
+    app = AttentionApp(TutorState(overrides=Overrides(scale="sqrt_dk", mask="causal")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        s = app.query_one("#grid-S")
+        assert s.border_title.startswith("S = Q Kᵀ/√d_k, masked")
+        assert s.values[0, 1] == float("-inf") and app.query_one("#grid-A").values[0, 1] == 0.0

@@ -17,14 +17,16 @@ Layout of one line (content coordinates)::
 * ``*`` after a number marks a cell the learner edited; ``>`` before a row
   label marks the highlighted (query) row.
 
-Rendered lines are cached per data row, keyed by ``(scroll_x, width)``; moving
-the highlighted row, the cursor or the marks only drops the lines of the rows
-involved. ``lines_rendered`` counts cache misses (lines actually built).
+Rendered lines are kept in a bounded LRU cache per data row, keyed by
+``(scroll_x, width)``; moving the highlighted row, the cursor or the marks only
+drops the lines of the rows involved. ``lines_rendered`` counts cache misses
+(lines actually built).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -32,6 +34,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
@@ -54,6 +57,12 @@ MAX_LABEL_WIDTH = 24
 
 _HEADER_ROW = -1
 """Line-cache key of the column header line."""
+
+LINE_CACHE_SIZE = 512
+"""Rendered lines kept per grid: several screens of a tall matrix, so scrolling back is free."""
+
+STYLE_CACHE_SIZE = 256
+"""Blended cell styles kept per grid (every combination of layers fits)."""
 
 
 def _heat_level(value: float) -> int:
@@ -111,14 +120,11 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "matrix-grid--header",
-        "matrix-grid--header-highlight",
         "matrix-grid--row-label",
         "matrix-grid--row-label-highlight",
         "matrix-grid--cell",
         "matrix-grid--masked",
         "matrix-grid--highlight-row",
-        "matrix-grid--highlight-col",
-        "matrix-grid--highlight-cell",
         "matrix-grid--marked",
         "matrix-grid--cursor",
         "matrix-grid--cursor-blurred",
@@ -128,22 +134,19 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
     | Class | Description |
     | :- | :- |
     | `matrix-grid--header` | The column header line (and the corner above the row labels). |
-    | `matrix-grid--header-highlight` | The header label of `highlight_col`. |
     | `matrix-grid--row-label` | The fixed row labels on the left. |
     | `matrix-grid--row-label-highlight` | The row label of `highlight_row`. |
     | `matrix-grid--cell` | Every number cell (base layer). |
     | `matrix-grid--heat-1` .. `-5` | Heat shades for values in [0, 1] when `heat` is on. |
     | `matrix-grid--masked` | Masked cells and `-inf`. |
     | `matrix-grid--highlight-row` | Cells of `highlight_row`. |
-    | `matrix-grid--highlight-col` | Cells of `highlight_col`. |
-    | `matrix-grid--highlight-cell` | Cells in `highlight_cells`. |
     | `matrix-grid--marked` | Cells in `marked` (also shown with a `*`). |
     | `matrix-grid--cursor` | The cell cursor while the grid has focus. |
     | `matrix-grid--cursor-blurred` | The cell cursor while the grid does not have focus. |
 
-    Cell layers are blended in the order cell, heat, masked, highlight-col,
-    highlight-row, highlight-cell, marked, cursor, so a translucent highlight
-    background keeps the heat shade visible underneath.
+    Cell layers are blended in the order cell, heat, masked, highlight-row,
+    marked, cursor, so a translucent highlight background keeps the heat shade
+    visible underneath.
     """
 
     DEFAULT_CSS = """
@@ -166,10 +169,6 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
             color: $foreground;
             text-style: bold;
         }
-        & > .matrix-grid--header-highlight {
-            background: $secondary 50%;
-            text-style: bold underline;
-        }
         & > .matrix-grid--row-label {
             background: $panel;
             color: $foreground-muted;
@@ -187,13 +186,6 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         }
         & > .matrix-grid--highlight-row {
             background: $accent 25%;
-            text-style: bold;
-        }
-        & > .matrix-grid--highlight-col {
-            background: $secondary 25%;
-        }
-        & > .matrix-grid--highlight-cell {
-            background: $warning 35%;
             text-style: bold;
         }
         & > .matrix-grid--marked {
@@ -218,13 +210,10 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         /* ANSI themes: alpha does not apply to the 16 colours, so pick them. */
         &:ansi {
             & > .matrix-grid--header { background: ansi_default; color: ansi_default; text-style: bold underline; }
-            & > .matrix-grid--header-highlight { background: ansi_default; text-style: bold reverse; }
             & > .matrix-grid--row-label { background: ansi_default; color: ansi_default; }
             & > .matrix-grid--row-label-highlight { background: ansi_default; text-style: bold reverse; }
             & > .matrix-grid--masked { color: ansi_bright_black; }
             & > .matrix-grid--highlight-row { background: ansi_default; text-style: bold; }
-            & > .matrix-grid--highlight-col { background: ansi_default; text-style: bold; }
-            & > .matrix-grid--highlight-cell { background: ansi_yellow; color: ansi_black; text-style: bold; }
             & > .matrix-grid--cursor { background: ansi_default; color: ansi_default; text-style: bold reverse; }
             & > .matrix-grid--cursor-blurred { background: ansi_default; text-style: underline; }
             & > .matrix-grid--heat-1 { background: ansi_default; }
@@ -236,33 +225,18 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
     }
     """
 
+    @dataclass
     class CellSelected(Message):
         """Posted when `enter` is pressed on the cursor cell (only while `show_cursor`)."""
 
-        def __init__(self, grid: MatrixGrid, row: int, col: int, value: float) -> None:
-            super().__init__()
-            self.grid = grid
-            """The grid that posted the message."""
-            self.row = row
-            """0-based row index."""
-            self.col = col
-            """0-based column index."""
-            self.value = value
-            """The value in the cell."""
-
-        @property
-        def control(self) -> MatrixGrid:
-            return self.grid
-
-    class CellHighlighted(Message):
-        """Posted when the cell cursor moves (only while `show_cursor`)."""
-
-        def __init__(self, grid: MatrixGrid, row: int, col: int, value: float) -> None:
-            super().__init__()
-            self.grid = grid
-            self.row = row
-            self.col = col
-            self.value = value
+        grid: MatrixGrid
+        """The grid that posted the message."""
+        row: int
+        """0-based row index."""
+        col: int
+        """0-based column index."""
+        value: float
+        """The value in the cell."""
 
         @property
         def control(self) -> MatrixGrid:
@@ -270,9 +244,6 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
 
     highlight_row: reactive[int | None] = reactive(None, repaint=False)
     """Row (0-based) drawn highlighted, e.g. the current query word; None for none."""
-
-    highlight_col: reactive[int | None] = reactive(None, repaint=False)
-    """Column (0-based) drawn highlighted, e.g. the weight column being multiplied."""
 
     cursor: reactive[tuple[int, int]] = reactive((0, 0), repaint=False)
     """The cell cursor (row, col), 0-based; clamped to the data."""
@@ -318,13 +289,11 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self._number_width = 4
         self._label_width = 3
         self._pitch = 6
-        self._highlight_cells: frozenset[tuple[int, int]] = frozenset()
-        self._highlight_cell_rows: frozenset[int] = frozenset()
         self._marked: frozenset[tuple[int, int]] = frozenset()
         self._marked_rows: frozenset[int] = frozenset()
         # row (or _HEADER_ROW) -> (scroll_x, width, strip)
-        self._line_cache: dict[int, tuple[int, int, Strip]] = {}
-        self._style_cache: dict[tuple, Style] = {}
+        self._line_cache: LRUCache[int, tuple[int, int, Strip]] = LRUCache(LINE_CACHE_SIZE)
+        self._style_cache: LRUCache[tuple, Style] = LRUCache(STYLE_CACHE_SIZE)
         self.lines_rendered = 0
         """Number of lines built (line-cache misses) since creation; for tests and benchmarks."""
         self.set_reactive(MatrixGrid.show_cursor, show_cursor)
@@ -382,8 +351,6 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         # Keep reactive state inside the new shape without firing watchers.
         if self.highlight_row is not None and not 0 <= self.highlight_row < rows:
             self.set_reactive(MatrixGrid.highlight_row, None)
-        if self.highlight_col is not None and not 0 <= self.highlight_col < cols:
-            self.set_reactive(MatrixGrid.highlight_col, None)
         self.set_reactive(MatrixGrid.cursor, self._clamp_cell(self.cursor))
         self._update_title()
         self._line_cache.clear()
@@ -492,23 +459,8 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         return self._pitch
 
     @property
-    def highlight_cells(self) -> frozenset[tuple[int, int]]:
-        """Cells (row, col) a step reads or writes; assign a new set to change."""
-        return self._highlight_cells
-
-    @highlight_cells.setter
-    def highlight_cells(self, cells: Iterable[tuple[int, int]]) -> None:
-        new = frozenset((int(r), int(c)) for r, c in cells)
-        if new == self._highlight_cells:
-            return
-        changed = {r for r, _ in new.symmetric_difference(self._highlight_cells)}
-        self._highlight_cells = new
-        self._highlight_cell_rows = frozenset(r for r, _ in new)
-        self._invalidate_rows(changed)
-
-    @property
     def marked(self) -> frozenset[tuple[int, int]]:
-        """Cells (row, col) the learner edited; assign a new set, or use `mark_cell`."""
+        """Cells (row, col) the learner edited; assign a new set to change."""
         return self._marked
 
     @marked.setter
@@ -521,43 +473,12 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self._marked_rows = frozenset(r for r, _ in new)
         self._invalidate_rows(changed)
 
-    def mark_cell(self, row: int, col: int, marked: bool = True) -> None:
-        """Add (or with marked=False remove) one edited-cell marker."""
-        cell = (int(row), int(col))
-        self.marked = self._marked | {cell} if marked else self._marked - {cell}
-
-    def set_cell(self, row: int, col: int, value: float, *, mark: bool = True) -> None:
-        """Write one value into the grid's array and redraw its row (and mark it).
-
-        The grid's array is the one given to `set_data` when that was already a
-        float array, so the caller's array changes too. Columns widen if needed.
-        """
-        self._values[row, col] = value
-        needed = len(fmt(value, self._decimals))
-        if needed > self._number_width:
-            self._number_width = needed
-            self._pitch = needed + 1 + (1 if self._heat else 0)
-            self._line_cache.clear()
-            rows, cols = self._values.shape
-            self.virtual_size = Size(self._label_width + cols * self._pitch, rows + 1)
-            if self.is_attached:
-                self.refresh(layout=True)
-        else:
-            self._invalidate_rows((row,))
-        if mark:
-            self.mark_cell(row, col)
-
     # ------------------------------------------------------------ reactives
 
     def validate_highlight_row(self, row: int | None) -> int | None:
         if row is None or not 0 <= row < self._values.shape[0]:
             return None
         return int(row)
-
-    def validate_highlight_col(self, col: int | None) -> int | None:
-        if col is None or not 0 <= col < self._values.shape[1]:
-            return None
-        return int(col)
 
     def validate_cursor(self, cell: tuple[int, int]) -> tuple[int, int]:
         return self._clamp_cell(cell)
@@ -570,18 +491,11 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
     def watch_highlight_row(self, old: int | None, new: int | None) -> None:
         self._invalidate_rows((old, new))
 
-    def watch_highlight_col(self, old: int | None, new: int | None) -> None:
-        # Every row has a cell in the column, and the header has its label.
-        self._line_cache.clear()
-        self.refresh()
-
     def watch_cursor(self, old: tuple[int, int], new: tuple[int, int]) -> None:
         if not self.show_cursor:
             return
         self._invalidate_rows((old[0], new[0]))
         self.scroll_to_cell(*new)
-        if self._values.size:
-            self.post_message(self.CellHighlighted(self, new[0], new[1], float(self._values[new])))
 
     def watch_show_cursor(self, show: bool) -> None:
         self._invalidate_rows((self.cursor[0],))
@@ -611,7 +525,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         for row in set(rows):
             if row is None:
                 continue
-            cache.pop(row, None)
+            cache.discard(row)
             if self.is_attached:
                 self.refresh_line(row + 1)
 
@@ -655,10 +569,8 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self._style_cache[names] = style
         return style
 
-    def _cell_style(
-        self, level: int, masked: bool, hcol: bool, hrow: bool, hcell: bool, marked: bool, cursor: int
-    ) -> Style:
-        key = (level, masked, hcol, hrow, hcell, marked, cursor)
+    def _cell_style(self, level: int, masked: bool, hrow: bool, marked: bool, cursor: int) -> Style:
+        key = (level, masked, hrow, marked, cursor)
         try:
             return self._style_cache[key]
         except KeyError:
@@ -668,12 +580,8 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
             names.append(f"matrix-grid--heat-{level}")
         if masked:
             names.append("matrix-grid--masked")
-        if hcol:
-            names.append("matrix-grid--highlight-col")
         if hrow:
             names.append("matrix-grid--highlight-row")
-        if hcell:
-            names.append("matrix-grid--highlight-cell")
         if marked:
             names.append("matrix-grid--marked")
         if cursor:
@@ -698,6 +606,8 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
             return cached[2]
         self.lines_rendered += 1
         strip = self._render_header(scroll_x, width) if row == _HEADER_ROW else self._render_row(row, scroll_x, width)
+        # Textual's LRUCache.set keeps an existing key's old value: drop the stale line first.
+        self._line_cache.discard(row)
         self._line_cache[row] = (scroll_x, width, strip)
         return strip
 
@@ -729,21 +639,9 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         label = [Segment(" " * (label_width - 1) + "│", header_style)]
         first, end, crop = self._visible_columns(scroll_x, max(0, width - label_width))
         nw = self._number_width
-        highlight = self.highlight_col
-        segments: list[Segment] = []
-        texts: list[str] = []
-        for col in range(first, end):
-            text = f"{' ' if self._heat else ''}{self._col_labels[col][:nw]:>{nw}} "
-            if col == highlight:
-                if texts:
-                    segments.append(Segment("".join(texts), header_style))
-                    texts = []
-                style = self._compose_style(("matrix-grid--header", "matrix-grid--header-highlight"))
-                segments.append(Segment(text, style))
-            else:
-                texts.append(text)
-        if texts:
-            segments.append(Segment("".join(texts), header_style))
+        lead = " " if self._heat else ""
+        text = "".join(f"{lead}{self._col_labels[col][:nw]:>{nw}} " for col in range(first, end))
+        segments = [Segment(text, header_style)] if text else []
         return self._join(label, segments, (end - first) * self._pitch, crop, width)
 
     def _render_row(self, row: int, scroll_x: int, width: int) -> Strip:
@@ -767,9 +665,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         decimals = self._decimals
         nw = self._number_width
         heat = self._heat
-        hcol = self.highlight_col
         marked = self._marked if row in self._marked_rows else ()
-        hcells = self._highlight_cells if row in self._highlight_cell_rows else ()
         cursor_col = -1
         cursor_kind = 0
         if self.show_cursor and self.cursor[0] == row:
@@ -791,15 +687,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
             else:
                 level = 0
                 lead = ""
-            style = cell_style(
-                level,
-                is_masked,
-                col == hcol,
-                highlighted,
-                (row, col) in hcells if hcells else False,
-                is_marked,
-                cursor_kind if col == cursor_col else 0,
-            )
+            style = cell_style(level, is_masked, highlighted, is_marked, cursor_kind if col == cursor_col else 0)
             text = f"{lead}{number:>{nw}}{'*' if is_marked else ' '}"
             if style is run_style:
                 run.append(text)

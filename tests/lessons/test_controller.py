@@ -1,0 +1,68 @@
+"""The lesson controller without Textual: pages drive the tutor's state, questions hold the
+answer back until answered, progress is recorded."""
+
+import pytest
+
+from tui_attention.lessons.controller import LessonController
+from tui_attention.lessons.progress import load_progress
+from tui_attention.steps.state import TutorState
+
+
+@pytest.fixture
+def open_softmax_question():
+    lc, state = LessonController(), TutorState()
+    lc.ensure_loaded()
+    index = next(i for i, lesson in enumerate(lc.lessons) if lesson.id == "05-softmax")
+    page = next(k for k, p in enumerate(lc.lessons[index].pages) if p.question and p.question.kind == "choice")
+    assert lc.open(index, page, state) == []
+    return lc, state
+
+
+def test_a_question_page_holds_the_panes_one_step_before_its_answer(open_softmax_question):
+    lc, state = open_softmax_question
+    page = lc.current_page
+    step = state.step if page.view == "walkthrough" else state.matrix_step
+    assert step == page.step_index(state.config.heads) - 1
+    assert lc.session is not None and not lc.session.solved
+
+
+def test_a_right_answer_reveals_the_step_and_is_recorded(open_softmax_question):
+    lc, state = open_softmax_question
+    q = lc.current_page.question
+    right = next(k for k, c in enumerate(q.choices, start=1) if c.correct) if q.choices else None
+    wrong = 1 if right != 1 else 2
+    lc.attempt(wrong, state)
+    assert lc.feedback[-1][0] == "bold red" and not lc.session.solved
+    lc.attempt(right, state)
+    page = lc.current_page
+    step = state.step if page.view == "walkthrough" else state.matrix_step
+    assert step == page.step_index(state.config.heads) and lc.session.solved
+    score = load_progress().score(q.id)
+    assert score.attempts == 2 and score.correct
+
+
+def test_hints_then_the_worked_answer(open_softmax_question):
+    lc, state = open_softmax_question
+    n = len(lc.current_page.question.hints)
+    for _ in range(n):
+        lc.hint(state)
+    assert lc.session.hints_used == n and not lc.session.revealed
+    lc.hint(state)
+    assert lc.session.revealed and lc.feedback[-1][1].startswith("Worked answer: ")
+
+
+def test_turning_past_the_last_page_completes_the_lesson():
+    lc, state = LessonController(), TutorState()
+    lc.open(0, None, state)
+    lesson = lc.lesson
+    for _ in range(len(lesson.pages)):
+        notices = lc.turn(1, state)
+    assert not lc.active and "complete" in notices[-1].text
+    assert load_progress().is_completed(lesson.id)
+
+
+def test_no_lesson_open_is_a_notice_not_an_error():
+    lc = LessonController()
+    assert "No lesson open" in lc.turn(1, TutorState())[0].text
+    lc.ensure_loaded()
+    assert "There is no lesson" in lc.open(99, 0, TutorState())[0].text

@@ -1,0 +1,81 @@
+"""The step layer on its own, without Textual: each Step carries what its panes show."""
+
+import numpy as np
+import pytest
+
+from tui_attention.core import Overrides, build_config, compute
+from tui_attention.steps import WORD_STEP_KINDS, matrix_step_kinds, matrix_steps, word_step, word_steps
+from tui_attention.steps.step import rows_around
+
+NOTEBOOK = compute(build_config(None))
+MASKED = compute(build_config(None, Overrides(scale="sqrt_dk", mask="causal")))
+LONG = compute(build_config(None, Overrides(sentence=" ".join(f"w{i}" for i in range(40)))))
+
+
+def kinds_filled(trace, column):
+    return [s.kind for s in word_steps(trace, 2) if column in s.filled]
+
+
+def test_results_columns_fill_in_at_their_steps():
+    assert kinds_filled(NOTEBOOK, "scores") == list(WORD_STEP_KINDS[4:])
+    assert kinds_filled(NOTEBOOK, "weights") == ["softmax", "output"]
+    assert kinds_filled(NOTEBOOK, "output") == ["output"]
+    # what the softmax reads: after the mask step without scaling, after the scale step with it
+    assert kinds_filled(NOTEBOOK, "logits") == ["mask", "softmax", "output"]
+    assert kinds_filled(MASKED, "logits") == ["scale", "mask", "softmax", "output"]
+
+
+def test_words_used_never_include_the_query_word():
+    for step in word_steps(NOTEBOOK, 1):
+        assert 1 not in step.used_words
+        expected = set(range(5)) - {1} if step.kind in ("keys", "values", "scores", "softmax", "output") else set()
+        assert step.used_words == expected, step.kind
+
+
+def test_score_labels_follow_the_switches():
+    plain, masked = word_step(NOTEBOOK, 0, 7), word_step(MASKED, 0, 7)
+    assert [plain.score_label(k) for k in ("scores", "scaled", "logits")] == ["s", "s", "s"]
+    assert [masked.score_label(k) for k in ("scores", "scaled", "logits")] == ["s", "s/√d", "s/√d+M"]
+
+
+def test_vectors_show_rows_read_and_written_with_their_roles():
+    embed = word_step(NOTEBOOK, 2, 0)
+    assert [(r.label, r.role) for r in embed.vectors] == [("e₃", "read"), ("p₃", "read"), ("x₃", "written")]
+    assert np.array_equal(embed.vectors[2].values, NOTEBOOK.X[2])
+    keys = word_step(NOTEBOOK, 2, 2)  # a whole-matrix read (X) beside a whole write (K): only K
+    assert [r.label for r in keys.vectors] == [f"k{s}" for s in "₁₂₃₄₅"]
+    assert all(r.role == "written" for r in keys.vectors)
+    scale = word_step(MASKED, 0, 5)
+    assert [r.label for r in scale.vectors] == ["s₁", "s₁/√d"]
+
+
+def test_a_long_sentence_shows_the_rows_around_the_query_word_and_says_so():
+    keys = word_step(LONG, 20, 2)
+    shown = [r.label for r in keys.vectors]
+    assert len(shown) == 11 and shown[5] == "k₂₁"
+    assert keys.vector_notes == ("k: rows 16-26 of 40",)
+    assert list(rows_around(40, 0)) == list(range(11)) and list(rows_around(40, 39)) == list(range(29, 40))
+
+
+def test_weights_multiplied_are_named_by_the_step():
+    assert [word_step(NOTEBOOK, 0, k).multiplies for k in range(4)] == [(), ("W_q",), ("W_k",), ("W_v",)]
+
+
+def test_the_output_step_carries_z_computed_as_a_loop_and_equal_to_a_v():
+    step = word_step(NOTEBOOK, 3, 8)
+    assert np.allclose(step.result, NOTEBOOK.heads[0].output[3], atol=1e-15)
+    assert step.weight_sum == pytest.approx(1.0)
+
+
+def test_matrix_steps_carry_the_word_its_z_and_the_gap():
+    for word in (0, 4):
+        steps = matrix_steps(NOTEBOOK, word=word)
+        assert [s.kind for s in steps] == list(matrix_step_kinds(1))
+        assert all(s.word == word for s in steps)
+        assert np.allclose(steps[0].result, NOTEBOOK.heads[0].output[word], atol=1e-15)
+        assert steps[0].result_gap < 1e-12
+    qkt = matrix_steps(NOTEBOOK)[2]
+    assert qkt.touched == {"Q", "K", "S"}
+    assert matrix_steps(NOTEBOOK)[5].touched == {"S", "A"}
+    two_heads = compute(build_config(None, Overrides(heads=2)))
+    assert "concat" in [s.kind for s in matrix_steps(two_heads)]

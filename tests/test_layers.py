@@ -1,0 +1,49 @@
+"""The layout itself: the import contracts hold, the light commands never load Textual,
+and no module grows past one idea's worth of lines."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "tui_attention"
+
+
+def test_import_contracts_hold():
+    """cli > tui | serve > lessons | export > steps > core | infra > i18n, and no cycles (pyproject.toml)."""
+    exe = shutil.which("lint-imports", path=os.path.dirname(sys.executable)) or shutil.which("lint-imports")
+    assert exe, "import-linter is part of the test extra"
+    done = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "BROKEN" not in done.stdout and "5 kept, 0 broken" in done.stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["trace", "--format", "json"],
+    ["trace", "--heads", "2"],
+    ["export", "--format", "md", "-"],
+    ["lessons"],
+])
+def test_light_commands_never_import_textual_or_rich(argv, tmp_path):
+    code = (
+        "import sys\n"
+        "from tui_attention.cli import main\n"
+        f"code = main({argv!r})\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        "print('LOADED', loaded, file=sys.stderr)\n"
+        "raise SystemExit(code or (3 if loaded else 0))\n"
+    )
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "LOADED []" in done.stderr
+
+
+def test_no_module_is_over_600_lines_but_the_matrix_grid():
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert set(long) <= {"tui/widgets/matrix_grid.py"}, long

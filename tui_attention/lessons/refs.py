@@ -125,19 +125,19 @@ class _Parser:
             raise RefError(f"{self.text!r}: unexpected {self.peek()[1]!r}")
         return node
 
-    def expr(self) -> _Node:
-        node = self.term()
-        while self.peek() in (("op", "+"), ("op", "-")):
+    def _left_assoc(self, ops: str, operand) -> _Node:
+        """operand (op operand)* for the operators in `ops`, grouped from the left."""
+        node = operand()
+        while self.peek() in [("op", op) for op in ops]:
             op = self.take()[1]
-            node = _Node("bin", op, (node, self.term()))
+            node = _Node("bin", op, (node, operand()))
         return node
 
+    def expr(self) -> _Node:
+        return self._left_assoc("+-", self.term)
+
     def term(self) -> _Node:
-        node = self.unary()
-        while self.peek() in (("op", "*"), ("op", "/")):
-            op = self.take()[1]
-            node = _Node("bin", op, (node, self.unary()))
-        return node
+        return self._left_assoc("*/", self.unary)
 
     def unary(self) -> _Node:
         if self.accept("-"):

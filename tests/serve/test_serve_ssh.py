@@ -26,7 +26,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from serve_helpers import CliServer, Screen, TerminalClient, client_options, pid_gone, standin_argv, wait_until
+from serve_helpers import CliServer, Screen, TerminalClient, bounded, client_options, pid_gone, standin_argv, wait_until
 from tui_attention.cli import build_parser, main
 from tui_attention.serve.child import Limits, tutor_argv
 from tui_attention.serve.ssh import TutorSSHServer, load_or_create_host_key
@@ -34,18 +34,13 @@ from tui_attention.serve.ssh import TutorSSHServer, load_or_create_host_key
 TOKENS = ("me", "gusta", "estudiar", "inteligencia", "artificial")
 RIGHT = "\x1b[C"
 
+pytestmark = pytest.mark.serve
+
 
 @pytest.fixture(autouse=True)
 def _xdg(tmp_path, monkeypatch):
     """Host keys go to a temporary $XDG_DATA_HOME, never the real one."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
-def run(coro, timeout: float = 90.0):
-    async def bounded():
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(bounded())
 
 
 @asynccontextmanager
@@ -92,7 +87,7 @@ async def screen_changes(client: TerminalClient, keys: str, timeout: float = 20.
 # -- the real tutor, end to end ---------------------------------------------------
 
 
-def test_real_tutor_first_screen_keys_resize_disconnect_and_child_reaped():
+async def test_real_tutor_first_screen_keys_resize_disconnect_and_child_reaped():
     async def scenario():
         async with serving(tutor_argv()) as server:
             client = await tutor_client(server)
@@ -112,10 +107,10 @@ def test_real_tutor_first_screen_keys_resize_disconnect_and_child_reaped():
             assert await wait_until(lambda: pid_gone(pid) and not server.sessions, 20)
             assert not os.path.exists(workdir)
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_real_tutor_quits_on_q_with_exit_status_0():
+async def test_real_tutor_quits_on_q_with_exit_status_0():
     async def scenario():
         async with serving(tutor_argv()) as server:
             client = await tutor_client(server)
@@ -126,10 +121,10 @@ def test_real_tutor_quits_on_q_with_exit_status_0():
             assert "stopped unexpectedly" not in client.text()
             assert await wait_until(lambda: pid_gone(pid), 20)
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_cli_serve_ssh_one_command_and_nothing_left_behind(tmp_path):
+async def test_cli_serve_ssh_one_command_and_nothing_left_behind(tmp_path):
     # A decoy package in the server's directory must never be what runs.
     decoy = tmp_path / "tui_attention"
     decoy.mkdir()
@@ -163,7 +158,7 @@ def test_cli_serve_ssh_one_command_and_nothing_left_behind(tmp_path):
             assert "The workshop server is shutting down." in last.text()
             return code, children
 
-        code, children = run(scenario())
+        code, children = await bounded(scenario())
     finally:
         server.stop()
     assert code == 0
@@ -233,7 +228,7 @@ def test_stock_openssh_client_shows_tutor_and_ends_cleanly_on_q(tmp_path):
 # -- nothing but the tutor --------------------------------------------------------
 
 
-def test_exec_request_gets_no_output_and_starts_nothing(tmp_path):
+async def test_exec_request_gets_no_output_and_starts_nothing(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path)) as server:
             async with asyncssh.connect("127.0.0.1", server.port, **client_options()) as conn:
@@ -246,10 +241,10 @@ def test_exec_request_gets_no_output_and_starts_nothing(tmp_path):
                 assert "root:" not in output
                 assert not server.sessions
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_sftp_and_other_subsystems_are_refused(tmp_path):
+async def test_sftp_and_other_subsystems_are_refused(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path)) as server:
             async with asyncssh.connect("127.0.0.1", server.port, **client_options()) as conn:
@@ -259,10 +254,10 @@ def test_sftp_and_other_subsystems_are_refused(tmp_path):
                     await conn.create_session(asyncssh.SSHClientSession, subsystem="netconf")
                 assert not server.sessions
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_port_and_socket_forwarding_are_refused(tmp_path):
+async def test_port_and_socket_forwarding_are_refused(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path)) as server:
             async with asyncssh.connect("127.0.0.1", server.port, **client_options()) as conn:
@@ -279,10 +274,10 @@ def test_port_and_socket_forwarding_are_refused(tmp_path):
                     await conn.forward_remote_path(str(tmp_path / "listen.sock"), str(tmp_path / "to.sock"))
                 assert not (tmp_path / "listen.sock").exists()
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_agent_and_x11_forwarding_are_refused(tmp_path):
+async def test_agent_and_x11_forwarding_are_refused(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path)) as server:
             (tmp_path / "xauth").write_bytes(b"")
@@ -300,27 +295,27 @@ def test_agent_and_x11_forwarding_are_refused(tmp_path):
             assert not any(item.startswith((b"SSH_AUTH_SOCK=", b"DISPLAY=")) for item in environ)
             await client.close()
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_shell_without_a_terminal_gets_a_message_and_no_child(tmp_path):
+async def test_shell_without_a_terminal_gets_a_message_and_no_child(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path)) as server:
             async with asyncssh.connect("127.0.0.1", server.port, **client_options()) as conn:
                 process = await conn.create_process(encoding=None)  # a shell, no pty
-                output = await asyncio.wait_for(process.stdout.read(), 20)
+                output = await bounded(process.stdout.read(), 20)
                 await process.wait_closed()
                 assert b"needs a terminal" in output
                 assert process.exit_status == 1
                 assert not server.sessions
 
-    run(scenario())
+    await bounded(scenario())
 
 
 # -- limits, isolation, refusals --------------------------------------------------
 
 
-def test_max_sessions_refuses_the_third_while_the_first_two_keep_working(tmp_path):
+async def test_max_sessions_refuses_the_third_while_the_first_two_keep_working(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path), max_sessions=2) as server:
             first = await standin_client(server)
@@ -341,10 +336,10 @@ def test_max_sessions_refuses_the_third_while_the_first_two_keep_working(tmp_pat
             await fourth.close()
             await second.close()
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_idle_timeout_closes_the_session_and_reaps_the_child(tmp_path):
+async def test_idle_timeout_closes_the_session_and_reaps_the_child(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path), idle_timeout=1.0) as server:
             client = await standin_client(server)
@@ -353,10 +348,10 @@ def test_idle_timeout_closes_the_session_and_reaps_the_child(tmp_path):
             assert "without a key press" in client.text()
             assert await wait_until(lambda: pid_gone(pid) and not server.sessions, 20)
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_child_crash_shows_one_line_and_closes_the_connection(tmp_path):
+async def test_child_crash_shows_one_line_and_closes_the_connection(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path)) as server:
             client = await standin_client(server)
@@ -367,10 +362,10 @@ def test_child_crash_shows_one_line_and_closes_the_connection(tmp_path):
             assert client.exit_status == 3
             assert not server.sessions
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_killed_tutor_shows_one_line_and_the_other_session_is_untouched():
+async def test_killed_tutor_shows_one_line_and_the_other_session_is_untouched():
     async def scenario():
         async with serving(tutor_argv()) as server:
             victim = await tutor_client(server)
@@ -383,10 +378,10 @@ def test_killed_tutor_shows_one_line_and_the_other_session_is_untouched():
             assert len(server.sessions) == 1
             await other.close()
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_runaway_children_hit_their_memory_and_cpu_limits_alone(tmp_path):
+async def test_runaway_children_hit_their_memory_and_cpu_limits_alone(tmp_path):
     limits = Limits(memory_mb=256, cpu_seconds=1)
 
     async def scenario():
@@ -412,10 +407,10 @@ def test_runaway_children_hit_their_memory_and_cpu_limits_alone(tmp_path):
             assert await bystander.wait_for("KEY 7a")
             await bystander.close()
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_random_bytes_and_broken_escapes_neither_crash_the_server_nor_touch_another_session():
+async def test_random_bytes_and_broken_escapes_neither_crash_the_server_nor_touch_another_session():
     rng = random.Random(20240601)
     garbage = [
         b"\x1b[", b"\x1b[999999999999999999;99999999999H", b"\x1b]0;" + b"x" * 5000, b"\x1bP", b"\x1b[<0;99999;-5M",
@@ -442,10 +437,10 @@ def test_random_bytes_and_broken_escapes_neither_crash_the_server_nor_touch_anot
                 await client.close()
             assert await wait_until(lambda: not server.sessions, 30)
 
-    run(scenario(), timeout=120)
+    await bounded(scenario(), timeout=120)
 
 
-def test_tutors_write_only_in_their_own_directory_and_open_no_tcp(tmp_path):
+async def test_tutors_write_only_in_their_own_directory_and_open_no_tcp(tmp_path):
     from tui_attention.serve import landlock
 
     if not landlock.abi():
@@ -468,10 +463,10 @@ def test_tutors_write_only_in_their_own_directory_and_open_no_tcp(tmp_path):
             assert await wait_until(lambda: not os.path.exists(workdir), 20)
         assert not (tmp_path / "escaped.txt").exists()
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_real_tutor_export_prompt_cannot_write_outside_the_session(tmp_path):
+async def test_real_tutor_export_prompt_cannot_write_outside_the_session(tmp_path):
     from tui_attention.serve import landlock
 
     if not landlock.abi():
@@ -494,14 +489,14 @@ def test_real_tutor_export_prompt_cannot_write_outside_the_session(tmp_path):
             assert await wait_until(lambda: "Could not export" in client.text(), 20), client.text()
             await client.close()
 
-    run(scenario())
+    await bounded(scenario())
     assert not target.exists()
 
 
 # -- authentication -----------------------------------------------------------------
 
 
-def test_wrong_password_is_refused_and_the_right_one_works(tmp_path):
+async def test_wrong_password_is_refused_and_the_right_one_works(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path), password="s3cret") as server:
             with pytest.raises(asyncssh.PermissionDenied):
@@ -512,10 +507,10 @@ def test_wrong_password_is_refused_and_the_right_one_works(tmp_path):
             client = await standin_client(server, password="s3cret")
             await client.close()
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_authorized_keys_admit_listed_keys_only(tmp_path):
+async def test_authorized_keys_admit_listed_keys_only(tmp_path):
     allowed = asyncssh.generate_private_key("ssh-ed25519")
     stranger = asyncssh.generate_private_key("ssh-ed25519")
     keys_file = tmp_path / "authorized_keys"
@@ -530,13 +525,13 @@ def test_authorized_keys_admit_listed_keys_only(tmp_path):
             client = await standin_client(server, client_keys=[allowed])
             await client.close()
 
-    run(scenario())
+    await bounded(scenario())
 
 
 # -- the child: installed tutor, terminal, environment --------------------------------
 
 
-def test_child_is_the_installed_tutor_with_client_term_size_and_a_clean_environment(tmp_path, monkeypatch):
+async def test_child_is_the_installed_tutor_with_client_term_size_and_a_clean_environment(tmp_path, monkeypatch):
     assert tutor_argv() == [sys.executable, "-P", "-m", "tui_attention", "run"]
     assert tutor_argv(["--seed", "3"], lesson=2) == [sys.executable, "-P", "-m", "tui_attention", "run", "--seed", "3", "--lesson", "2"]
     monkeypatch.setenv("SERVER_SECRET", "do-not-leak")
@@ -560,10 +555,10 @@ def test_child_is_the_installed_tutor_with_client_term_size_and_a_clean_environm
             await client.close()
             assert await wait_until(lambda: pid_gone(pid) and not os.path.exists(cwd), 20)
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_session_directories_of_a_killed_server_are_removed_at_the_next_start(tmp_path):
+async def test_session_directories_of_a_killed_server_are_removed_at_the_next_start(tmp_path):
     from tui_attention.serve.child import WORKDIR_PREFIX
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -577,7 +572,7 @@ def test_session_directories_of_a_killed_server_are_removed_at_the_next_start(tm
             pass
 
     try:
-        run(start_and_stop())
+        await bounded(start_and_stop())
         assert not stale.exists()
         assert alive.exists()
     finally:
@@ -588,7 +583,7 @@ def test_session_directories_of_a_killed_server_are_removed_at_the_next_start(tm
 # -- host key, banner, logging, command line -------------------------------------------
 
 
-def test_host_key_is_generated_once_with_mode_0600_and_kept(tmp_path):
+async def test_host_key_is_generated_once_with_mode_0600_and_kept(tmp_path):
     key, path, created = load_or_create_host_key()
     assert created
     assert path == tmp_path / "xdg" / "tui-attention" / "ssh_host_ed25519_key"
@@ -602,11 +597,11 @@ def test_host_key_is_generated_once_with_mode_0600_and_kept(tmp_path):
             async with asyncssh.connect("127.0.0.1", server.port, **client_options()) as conn:
                 return conn.get_server_host_key().get_fingerprint()
 
-    assert run(seen_by_client()) == key.get_fingerprint()
-    assert run(seen_by_client()) == key.get_fingerprint()  # a restart keeps it
+    assert await bounded(seen_by_client()) == key.get_fingerprint()
+    assert await bounded(seen_by_client()) == key.get_fingerprint()  # a restart keeps it
 
 
-def test_banner_warns_when_anyone_can_connect(tmp_path):
+async def test_banner_warns_when_anyone_can_connect(tmp_path):
     async def banners():
         out = []
         for options in ({}, {"password": "pw"}):
@@ -614,12 +609,12 @@ def test_banner_warns_when_anyone_can_connect(tmp_path):
                 out.append("\n".join(server.banner_lines()))
         return out
 
-    open_banner, password_banner = run(banners())
+    open_banner, password_banner = await bounded(banners())
     assert "anyone who can reach this port gets a tutor" in open_banner
     assert "anyone who can reach" not in password_banner
 
 
-def test_one_log_line_per_connect_and_disconnect_with_the_peer(tmp_path, caplog):
+async def test_one_log_line_per_connect_and_disconnect_with_the_peer(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="tui_attention.serve")
 
     async def scenario():
@@ -631,7 +626,7 @@ def test_one_log_line_per_connect_and_disconnect_with_the_peer(tmp_path, caplog)
             await wait_until(lambda: not server.connections, 20)
             return peer
 
-    peer = run(scenario())
+    peer = await bounded(scenario())
     messages = [r.getMessage() for r in caplog.records if r.name == "tui_attention.serve"]
     assert len([m for m in messages if m.startswith(f"connect {peer}")]) == 1
     assert len([m for m in messages if m.startswith(f"disconnect {peer}")]) == 1

@@ -10,11 +10,12 @@ import os
 import signal
 import sys
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from serve_helpers import CliServer, Screen, pid_gone, wait_until
+from serve_helpers import CliServer, Screen, bounded, pid_gone, wait_until
 from tui_attention.cli import build_parser, main
 from tui_attention.serve import landlock
 from tui_attention.serve.child import tutor_argv
@@ -23,12 +24,7 @@ from tui_attention.serve.web import TutorWebServer
 TOKENS = ("me", "gusta", "estudiar", "inteligencia", "artificial")
 RIGHT = "\x1b[C"
 
-
-def run(coro, timeout: float = 90.0):
-    async def bounded():
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(bounded())
+pytestmark = pytest.mark.serve
 
 
 def shows_tutor(text: str) -> bool:
@@ -86,7 +82,7 @@ class Tab:
             await asyncio.wait({self._reader}, timeout=10)
 
 
-def test_page_and_a_websocket_session_show_the_tutor():
+async def test_page_and_a_websocket_session_show_the_tutor():
     async def scenario():
         async with serving() as server, aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{server.port}/") as response:
@@ -98,11 +94,11 @@ def test_page_and_a_websocket_session_show_the_tutor():
             tab = await Tab(http, server.port).open()
             assert await wait_until(lambda: shows_tutor(tab.screen.text()), 30), tab.screen.text()
             (pid,) = server.child_pids
-            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             assert cmdline[:5] == [sys.executable.encode(), b"-P", b"-m", b"tui_attention", b"run"]
             assert os.readlink(f"/proc/{pid}/cwd") != os.getcwd()
             if landlock.abi():  # confined: the wrapper set no_new_privs before landlock_restrict_self
-                assert "NoNewPrivs:\t1" in open(f"/proc/{pid}/status").read()
+                assert "NoNewPrivs:\t1" in Path(f"/proc/{pid}/status").read_text()
             await tab.send(["focus"])
             assert await tab.changes_on(RIGHT)
             assert await wait_until(lambda: "step 2/" in tab.screen.text(), 20)
@@ -112,10 +108,10 @@ def test_page_and_a_websocket_session_show_the_tutor():
             assert await wait_until(lambda: tab.closed, 20)
             assert await wait_until(lambda: pid_gone(pid) and not server.services, 20)
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_closing_the_tab_reaps_the_tutor():
+async def test_closing_the_tab_reaps_the_tutor():
     async def scenario():
         async with serving() as server, aiohttp.ClientSession() as http:
             tab = await Tab(http, server.port).open()
@@ -124,10 +120,10 @@ def test_closing_the_tab_reaps_the_tutor():
             await tab.close()
             assert await wait_until(lambda: pid_gone(pid) and not server.services, 20)
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_tab_cap_refuses_newcomers_with_a_message_while_the_first_keeps_working():
+async def test_tab_cap_refuses_newcomers_with_a_message_while_the_first_keeps_working():
     async def scenario():
         async with serving(max_sessions=1) as server, aiohttp.ClientSession() as http:
             first = await Tab(http, server.port).open()
@@ -138,10 +134,10 @@ def test_tab_cap_refuses_newcomers_with_a_message_while_the_first_keeps_working(
             assert await first.changes_on(RIGHT)
             await first.close()
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_garbage_messages_do_not_break_the_session_or_the_server():
+async def test_garbage_messages_do_not_break_the_session_or_the_server():
     async def scenario():
         async with serving() as server, aiohttp.ClientSession() as http:
             tab = await Tab(http, server.port).open()
@@ -161,10 +157,10 @@ def test_garbage_messages_do_not_break_the_session_or_the_server():
             await other.close()
             await tab.close()
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_a_crashed_tutor_says_so_in_one_line_and_the_tab_closes():
+async def test_a_crashed_tutor_says_so_in_one_line_and_the_tab_closes():
     async def scenario():
         async with serving() as server, aiohttp.ClientSession() as http:
             tab = await Tab(http, server.port).open()
@@ -175,10 +171,10 @@ def test_a_crashed_tutor_says_so_in_one_line_and_the_tab_closes():
             assert "The tutor stopped unexpectedly (killed by SIGKILL)" in tab.screen.text()
             assert await wait_until(lambda: not server.services, 20)
 
-    run(scenario())
+    await bounded(scenario())
 
 
-def test_cli_serve_web_answers_with_its_page_and_stops_cleanly(tmp_path):
+async def test_cli_serve_web_answers_with_its_page_and_stops_cleanly(tmp_path):
     server = CliServer(["web"], tmp_path)
     try:
         assert "no authentication and no TLS" in server.banner
@@ -193,7 +189,7 @@ def test_cli_serve_web_answers_with_its_page_and_stops_cleanly(tmp_path):
                 assert len(server.descendants()) == 1
                 return server.descendants()
 
-        children = run(scenario())
+        children = await bounded(scenario())
     finally:
         code = server.stop()
     assert code == 0
@@ -201,14 +197,14 @@ def test_cli_serve_web_answers_with_its_page_and_stops_cleanly(tmp_path):
     assert "connect 127.0.0.1" in server.stderr()
 
 
-def test_public_url_is_what_the_page_points_browsers_at():
+async def test_public_url_is_what_the_page_points_browsers_at():
     async def scenario():
         async with serving(public_url="https://tutor.example.org/") as server, aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{server.port}/") as response:
                 page = await response.text()
             assert "wss://tutor.example.org/ws" in page
 
-    run(scenario())
+    await bounded(scenario())
 
 
 def test_web_defaults_listen_on_loopback_port_8000():

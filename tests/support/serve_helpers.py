@@ -8,7 +8,11 @@ import os
 import re
 import sys
 import time
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # A stand-in for the tutor: starts in milliseconds, raw mode, says what it
 # sees (TERM, size), echoes keys as hex, reports resizes, quits on 'q',
@@ -66,7 +70,8 @@ def standin_argv(tmp_path: Path) -> list[str]:
 
 
 def tutor_available() -> bool:
-    return (Path(__file__).resolve().parent.parent / "tui_attention" / "tui" / "app.py").exists()
+    """True if the tutor package is in this checkout (this file is tests/support/serve_helpers.py)."""
+    return (Path(__file__).resolve().parents[2] / "tui_attention" / "tui" / "app.py").exists()
 
 
 # -- a tiny terminal emulator ---------------------------------------------------
@@ -247,7 +252,17 @@ class Screen:
                 self.grid[self.y][x] = " "
 
 
-# -- an SSH client with a pseudo-terminal ----------------------------------------
+# -- bounded waits ----------------------------------------------------------------
+
+
+async def bounded(aw: Awaitable[T], timeout: float = 90.0) -> T:
+    """Await `aw` for at most `timeout` seconds, else raise TimeoutError.
+
+    The one bound on the serve tests: a server that stops answering makes a
+    test fail instead of hang.
+    """
+    async with asyncio.timeout(timeout):
+        return await aw
 
 
 async def wait_until(predicate, timeout: float = 20.0, step: float = 0.02) -> bool:
@@ -260,6 +275,9 @@ async def wait_until(predicate, timeout: float = 20.0, step: float = 0.02) -> bo
             break
         await asyncio.sleep(step)
     return bool(predicate())
+
+
+# -- an SSH client with a pseudo-terminal ----------------------------------------
 
 
 def _import_asyncssh():
@@ -327,8 +345,8 @@ class TerminalClient:
         if self.conn is not None:
             self.conn.close()
             try:
-                await asyncio.wait_for(self.conn.wait_closed(), 10)
-            except (asyncio.TimeoutError, OSError):
+                await bounded(self.conn.wait_closed(), 10)
+            except (TimeoutError, OSError):
                 pass
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tui_attention.export import FORMATS, SUFFIXES
+from tui_attention.i18n import _, ngettext
 
 from .options import UsageError, config_from_args
 
@@ -21,20 +22,27 @@ def run(args: argparse.Namespace) -> int:
     if fmt_ is None:
         fmt_ = SUFFIXES.get(Path(out).suffix.lower())
         if fmt_ is None:
-            raise UsageError(f"tui-attention export: give --format {{{','.join(FORMATS)}}} (cannot tell it from {out!r})")
+            raise UsageError(_("tui-attention export: give --format {choices} (cannot tell it from {out!r})").format(
+                choices="{" + ",".join(FORMATS) + "}", out=out))
     trace = compute(config_from_args(args))
     if out == "-":
         if fmt_ not in ("md", "py"):
-            raise UsageError(f"tui-attention export: '-' (standard output) works for md and py, not {fmt_}")
+            raise UsageError(_("tui-attention export: '-' (standard output) works for md and py, not {format}").format(
+                format=fmt_))
         sys.stdout.write(to_markdown(trace) if fmt_ == "md" else to_script(trace))
         return 0
     try:
         written = export_trace(trace, fmt_, out)
     except ExportError as exc:
-        raise UsageError(f"tui-attention export: {exc}") from None
+        raise UsageError(_("tui-attention export: {why}").format(why=exc)) from None
     count = len(trace_tensors(trace))
-    what = f"{count} CSV files in" if fmt_ == "csv" else f"{count} tensors to" if fmt_ in ("npz", "md") else "a NumPy script to"
-    print(f"Wrote {what} {written}")
+    if fmt_ == "csv":
+        wrote = ngettext("Wrote {count} CSV file in {path}", "Wrote {count} CSV files in {path}", count)
+    elif fmt_ in ("npz", "md"):
+        wrote = ngettext("Wrote {count} tensor to {path}", "Wrote {count} tensors to {path}", count)
+    else:
+        wrote = _("Wrote a NumPy script to {path}")
+    print(wrote.format(count=count, path=written))
     return 0
 
 
@@ -42,16 +50,16 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "export",
         parents=[shared],
-        help="write every number of the trace as npz, csv, Markdown or a NumPy script",
-        description="Write the trace of a scenario (the notebook's by default) for use elsewhere. "
-        "npz: every tensor plus tokens, named as in `trace --format json`. "
-        "csv: a folder with one CSV per matrix (created if needed). "
-        "md: Markdown tables with shapes. "
-        "py: a standalone NumPy script that recomputes and prints the same numbers. "
-        "An existing OUT file (or the CSV files in an existing folder) is overwritten.",
+        help=_("write every number of the trace as npz, csv, Markdown or a NumPy script"),
+        description=_("Write the trace of a scenario (the notebook's by default) for use elsewhere. "
+                      "npz: every tensor plus tokens, named as in `trace --format json`. "
+                      "csv: a folder with one CSV per matrix (created if needed). "
+                      "md: Markdown tables with shapes. "
+                      "py: a standalone NumPy script that recomputes and prints the same numbers. "
+                      "An existing OUT file (or the CSV files in an existing folder) is overwritten."),
     )
     p.add_argument("--format", choices=FORMATS, default=None,
-                   help="the format (default: from OUT's suffix .npz, .md or .py)")
+                   help=_("the format (default: from OUT's suffix .npz, .md or .py)"))
     p.add_argument("out", metavar="OUT",
-                   help="the file to write (a folder for csv); overwritten if it exists; '-' prints md or py")
+                   help=_("the file to write (a folder for csv); overwritten if it exists; '-' prints md or py"))
     p.set_defaults(func=run)

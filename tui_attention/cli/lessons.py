@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from tui_attention.core.config import ConfigError
+from tui_attention.i18n import _, ngettext
 
 from .options import UsageError
 
@@ -31,23 +32,26 @@ def format_lessons(lessons: list[Lesson], progress: Progress, done_mark: str = D
     ids = [lesson.id for lesson in lessons]
     done = progress.count_completed(ids)
     width = len(str(len(lessons)))
-    lines = [f"Lessons: {done} / {len(lessons)} completed", ""]
+    lines = [_("Lessons: {done} / {total} completed").format(done=done, total=len(lessons)), ""]
     for lesson in lessons:
         mark = done_mark if progress.is_completed(lesson.id) else TODO
-        lines.append(f"  [{mark}] {lesson.number:>{width}}. {lesson.title}  ({len(lesson.pages)} pages)")
+        # "pages" in both forms keeps the English as it was; a catalogue gives each form its own.
+        pages = ngettext("{count} pages", "{count} pages", len(lesson.pages)).format(count=len(lesson.pages))
+        lines.append(f"  [{mark}] {lesson.number:>{width}}. {lesson.title}  ({pages})")
     lines.append("")
     by_id = {lesson.id: lesson for lesson in lessons}
     last = by_id.get(progress.last_lesson or "")
     if last is not None:
         page = min(progress.last_page, len(last.pages) - 1)
-        lines.append(f"You left off at lesson {last.number}, \"{last.title}\", page {page + 1} of {len(last.pages)}.")
-        lines.append(f"Continue with: tui-attention --lesson {last.number}")
+        lines.append(_("You left off at lesson {number}, \"{title}\", page {page} of {pages}.").format(
+            number=last.number, title=last.title, page=page + 1, pages=len(last.pages)))
+        lines.append(_("Continue with: {command}").format(command=f"tui-attention --lesson {last.number}"))
     else:
         first = next((lesson for lesson in lessons if not progress.is_completed(lesson.id)), None)
         if first is not None:
-            lines.append(f"Start with: tui-attention --lesson {first.number}")
+            lines.append(_("Start with: {command}").format(command=f"tui-attention --lesson {first.number}"))
         else:
-            lines.append("All lessons completed.")
+            lines.append(_("All lessons completed."))
     return "\n".join(lines) + "\n"
 
 
@@ -63,20 +67,22 @@ def run(args: argparse.Namespace) -> int:
     if args.reset:
         if not args.yes:
             if not sys.stdin.isatty():
-                raise UsageError("tui-attention lessons: --reset needs --yes when not run from a terminal")
-            answer = input(f"Forget all progress in {path}? [y/N] ").strip().lower()
+                raise UsageError(_("tui-attention lessons: --reset needs --yes when not run from a terminal"))
+            # The answer is read as y or yes in every language, as the [y/N] in the question says.
+            answer = input(_("Forget all progress in {path}? [y/N]").format(path=path) + " ").strip().lower()
             if answer not in ("y", "yes"):
-                print("Nothing changed.")
+                print(_("Nothing changed."))
                 return 0
         try:
             reset_progress(path)
         except OSError as exc:
-            raise UsageError(f"tui-attention lessons: cannot remove {path}: {exc.strerror or exc}") from None
-        print("Progress reset.")
+            raise UsageError(_("tui-attention lessons: cannot remove {path}: {why}").format(
+                path=path, why=exc.strerror or exc)) from None
+        print(_("Progress reset."))
     progress = load_progress(path)
     if progress.notice:
         print(progress.notice, file=sys.stderr)
-    done_mark, _ = _marks(sys.stdout)
+    done_mark = _marks(sys.stdout)[0]
     sys.stdout.write(format_lessons(lessons, progress, done_mark))
     return 0
 
@@ -84,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "lessons",
-        help="list the lessons and your progress",
-        description="List the lessons with a check mark for completed ones, overall progress and where you left off. "
-        "Progress lives in $XDG_STATE_HOME/tui-attention/progress.json (default ~/.local/state).",
+        help=_("list the lessons and your progress"),
+        description=_("List the lessons with a check mark for completed ones, overall progress and where you left "
+                      "off. Progress lives in $XDG_STATE_HOME/tui-attention/progress.json (default ~/.local/state)."),
     )
-    p.add_argument("--reset", action="store_true", help="forget all progress (asks first)")
-    p.add_argument("--yes", action="store_true", help="with --reset: do not ask")
+    p.add_argument("--reset", action="store_true", help=_("forget all progress (asks first)"))
+    p.add_argument("--yes", action="store_true", help=_("with --reset: do not ask"))
     p.set_defaults(func=run)

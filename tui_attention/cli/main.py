@@ -13,6 +13,7 @@ import sys
 from typing import Sequence
 
 from tui_attention.core.config import ConfigError
+from tui_attention.i18n import _
 
 from . import export, lessons, run, screenshot, serve, trace
 from .options import Parser, UsageError, scenario_options
@@ -23,7 +24,7 @@ COMMANDS = {"run": run, "trace": trace, "screenshot": screenshot, "export": expo
 
 def build_parser() -> argparse.ArgumentParser:
     shared = scenario_options()
-    parser = Parser(prog="tui-attention", description="A terminal tutor for Transformer self-attention.")
+    parser = Parser(prog="tui-attention", description=_("A terminal tutor for Transformer self-attention."))
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
     for command in COMMANDS.values():
         command.register(sub, shared)
@@ -38,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except (UsageError, ConfigError) as exc:
-        print(f"tui-attention: error: {exc}" if isinstance(exc, ConfigError) else f"{exc}", file=sys.stderr)
+        print(_("tui-attention: error: {message}").format(message=exc) if isinstance(exc, ConfigError) else f"{exc}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tui_attention.core.config import Config
 from tui_attention.core.scenario import Overrides, build_config
+from tui_attention.i18n import _
 
 OVERRIDE_FIELDS = ("sentence", "seed", "d_model", "d_k", "d_v", "heads", "scale", "mask", "weight_scale")
 
@@ -27,22 +28,22 @@ def whole_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("must be a whole number, got {text!r}").format(text=text)) from None
 
 
 def number(text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("must be a number, got {text!r}").format(text=text)) from None
 
 
 def scenario_options() -> argparse.ArgumentParser:
     """The scenario and override options shared by run, trace, screenshot, export and serve."""
     p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("scenario")
-    g.add_argument("--scenario", metavar="FILE", help="a scenario TOML file (default: the notebook's)")
-    g.add_argument("--sentence", metavar="TEXT", help="your own sentence (tokens split on spaces)")
+    g = p.add_argument_group(_("scenario"))
+    g.add_argument("--scenario", metavar="FILE", help=_("a scenario TOML file (default: the notebook's)"))
+    g.add_argument("--sentence", metavar="TEXT", help=_("your own sentence (tokens split on spaces)"))
     g.add_argument("--seed", type=whole_number, metavar="N")
     g.add_argument("--d-model", dest="d_model", type=whole_number, metavar="N")
     g.add_argument("--d-k", dest="d_k", type=whole_number, metavar="N")
@@ -56,8 +57,8 @@ def scenario_options() -> argparse.ArgumentParser:
 
 def tutor_options(p: argparse.ArgumentParser) -> None:
     """The options of the tutor itself (run and screenshot)."""
-    p.add_argument("--theme", metavar="NAME", help="a Textual theme, e.g. ansi-dark for 16 colours")
-    p.add_argument("--lesson", type=whole_number, metavar="N", help="open lesson N")
+    p.add_argument("--theme", metavar="NAME", help=_("a Textual theme, e.g. ansi-dark for 16 colours"))
+    p.add_argument("--lesson", type=whole_number, metavar="N", help=_("open lesson N"))
 
 
 def overrides_from_args(args: argparse.Namespace) -> Overrides:
@@ -89,4 +90,5 @@ def check_lesson_number(lesson: int | None) -> None:
 
     count = len(load_lessons(validate=False))
     if not 1 <= lesson <= count:
-        raise UsageError(f"tui-attention: --lesson must be between 1 and {count}, got {lesson}")
+        raise UsageError(_("tui-attention: --lesson must be between 1 and {count}, got {lesson}").format(
+            count=count, lesson=lesson))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tui_attention.i18n import _
+
 from .options import UsageError, check_lesson_number, overrides_from_args, tutor_options
 
 
@@ -30,7 +32,8 @@ def check_theme(theme: str | None) -> None:
 
     if theme and theme not in BUILTIN_THEMES:
         names = ", ".join(sorted(BUILTIN_THEMES))
-        raise UsageError(f"tui-attention: unknown theme {theme!r} (choose from: {names})")
+        raise UsageError(_("tui-attention: unknown theme {theme!r} (choose from: {names})").format(
+            theme=theme, names=names))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers, shared: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("run", parents=[shared], help="open the tutor (the default)")
+    p = subparsers.add_parser("run", parents=[shared], help=_("open the tutor (the default)"))
     tutor_options(p)
     p.set_defaults(func=run)

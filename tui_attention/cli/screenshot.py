@@ -7,6 +7,8 @@ import asyncio
 import re
 from pathlib import Path
 
+from tui_attention.i18n import _
+
 from .options import UsageError, tutor_options
 from .run import make_app
 
@@ -16,10 +18,11 @@ QUIT_KEYS = {"q", "ctrl+q", "ctrl+c"}
 def parse_size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d{1,4})\s*[xX]\s*(\d{1,4})\s*", text or "")
     if not m:
-        raise argparse.ArgumentTypeError(f"size must look like 80x24, got {text!r}")
+        raise argparse.ArgumentTypeError(_("size must look like 80x24, got {text!r}").format(text=text))
     w, h = int(m.group(1)), int(m.group(2))
     if not (10 <= w <= 500 and 5 <= h <= 300):
-        raise argparse.ArgumentTypeError(f"size {w}x{h} is outside 10x5 .. 500x300")
+        raise argparse.ArgumentTypeError(_("size {width}x{height} is outside 10x5 .. 500x300").format(
+            width=w, height=h))
     return w, h
 
 
@@ -42,20 +45,21 @@ async def _screenshot(app, size: tuple[int, int], keys: list[str]) -> str:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.parent and not out.parent.exists():
-        raise UsageError(f"tui-attention: {out.parent}: no such directory")
+        raise UsageError(_("tui-attention: {folder}: no such directory").format(folder=out.parent))
     app = make_app(args)
     svg = asyncio.run(_screenshot(app, args.size, split_keys(args.press)))
     try:
         out.write_text(svg, encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"tui-attention: {out}: cannot write ({exc.strerror})") from None
+        raise UsageError(_("tui-attention: {path}: cannot write ({why})").format(path=out, why=exc.strerror)) from None
     return 0
 
 
 def register(subparsers, shared: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("screenshot", parents=[shared], help="render the screen headless to an SVG")
+    p = subparsers.add_parser("screenshot", parents=[shared], help=_("render the screen headless to an SVG"))
     p.add_argument("out", metavar="OUT.svg")
     p.add_argument("--size", type=parse_size, default=(80, 24), metavar="WxH")
-    p.add_argument("--press", default="", metavar="KEYS", help="comma-separated Textual key names, e.g. right,down,question_mark")
+    p.add_argument("--press", default="", metavar="KEYS",
+                   help=_("comma-separated Textual key names, e.g. right,down,question_mark"))
     tutor_options(p)
     p.set_defaults(func=run)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from tui_attention.i18n import _
 from tui_attention.serve.child import Limits, tutor_argv
 
 from .options import UsageError, check_lesson_number, config_from_args, scenario_argv
@@ -23,9 +24,9 @@ def _port(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a port number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("must be a port number, got {text!r}").format(text=text)) from None
     if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {value}")
+        raise argparse.ArgumentTypeError(_("must be between 0 and 65535, got {value}").format(value=value))
     return value
 
 
@@ -34,9 +35,10 @@ def _at_least(minimum: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(_("must be a whole number, got {text!r}").format(text=text)) from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+            raise argparse.ArgumentTypeError(_("must be at least {minimum}, got {value}").format(
+                minimum=minimum, value=value))
         return value
 
     return parse
@@ -46,33 +48,36 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("must be a number of seconds, got {text!r}").format(text=text)) from None
     if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text!r}")
+        raise argparse.ArgumentTypeError(_("must be 0 or more seconds, got {text!r}").format(text=text))
     return value
 
 
 def _common(p: argparse.ArgumentParser, default_port: int) -> None:
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=_port, default=default_port, help=f"port (default: {default_port}; 0 picks a free one)")
-    p.add_argument("--max-sessions", type=_at_least(1), default=50, metavar="N", help="most tutors at once (default: 50)")
-    p.add_argument("--lesson", type=_at_least(1), metavar="N", help="open every tutor at lesson N")
+    p.add_argument("--host", default="127.0.0.1",
+                   help=_("address to listen on (default: 127.0.0.1, this machine only)"))
+    p.add_argument("--port", type=_port, default=default_port,
+                   help=_("port (default: {port}; 0 picks a free one)").format(port=default_port))
+    p.add_argument("--max-sessions", type=_at_least(1), default=50, metavar="N",
+                   help=_("most tutors at once (default: 50)"))
+    p.add_argument("--lesson", type=_at_least(1), metavar="N", help=_("open every tutor at lesson N"))
     defaults = Limits()
     p.add_argument(
         "--memory-limit", type=_at_least(64), default=defaults.memory_mb, metavar="MB",
-        help=f"address-space limit of each tutor process (default: {defaults.memory_mb})",
+        help=_("address-space limit of each tutor process (default: {limit})").format(limit=defaults.memory_mb),
     )  # fmt: skip
     p.add_argument(
         "--cpu-limit", type=_at_least(1), default=defaults.cpu_seconds, metavar="SECONDS",
-        help=f"CPU-time limit of each tutor process (default: {defaults.cpu_seconds})",
+        help=_("CPU-time limit of each tutor process (default: {limit})").format(limit=defaults.cpu_seconds),
     )  # fmt: skip
 
 
 def register(subparsers, shared: argparse.ArgumentParser) -> None:
     serve = subparsers.add_parser(
         "serve",
-        help="serve the tutor to a workshop, over SSH or in the browser",
-        description="Serve the tutor to a workshop: `serve ssh` for terminals, `serve web` for browsers.",
+        help=_("serve the tutor to a workshop, over SSH or in the browser"),
+        description=_("Serve the tutor to a workshop: `serve ssh` for terminals, `serve web` for browsers."),
     )
     sub = serve.add_subparsers(dest="serve_command", metavar="{ssh,web}", parser_class=type(serve))
     sub.required = True
@@ -80,8 +85,8 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
     ssh = sub.add_parser(
         "ssh",
         parents=[shared],
-        help="one tutor per `ssh -p PORT host`, and nothing else",
-        description=(
+        help=_("one tutor per `ssh -p PORT host`, and nothing else"),
+        description=_(
             "Serve the tutor over SSH: every attendee runs `ssh -p PORT host` and gets a tutor process "
             "of their own. No shell, commands, files or forwarding. Without --password or "
             "--authorized-keys, anyone who can reach the port gets a tutor."
@@ -90,18 +95,18 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
     _common(ssh, 2222)
     ssh.add_argument(
         "--idle-timeout", type=_seconds, default=900.0, metavar="SECONDS",
-        help="close sessions without a key press for this long (default: 900; 0 never)",
+        help=_("close sessions without a key press for this long (default: 900; 0 never)"),
     )  # fmt: skip
     auth = ssh.add_mutually_exclusive_group()
-    auth.add_argument("--password", metavar="TEXT", help="a shared workshop password (any user name)")
-    auth.add_argument("--authorized-keys", metavar="FILE", help="an OpenSSH authorized_keys file of allowed keys")
+    auth.add_argument("--password", metavar="TEXT", help=_("a shared workshop password (any user name)"))
+    auth.add_argument("--authorized-keys", metavar="FILE", help=_("an OpenSSH authorized_keys file of allowed keys"))
     ssh.set_defaults(func=cmd_ssh)
 
     web = sub.add_parser(
         "web",
         parents=[shared],
-        help="one tutor per browser tab, through textual-serve",
-        description=(
+        help=_("one tutor per browser tab, through textual-serve"),
+        description=_(
             "Serve the tutor in the browser through textual-serve: one tutor process per tab. "
             "It has no authentication and no TLS: put it behind an authenticating TLS reverse proxy."
         ),
@@ -109,7 +114,7 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
     _common(web, 8000)
     web.add_argument(
         "--public-url", metavar="URL",
-        help="the address browsers use, e.g. https://tutor.example.org behind a reverse proxy",
+        help=_("the address browsers use, e.g. https://tutor.example.org behind a reverse proxy"),
     )  # fmt: skip
     web.set_defaults(func=cmd_web)
 
@@ -120,7 +125,8 @@ def _require(module: str, command: str) -> None:
     try:
         importlib.import_module(module)
     except ImportError:
-        raise UsageError(f"tui-attention serve {command} needs the workshop extra: {EXTRA_HINT}") from None
+        raise UsageError(_("tui-attention serve {command} needs the workshop extra: {install}").format(
+            command=command, install=EXTRA_HINT)) from None
 
 
 def _prepare(args: argparse.Namespace) -> tuple[list[str], Limits]:
@@ -138,14 +144,14 @@ def _serve(server, describe: str) -> int:
     try:
         return asyncio.run(serve_until_signalled(server, describe))
     except ServeError as exc:
-        raise UsageError(f"tui-attention: error: {exc}") from None
+        raise UsageError(_("tui-attention: error: {message}").format(message=exc)) from None
 
 
 def cmd_ssh(args: argparse.Namespace) -> int:
     _require("asyncssh", "ssh")
     child_argv, limits = _prepare(args)
     if args.password is not None and not args.password:
-        raise UsageError("tui-attention serve ssh: --password must not be empty")
+        raise UsageError(_("tui-attention serve ssh: --password must not be empty"))
     if args.authorized_keys is not None:
         import asyncssh
 
@@ -153,7 +159,8 @@ def cmd_ssh(args: argparse.Namespace) -> int:
             asyncssh.read_authorized_keys(args.authorized_keys)
         except (OSError, ValueError, asyncssh.Error) as exc:
             reason = getattr(exc, "strerror", None) or exc
-            raise UsageError(f"tui-attention serve ssh: cannot use --authorized-keys {args.authorized_keys}: {reason}") from None
+            raise UsageError(_("tui-attention serve ssh: cannot use --authorized-keys {path}: {why}").format(
+                path=args.authorized_keys, why=reason)) from None
 
     from tui_attention.serve.ssh import TutorSSHServer
 

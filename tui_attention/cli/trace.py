@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tui_attention.i18n import _
+
 from .options import config_from_args
 
 
@@ -18,6 +20,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers, shared: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("trace", parents=[shared], help="print every intermediate without the TUI")
+    p = subparsers.add_parser("trace", parents=[shared], help=_("print every intermediate without the TUI"))
     p.add_argument("--format", choices=("json", "text"), default="text")
     p.set_defaults(func=run)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from tui_attention.i18n import _
+
 MAX_TOKENS = 1024
 MAX_DIM = 1024
 MAX_D_FF = 4096
@@ -55,27 +57,30 @@ def frozen_matrix(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name}: must be a {_shape_text(shape)} array of numbers") from None
+        raise ConfigError(_("{name}: must be a {shape} array of numbers").format(
+            name=name, shape=_shape_text(shape))) from None
     if array.dtype == object or array.shape != tuple(shape):
-        got = _shape_text(array.shape) if array.dtype != object else "ragged"
-        raise ConfigError(f"{name}: shape is {got}, expected {_shape_text(shape)}")
+        got = _shape_text(array.shape) if array.dtype != object else _("ragged")
+        raise ConfigError(_("{name}: shape is {got}, expected {shape}").format(
+            name=name, got=got, shape=_shape_text(shape)))
     if not np.all(np.isfinite(array)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-        raise ConfigError(f"{name}: value at {list(bad)} is not finite ({array[bad]})")
+        raise ConfigError(_("{name}: value at {index} is not finite ({value})").format(
+            name=name, index=list(bad), value=array[bad]))
     if array.size and np.max(np.abs(array)) > MAX_ABS_VALUE:
         bad = tuple(int(i) for i in np.argwhere(np.abs(array) > MAX_ABS_VALUE)[0])
-        raise ConfigError(f"{name}: value at {list(bad)} is {array[bad]:g}; keep values within ±{MAX_ABS_VALUE:g}")
+        raise ConfigError(_("{name}: value at {index} is {value:g}; keep values within ±{limit:g}").format(
+            name=name, index=list(bad), value=array[bad], limit=MAX_ABS_VALUE))
     array.setflags(write=False)
     return array
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
-            raise ConfigError(f"{name}: must be a whole number, got {value!r}")
-        raise ConfigError(f"{name}: must be a whole number, got {value!r}")
+        raise ConfigError(_("{name}: must be a whole number, got {value!r}").format(name=name, value=value))
     if not low <= value <= high:
-        raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
+        raise ConfigError(_("{name}: must be between {low} and {high}, got {value}").format(
+            name=name, low=low, high=high, value=value))
     return int(value)
 
 
@@ -110,16 +115,19 @@ class Config:
     def __post_init__(self) -> None:
         tokens = tuple(self.tokens)
         if not tokens:
-            raise ConfigError("tokens: there must be at least one token")
+            raise ConfigError(_("tokens: there must be at least one token"))
         if len(tokens) > MAX_TOKENS:
-            raise ConfigError(f"tokens: {len(tokens)} tokens, the limit is {MAX_TOKENS}")
+            raise ConfigError(_("tokens: {count} tokens, the limit is {limit}").format(
+                count=len(tokens), limit=MAX_TOKENS))
         for i, token in enumerate(tokens):
             if not isinstance(token, str) or not token.strip():
-                raise ConfigError(f"tokens[{i}]: must be a non-empty string, got {token!r}")
+                raise ConfigError(_("tokens[{index}]: must be a non-empty string, got {token!r}").format(
+                    index=i, token=token))
             if any(ch.isspace() for ch in token):
-                raise ConfigError(f"tokens[{i}]: {token!r} contains white space")
+                raise ConfigError(_("tokens[{index}]: {token!r} contains white space").format(index=i, token=token))
             if len(token) > MAX_TOKEN_CHARS:
-                raise ConfigError(f"tokens[{i}]: longer than {MAX_TOKEN_CHARS} characters")
+                raise ConfigError(_("tokens[{index}]: longer than {limit} characters").format(
+                    index=i, limit=MAX_TOKEN_CHARS))
         object.__setattr__(self, "tokens", tokens)
         object.__setattr__(self, "seed", _check_int("seed", self.seed, 0, MAX_SEED))
         for name in ("d_model", "d_k", "d_v"):
@@ -127,30 +135,33 @@ class Config:
         object.__setattr__(self, "d_ff", _check_int("d_ff", self.d_ff, 1, MAX_D_FF))
         object.__setattr__(self, "heads", _check_int("heads", self.heads, 1, MAX_HEADS))
         if self.scale not in SCALES:
-            raise ConfigError(f"scale: must be one of {', '.join(SCALES)}, got {self.scale!r}")
+            raise ConfigError(_("scale: must be one of {choices}, got {value!r}").format(
+                choices=", ".join(SCALES), value=self.scale))
         if self.mask not in MASKS:
-            raise ConfigError(f"mask: must be one of {', '.join(MASKS)}, got {self.mask!r}")
+            raise ConfigError(_("mask: must be one of {choices}, got {value!r}").format(
+                choices=", ".join(MASKS), value=self.mask))
         ws = self.weight_scale
         if isinstance(ws, bool) or not isinstance(ws, (int, float)) or not math.isfinite(ws) or ws <= 0 or ws > 100:
-            raise ConfigError(f"weight_scale: must be a number in (0, 100], got {ws!r}")
+            raise ConfigError(_("weight_scale: must be a number in (0, 100], got {value!r}").format(value=ws))
         object.__setattr__(self, "weight_scale", float(ws))
         if self.positions_kind not in POSITION_KINDS:
-            raise ConfigError(
-                f"positions.kind: must be one of {', '.join(POSITION_KINDS)}, got {self.positions_kind!r}"
-            )
+            raise ConfigError(_("positions.kind: must be one of {choices}, got {value!r}").format(
+                choices=", ".join(POSITION_KINDS), value=self.positions_kind))
         n, d = len(tokens), self.d_model
         if self.embeddings is not None:
             object.__setattr__(self, "embeddings", frozen_matrix("embeddings.values", self.embeddings, (n, d)))
         if self.positions_kind == "table":
             if self.positions is None:
-                raise ConfigError('positions.values: kind = "table" needs values (n x d_model)')
+                raise ConfigError(_('positions.values: kind = "table" needs values (n x d_model)'))
             object.__setattr__(self, "positions", frozen_matrix("positions.values", self.positions, (n, d)))
         elif self.positions is not None:
-            raise ConfigError(f'positions.values: only allowed with kind = "table", not {self.positions_kind!r}')
+            raise ConfigError(_('positions.values: only allowed with kind = "table", not {kind!r}').format(
+                kind=self.positions_kind))
         checked = {}
         for name, value in dict(self.weights).items():
             if name not in WEIGHT_NAMES:
-                raise ConfigError(f"weights.{name}: unknown key (expected one of {', '.join(WEIGHT_NAMES)})")
+                raise ConfigError(_("weights.{name}: unknown key (expected one of {choices})").format(
+                    name=name, choices=", ".join(WEIGHT_NAMES)))
             checked[name] = frozen_matrix(f"weights.{name}", value, self.weight_shape(name))
         object.__setattr__(self, "weights", checked)
 

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from tui_attention.i18n import _
+
 from .config import Config, ConfigError
 from .trace import Trace
 
@@ -18,9 +20,11 @@ EDITABLE = ("E", "P", "W_q", "W_k", "W_v")
 def with_cell(config: Config, trace: Trace, matrix: str, row: int, col: int, value: float, head: int = 0) -> Config:
     """A new Config equal to `config` except matrix[row, col] = value (W_* of head `head`)."""
     if matrix not in EDITABLE:
-        raise ConfigError(f"{matrix}: only {', '.join(EDITABLE)} can be edited")
+        raise ConfigError(_("{matrix}: only {editable} can be edited").format(
+            matrix=matrix, editable=", ".join(EDITABLE)))
     if not math.isfinite(value):
-        raise ConfigError(f"{matrix}[{row + 1},{col + 1}]: value must be a finite number, got {value!r}")
+        raise ConfigError(_("{cell}: value must be a finite number, got {value!r}").format(
+            cell=_cell(matrix, row, col), value=value))
     if matrix in ("E", "P"):
         current = (trace.E if matrix == "E" else trace.P).copy()
         _check(matrix, current, row, col)
@@ -38,4 +42,10 @@ def with_cell(config: Config, trace: Trace, matrix: str, row: int, col: int, val
 
 def _check(matrix: str, a: np.ndarray, row: int, col: int) -> None:
     if not (0 <= row < a.shape[0] and 0 <= col < a.shape[1]):
-        raise ConfigError(f"{matrix}[{row + 1},{col + 1}]: outside its {a.shape[0]}x{a.shape[1]} shape")
+        raise ConfigError(_("{cell}: outside its {rows}x{cols} shape").format(
+            cell=_cell(matrix, row, col), rows=a.shape[0], cols=a.shape[1]))
+
+
+def _cell(matrix: str, row: int, col: int) -> str:
+    """W_q[1,2]: a cell as the learner sees it, 1-based."""
+    return f"{matrix}[{row + 1},{col + 1}]"

@@ -14,6 +14,8 @@ from typing import Any
 
 import tomli_w
 
+from tui_attention.i18n import _
+
 from .config import NOTEBOOK_DEFAULTS, WEIGHT_NAMES, Config, ConfigError
 
 NOTEBOOK_TOKENS = ("me", "gusta", "estudiar", "inteligencia", "artificial")
@@ -30,7 +32,7 @@ def default_scenario_path() -> Path:
 def tokens_from_sentence(sentence: Any) -> tuple[str, ...]:
     """Split a sentence on white space into tokens."""
     if not isinstance(sentence, str):
-        raise ConfigError(f"sentence: must be a string, got {sentence!r}")
+        raise ConfigError(_("sentence: must be a string, got {value!r}").format(value=sentence))
     return tuple(sentence.split())
 
 
@@ -38,28 +40,30 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     """Validate the parsed TOML of a scenario and build its Config."""
     for key in data:
         if key not in TOP_KEYS:
-            raise ConfigError(f"unknown key {key!r} (expected one of {', '.join(sorted(TOP_KEYS))})")
+            raise ConfigError(_("unknown key {key!r} (expected one of {choices})").format(
+                key=key, choices=", ".join(sorted(TOP_KEYS))))
     for table, allowed in TABLE_KEYS.items():
         if table in data:
             if not isinstance(data[table], dict):
-                raise ConfigError(f"{table}: must be a table ([{table}])")
+                raise ConfigError(_("{table}: must be a table ([{table}])").format(table=table))
             for key in data[table]:
                 if key not in allowed:
-                    raise ConfigError(f"unknown key {table}.{key!r} (expected one of {', '.join(sorted(allowed))})")
+                    raise ConfigError(_("unknown key {table}.{key!r} (expected one of {choices})").format(
+                        table=table, key=key, choices=", ".join(sorted(allowed))))
     if "tokens" in data and "sentence" in data:
-        raise ConfigError("give either tokens or sentence, not both")
+        raise ConfigError(_("give either tokens or sentence, not both"))
     if "tokens" in data:
         tokens = data["tokens"]
         if not isinstance(tokens, list):
-            raise ConfigError(f"tokens: must be a list of strings, got {tokens!r}")
+            raise ConfigError(_("tokens: must be a list of strings, got {value!r}").format(value=tokens))
     elif "sentence" in data:
         tokens = tokens_from_sentence(data["sentence"])
     else:
-        raise ConfigError("tokens: missing (give tokens = [...] or sentence = \"...\")")
+        raise ConfigError(_("tokens: missing (give tokens = [...] or sentence = \"...\")"))
     kwargs: dict[str, Any] = {k: data[k] for k in NOTEBOOK_DEFAULTS if k in data}
     if "embeddings" in data:
         if "values" not in data["embeddings"]:
-            raise ConfigError("embeddings.values: missing (or leave out [embeddings] for seeded vectors)")
+            raise ConfigError(_("embeddings.values: missing (or leave out [embeddings] for seeded vectors)"))
         kwargs["embeddings"] = data["embeddings"]["values"]
     positions = data.get("positions", {})
     kwargs["positions_kind"] = positions.get("kind", "table" if "values" in positions else "sinusoidal")
@@ -74,22 +78,22 @@ def read_scenario_dict(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         if path.is_dir():
-            raise ConfigError(f"{path}: is a directory, not a scenario file")
+            raise ConfigError(_("{path}: is a directory, not a scenario file").format(path=path))
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+            raise ConfigError(_("{path}: larger than {limit} MiB").format(path=path, limit=MAX_FILE_BYTES // 2**20))
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
+        raise ConfigError(_("{path}: no such file").format(path=path)) from None
     except PermissionError:
-        raise ConfigError(f"{path}: permission denied") from None
+        raise ConfigError(_("{path}: permission denied").format(path=path)) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise ConfigError(_("{path}: cannot read ({why})").format(path=path, why=exc.strerror or exc)) from None
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise ConfigError(_("{path}: not UTF-8 text (byte {byte})").format(path=path, byte=exc.start)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise ConfigError(_("{path}: invalid TOML: {why}").format(path=path, why=exc)) from None
 
 
 def load_scenario(path: str | Path) -> Config:
@@ -176,7 +180,7 @@ def apply_overrides(config: Config, overrides: Overrides) -> Config:
             flags = ", ".join("--" + k.replace("_", "-") for k in changes if k != "tokens") or "--sentence"
             if "tokens" in changes and "--sentence" not in flags:
                 flags = "--sentence, " + flags
-            raise ConfigError(f"{flags} does not fit this scenario: {exc}") from None
+            raise ConfigError(_("{flags} does not fit this scenario: {why}").format(flags=flags, why=exc)) from None
     if "weight_scale" in given:
         config = config.with_weight_scale(given["weight_scale"])
     return config

@@ -15,6 +15,8 @@ registry does ("E", "heads.0.Q", "block.W_o", ...), the same names as
        block's outputs, named as in `tui-attention trace`.
 
 Files are overwritten; a csv folder is created if needed and its files replaced.
+The Markdown's words and the error messages are translated; tensor names, column
+labels and the script stay as they are, so that other programs can read them.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def _md_cell(text: str) -> str:
 def to_markdown(trace: Trace, decimals: int = 4) -> str:
     """Every tensor as a Markdown table with its shape, for notes and slides."""
     summary = config_summary(trace)
-    out = [f"# Attention trace: {_md_cell(' '.join(trace.tokens))}", ""]
+    out = ["# " + _("Attention trace: {sentence}").format(sentence=_md_cell(" ".join(trace.tokens))), ""]
     out.append(", ".join(f"{k} = {v}" for k, v in summary.items() if k != "explicit_weights"))
     out.append("")
     for name, value in trace_tensors(trace).items():
@@ -97,8 +99,8 @@ def to_markdown(trace: Trace, decimals: int = 4) -> str:
 def _describe_os_error(path: Path, exc: OSError) -> str:
     reason = exc.strerror or str(exc)
     if isinstance(exc, PermissionError):
-        reason = "permission denied"
-    return f"cannot write {path}: {reason}"
+        reason = _("permission denied")
+    return _("cannot write {path}: {why}").format(path=path, why=reason)
 
 
 def export_trace(trace: Trace, fmt_: str, out_path: str | Path) -> Path:
@@ -109,23 +111,25 @@ def export_trace(trace: Trace, fmt_: str, out_path: str | Path) -> Path:
     the wrong kind (a folder for a file format, a file for csv).
     """
     if fmt_ not in FORMATS:
-        raise ExportError(f"unknown export format {fmt_!r} (expected one of {', '.join(FORMATS)})")
+        raise ExportError(_("unknown export format {format!r} (expected one of {choices})").format(
+            format=fmt_, choices=", ".join(FORMATS)))
     path = Path(out_path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
-        raise ExportError(f"cannot write {path}: folder {parent} does not exist")
+        raise ExportError(_("cannot write {path}: folder {folder} does not exist").format(path=path, folder=parent))
     if not parent.is_dir():
-        raise ExportError(f"cannot write {path}: {parent} is not a folder")
+        raise ExportError(_("cannot write {path}: {folder} is not a folder").format(path=path, folder=parent))
     try:
         if fmt_ == "csv":
             if path.exists() and not path.is_dir():
-                raise ExportError(f"cannot write {path}: it is a file, and csv export writes a folder")
+                raise ExportError(_("cannot write {path}: it is a file, and csv export writes a folder").format(
+                    path=path))
             path.mkdir(exist_ok=True)
             for name, text in to_csv_files(trace).items():
                 write_atomic(path / name, text)
             return path
         if path.is_dir():
-            raise ExportError(f"cannot write {path}: it is a folder")
+            raise ExportError(_("cannot write {path}: it is a folder").format(path=path))
         if fmt_ == "npz":
             arrays = {**trace_tensors(trace), "tokens": np.array(trace.tokens, dtype=str)}
             write_atomic(path, lambda fh: np.savez(fh, **arrays))

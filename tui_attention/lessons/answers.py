@@ -1,5 +1,7 @@
 """A lesson page made concrete: its text and question rendered from a trace, answers judged,
-and the predict-then-reveal state of one question (`QuestionSession`). Pure Python."""
+and the predict-then-reveal state of one question (`QuestionSession`). Pure Python.
+
+The verdicts written here are translated (`_`); a lesson's own texts are shown as its author wrote them."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui_attention.core.trace import Trace
+from tui_attention.i18n import _
 from tui_attention.steps.notation import fmt, parse_number
 
 from .model import Page, Question
@@ -34,7 +37,8 @@ class RenderedPage:
 def _choice_labels(question: Question, trace: Trace, decimals: int) -> tuple[str, ...]:
     if question.token_choices:
         tokens = trace.tokens
-        return tuple(t if tokens.count(t) == 1 else f"{t} (word {i + 1})" for i, t in enumerate(tokens))
+        return tuple(t if tokens.count(t) == 1 else _("{token} (word {number})").format(token=t, number=i + 1)
+                     for i, t in enumerate(tokens))
     return tuple(render_text(c.text, trace, decimals) for c in question.choices)
 
 
@@ -81,7 +85,7 @@ def check_answer(question: Question, trace: Trace, given: Any, decimals: int = 4
         except ValueError:
             pick = 0
         if not 1 <= pick <= len(labels):
-            return Verdict(False, f"Press a number from 1 to {len(labels)}.", valid=False)
+            return Verdict(False, _("Press a number from 1 to {last}.").format(last=len(labels)), valid=False)
         if question.token_choices:
             right = int(evaluate(question.answer, trace))
             if pick == right:
@@ -96,20 +100,23 @@ def check_answer(question: Question, trace: Trace, given: Any, decimals: int = 4
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        return Verdict(False, f"Type a number, such as {fmt(-0.0123, question.decimals)}.", valid=False)
+        return Verdict(False, _("Type a number, such as {example}.").format(example=fmt(-0.0123, question.decimals)),
+                       valid=False)
     expected = float(evaluate(question.answer, trace))
     shown = fmt(expected, max(question.decimals, 0))
     tol = question.tolerance
     if abs(value - expected) <= tol + 1e-12:
-        return Verdict(True, f"Right: {shown} (within ±{tol:g}). " + right_text, shown)
+        return Verdict(True, _("Right: {answer} (within ±{tolerance:g}). {explanation}").format(
+            answer=shown, tolerance=tol, explanation=right_text), shown)
     for m in question.mistakes:
         wrong = float(evaluate(m.answer, trace))
         if abs(value - wrong) <= tol + 1e-12 and abs(wrong - expected) > tol:
             return Verdict(False, r(m.why))
     if expected != 0 and abs(value + expected) <= tol:
-        return Verdict(False, "The size is right but the sign is not: a product of two negatives is positive, "
-                              "and one negative factor makes it negative. Check each term's sign.")
-    return Verdict(False, f"Not within ±{tol:g} of the answer. Recompute step by step, or ask for a hint.")
+        return Verdict(False, _("The size is right but the sign is not: a product of two negatives is positive, "
+                                "and one negative factor makes it negative. Check each term's sign."))
+    return Verdict(False, _("Not within ±{tolerance:g} of the answer. Recompute step by step, or ask for a "
+                            "hint.").format(tolerance=tol))
 
 
 @dataclass

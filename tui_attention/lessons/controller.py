@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from tui_attention.core.config import ConfigError
 from tui_attention.core.trace import Trace
+from tui_attention.i18n import N_, _
 from tui_attention.steps.state import TutorState
 
 from .answers import QuestionSession, RenderedPage, render_page
@@ -20,7 +21,10 @@ from .model import Lesson, Page
 from .parser import load_lessons
 from .progress import Progress, load_progress, save_progress
 
-WORKED = "Worked answer: "
+WORKED_STYLE = "bold"  # the feedback style of a worked answer, and of nothing else
+# Lesson texts are English and may open with a verdict of their own; the app's verdicts are translated.
+VERDICT_OPENINGS = ("right", "not quite", "wrong")
+TRANSLATED_OPENINGS = (N_("Right"), N_("Not quite"), N_("Wrong"))
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ class LessonController:
         try:
             save_progress(self.progress)
         except OSError as exc:
-            return [Notice(f"Could not save progress: {exc.strerror or exc}", "warning")]
+            return [Notice(_("Could not save progress: {why}").format(why=exc.strerror or exc), "warning")]
         return []
 
     # --- moving between pages ------------------------------------------------------------
@@ -78,7 +82,7 @@ class LessonController:
         """Open lesson `index` (0-based) at `page`, or where the learner left off in it."""
         notices = self.ensure_loaded()
         if not 0 <= index < len(self.lessons):
-            return notices + [Notice(f"There is no lesson {index + 1}.", "warning")]
+            return notices + [Notice(_("There is no lesson {number}.").format(number=index + 1), "warning")]
         lesson = self.lessons[index]
         if page is None:
             page = self.progress.last_page if self.progress.last_lesson == lesson.id else 0
@@ -110,15 +114,15 @@ class LessonController:
     def turn(self, delta: int, state: TutorState) -> list[Notice]:
         """The next (delta 1) or previous (-1) page; past the last page the lesson is complete."""
         if not self.active:
-            return [Notice("No lesson open: press L to choose one.", timeout=4)]
+            return [Notice(_("No lesson open: press L to choose one."), timeout=4)]
         lesson = self.lesson
         if self.page + delta >= len(lesson.pages):
             self.progress.mark_completed(lesson.id)
             notices = self.save()
             self.index = None
             done = self.progress.count_completed([x.id for x in self.lessons])
-            return notices + [Notice(f"Lesson {lesson.number} complete ({done} / {len(self.lessons)}). "
-                                     "Press L for the next one.", timeout=8)]
+            return notices + [Notice(_("Lesson {number} complete ({done} / {total}). Press L for the next one.").format(
+                number=lesson.number, done=done, total=len(self.lessons)), timeout=8)]
         self.page = max(0, self.page + delta)
         return self.show_page(state)
 
@@ -145,10 +149,12 @@ class LessonController:
         notices = self.save()
         style = "bold green" if verdict.correct else "bold red"
         text = verdict.explanation
-        if not text.lower().startswith(("right", "not quite", "wrong")):
-            text = ("Right. " if verdict.correct else "Not quite. ") + text
+        openings = VERDICT_OPENINGS + tuple(_(word).lower() for word in TRANSLATED_OPENINGS)
+        if not text.lower().startswith(openings):
+            text = (_("Right. {explanation}") if verdict.correct else _("Not quite. {explanation}")).format(
+                explanation=text)
         # A worked answer, once revealed, stays on the page.
-        self.feedback = [f for f in self.feedback if f[1].startswith(WORKED)] + [(style, text)]
+        self.feedback = [f for f in self.feedback if f[0] == WORKED_STYLE] + [(style, text)]
         if verdict.correct or session.revealed:
             self._reveal_step(state)
         return notices
@@ -159,7 +165,7 @@ class LessonController:
         if session.hint() is not None:
             self.progress.record_hints(session.question.id, session.hints_used)
         elif not session.revealed:
-            self.feedback.append(("bold", WORKED + session.reveal()))
+            self.feedback.append((WORKED_STYLE, _("Worked answer: {answer}").format(answer=session.reveal())))
             self.progress.record_reveal(session.question.id)
             self._reveal_step(state)
         return self.save()

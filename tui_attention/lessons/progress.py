@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui_attention.i18n import _
 from tui_attention.infra.files import write_atomic
 from tui_attention.infra.paths import state_dir
 
@@ -125,38 +126,38 @@ def progress_path() -> Path:
 
 def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Corrupt(f"{what} must be a whole number >= 0, got {value!r}")
+        raise _Corrupt(_("{what} must be a whole number >= 0, got {value!r}").format(what=what, value=value))
     return value
 
 
 def _bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
-        raise _Corrupt(f"{what} must be true or false, got {value!r}")
+        raise _Corrupt(_("{what} must be true or false, got {value!r}").format(what=what, value=value))
     return value
 
 
 def _from_dict(data: Any) -> Progress:
     if not isinstance(data, dict):
-        raise _Corrupt("the top level is not an object")
+        raise _Corrupt(_("the top level is not an object"))
     version = data.get("version")
     if version != VERSION:
-        raise _Corrupt(f"unknown version {version!r}")
+        raise _Corrupt(_("unknown version {version!r}").format(version=version))
     completed = data.get("completed", [])
     if not isinstance(completed, list) or not all(isinstance(x, str) for x in completed):
-        raise _Corrupt("completed must be a list of lesson ids")
+        raise _Corrupt(_("completed must be a list of lesson ids"))
     last = data.get("last")
     last_lesson, last_page = None, 0
     if last is not None:
         if not isinstance(last, dict) or not isinstance(last.get("lesson"), str):
-            raise _Corrupt("last must be {\"lesson\": id, \"page\": n}")
+            raise _Corrupt(_("last must be {shape}").format(shape='{"lesson": id, "page": n}'))
         last_lesson, last_page = last["lesson"], _int(last.get("page", 0), "last.page")
     raw = data.get("questions", {})
     if not isinstance(raw, dict):
-        raise _Corrupt("questions must be an object")
+        raise _Corrupt(_("questions must be an object"))
     questions = {}
     for qid, entry in raw.items():
         if not isinstance(entry, dict):
-            raise _Corrupt(f"questions[{qid!r}] must be an object")
+            raise _Corrupt(_("questions[{id!r}] must be an object").format(id=qid))
         questions[qid] = QuestionScore(
             attempts=_int(entry.get("attempts", 0), f"{qid}.attempts"),
             correct=_bool(entry.get("correct", False), f"{qid}.correct"),
@@ -187,21 +188,22 @@ def load_progress(path: str | Path | None = None) -> Progress:
     fresh = Progress(path=path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise _Corrupt(f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+            raise _Corrupt(_("larger than {limit} MiB").format(limit=MAX_FILE_BYTES // 2**20))
         raw = path.read_bytes()
     except FileNotFoundError:
         return fresh
     except _Corrupt as exc:
         return _corrupt(path, str(exc))
     except OSError as exc:
-        fresh.notice = f"Could not read your progress ({path}: {exc.strerror or exc}); starting fresh for this session."
+        fresh.notice = _("Could not read your progress ({path}: {why}); starting fresh for this session.").format(
+            path=path, why=exc.strerror or exc)
         return fresh
     try:
         progress = _from_dict(json.loads(raw.decode("utf-8")))
     except UnicodeDecodeError:
-        return _corrupt(path, "not UTF-8 text")
+        return _corrupt(path, _("not UTF-8 text"))
     except json.JSONDecodeError as exc:
-        return _corrupt(path, f"not valid JSON ({exc.msg} at line {exc.lineno})")
+        return _corrupt(path, _("not valid JSON ({why} at line {line})").format(why=exc.msg, line=exc.lineno))
     except _Corrupt as exc:
         return _corrupt(path, str(exc))
     progress.path = path
@@ -210,8 +212,13 @@ def load_progress(path: str | Path | None = None) -> Progress:
 
 def _corrupt(path: Path, why: str) -> Progress:
     backup = _move_aside(path)
-    where = f"it was moved to {backup}" if backup else "it could not be moved aside"
-    return Progress(path=path, notice=f"Your progress file {path} was damaged ({why}); {where} and progress starts fresh.")
+    if backup:
+        notice = _("Your progress file {path} was damaged ({why}); it was moved to {backup} and progress starts "
+                   "fresh.").format(path=path, why=why, backup=backup)
+    else:
+        notice = _("Your progress file {path} was damaged ({why}); it could not be moved aside and progress starts "
+                   "fresh.").format(path=path, why=why)
+    return Progress(path=path, notice=notice)
 
 
 def save_progress(progress: Progress, path: str | Path | None = None) -> Path:

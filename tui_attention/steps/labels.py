@@ -1,4 +1,6 @@
-"""How the switches are written on screen: the scores' suffixes and the status words, once each.
+"""How the switches and counters are written on screen: the scores' suffixes, the status words
+and "word 2/5", "step 3/9", once each. The suffixes are notation and stay as they are; the
+words are translated.
 
     score_suffix("scores")  ""          the raw q·k
     score_suffix("scaled")  "/√d"       after ÷√d_k (when scaling is on)
@@ -8,6 +10,9 @@
 from __future__ import annotations
 
 from tui_attention.core.config import Config
+from tui_attention.i18n import _
+
+from .step import Step
 
 
 def score_suffix(key: str, config: Config) -> str:
@@ -27,13 +32,23 @@ def score_labels(config: Config) -> tuple[tuple[str, str], ...]:
 
 def score_grid_label(config: Config) -> str:
     """The matrix view's title of the scores the softmax reads: S = Q Kᵀ/√d_k, masked."""
-    return ("S = Q Kᵀ" + ("/√d_k" if config.scale == "sqrt_dk" else "")
-            + (", masked" if config.mask == "causal" else ""))
+    formula = "S = Q Kᵀ" + ("/√d_k" if config.scale == "sqrt_dk" else "")
+    return _("{formula}, masked").format(formula=formula) if config.mask == "causal" else formula
 
 
 def scale_word(config: Config) -> str:
-    return "÷√d_k" if config.scale == "sqrt_dk" else "unscaled"
+    return "÷√d_k" if config.scale == "sqrt_dk" else _("unscaled")
 
 
 def mask_word(config: Config) -> str:
-    return "causal" if config.mask == "causal" else "no mask"
+    return _("causal") if config.mask == "causal" else _("no mask")
+
+
+def word_counter(word: int, n: int) -> str:
+    """word 2/5, for the 0-based `word` of `n`."""
+    return _("word {word}/{n}").format(word=word + 1, n=n)
+
+
+def step_counter(step: Step) -> str:
+    """step 3/9: where `step` is in its sequence."""
+    return _("step {step}/{steps}").format(step=step.index + 1, steps=step.total)

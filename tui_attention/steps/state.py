@@ -15,6 +15,7 @@ from tui_attention.core import Overrides, Trace, build_config, compute
 from tui_attention.core.config import Config
 from tui_attention.core.editing import with_cell
 from tui_attention.core.scenario import apply_overrides
+from tui_attention.i18n import _
 
 from .matrix import matrix_steps
 from .notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
@@ -183,12 +184,12 @@ class TutorState:
     def source(self) -> str:
         """Where the numbers come from, in a word: notebook, seeded, a file name, or edited."""
         if self.edited:
-            return "edited"
+            return _("edited")
         if self.scenario is not None:
             name = Path(self.scenario).name
             return name if len(name) <= 14 else name[:13] + "…"
         generating = any(k in self.overrides.given() for k in Overrides.GENERATING)
-        return "seeded" if generating else "notebook"
+        return _("seeded") if generating else _("notebook")
 
     def snapshot(self) -> dict:
         return {"view": self.view, "word": self.word, "step": self.step, "matrix_step": self.matrix_step,

@@ -12,6 +12,9 @@
 
 `word_step(trace, i, k)` builds step k on its own: at 512 tokens a step formats
 hundreds of lines, and the other eight can wait.
+
+Titles, narration and the words in formula lines go through `_`, one whole
+sentence per message; the formulas themselves are notation and are not translated.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from tui_attention.core.attention import weighted_sum
 from tui_attention.core.tensors import tensor
 from tui_attention.core.trace import Trace
+from tui_attention.i18n import _, ngettext
 
 from .labels import score_labels, score_suffix
 from .notation import DEFAULT_DECIMALS, fmt, fmt_vector, sub, sub2
@@ -40,7 +44,8 @@ def dot_terms(a: np.ndarray, b: np.ndarray, d: int) -> str:
 
 
 def _name(trace: Trace, i: int) -> str:
-    return f"'{trace.tokens[i]}'"
+    # The quotation marks are a translator's choice ('me', «me», „me“).
+    return _("'{token}'").format(token=trace.tokens[i])
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,15 @@ class _Word:
 
 def _embed(w: _Word) -> tuple:
     t, i, d, I = w.trace, w.i, w.d, w.I
+    text = " ".join((
+        _("The embedding {e} is the vector the lookup table holds for {word}; the same word always gets "
+          "the same vector.").format(e=f"e{I}", word=w.word),
+        _positions_sentence(t, f"p{I}"),
+        _("Their sum {x} is what attention works on.").format(x=f"x{I}"),
+    ))
     return (
-        f"Input of {w.word}: x{I} = e{I} + p{I}",
-        f"The embedding e{I} is the vector the lookup table holds for {w.word}; the same word always gets "
-        f"the same vector. Attention alone cannot see word order, so the position vector p{I} "
-        f"({_positions_note(t)}) is added. Their sum x{I} is what attention works on.",
+        _("Input of {word}: {formula}").format(word=w.word, formula=f"x{I} = e{I} + p{I}"),
+        text,
         (f"e{I} = {fmt_vector(t.E[i], d)}", f"p{I} = {fmt_vector(t.P[i], d)}",
          f"x{I} = e{I} + p{I} = {fmt_vector(t.X[i], d)}"),
         (Cell("E", i), Cell("P", i)), (Cell("X", i),),
@@ -87,9 +96,10 @@ def _query(w: _Word) -> tuple:
     lines += [f"q{I}[{col + 1}] = {dot_terms(t.X[i], h.W_q[:, col], d)} = {fmt(h.Q[i, col], d)}"
               for col in range(min(c.d_k, 8))]
     return (
-        f"Query of {w.word}: q{I} = x{I} W_q",
-        f"W_q turns x{I} (1x{c.d_model}) into the query q{I} (1x{c.d_k}): what {w.word} is looking for. "
-        f"Each entry of q{I} is the dot product of x{I} with one column of W_q.",
+        _("Query of {word}: {formula}").format(word=w.word, formula=f"q{I} = x{I} W_q"),
+        _("W_q turns {x} (1x{d_model}) into the query {q} (1x{d_k}): what {word} is looking for. "
+          "Each entry of {q} is the dot product of {x} with one column of W_q.").format(
+            x=f"x{I}", q=f"q{I}", d_model=c.d_model, d_k=c.d_k, word=w.word),
         tuple(lines), (Cell("X", i), Cell("W_q")), (Cell("Q", i),),
     )
 
@@ -100,13 +110,15 @@ def _projection(w: _Word, name: str) -> tuple:
     rows = getattr(w.h, name)
     sym, weight = name.lower(), f"W_{name.lower()}"
     if name == "K":
-        title = "Keys of every word: k_j = x_j W_k"
-        text = (f"Every word j, {w.word} included, gets a key k_j = x_j W_k (1x{c.d_k}): what it offers to be "
-                f"found by. The same W_k is used for every word; only x_j differs.")
+        title = _("Keys of every word: {formula}").format(formula="k_j = x_j W_k")
+        text = _("Every word j, {word} included, gets a key {formula} (1x{d_k}): what it offers to be "
+                 "found by. The same W_k is used for every word; only x_j differs.").format(
+            word=w.word, formula="k_j = x_j W_k", d_k=c.d_k)
     else:
-        title = "Values of every word: v_j = x_j W_v"
-        text = (f"Every word j also gets a value v_j = x_j W_v (1x{c.d_v}): what it hands over when attended to. "
-                f"Keys decide how much attention a word gets; values are what is passed on.")
+        title = _("Values of every word: {formula}").format(formula="v_j = x_j W_v")
+        text = _("Every word j also gets a value {formula} (1x{d_v}): what it hands over when attended to. "
+                 "Keys decide how much attention a word gets; values are what is passed on.").format(
+            formula="v_j = x_j W_v", d_v=c.d_v)
     lines = tuple(f"{sym}{sub(j + 1)} = x{sub(j + 1)} {weight} = {fmt_vector(rows[j], d)}   {t.tokens[j]}"
                   for j in range(t.n))
     return title, text, lines, (Cell("X"), Cell(weight)), (Cell(name),)
@@ -124,10 +136,11 @@ def _scores(w: _Word) -> tuple:
     t, i, d, I, h = w.trace, w.i, w.d, w.I, w.h
     best = int(np.argmax(h.scores[i]))
     return (
-        f"Similarity of {w.word} to each word: q{I}·k_j",
-        f"The dot product q{I}·k_j is large when the query and the key point the same way. "
-        f"{w.word} gets one score per word, itself included. The highest here is with "
-        f"{_name(t, best)} ({fmt(h.scores[i, best], d)}).",
+        _("Similarity of {word} to each word: {formula}").format(word=w.word, formula=f"q{I}·k_j"),
+        _("The dot product {formula} is large when the query and the key point the same way. "
+          "{word} gets one score per word, itself included. The highest here is with "
+          "{best} ({score}).").format(formula=f"q{I}·k_j", word=w.word, best=_name(t, best),
+                                     score=fmt(h.scores[i, best], d)),
         tuple(f"q{I}·k{sub(j + 1)} = {dot_terms(h.Q[i], h.K[j], d)} = {fmt(h.scores[i, j], d)}" for j in range(t.n)),
         (Cell("Q", i), Cell("K")), (Cell("scores", i),),
     )
@@ -138,36 +151,44 @@ def _scale(w: _Word) -> tuple:
     before, after = float(np.std(h.scores[i])), float(np.std(h.scaled[i]))
     if c.scale == "sqrt_dk":
         root = t.scale_divisor
-        text = (
-            f"Each score is divided by √d_k = √{c.d_k} = {root:.{d}f}. The variance of q·k grows with d_k, "
-            f"so without this the softmax saturates for large d_k. Spread of {w.word}'s scores: "
-            f"std {before:.{d}f} before, {after:.{d}f} after.")
+        text = _(
+            "Each score is divided by √d_k = √{d_k} = {root}. The variance of q·k grows with d_k, "
+            "so without this the softmax saturates for large d_k. Spread of {word}'s scores: "
+            "std {before} before, {after} after.").format(
+            d_k=c.d_k, root=f"{root:.{d}f}", word=w.word, before=f"{before:.{d}f}", after=f"{after:.{d}f}")
         lines = tuple(f"s{w.s(j)} / √{c.d_k} = {fmt(h.scores[i, j], d)} / {root:.{d}f} = {fmt(h.scaled[i, j], d)}"
                       for j in range(t.n))
     else:
-        text = (
-            f"No scaling here (scale = none), as in the notebook. The original Transformer divides by √d_k "
-            f"(press s) because the variance of q·k grows with d_k. Spread of these scores: std {before:.{d}f}; "
-            f"÷√{c.d_k} would make it {before / np.sqrt(c.d_k):.{d}f}.")
-        lines = tuple(f"s{w.s(j)} = {fmt(h.scaled[i, j], d)}  (unscaled)" for j in range(t.n))
-    return ("Scaling the scores", text, lines, (Cell("scores", i),), (Cell("scaled", i),))
+        text = _(
+            "No scaling here (scale = none), as in the notebook. The original Transformer divides by √d_k "
+            "(press s) because the variance of q·k grows with d_k. Spread of these scores: std {before}; "
+            "÷√{d_k} would make it {after}.").format(
+            before=f"{before:.{d}f}", d_k=c.d_k, after=f"{before / np.sqrt(c.d_k):.{d}f}")
+        unscaled = _("{score}  (unscaled)")
+        lines = tuple(unscaled.format(score=f"s{w.s(j)} = {fmt(h.scaled[i, j], d)}") for j in range(t.n))
+    return (_("Scaling the scores"), text, lines, (Cell("scores", i),), (Cell("scaled", i),))
 
 
 def _mask(w: _Word) -> tuple:
     t, i, d, h, c = w.trace, w.i, w.d, w.h, w.trace.config
     if c.mask == "causal":
         hidden = t.n - 1 - i
-        text = (
-            f"Causal mask: {w.word} may only look at itself and earlier words, as a decoder must. "
-            f"Later words get -inf (not a large negative number), so exp(-inf) = 0 exactly. "
-            + (f"{hidden} word(s) are hidden from {w.word}." if hidden else f"{w.word} is last, so nothing is hidden."))
-        lines = tuple(f"s{w.s(j)} = {fmt(h.logits[i, j], d)}" + ("  masked: comes later" if j > i else "")
-                      for j in range(t.n))
+        text = " ".join((
+            _("Causal mask: {word} may only look at itself and earlier words, as a decoder must. "
+              "Later words get -inf (not a large negative number), so exp(-inf) = 0 exactly.").format(word=w.word),
+            # "word(s)" in both forms keeps the English as it was; a catalogue gives each form its own.
+            ngettext("{hidden} word(s) are hidden from {word}.", "{hidden} word(s) are hidden from {word}.",
+                     hidden).format(hidden=hidden, word=w.word)
+            if hidden else _("{word} is last, so nothing is hidden.").format(word=w.word),
+        ))
+        later = _("{score}  masked: comes later")
+        lines = tuple(later.format(score=f"s{w.s(j)} = {fmt(h.logits[i, j], d)}") if j > i
+                      else f"s{w.s(j)} = {fmt(h.logits[i, j], d)}" for j in range(t.n))
     else:
-        text = (f"No mask: {w.word} may attend to every word, before and after it, as in an encoder. "
-                f"Press c for a causal mask, which hides later words with -inf.")
+        text = _("No mask: {word} may attend to every word, before and after it, as in an encoder. "
+                 "Press c for a causal mask, which hides later words with -inf.").format(word=w.word)
         lines = tuple(f"s{w.s(j)} = {fmt(h.logits[i, j], d)}" for j in range(t.n))
-    return ("Masking", text, lines, (Cell("scaled", i),), (Cell("logits", i),))
+    return (_("Masking"), text, lines, (Cell("scaled", i),), (Cell("logits", i),))
 
 
 def _softmax(w: _Word) -> tuple:
@@ -187,20 +208,36 @@ def _softmax(w: _Word) -> tuple:
     # The spread of the weights as printed, so that the sentence agrees with the numbers on screen.
     spread = round(float(seen.max()), d) - round(float(seen.min()), d)
     masked = int((~finite).sum())
-    text = (f"The softmax turns the scores of {w.word}, along its row, into weights α{sub(i + 1)}ⱼ that sum to 1"
-            + (f"; the {masked} masked word(s) get exactly 0" if masked else " and are all positive") + ". "
-            "Subtracting the row's maximum first keeps exp() from overflowing and changes nothing. ")
-    if seen.size == 1:
-        text += f"{w.word} can only see itself, so its one weight is 1."
-    elif float(seen.max()) > 0.9:
-        text += (f"The softmax has saturated: {_name(t, amax)} gets {fmt(h.weights[i, amax], d)} and the rest almost "
-                 f"nothing, because the scores are far apart (std {float(np.std(row[finite])):.{d}f}).")
+    alpha = f"α{sub(i + 1)}ⱼ"
+    if masked:
+        turns = ngettext(
+            "The softmax turns the scores of {word}, along its row, into weights {alpha} that sum to 1; "
+            "the {masked} masked word(s) get exactly 0.",
+            "The softmax turns the scores of {word}, along its row, into weights {alpha} that sum to 1; "
+            "the {masked} masked word(s) get exactly 0.", masked)
     else:
-        text += f"{w.word} attends most to {_name(t, amax)} ({fmt(h.weights[i, amax], d)})"
-        text += (f"; the weights it can see differ by only {spread:.{d}f}, nearly uniform, because the scores are "
-                 f"small and close together." if spread < 0.1 else ".")
+        turns = _("The softmax turns the scores of {word}, along its row, into weights {alpha} that sum to 1 "
+                  "and are all positive.")
+    top_word, top_weight = _name(t, amax), fmt(h.weights[i, amax], d)
+    if seen.size == 1:
+        verdict = _("{word} can only see itself, so its one weight is 1.").format(word=w.word)
+    elif float(seen.max()) > 0.9:
+        verdict = _("The softmax has saturated: {top} gets {weight} and the rest almost nothing, because the "
+                    "scores are far apart (std {std}).").format(
+            top=top_word, weight=top_weight, std=f"{float(np.std(row[finite])):.{d}f}")
+    elif spread < 0.1:
+        verdict = _("{word} attends most to {top} ({weight}); the weights it can see differ by only {spread}, "
+                    "nearly uniform, because the scores are small and close together.").format(
+            word=w.word, top=top_word, weight=top_weight, spread=f"{spread:.{d}f}")
+    else:
+        verdict = _("{word} attends most to {top} ({weight}).").format(word=w.word, top=top_word, weight=top_weight)
+    text = " ".join((
+        turns.format(word=w.word, alpha=alpha, masked=masked),
+        _("Subtracting the row's maximum first keeps exp() from overflowing and changes nothing."),
+        verdict,
+    ))
     return (
-        f"Softmax: attention weights of {w.word}", text,
+        _("Softmax: attention weights of {word}").format(word=w.word), text,
         tuple(lines), (Cell("logits", i),), (Cell("weights", i),),
     )
 
@@ -211,23 +248,37 @@ def _output(w: _Word) -> tuple:
              f"{fmt_vector(h.weights[i, j] * h.V[j], d)}" for j in range(t.n)]
     z_loop = weighted_sum(h.weights[i], h.V)
     lines.append(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}")
+    if t.mask is not None:
+        informed = _("It is the new representation of {word}, informed by the words it may see (itself and the "
+                     "earlier ones).")
+    else:
+        informed = _("It is the new representation of {word}, informed by the whole sentence.")
+    text = " ".join((
+        _("{z} is the weighted sum of the values, using the attention weights of {word}.").format(z=f"z{I}",
+                                                                                                 word=w.word),
+        informed.format(word=w.word),
+        _("It equals row {row} of A V in the matrix view.").format(row=i + 1),
+    ))
     return (
-        f"Output of {w.word}: z{I} = Σ_j α{sub(i + 1)}ⱼ v_j",
-        f"z{I} is the weighted sum of the values, using the attention weights of {w.word}. It is the "
-        f"new representation of {w.word}, informed by "
-        + ("the words it may see (itself and the earlier ones)" if t.mask is not None else "the whole sentence")
-        + f". It equals row {i + 1} of A V in the matrix view.",
+        _("Output of {word}: {formula}").format(word=w.word, formula=f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j"),
+        text,
         tuple(lines), (Cell("weights", i), Cell("V")), (Cell("output", i),), tuple(z_loop),
     )
 
 
-def _positions_note(trace: Trace) -> str:
+def _positions_sentence(trace: Trace, p: str) -> str:
+    """The sentence on the position vector `p` (p₁), one whole message per kind of positions."""
     kind = trace.config.positions_kind
     if kind == "table":
-        return "here a hand-written table, as in the notebook; the original Transformer uses sinusoids"
-    if kind == "sinusoidal":
-        return "sinusoidal, as in Vaswani et al. 2017, counted from 0"
-    return "none here, so word order is invisible"
+        text = _("Attention alone cannot see word order, so the position vector {p} (here a hand-written table, "
+                 "as in the notebook; the original Transformer uses sinusoids) is added.")
+    elif kind == "sinusoidal":
+        text = _("Attention alone cannot see word order, so the position vector {p} (sinusoidal, as in Vaswani "
+                 "et al. 2017, counted from 0) is added.")
+    else:
+        text = _("Attention alone cannot see word order, so the position vector {p} (none here, so word order is "
+                 "invisible) is added.")
+    return text.format(p=p)
 
 
 WORD_BUILDERS = (_embed, _query, _keys, _values, _scores, _scale, _mask, _softmax, _output)
@@ -266,7 +317,8 @@ def _vectors(trace: Trace, i: int, head: int, reads: tuple[Cell, ...],
                 label = f"{t.row_symbol}{sub(r + 1)}{score_suffix(cell.matrix, trace.config)}"
                 rows.append(VectorRow(label, f"1x{m.shape[1]}", m[r], kind))
             if cell.row is None and len(shown) < trace.n:
-                notes.append(f"{t.row_symbol}: rows {shown[0] + 1}-{shown[-1] + 1} of {trace.n}")
+                notes.append(_("{symbol}: rows {first}-{last} of {n}").format(
+                    symbol=t.row_symbol, first=shown[0] + 1, last=shown[-1] + 1, n=trace.n))
     return tuple(rows), tuple(notes)
 
 

@@ -33,7 +33,10 @@ class Ask:
     submit: Callable[[str], list[Notice]]
 
 
-SAVED_HEADER = "# Saved by tui-attention; load with: tui-attention --scenario FILE\n"
+def saved_header() -> str:
+    """The comment line at the top of a saved scenario; the "#" keeps it a TOML comment in any language."""
+    load = _("Saved by tui-attention; load with: {command}").format(command="tui-attention --scenario FILE")
+    return f"# {load}\n"
 
 
 def writable_file(text: str) -> str | None:
@@ -84,7 +87,7 @@ def save(state: TutorState) -> Ask:
     """ctrl+s: the scenario as TOML, edited cells kept, loadable with --scenario."""
     def submit(text: str) -> list[Notice]:
         try:
-            write_atomic(Path(text).expanduser(), dumps_scenario(state.config, SAVED_HEADER))
+            write_atomic(Path(text).expanduser(), dumps_scenario(state.config, saved_header()))
         except OSError as exc:
             return [Notice(_("Could not save {path}: {why}").format(path=text, why=exc.strerror or exc), "error", 8)]
         return [Notice(_("Saved {path}. Load it again with: tui-attention --scenario {path}").format(path=text),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from tui_attention.i18n import _
 from tui_attention.infra.paths import config_dir
 
 
@@ -27,12 +28,14 @@ def load_keymap(known_ids: set[str], path: Path | None = None) -> tuple[dict[str
     except FileNotFoundError:
         return {}, None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return {}, f"{path}: ignored, cannot read it ({exc})"
+        return {}, _("{path}: ignored, cannot read it ({why})").format(path=path, why=exc)
     keymap: dict[str, str] = {}
     for binding_id, keys in data.items():
         if binding_id not in known_ids:
-            return {}, f"{path}: ignored, unknown binding id {binding_id!r} (see the help screen, ?)"
+            return {}, _("{path}: ignored, unknown binding id {id!r} (see the help screen, ?)").format(
+                path=path, id=binding_id)
         if not isinstance(keys, str) or not keys.strip():
-            return {}, f"{path}: ignored, {binding_id} must be keys like \"n,right\""
+            return {}, _("{path}: ignored, {id} must be keys like {example}").format(
+                path=path, id=binding_id, example='"n,right"')
         keymap[binding_id] = keys
     return keymap, None

@@ -17,14 +17,16 @@ from textual.widgets import Button, Input, Label, Static
 
 from tui_attention.core.config import Config, ConfigError
 from tui_attention.core.scenario import Overrides, build_config
+from tui_attention.i18n import N_, _
 
+# (Overrides field, label, kind); the labels are translated where they are shown.
 FORM_FIELDS = (
-    ("sentence", "Sentence", "text"),
-    ("seed", "Seed", "integer"),
+    ("sentence", N_("Sentence"), "text"),
+    ("seed", N_("Seed"), "integer"),
     ("d_model", "d_model", "integer"),
     ("d_k", "d_k", "integer"),
     ("d_v", "d_v", "integer"),
-    ("heads", "Heads", "integer"),
+    ("heads", N_("Heads"), "integer"),
 )
 
 MODAL_CSS = """
@@ -53,7 +55,7 @@ class PromptScreen(ModalScreen[str | None]):
     """One validated text field. `validate(text)` returns an error message or None."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="PromptScreen")
-    BINDINGS = [Binding("escape,ctrl+g", "cancel", "Cancel", id="prompt.cancel")]
+    BINDINGS = [Binding("escape,ctrl+g", "cancel", _("Cancel"), id="prompt.cancel")]
 
     def __init__(self, title: str, value: str, validate: Callable[[str], str | None], explain: str = "") -> None:
         super().__init__()
@@ -67,8 +69,8 @@ class PromptScreen(ModalScreen[str | None]):
             yield Input(self.value, id="prompt-input", select_on_focus=True)
             yield Static("", classes="error", id="prompt-error")
             with Horizontal(classes="buttons"):
-                yield Button("OK", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield Button(_("OK"), variant="primary", id="ok")
+                yield Button(_("Cancel"), id="cancel")
 
     def on_mount(self) -> None:
         _steady_cursors(self)
@@ -97,7 +99,7 @@ class ScenarioForm(ModalScreen[Overrides | None]):
     """Your own sentence, seed and sizes: a fresh generated scenario, as `trace --sentence ...` makes."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="ScenarioForm")
-    BINDINGS = [Binding("escape,ctrl+g", "cancel", "Cancel", id="form.cancel")]
+    BINDINGS = [Binding("escape,ctrl+g", "cancel", _("Cancel"), id="form.cancel")]
 
     def __init__(self, config: Config, scale: str, mask: str) -> None:
         super().__init__()
@@ -108,30 +110,30 @@ class ScenarioForm(ModalScreen[Overrides | None]):
         values = {"sentence": " ".join(c.tokens), "seed": c.seed, "d_model": c.d_model, "d_k": c.d_k,
                   "d_v": c.d_v, "heads": c.heads}
         with Vertical() as box:
-            box.border_title = "Your own sentence and sizes (enter applies)"
-            yield Static("Seeded embeddings, sinusoidal positions and seeded weights, exactly as "
-                         "`tui-attention trace --sentence ... --seed ...` computes them.", classes="explain")
-            for key, label, _ in FORM_FIELDS:
+            box.border_title = _("Your own sentence and sizes (enter applies)")
+            yield Static(_("Seeded embeddings, sinusoidal positions and seeded weights, exactly as "
+                           "`tui-attention trace --sentence ... --seed ...` computes them."), classes="explain")
+            for key, label, _kind in FORM_FIELDS:
                 with Horizontal(classes="field"):
-                    yield Label(label)
+                    yield Label(_(label))
                     yield Input(str(values[key]), id=f"form-{key}", select_on_focus=False)
             yield Static("", classes="error", id="form-error")
             with Horizontal(classes="buttons"):
-                yield Button("Apply", variant="primary", id="apply")
-                yield Button("Cancel", id="cancel")
+                yield Button(_("Apply"), variant="primary", id="apply")
+                yield Button(_("Cancel"), id="cancel")
 
     def on_mount(self) -> None:
         _steady_cursors(self)
         self.query_one("#form-sentence", Input).focus()
 
     def build(self) -> tuple[Overrides | None, str | None]:
-        raw = {key: self.query_one(f"#form-{key}", Input).value.strip() for key, _, _ in FORM_FIELDS}
+        raw = {key: self.query_one(f"#form-{key}", Input).value.strip() for key, *_rest in FORM_FIELDS}
         values: dict = {"sentence": raw["sentence"]}
         for key, label, kind in FORM_FIELDS[1:]:
             try:
                 values[key] = int(raw[key])
             except ValueError:
-                return None, f"{label}: must be a whole number, got {raw[key]!r}"
+                return None, _("{field}: must be a whole number, got {text!r}").format(field=_(label), text=raw[key])
         overrides = Overrides(**values, scale=self.scale, mask=self.mask)
         try:
             build_config(None, overrides)
@@ -141,7 +143,7 @@ class ScenarioForm(ModalScreen[Overrides | None]):
 
     @on(Input.Changed)
     def _changed(self) -> None:
-        _, error = self.build()
+        error = self.build()[1]
         self.query_one("#form-error", Static).update(error or "")
 
     @on(Input.Submitted)

@@ -36,14 +36,14 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen Markdown { margin: 0; padding: 0; }
     """
     BINDINGS = [
-        Binding("escape,question_mark,q,ctrl+g", "close", "Close help", id="help.close"),
-        Binding("down,j", "scroll(1)", "Scroll down", show=False, id="help.down"),
-        Binding("up,k", "scroll(-1)", "Scroll up", show=False, id="help.up"),
+        Binding("escape,question_mark,q,ctrl+g", "close", _("Close help"), id="help.close"),
+        Binding("down,j", "scroll(1)", _("Scroll down"), show=False, id="help.down"),
+        Binding("up,k", "scroll(-1)", _("Scroll up"), show=False, id="help.up"),
     ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = "Help: every key (escape, ? or q closes)"
+            scroll.border_title = _("Help: every key (escape, ? or q closes)")
             yield Static(key_table(every_key(), self.app), id="help-keys")
             text = (resources.files("tui_attention.tui") / "help.md").read_text(encoding="utf-8")
             yield Markdown(text, id="help-text")

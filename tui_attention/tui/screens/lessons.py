@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_attention.i18n import _, ngettext
 from tui_attention.lessons import Lesson, QuestionSession, RenderedPage
 from tui_attention.lessons.progress import Progress
 
@@ -32,8 +33,8 @@ class ConfirmScreen(ModalScreen[bool]):
         padding: 1 2; }
     """
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape,ctrl+g", "answer(False)", "No", id="confirm.no"),
+        Binding("y", "answer(True)", _("Yes"), id="confirm.yes"),
+        Binding("n,escape,ctrl+g", "answer(False)", _("No"), id="confirm.no"),
     ]
 
     def __init__(self, question: str) -> None:
@@ -41,7 +42,8 @@ class ConfirmScreen(ModalScreen[bool]):
         self.question = question
 
     def compose(self) -> ComposeResult:
-        yield Static(f"{self.question}\n\n[b]y[/b] yes    [b]n[/b] no")
+        # The keys stay y and n in every language.
+        yield Static(_("{question}\n\n[b]y[/b] yes    [b]n[/b] no").format(question=self.question))
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
@@ -59,9 +61,9 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
     LessonBrowser #lesson-keys { height: auto; color: $text-muted; margin: 1 0 0 0; }
     """
     BINDINGS = [
-        Binding("c", "resume", "Continue where you left off", id="lessons.resume"),
-        Binding("r", "reset", "Reset progress", id="lessons.reset"),
-        Binding("escape,L,q,ctrl+g", "close", "Close", id="lessons.close"),
+        Binding("c", "resume", _("Continue where you left off"), id="lessons.resume"),
+        Binding("r", "reset", _("Reset progress"), id="lessons.reset"),
+        Binding("escape,L,q,ctrl+g", "close", _("Close"), id="lessons.close"),
     ]
 
     def __init__(self, lessons: list[Lesson], progress: Progress) -> None:
@@ -70,10 +72,10 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "Lessons"
+            box.border_title = _("Lessons")
             yield Static(id="lesson-progress")
             yield OptionList(id="lesson-list")
-            yield Static("enter open · c continue where you left off · r reset progress · escape/L close",
+            yield Static(_("enter open · c continue where you left off · r reset progress · escape/L close"),
                          id="lesson-keys")
 
     def on_mount(self) -> None:
@@ -84,11 +86,13 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
         p = self.progress
         ids = [lesson.id for lesson in self.lessons]
         done = p.count_completed(ids)
-        text = Text.assemble((f"Progress: {done} / {len(self.lessons)} lessons completed", "bold"))
+        text = Text.assemble((_("Progress: {done} / {total} lessons completed").format(
+            done=done, total=len(self.lessons)), "bold"))
         where = self._resume_position()
         if where is not None:
             lesson = self.lessons[where[0]]
-            text.append(f"\nYou left off in lesson {lesson.number}, page {where[1] + 1} of {len(lesson.pages)} (c).")
+            text.append("\n" + _("You left off in lesson {number}, page {page} of {pages} (c).").format(
+                number=lesson.number, page=where[1] + 1, pages=len(lesson.pages)))
         if p.notice:
             text.append(f"\n{p.notice}", style="bold yellow")
         self.query_one("#lesson-progress", Static).update(text)
@@ -96,8 +100,9 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
         options.clear_options()
         for lesson in self.lessons:
             mark = CHECK if p.is_completed(lesson.id) else " "
-            options.add_option(Option(f"{mark} {lesson.number:>2}. {lesson.title}  ({len(lesson.pages)} pages)",
-                                      id=lesson.id))
+            # "pages" in both forms keeps the English as it was; a catalogue gives each form its own.
+            pages = ngettext("{count} pages", "{count} pages", len(lesson.pages)).format(count=len(lesson.pages))
+            options.add_option(Option(f"{mark} {lesson.number:>2}. {lesson.title}  ({pages})", id=lesson.id))
         options.highlighted = where[0] if where is not None else 0
 
     def _resume_position(self) -> tuple[int, int] | None:
@@ -116,7 +121,7 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
     def action_resume(self) -> None:
         where = self._resume_position()
         if where is None:
-            self.notify("No lesson started yet: pick one with enter.", timeout=4)
+            self.notify(_("No lesson started yet: pick one with enter."), timeout=4)
             return
         self.dismiss(where)
 
@@ -131,9 +136,9 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
                 self.progress.last_lesson, self.progress.last_page = None, 0
                 self.progress.notice = None
                 self.refresh_list()
-                self.notify("Progress reset.", timeout=4)
+                self.notify(_("Progress reset."), timeout=4)
 
-        self.app.push_screen(ConfirmScreen("Reset all lesson progress and scores?"), done)
+        self.app.push_screen(ConfirmScreen(_("Reset all lesson progress and scores?")), done)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -152,31 +157,37 @@ class LessonPanel(VerticalScroll, can_focus=False):
 
     def show(self, lesson: Lesson, page_index: int, rendered: RenderedPage, session: QuestionSession | None,
              feedback: list[tuple[str, str]]) -> None:
-        self.border_title = f"Lesson {lesson.number}: {lesson.title}"
-        self.border_subtitle = f"page {page_index + 1}/{len(lesson.pages)}"
+        self.border_title = _("Lesson {number}: {title}").format(number=lesson.number, title=lesson.title)
+        self.border_subtitle = _("page {page}/{pages}").format(page=page_index + 1, pages=len(lesson.pages))
         parts: list = []
         if rendered.title:
             parts.append(Text(rendered.title, style="bold"))
         parts.append(Markdown(rendered.text))
         q = rendered.question
         if q is not None and session is not None:
-            parts.append(Text("\nQuestion", style="bold underline"))
+            parts.append(Text("\n" + _("Question"), style="bold underline"))
             parts.append(Markdown(q.prompt))
             for k, choice in enumerate(q.choices, start=1):
                 parts.append(Text(f"  {k}  {choice}"))
-            how = "press 1-{} to answer".format(len(q.choices)) if q.choices else "press a to type your answer"
-            if q.tolerance is not None:
-                how += f" (within ±{q.tolerance:g})"
+            # Only a numeric question has a tolerance, and only a choice question has choices.
+            if q.choices:
+                how = _("press 1-{last} to answer").format(last=len(q.choices))
+            elif q.tolerance is not None:
+                how = _("press a to type your answer (within ±{tolerance:g})").format(tolerance=q.tolerance)
+            else:
+                how = _("press a to type your answer")
             if not (session.solved or session.revealed):
-                hint = f"i: hint ({session.hints_left} left)" if session.hints_left else "i: show the worked answer"
+                hint = (_("i: hint ({count} left)").format(count=session.hints_left) if session.hints_left
+                        else _("i: show the worked answer"))
                 parts.append(Text(f"{how} · {hint}", style="dim"))
             for k, text in enumerate(session.hints_shown(), start=1):
-                parts.append(Text(f"Hint {k}: ", style="bold").append(Text(text, style="")))
+                label = Text(_("Hint {number}:").format(number=k) + " ", style="bold")
+                parts.append(label.append(Text(text, style="")))
         for style, text in feedback:
             parts.append(Text(text, style=style))
-        nav = "] next page · [ previous · { } scroll · L lessons"
+        nav = _("] next page · [ previous · { } scroll · L lessons")
         if page_index == len(lesson.pages) - 1:
-            nav = "] finish the lesson · [ previous · { } scroll · L lessons"
+            nav = _("] finish the lesson · [ previous · { } scroll · L lessons")
         parts.append(Text(nav, style="dim"))
         self.query_one("#lesson-text", Static).update(Group(*parts))
         self.scroll_home(animate=False)

@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from tui_attention.core.editing import EDITABLE
 from tui_attention.core.tensors import axis_size, tensor
+from tui_attention.i18n import _
 from tui_attention.steps.labels import score_grid_label
 from tui_attention.steps.notation import fmt_vector, sub
 from tui_attention.steps.state import TutorState
@@ -32,7 +33,7 @@ LAYOUT = (
 )
 ROWS = ("qk", "weights", "attn", "out", "inputs", "block", "block2")
 GRIDS = tuple((tensor(key).symbol, tensor(key), row) for key, row in LAYOUT)
-WORD_ROWS = {symbol for symbol, t, _ in GRIDS if t.rows == "token"}
+WORD_ROWS = {symbol for symbol, t, where in GRIDS if t.rows == "token"}
 
 
 def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
@@ -62,7 +63,7 @@ class MatrixView(VerticalScroll, can_focus=False):
             with Horizontal(classes="matrix-row", id=f"row-{row}"):
                 for gid, t, where in GRIDS:
                     if where == row:
-                        yield MatrixGrid(label=t.title, id=f"grid-{gid}", show_cursor=gid in EDITABLE)
+                        yield MatrixGrid(label=_(t.title), id=f"grid-{gid}", show_cursor=gid in EDITABLE)
                 if row == "out":
                     yield Static(id="matrix-check")
             if row == "attn":
@@ -80,7 +81,7 @@ class MatrixView(VerticalScroll, can_focus=False):
         self._fill_heads(state)
         step = state.current_matrix
         touched = step.touched
-        for gid, _, _ in GRIDS:
+        for gid, *_rest in GRIDS:
             g = self.grid(gid)
             self._mark_active(g, gid in touched)
             g.highlight_row = state.word if gid in WORD_ROWS else None
@@ -96,7 +97,7 @@ class MatrixView(VerticalScroll, can_focus=False):
             narration.append("\n" + "   ".join(step.formula), style="bold")
         box = self.query_one("#matrix-narration", Static)
         box.border_title = step.title
-        box.border_subtitle = f"matrix {step.counter}"
+        box.border_subtitle = _("matrix step {step}/{steps}").format(step=step.index + 1, steps=step.total)
         box.update(narration)
         self._check(state, step)
 
@@ -106,11 +107,11 @@ class MatrixView(VerticalScroll, can_focus=False):
         if getattr(self, "_scrolled_for", None) == key:
             return
         self._scrolled_for = key
-        order = [gid for gid, _, _ in GRIDS]
+        order = [gid for gid, *_rest in GRIDS]
         names = [c.symbol for c in step.writes + step.reads]
         shown = [n for n in names if n in order]
         if shown:
-            first = min(shown, key=lambda n: ROWS.index(next(r for g, _, r in GRIDS if g == n)))
+            first = min(shown, key=lambda n: ROWS.index(next(r for g, t, r in GRIDS if g == n)))
             self.call_after_refresh(self.scroll_to_widget, self.grid(first), animate=False)
 
     def _mark_active(self, grid: MatrixGrid, active: bool) -> None:
@@ -130,35 +131,38 @@ class MatrixView(VerticalScroll, can_focus=False):
             grid.styles.clear_rule("border_title_style")
 
     def active_grids(self) -> set[str]:
-        return {gid for gid, _, _ in GRIDS if getattr(self.grid(gid), "_active", False)}
+        return {gid for gid, *_rest in GRIDS if getattr(self.grid(gid), "_active", False)}
 
     def _check(self, state: TutorState, step) -> None:
         i = state.word
         head = state.trace.heads[state.head]
         z_i = step.result  # the step-through's z_i, computed its own way: the loop sum_j alpha_ij v_j
         self.query_one("#matrix-check", Static).update(Text.assemble(
-            (f"Check: row {i + 1} of A V\n", "bold"),
+            (_("Check: row {row} of A V").format(row=i + 1) + "\n", "bold"),
             f"{fmt_vector(head.output[i], state.decimals)}\n",
-            ("equals the step-through's z" + sub(i + 1) + "\n", "bold"),
+            (_("equals the step-through's {z}").format(z="z" + sub(i + 1)) + "\n", "bold"),
             f"{fmt_vector(z_i, state.decimals)}\n",
-            f"largest difference {step.result_gap:.1e}",
+            _("largest difference {gap}").format(gap=f"{step.result_gap:.1e}"),
         ))
 
     def _fill(self, state: TutorState) -> None:
         t, d = state.trace, state.decimals
         words = short_labels(t.tokens)
-        per_head = f" (head {state.head + 1}/{t.config.heads})" if t.config.heads > 1 else ""
 
         def numbers(axis: str) -> list[str]:
             return [str(k + 1) for k in range(axis_size(t, axis))]
 
-        for gid, tensor_, _ in GRIDS:
+        for gid, tensor_, where in GRIDS:
             rows = words if tensor_.rows == "token" else numbers(tensor_.rows)
             grid = self.grid(gid)
             grid.set_data(tensor_.of(t, state.head), rows, numbers(tensor_.cols), decimals=d,
                           heat=tensor_.key == "weights", masked=t.mask if tensor_.cols == "token" else None)
-            title = score_grid_label(t.config) if tensor_.key == "logits" else tensor_.title
-            grid.label = title + (per_head if tensor_.scope == "head" else "")
+            # A title with words ("E (embeddings)") is translated once the registry marks it; a formula is kept.
+            title = score_grid_label(t.config) if tensor_.key == "logits" else _(tensor_.title)
+            if tensor_.scope == "head" and t.config.heads > 1:
+                title = _("{title} (head {head}/{heads})").format(title=title, head=state.head + 1,
+                                                                   heads=t.config.heads)
+            grid.label = title
         self._fit_rows()
 
     def _fit_rows(self) -> None:
@@ -183,7 +187,8 @@ class MatrixView(VerticalScroll, can_focus=False):
         grids = list(row.query(MatrixGrid))
         if len(grids) != t.config.heads:
             row.remove_children()
-            grids = [MatrixGrid(label=f"A head {k + 1}", id=f"grid-A-head-{k}") for k in range(t.config.heads)]
+            grids = [MatrixGrid(label=_("A head {head}").format(head=k + 1), id=f"grid-A-head-{k}")
+                     for k in range(t.config.heads)]
             row.mount(*grids)
             row.add_class("matrix-row")
         labels = short_labels(t.tokens)

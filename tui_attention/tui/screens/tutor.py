@@ -20,9 +20,9 @@ from textual.widgets import ContentSwitcher, Footer, Static
 from tui_attention.core.config import ConfigError
 from tui_attention.core.editing import EDITABLE
 from tui_attention.core.scenario import Overrides, build_config
-from tui_attention.i18n import _
+from tui_attention.i18n import _, ngettext
 from tui_attention.lessons.controller import Notice
-from tui_attention.steps.labels import mask_word, scale_word
+from tui_attention.steps.labels import mask_word, scale_word, step_counter, word_counter
 from tui_attention.steps.notation import fmt
 from tui_attention.steps.state import TutorState
 from tui_attention.tui import files
@@ -36,11 +36,20 @@ MIN_WIDTH, MIN_HEIGHT = 60, 20
 def status_line(state: TutorState) -> str:
     """word · step · source · scale · mask · heads · weight scale · decimals."""
     c = state.config
-    word = f"word {state.word + 1}/{state.n}"
-    step = state.current.counter if state.view == "walkthrough" else state.current_matrix.counter.replace("step", "matrix")
-    heads = f"{c.heads} head" + (f"s, #{state.head + 1}" if c.heads > 1 else "")
+    if state.view == "walkthrough":
+        step = step_counter(state.current)
+    else:
+        matrix = state.current_matrix
+        step = _("matrix {step}/{steps}").format(step=matrix.index + 1, steps=matrix.total)
+    if c.heads > 1:
+        heads = ngettext("{heads} head, #{head}", "{heads} heads, #{head}", c.heads).format(
+            heads=c.heads, head=state.head + 1)
+    else:
+        heads = _("1 head")
+    decimals = _("{decimals}dp").format(decimals=state.decimals)
+    word = word_counter(state.word, state.n)
     return (f" {word} · {step} · {state.source()} · {scale_word(c)} · {mask_word(c)} · {heads} · "
-            f"Wx{c.weight_scale:g} · {state.decimals}dp")
+            f"Wx{c.weight_scale:g} · {decimals}")
 
 
 class TutorScreen(Screen):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
+from tui_attention.steps.labels import step_counter, word_counter
 from tui_attention.steps.state import TutorState
 from tui_attention.tui.widgets.narration import NarrationPane
 from tui_attention.tui.widgets.results import ResultsPane
@@ -32,4 +33,4 @@ class WalkthroughView(Vertical):
         self.query_one(VectorsPane).show(step, state.decimals)
         self.query_one(WeightsPane).show(trace, step, state.decimals, state.edited)
         self.query_one(ResultsPane).show(trace, step, state.decimals)
-        self.query_one(NarrationPane).show(step, f"word {state.word + 1}/{trace.n} · {step.counter}")
+        self.query_one(NarrationPane).show(step, f"{word_counter(state.word, trace.n)} · {step_counter(step)}")

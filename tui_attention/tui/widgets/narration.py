@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui_attention.i18n import _
 from tui_attention.steps.step import Step
 
 
@@ -27,7 +28,7 @@ class NarrationPane(VerticalScroll, can_focus=False):
         )
         self.border_title = f"{step.title}"
         # Keep the last "more" hint until the new layout says otherwise: one frame per key, not two.
-        self.border_subtitle = ("pgdn/pgup: more · " if self._more else "") + counter
+        self.border_subtitle = self._subtitle(counter)
         self.query_one("#narration-text", Static).update(body)
         self.scroll_home(animate=False)
         self.call_after_refresh(self._more_hint, counter)
@@ -44,7 +45,8 @@ class NarrationPane(VerticalScroll, can_focus=False):
         body = lines[len(head): len(lines) - len(tail)]
         start = max(0, min((step.word or 0) - max_lines // 2, len(body) - max_lines))
         shown = body[start:start + max_lines]
-        note = f"(lines for words {start + 1}-{start + len(shown)} of {len(body)})"
+        note = _("(lines for words {first}-{last} of {n})").format(first=start + 1, last=start + len(shown),
+                                                                  n=len(body))
         return head + [note] + shown + tail
 
     _more = False
@@ -53,4 +55,7 @@ class NarrationPane(VerticalScroll, can_focus=False):
         more = self.max_scroll_y > 0
         if more != self._more:
             self._more = more
-            self.border_subtitle = ("pgdn/pgup: more · " if more else "") + counter
+            self.border_subtitle = self._subtitle(counter)
+
+    def _subtitle(self, counter: str) -> str:
+        return _("pgdn/pgup: more · {counter}").format(counter=counter) if self._more else counter

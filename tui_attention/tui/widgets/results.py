@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui_attention.core.trace import Trace
+from tui_attention.i18n import _
 from tui_attention.steps.notation import fmt, fmt_vector, sub
 from tui_attention.steps.step import Step, rows_around
 
@@ -44,12 +45,12 @@ class ResultsPane(Static):
         if word_w < 5:
             bar_cells = max(2, bar_cells - (5 - word_w))
             word_w = max(3, avail - fixed - gaps - bar_cells)
-        table.add_column("word", no_wrap=True, overflow="ellipsis", max_width=word_w)
+        table.add_column(_("word"), no_wrap=True, overflow="ellipsis", max_width=word_w)
         table.add_column(f"q{sub(i + 1)}·k_j", justify="right", no_wrap=True, min_width=num)
         if logit_head:
             table.add_column(logit_head, justify="right", no_wrap=True, min_width=max(num, 4))
         table.add_column(f"α{sub(i + 1)}ⱼ", justify="right", no_wrap=True, min_width=decimals + 3)
-        table.add_column("bar", no_wrap=True, min_width=bar_cells, max_width=bar_cells)
+        table.add_column(_("bar"), no_wrap=True, min_width=bar_cells, max_width=bar_cells)
         dots = "·"
         for j in rows_around(trace.n, i):
             word = trace.tokens[j]
@@ -64,11 +65,13 @@ class ResultsPane(Static):
             table.add_row(*row, style="bold reverse" if j == i else None)
         parts = [table]
         if len(shown) < trace.n:
-            parts.append(Text(f"words {shown.start + 1}-{shown.stop} of {trace.n}", style="dim italic"))
+            shown_words = _("words {first}-{last} of {n}").format(first=shown.start + 1, last=shown.stop, n=trace.n)
+            parts.append(Text(shown_words, style="dim italic"))
         if "weights" in filled:
             parts.append(Text(f"Σ_j α{sub(i + 1)}ⱼ = {step.weight_sum:.{decimals}f}", style="dim"))
-        parts.append(Text(f"z{sub(i + 1)} = " + (fmt_vector(h.output[i], decimals) if "output" in filled else "· (step 9)"),
+        parts.append(Text(f"z{sub(i + 1)} = " + (fmt_vector(h.output[i], decimals) if "output" in filled
+                                                 else _("· (step {step})").format(step=9)),
                           style="bold" if "output" in filled else "dim"))
-        self.border_title = "Results"
-        self.border_subtitle = f"word {i + 1}: '{trace.tokens[i]}'"
+        self.border_title = _("Results")
+        self.border_subtitle = _("word {number}: '{token}'").format(number=i + 1, token=trace.tokens[i])
         self.update(Group(*parts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tui_attention.i18n import _, ngettext
 from tui_attention.steps.step import rows_around
 
 
@@ -28,7 +29,9 @@ class TokensPane(Static):
                 text.append(f" {piece} ", style="dim")
             text.append("  ")
         if shown.stop < len(tokens):
-            text.append(f"… ({len(tokens)} tokens)")
-        self.border_title = "Tokens"
-        self.border_subtitle = "\\[query]  <used>" if query is not None else ""
+            # Only a sentence longer than the window (max_shown) gets here, so never one token.
+            text.append(ngettext("… ({count} token)", "… ({count} tokens)", len(tokens)).format(count=len(tokens)))
+        self.border_title = _("Tokens")
+        # "\\[" keeps Textual's markup from reading [query] as a tag.
+        self.border_subtitle = _("\\[query]  <used>") if query is not None else ""
         self.update(text)

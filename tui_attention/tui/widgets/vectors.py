@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tui_attention.i18n import _
 from tui_attention.steps.notation import fmt
 from tui_attention.steps.step import Step
 
@@ -20,10 +21,10 @@ class VectorsPane(Static):
     def show(self, step: Step, decimals: int) -> None:
         rows = step.vectors
         notes = list(step.vector_notes)
-        self.border_title = "Vectors"
-        self.border_subtitle = "read · written (reversed)"
+        self.border_title = _("Vectors")
+        self.border_subtitle = _("read · written (reversed)")
         if not rows:
-            self.update(Text("no vectors in this step", style="dim"))
+            self.update(Text(_("no vectors in this step"), style="dim"))
             return
         name_w = max(len(r.label) for r in rows)
         shape_w = max(len(r.shape) for r in rows)
@@ -32,7 +33,8 @@ class VectorsPane(Static):
         text = Text(no_wrap=True, overflow="crop")
         widest = max(len(r.values) for r in rows)
         if widest > room and widest > 8:
-            notes.append(f"first {max(1, room - 1)} of up to {widest} columns shown")
+            notes.append(_("first {shown} of up to {widest} columns shown").format(shown=max(1, room - 1),
+                                                                                   widest=widest))
         for k, row in enumerate(rows):
             values = row.values if len(row.values) <= room else row.values[: max(1, room - 1)]
             numbers = " ".join(fmt(x, decimals).rjust(num_w) for x in values)

@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui_attention.core.trace import Trace
+from tui_attention.i18n import _
 from tui_attention.steps.step import WEIGHT_KEYS, Step, rows_around
 
 from .render import cells, col_window, grid, label
@@ -21,9 +22,9 @@ class WeightsPane(Static):
         active = step.multiplies
         if not active:
             shapes = "  ".join(f"{n} {getattr(head, n).shape[0]}x{getattr(head, n).shape[1]}" for n in WEIGHT_KEYS)
-            self.border_title = "Weights"
+            self.border_title = _("Weights")
             self.set_class(True, "-idle")
-            self.border_subtitle = "used in steps 2-4"
+            self.border_subtitle = _("used in steps 2-4")
             self.update(Text(shapes, style="bold", no_wrap=True, overflow="ellipsis"))
             return
         self.set_class(False, "-idle")
@@ -34,7 +35,8 @@ class WeightsPane(Static):
             w = getattr(head, name)
             on = name in active
             table = grid()
-            table.title = f"{name}  {w.shape[0]}x{w.shape[1]}" + ("  (multiplying)" if on else "")
+            matrix = f"{name}  {w.shape[0]}x{w.shape[1]}"
+            table.title = _("{matrix}  (multiplying)").format(matrix=matrix) if on else matrix
             table.title_style = "bold reverse" if on else "bold"
             table.title_justify = "left"
             cols = col_window(w.shape[1])
@@ -46,7 +48,8 @@ class WeightsPane(Static):
                 row = [v + ("*" if (name, r, c) in edited else "") for v, c in zip(row, cols)]
                 table.add_row(label(str(r + 1)), *row, style="bold" if on else "dim")
             if w.shape[0] > 7:
-                table.add_row(Text(f"rows 1-7 of {w.shape[0]}", style="dim italic"))
+                table.add_row(Text(_("rows 1-7 of {n}").format(n=w.shape[0]), style="dim italic"))
             parts.append(table)
-        self.border_title = "Weights" + ("" if trace.config.heads == 1 else f" (head {step.head + 1}/{trace.config.heads})")
+        self.border_title = (_("Weights") if trace.config.heads == 1 else
+                             _("Weights (head {head}/{heads})").format(head=step.head + 1, heads=trace.config.heads))
         self.update(Group(*parts))

@@ -54,7 +54,10 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _common(p: argparse.ArgumentParser, default_port: int) -> None:
+def _server_parser(sub, shared: argparse.ArgumentParser, name: str, default_port: int, help_: str,
+                   description: str) -> argparse.ArgumentParser:
+    """`serve NAME` with the scenario options and what every server takes."""
+    p = sub.add_parser(name, parents=[shared], help=help_, description=description)
     p.add_argument("--host", default="127.0.0.1",
                    help=_("address to listen on (default: 127.0.0.1, this machine only)"))
     p.add_argument("--port", type=_port, default=default_port,
@@ -71,6 +74,7 @@ def _common(p: argparse.ArgumentParser, default_port: int) -> None:
         "--cpu-limit", type=_at_least(1), default=defaults.cpu_seconds, metavar="SECONDS",
         help=_("CPU-time limit of each tutor process (default: {limit})").format(limit=defaults.cpu_seconds),
     )  # fmt: skip
+    return p
 
 
 def register(subparsers, shared: argparse.ArgumentParser) -> None:
@@ -82,17 +86,11 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
     sub = serve.add_subparsers(dest="serve_command", metavar="{ssh,web}", parser_class=type(serve))
     sub.required = True
 
-    ssh = sub.add_parser(
-        "ssh",
-        parents=[shared],
-        help=_("one tutor per `ssh -p PORT host`, and nothing else"),
-        description=_(
-            "Serve the tutor over SSH: every attendee runs `ssh -p PORT host` and gets a tutor process "
-            "of their own. No shell, commands, files or forwarding. Without --password or "
-            "--authorized-keys, anyone who can reach the port gets a tutor."
-        ),
-    )
-    _common(ssh, 2222)
+    ssh = _server_parser(
+        sub, shared, "ssh", 2222, _("one tutor per `ssh -p PORT host`, and nothing else"),
+        _("Serve the tutor over SSH: every attendee runs `ssh -p PORT host` and gets a tutor process "
+          "of their own. No shell, commands, files or forwarding. Without --password or "
+          "--authorized-keys, anyone who can reach the port gets a tutor."))
     ssh.add_argument(
         "--idle-timeout", type=_seconds, default=900.0, metavar="SECONDS",
         help=_("close sessions without a key press for this long (default: 900; 0 never)"),
@@ -102,16 +100,10 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
     auth.add_argument("--authorized-keys", metavar="FILE", help=_("an OpenSSH authorized_keys file of allowed keys"))
     ssh.set_defaults(func=cmd_ssh)
 
-    web = sub.add_parser(
-        "web",
-        parents=[shared],
-        help=_("one tutor per browser tab, through textual-serve"),
-        description=_(
-            "Serve the tutor in the browser through textual-serve: one tutor process per tab. "
-            "It has no authentication and no TLS: put it behind an authenticating TLS reverse proxy."
-        ),
-    )
-    _common(web, 8000)
+    web = _server_parser(
+        sub, shared, "web", 8000, _("one tutor per browser tab, through textual-serve"),
+        _("Serve the tutor in the browser through textual-serve: one tutor process per tab. "
+          "It has no authentication and no TLS: put it behind an authenticating TLS reverse proxy."))
     web.add_argument(
         "--public-url", metavar="URL",
         help=_("the address browsers use, e.g. https://tutor.example.org behind a reverse proxy"),
@@ -129,27 +121,33 @@ def _require(module: str, command: str) -> None:
             command=command, install=EXTRA_HINT)) from None
 
 
-def _prepare(args: argparse.Namespace) -> tuple[list[str], Limits]:
-    # A bad scenario or lesson fails here, once, not in every child.
+def _common_options(args: argparse.Namespace) -> dict:
+    """What every server takes: the tutor's command line (a bad scenario or lesson fails here,
+    once, not in every child), where to listen, how many sessions, and each child's limits."""
     config_from_args(args)
     check_lesson_number(args.lesson)
-    limits = Limits(memory_mb=args.memory_limit, cpu_seconds=args.cpu_limit)
-    return tutor_argv(scenario_argv(args), args.lesson), limits
+    return {
+        "child_argv": tutor_argv(scenario_argv(args), args.lesson),
+        "host": args.host,
+        "port": args.port,
+        "max_sessions": args.max_sessions,
+        "limits": Limits(memory_mb=args.memory_limit, cpu_seconds=args.cpu_limit),
+    }
 
 
-def _serve(server, describe: str) -> int:
+def _serve(server, args: argparse.Namespace) -> int:
     from tui_attention.serve.running import ServeError, serve_until_signalled, setup_logging
 
     setup_logging()
     try:
-        return asyncio.run(serve_until_signalled(server, describe))
+        return asyncio.run(serve_until_signalled(server, f"{args.host}:{args.port}"))
     except ServeError as exc:
         raise UsageError(_("tui-attention: error: {message}").format(message=exc)) from None
 
 
 def cmd_ssh(args: argparse.Namespace) -> int:
     _require("asyncssh", "ssh")
-    child_argv, limits = _prepare(args)
+    options = _common_options(args)
     if args.password is not None and not args.password:
         raise UsageError(_("tui-attention serve ssh: --password must not be empty"))
     if args.authorized_keys is not None:
@@ -164,31 +162,15 @@ def cmd_ssh(args: argparse.Namespace) -> int:
 
     from tui_attention.serve.ssh import TutorSSHServer
 
-    server = TutorSSHServer(
-        child_argv,
-        host=args.host,
-        port=args.port,
-        max_sessions=args.max_sessions,
-        idle_timeout=args.idle_timeout,
-        password=args.password,
-        authorized_keys=args.authorized_keys,
-        limits=limits,
-    )
-    return _serve(server, f"{args.host}:{args.port}")
+    server = TutorSSHServer(**options, idle_timeout=args.idle_timeout, password=args.password,
+                            authorized_keys=args.authorized_keys)
+    return _serve(server, args)
 
 
 def cmd_web(args: argparse.Namespace) -> int:
     _require("textual_serve.server", "web")
-    child_argv, limits = _prepare(args)
+    options = _common_options(args)
 
     from tui_attention.serve.web import TutorWebServer
 
-    server = TutorWebServer(
-        child_argv,
-        host=args.host,
-        port=args.port,
-        max_sessions=args.max_sessions,
-        public_url=args.public_url,
-        limits=limits,
-    )
-    return _serve(server, f"{args.host}:{args.port}")
+    return _serve(TutorWebServer(**options, public_url=args.public_url), args)

@@ -87,8 +87,8 @@ def _t(key, symbol, rows, cols, scope, description, row_symbol="", aliases=(), t
 
 # In the order of `trace --format json` (and of every export).
 TENSORS: tuple[Tensor, ...] = (
-    _t("E", "E", "token", "d_model", "trace", N_("token embeddings"), "e", ("e",), "E (embeddings)"),
-    _t("P", "P", "token", "d_model", "trace", N_("positional encodings"), "p", ("p",), "P (positions)"),
+    _t("E", "E", "token", "d_model", "trace", N_("token embeddings"), "e", ("e",), N_("E (embeddings)")),
+    _t("P", "P", "token", "d_model", "trace", N_("positional encodings"), "p", ("p",), N_("P (positions)")),
     _t("X", "X", "token", "d_model", "trace", N_("X = E + P, the input of attention"), "x", ("x",), "X = E + P"),
     _t("W_q", "W_q", "d_model", "d_k", "head", N_("query weights")),
     _t("W_k", "W_k", "d_model", "d_k", "head", N_("key weights")),
@@ -102,7 +102,7 @@ TENSORS: tuple[Tensor, ...] = (
     _t("output", "Z", "token", "d_v", "head", N_("Z = A V"), "z", ("z",), "Z = A V"),
     _t("scaled", "S", "token", "token", "head", N_("the scores after scaling"), "s"),
     _t("logits", "S", "token", "token", "head", N_("the scores after scaling and masking (-inf = masked)"), "s"),
-    _t("attention", "concat", "token", "concat", "trace", N_("the heads' outputs side by side"), title="concat(heads)"),
+    _t("attention", "concat", "token", "concat", "trace", N_("the heads' outputs side by side"), title=N_("concat(heads)")),
     _t("W_o", "W_o", "concat", "d_model", "block", N_("output projection")),
     _t("projection", "proj", "token", "d_model", "block", N_("concat W_o"), title="concat W_o"),
     _t("residual_1", "X + proj", "token", "d_model", "block", N_("X + projection")),
@@ -113,7 +113,7 @@ TENSORS: tuple[Tensor, ...] = (
     _t("b_2", "b_2", None, "d_model", "block", N_("feed-forward bias, second layer")),
     _t("ffn_hidden", "hidden", "token", "d_ff", "block", N_("norm_1 W_1 + b_1, before ReLU")),
     _t("ffn_activation", "ReLU", "token", "d_ff", "block", N_("ReLU(ffn_hidden)")),
-    _t("ffn_output", "ffn", "token", "d_model", "block", N_("ffn_activation W_2 + b_2"), title="FFN"),
+    _t("ffn_output", "ffn", "token", "d_model", "block", N_("ffn_activation W_2 + b_2"), title=N_("FFN")),
     _t("residual_2", "norm1 + ffn", "token", "d_model", "block", N_("norm_1 + ffn_output")),
     _t("norm_2", "out", "token", "d_model", "block", N_("LayerNorm(norm_1 + ffn_output), the block's output"), title="LayerNorm(y + FFN)"),
 )

@@ -16,6 +16,7 @@ from tui_attention.steps.notation import fmt, parse_number
 from .model import Page, Question
 from .refs import evaluate, render_text
 
+
 @dataclass(frozen=True)
 class RenderedQuestion:
     kind: str

@@ -39,7 +39,6 @@ class LessonError(ValueError):
         self.message = message
 
 
-
 @dataclass(frozen=True)
 class ScenarioSpec:
     """Where a lesson's numbers come from: a scenario file (None = the default,

@@ -72,15 +72,7 @@ class _Node:
 
 
 class _Parser:
-    """Recursive descent over:
-
-        expr    := term (('+' | '-') term)*
-        term    := unary (('*' | '/') unary)*
-        unary   := '-' unary | primary
-        primary := NUMBER | '(' expr ')' | FUNC '(' expr ')' | CONST | VAR
-                 | TENSOR ['@' INT] ['[' idx [',' idx] ']']
-        idx     := ':' | expr
-    """
+    """Recursive descent over the grammar in the module docstring."""
 
     def __init__(self, text: str) -> None:
         self.text = text

@@ -11,6 +11,8 @@ import re
 
 import numpy as np
 
+from tui_attention.i18n import _
+
 DEFAULT_DECIMALS = 4
 MIN_DECIMALS, MAX_DECIMALS = 2, 8
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -63,8 +65,8 @@ def parse_number(text: str) -> float:
     """
     s = str(text).strip().replace("\u2212", "-").replace(" ", "")
     if not _NUMBER_RE.match(s):
-        raise ValueError(f"not a number: {str(text).strip()!r}")
+        raise ValueError(_("not a number: {text!r}").format(text=str(text).strip()))
     value = float(s.replace(",", "."))
     if not math.isfinite(value):
-        raise ValueError("must be a finite number")
+        raise ValueError(_("must be a finite number"))
     return value

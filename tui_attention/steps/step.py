@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui_attention.core.tensors import tensor
+from tui_attention.i18n import _
 
 WORD_STEP_KINDS = ("embed", "query", "keys", "values", "scores", "scale", "mask", "softmax", "output")
 MATRIX_STEP_KINDS = ("x", "qkv", "qkt", "scale", "mask", "softmax", "av", "concat", "w_o", "add_norm_1", "ffn",
@@ -104,10 +105,6 @@ class Step:
     vector_notes: tuple[str, ...] = ()
 
     @property
-    def counter(self) -> str:
-        return f"step {self.index + 1}/{self.total}"
-
-    @property
     def multiplies(self) -> tuple[str, ...]:
         """The weight matrices (W_q, W_k, W_v) this step multiplies by."""
         return tuple(c.matrix for c in self.reads if c.matrix in WEIGHT_KEYS)
@@ -116,6 +113,21 @@ class Step:
     def touched(self) -> frozenset[str]:
         """The symbols of every matrix the step reads or writes (the matrix view accents them)."""
         return frozenset(c.symbol for c in self.reads + self.writes)
+
+    def formula_window(self, max_lines: int) -> list[str]:
+        """The formula lines; for a long sentence, the per-word lines around the query word
+        (softmax keeps its header line, output its closing sum) and a note saying which."""
+        lines = list(self.formula)
+        if len(lines) <= max_lines:
+            return lines
+        head = lines[:1] if self.kind == "softmax" else []
+        tail = lines[-1:] if self.kind == "output" else []
+        body = lines[len(head): len(lines) - len(tail)]
+        start = max(0, min(self.word - max_lines // 2, len(body) - max_lines))
+        shown = body[start:start + max_lines]
+        note = _("(lines for words {first}-{last} of {n})").format(first=start + 1, last=start + len(shown),
+                                                                  n=len(body))
+        return head + [note] + shown + tail
 
     def score_label(self, key: str) -> str:
         """How the scores at stage `key` (scores, scaled, logits) are written: "s", "s/√d", "s/√d+M"."""

@@ -19,7 +19,7 @@ from tui_attention.i18n import _
 class Key:
     id: str
     keys: str  # comma-separated Textual key names
-    action: str
+    action: str  # state('method', args): call that TutorState method, then redraw
     description: str
     footer: bool = False
 
@@ -29,21 +29,21 @@ class Key:
 
 
 TUTOR_KEYS: tuple[Key, ...] = (
-    Key("tutor.next_step", "n,right,l", "next_step", _("Next"), footer=True),
-    Key("tutor.prev_step", "p,left,h", "prev_step", _("Prev"), footer=True),
-    Key("tutor.first_step", "home", "first_step", _("First step")),
-    Key("tutor.last_step", "end", "last_step", _("Last step")),
-    Key("tutor.next_word", "j,down", "next_word", _("Next word"), footer=True),
-    Key("tutor.prev_word", "k,up", "prev_word", _("Prev word")),
+    Key("tutor.next_step", "n,right,l", "state('move_step', 1)", _("Next"), footer=True),
+    Key("tutor.prev_step", "p,left,h", "state('move_step', -1)", _("Prev"), footer=True),
+    Key("tutor.first_step", "home", "state('first_step')", _("First step")),
+    Key("tutor.last_step", "end", "state('last_step')", _("Last step")),
+    Key("tutor.next_word", "j,down", "state('move_word', 1)", _("Next word"), footer=True),
+    Key("tutor.prev_word", "k,up", "state('move_word', -1)", _("Prev word")),
     Key("tutor.toggle_view", "m", "toggle_view", _("Matrix"), footer=True),
     Key("tutor.toggle_scale", "s", "toggle_scale", _("Scale")),
     Key("tutor.toggle_mask", "c", "toggle_mask", _("Mask")),
     Key("tutor.cycle_weight_scale", "w", "cycle_weight_scale", _("Weights x")),
     Key("tutor.cycle_heads", "H", "cycle_heads", _("Heads 1/2/4")),
-    Key("tutor.cycle_head_shown", "t", "cycle_head_shown", _("Next head shown")),
-    Key("tutor.toggle_all_heads", "g", "toggle_all_heads", _("All heads' A side by side")),
-    Key("tutor.more_decimals", "plus,equals_sign", "decimals(1)", _("More decimals")),
-    Key("tutor.fewer_decimals", "minus", "decimals(-1)", _("Fewer decimals")),
+    Key("tutor.cycle_head_shown", "t", "state('cycle_head_shown')", _("Next head shown")),
+    Key("tutor.toggle_all_heads", "g", "state('toggle_all_heads')", _("All heads' A side by side")),
+    Key("tutor.more_decimals", "plus,equals_sign", "state('change_decimals', 1)", _("More decimals")),
+    Key("tutor.fewer_decimals", "minus", "state('change_decimals', -1)", _("Fewer decimals")),
     Key("tutor.page_down", "pagedown", "scroll_page(1)", _("Scroll down")),
     Key("tutor.page_up", "pageup", "scroll_page(-1)", _("Scroll up")),
     Key("tutor.edit_scenario", "e", "edit_scenario", _("Your sentence")),

@@ -21,6 +21,7 @@ from tui_attention.lessons.controller import Notice
 from tui_attention.steps.notation import fmt, parse_number
 from tui_attention.steps.state import TutorState
 
+
 @dataclass(frozen=True)
 class Ask:
     """One typed answer to ask for: title, starting text, a check (an error line or None),

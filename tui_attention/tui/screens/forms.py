@@ -44,14 +44,50 @@ MODAL_CSS = """
 """
 
 
-def _steady_cursors(screen: ModalScreen) -> None:
-    # A blinking cursor would make headless screenshots (and snapshot tests) flicker.
-    if screen.app.is_headless:
-        for field in screen.query(Input):
-            field.cursor_blink = False
+class CheckedModal(ModalScreen):
+    """A modal that checks what is typed: `check()` gives (result, None) or (None, an error
+    line); the error shows under the fields as they change, and the OK button (or enter)
+    closes with the result only when there is none. Cancel, escape or ctrl+g close with None.
+
+    Subclasses compose their fields, a Static with classes "error" and the `buttons()`.
+    """
+
+    def check(self):  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    def buttons(self, ok: str) -> ComposeResult:
+        with Horizontal(classes="buttons"):
+            yield Button(ok, variant="primary", classes="ok")
+            yield Button(_("Cancel"), classes="cancel")
+
+    def on_mount(self) -> None:
+        if self.app.is_headless:  # a blinking cursor would make screenshots flicker
+            for field in self.query(Input):
+                field.cursor_blink = False
+        self.query(Input).first().focus()
+
+    def _show_error(self, error: str | None) -> None:
+        self.query_one(".error", Static).update(error or "")
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self._show_error(self.check()[1])
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, ".ok")
+    def _submit(self) -> None:
+        result, error = self.check()
+        if error:
+            self._show_error(error)
+            return
+        self.dismiss(result)
+
+    @on(Button.Pressed, ".cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
-class PromptScreen(ModalScreen[str | None]):
+class PromptScreen(CheckedModal):
     """One validated text field. `validate(text)` returns an error message or None."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="PromptScreen")
@@ -68,34 +104,15 @@ class PromptScreen(ModalScreen[str | None]):
                 yield Static(self.explain, classes="explain")
             yield Input(self.value, id="prompt-input", select_on_focus=True)
             yield Static("", classes="error", id="prompt-error")
-            with Horizontal(classes="buttons"):
-                yield Button(_("OK"), variant="primary", id="ok")
-                yield Button(_("Cancel"), id="cancel")
+            yield from self.buttons(_("OK"))
 
-    def on_mount(self) -> None:
-        _steady_cursors(self)
-        self.query_one(Input).focus()
-
-    @on(Input.Changed)
-    def _changed(self, event: Input.Changed) -> None:
-        self.query_one("#prompt-error", Static).update(self.validate(event.value) or "")
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#ok")
-    def _submit(self) -> None:
+    def check(self) -> tuple[str | None, str | None]:
         text = self.query_one(Input).value
         error = self.validate(text)
-        if error:
-            self.query_one("#prompt-error", Static).update(error)
-            return
-        self.dismiss(text)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        return (None, error) if error else (text, None)
 
 
-class ScenarioForm(ModalScreen[Overrides | None]):
+class ScenarioForm(CheckedModal):
     """Your own sentence, seed and sizes: a fresh generated scenario, as `trace --sentence ...` makes."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="ScenarioForm")
@@ -118,15 +135,9 @@ class ScenarioForm(ModalScreen[Overrides | None]):
                     yield Label(_(label))
                     yield Input(str(values[key]), id=f"form-{key}", select_on_focus=False)
             yield Static("", classes="error", id="form-error")
-            with Horizontal(classes="buttons"):
-                yield Button(_("Apply"), variant="primary", id="apply")
-                yield Button(_("Cancel"), id="cancel")
+            yield from self.buttons(_("Apply"))
 
-    def on_mount(self) -> None:
-        _steady_cursors(self)
-        self.query_one("#form-sentence", Input).focus()
-
-    def build(self) -> tuple[Overrides | None, str | None]:
+    def check(self) -> tuple[Overrides | None, str | None]:
         raw = {key: self.query_one(f"#form-{key}", Input).value.strip() for key, *_rest in FORM_FIELDS}
         values: dict = {"sentence": raw["sentence"]}
         for key, label, kind in FORM_FIELDS[1:]:
@@ -140,21 +151,3 @@ class ScenarioForm(ModalScreen[Overrides | None]):
         except ConfigError as exc:
             return None, str(exc)
         return overrides, None
-
-    @on(Input.Changed)
-    def _changed(self) -> None:
-        error = self.build()[1]
-        self.query_one("#form-error", Static).update(error or "")
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#apply")
-    def _apply(self) -> None:
-        overrides, error = self.build()
-        if error:
-            self.query_one("#form-error", Static).update(error)
-            return
-        self.dismiss(overrides)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

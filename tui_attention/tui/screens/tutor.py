@@ -138,23 +138,9 @@ class TutorScreen(Screen):
             return
         self.refresh_view()
 
-    def action_next_step(self) -> None:
-        self._change(self.state.move_step, 1)
-
-    def action_prev_step(self) -> None:
-        self._change(self.state.move_step, -1)
-
-    def action_first_step(self) -> None:
-        self._change(self.state.first_step)
-
-    def action_last_step(self) -> None:
-        self._change(self.state.last_step)
-
-    def action_next_word(self) -> None:
-        self._change(self.state.move_word, 1)
-
-    def action_prev_word(self) -> None:
-        self._change(self.state.move_word, -1)
+    def action_state(self, method: str, *args) -> None:
+        """A key that only moves the tutor's state (the table names the TutorState method)."""
+        self._change(getattr(self.state, method), *args)
 
     def action_toggle_view(self) -> None:
         self._change(self.state.toggle_view)
@@ -183,15 +169,6 @@ class TutorScreen(Screen):
         if heads != before and heads > 1 and before == 1:
             self._announce(_("{heads} heads: each head has its own W_q, W_k, W_v "
                              "(seeded; a fresh scenario like `trace --heads`).").format(heads=heads))
-
-    def action_cycle_head_shown(self) -> None:
-        self._change(self.state.cycle_head_shown)
-
-    def action_toggle_all_heads(self) -> None:
-        self._change(self.state.toggle_all_heads)
-
-    def action_decimals(self, delta: int) -> None:
-        self._change(self.state.change_decimals, delta)
 
     def action_scroll_page(self, direction: int) -> None:
         if self.state.view == "walkthrough":

@@ -42,6 +42,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui_attention.i18n import _
 from tui_attention.steps.notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS, fmt, width
 
 __all__ = ["MatrixGrid"]
@@ -86,25 +87,25 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
     """A scrollable, virtual grid of matrix values with fixed row and column headers."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Cursor up", show=False, id="matrix_grid.cursor_up"),
-        Binding("down", "cursor_down", "Cursor down", show=False, id="matrix_grid.cursor_down"),
-        Binding("left", "cursor_left", "Cursor left", show=False, id="matrix_grid.cursor_left"),
-        Binding("right", "cursor_right", "Cursor right", show=False, id="matrix_grid.cursor_right"),
-        Binding("enter", "select_cell", "Edit cell", id="matrix_grid.select_cell"),
-        Binding("pageup", "page_up", "Page up", show=False, id="matrix_grid.page_up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="matrix_grid.page_down"),
-        Binding("ctrl+pageup", "page_left", "Page left", show=False, id="matrix_grid.page_left"),
-        Binding("ctrl+pagedown", "page_right", "Page right", show=False, id="matrix_grid.page_right"),
-        Binding("shift+up", "scroll_rows(-1)", "Scroll up one row", show=False, id="matrix_grid.scroll_row_up"),
-        Binding("shift+down", "scroll_rows(1)", "Scroll down one row", show=False, id="matrix_grid.scroll_row_down"),
+        Binding("up", "cursor_up", _("Cursor up"), show=False, id="matrix_grid.cursor_up"),
+        Binding("down", "cursor_down", _("Cursor down"), show=False, id="matrix_grid.cursor_down"),
+        Binding("left", "cursor_left", _("Cursor left"), show=False, id="matrix_grid.cursor_left"),
+        Binding("right", "cursor_right", _("Cursor right"), show=False, id="matrix_grid.cursor_right"),
+        Binding("enter", "select_cell", _("Edit cell"), id="matrix_grid.select_cell"),
+        Binding("pageup", "page_up", _("Page up"), show=False, id="matrix_grid.page_up"),
+        Binding("pagedown", "page_down", _("Page down"), show=False, id="matrix_grid.page_down"),
+        Binding("ctrl+pageup", "page_left", _("Page left"), show=False, id="matrix_grid.page_left"),
+        Binding("ctrl+pagedown", "page_right", _("Page right"), show=False, id="matrix_grid.page_right"),
+        Binding("shift+up", "scroll_rows(-1)", _("Scroll up one row"), show=False, id="matrix_grid.scroll_row_up"),
+        Binding("shift+down", "scroll_rows(1)", _("Scroll down one row"), show=False, id="matrix_grid.scroll_row_down"),
         Binding(
-            "shift+left", "scroll_cols(-1)", "Scroll left one column", show=False, id="matrix_grid.scroll_col_left"
+            "shift+left", "scroll_cols(-1)", _("Scroll left one column"), show=False, id="matrix_grid.scroll_col_left"
         ),
         Binding(
-            "shift+right", "scroll_cols(1)", "Scroll right one column", show=False, id="matrix_grid.scroll_col_right"
+            "shift+right", "scroll_cols(1)", _("Scroll right one column"), show=False, id="matrix_grid.scroll_col_right"
         ),
-        Binding("home", "top", "Top", show=False, id="matrix_grid.top"),
-        Binding("end", "bottom", "Bottom", show=False, id="matrix_grid.bottom"),
+        Binding("home", "top", _("Top"), show=False, id="matrix_grid.top"),
+        Binding("end", "bottom", _("Bottom"), show=False, id="matrix_grid.bottom"),
     ]
     """
     | Key | Action |
@@ -422,31 +423,9 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
     def decimals(self) -> int:
         return self._decimals
 
-    @decimals.setter
-    def decimals(self, decimals: int) -> None:
-        self.set_data(
-            self._values,
-            self._row_labels,
-            self._col_labels,
-            decimals=decimals,
-            heat=self._heat,
-            masked=self._masked,
-        )
-
     @property
     def heat(self) -> bool:
         return self._heat
-
-    @heat.setter
-    def heat(self, heat: bool) -> None:
-        self.set_data(
-            self._values,
-            self._row_labels,
-            self._col_labels,
-            decimals=self._decimals,
-            heat=heat,
-            masked=self._masked,
-        )
 
     @property
     def label_width(self) -> int:

@@ -21,7 +21,7 @@ class NarrationPane(VerticalScroll, can_focus=False):
         yield Static(id="narration-text")
 
     def show(self, step: Step, counter: str, max_lines: int = 24) -> None:
-        formula = self.window(step, max_lines)
+        formula = step.formula_window(max_lines)
         body = Group(
             Text(step.narration),
             Text("\n".join(formula), style="bold", no_wrap=False),
@@ -32,22 +32,6 @@ class NarrationPane(VerticalScroll, can_focus=False):
         self.query_one("#narration-text", Static).update(body)
         self.scroll_home(animate=False)
         self.call_after_refresh(self._more_hint, counter)
-
-    @staticmethod
-    def window(step: Step, max_lines: int) -> list[str]:
-        """The formula lines, or for a long sentence a window of per-word lines around the query word."""
-        lines = list(step.formula)
-        if len(lines) <= max_lines:
-            return lines
-        # Per-word steps write one line per key j; softmax has a header line, output a closing sum.
-        head = lines[:1] if step.kind == "softmax" else []
-        tail = lines[-1:] if step.kind == "output" else []
-        body = lines[len(head): len(lines) - len(tail)]
-        start = max(0, min((step.word or 0) - max_lines // 2, len(body) - max_lines))
-        shown = body[start:start + max_lines]
-        note = _("(lines for words {first}-{last} of {n})").format(first=start + 1, last=start + len(shown),
-                                                                  n=len(body))
-        return head + [note] + shown + tail
 
     _more = False
 

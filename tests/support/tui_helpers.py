@@ -19,3 +19,15 @@ def panes(app) -> dict[str, str]:
     out["narration"] = narration.border_title + "\n" + text_of(narration.query_one("#narration-text"))
     out["status"] = text_of(app.query_one("#status"))
     return out
+
+
+async def matrix_step(pilot, app, kind: str):
+    """Open the matrix view at step `kind`; returns the view (its `grid(symbol)` is that scene's)."""
+    if app.state.view != "matrix":
+        await pilot.press("m")
+        await pilot.pause()
+    app.state.matrix_step = [s.kind for s in app.state.matrix_steps].index(kind)
+    app.tutor.refresh_view()
+    await pilot.pause()
+    await pilot.pause()
+    return app.query_one("MatrixView")

@@ -14,7 +14,7 @@ from tui_attention.tui.bindings import every_key
 from tui_attention.tui.screens.tutor import TutorScreen
 from tui_attention.tui.screens.help import HelpScreen
 
-from tui_helpers import panes, text_of
+from tui_helpers import matrix_step, panes, text_of
 
 NOTEBOOK = compute(build_config(None))
 
@@ -151,8 +151,8 @@ async def test_each_switch_matches_trace_with_the_same_option(key, options, caps
         assert not np.allclose(app.state.trace.heads[0].weights, before)
         await pilot.press("m")
         assert app.state.view == "matrix"
-        grid_a = app.query_one("#grid-A")
-        assert np.array_equal(grid_a.values, app.state.trace.heads[0].weights)
+        view = await matrix_step(pilot, app, "softmax")
+        assert np.array_equal(view.grid("A").values, app.state.trace.heads[0].weights)
 
 
 async def test_switches_work_in_both_views_and_carry_across():
@@ -163,7 +163,8 @@ async def test_switches_work_in_both_views_and_carry_across():
         assert app.state.current_matrix.kind == "av"
         await pilot.press("s", "c")
         assert (app.state.config.scale, app.state.config.mask) == ("sqrt_dk", "causal")
-        assert app.query_one("#grid-A").values[0, 1] == 0.0
+        await pilot.pause()
+        assert app.query_one("MatrixView").grid("A").values[0, 1] == 0.0
         await pilot.press("m")
         assert app.state.view == "walkthrough" and app.state.current.kind == "output" and app.state.word == 1
         results = panes(app)["results"]
@@ -206,18 +207,22 @@ async def test_decimals_plus_minus():
 async def test_matrix_view_shows_the_notebook_alphas_and_the_check():
     app = AttentionApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("m")
-        a = app.query_one("#grid-A")
+        view = await matrix_step(pilot, app, "av")
+        a = view.grid("A")
         assert round(a.values[0, 0], 4) == 0.1981
-        assert np.array_equal(app.query_one("#grid-Z").values, NOTEBOOK.attention)
-        check = text_of(app.query_one("#matrix-check"))
+        assert np.array_equal(view.grid("Z").values, NOTEBOOK.attention)
+        check = text_of(app.query_one("#matrix-narration"))
         assert fmt_vector(NOTEBOOK.attention[0]) in check and "largest difference" in check
-        for gid in ("X", "Q", "S", "A", "Z"):
-            assert app.query_one(f"#grid-{gid}").highlight_row == 0
+        for gid in ("A", "V", "Z"):
+            assert view.grid(gid).highlight_row == 0
         await pilot.press("down", "down")
-        for gid in ("X", "Q", "S", "A", "Z"):
-            assert app.query_one(f"#grid-{gid}").highlight_row == 2
-        assert "row 3 of A V" in text_of(app.query_one("#matrix-check"))
+        for gid in ("A", "V", "Z"):
+            assert view.grid(gid).highlight_row == 2
+        assert "row 3 of A V" in text_of(app.query_one("#matrix-narration"))
+        view = await matrix_step(pilot, app, "qkv")
+        for gid in ("X", "Q", "K", "V"):
+            assert view.grid(gid).highlight_row == 2
+        assert view.grid("W_q").highlight_row is None
 
 
 async def test_matrix_steps_move_and_mark_the_matrices_they_use():
@@ -304,8 +309,8 @@ async def test_own_sentence_form_validates_as_you_type():
 async def test_editing_a_weight_changes_attention_in_both_views():
     app = AttentionApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("m")
-        grid = app.query_one("#grid-W_q")
+        view = await matrix_step(pilot, app, "qkv")
+        grid = view.grid("W_q")
         grid.focus()
         await pilot.pause()
         before = app.state.trace.heads[0].weights.copy()
@@ -318,9 +323,11 @@ async def test_editing_a_weight_changes_attention_in_both_views():
         assert app.state.config.weights["w_q"][0, 0] == 2.5
         assert ("W_q", 0, 0) in app.state.edited
         assert not np.allclose(app.state.trace.heads[0].weights, before)
-        assert (0, 0) in app.query_one("#grid-W_q").marked
-        assert np.array_equal(app.query_one("#grid-A").values, app.state.trace.heads[0].weights)
-        await pilot.press("escape", "m", "right")
+        assert (0, 0) in view.grid("W_q").marked
+        view = await matrix_step(pilot, app, "softmax")
+        assert np.array_equal(view.grid("A").values, app.state.trace.heads[0].weights)
+        await matrix_step(pilot, app, "qkv")
+        await pilot.press("escape", "m")
         assert app.state.view == "walkthrough"
         assert "+2.5000*" in panes(app)["weights"]
         assert fmt(app.state.trace.heads[0].Q[0, 0]) in panes(app)["narration"]
@@ -330,15 +337,15 @@ async def test_head_keys_cycle_the_head_shown_and_lay_heads_side_by_side():
 
     app = AttentionApp(TutorState(overrides=Overrides(heads=2)))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("m")
-        assert np.array_equal(app.query_one("#grid-A").values, app.state.trace.heads[0].weights)
+        view = await matrix_step(pilot, app, "softmax")
+        assert np.array_equal(view.grid("A").values, app.state.trace.heads[0].weights)
         await pilot.press("t")
         assert app.state.head == 1
-        assert np.array_equal(app.query_one("#grid-A").values, app.state.trace.heads[1].weights)
-        assert "(head 2/2)" in app.query_one("#grid-A").border_title
+        assert np.array_equal(view.grid("A").values, app.state.trace.heads[1].weights)
+        assert "(head 2/2)" in view.grid("A").border_title
         await pilot.press("g")
         await pilot.pause()
-        side = app.query("#heads-row MatrixGrid")
+        side = app.query("#heads-strip MatrixGrid")
         assert len(side) == 2
         for k, grid in enumerate(side):
             assert np.array_equal(grid.values, app.state.trace.heads[k].weights)
@@ -356,14 +363,19 @@ async def test_page_keys_scroll_the_narration_and_the_focused_matrix():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*["right"] * 4)
         narration = app.query_one("#narration")
-        assert narration.scroll_y == 0
+
+        def lines() -> str:
+            return text_of(narration.query_one("#narration-text"))
+
+        first = lines()
+        assert "q₁·k₁ =" in first and "q₁·k₃₀ =" not in first
+        assert "pgdn/pgup" in narration.border_subtitle
         await pilot.press("pagedown")
-        assert narration.scroll_y > 0
+        assert lines() != first and "q₁·k₁ =" not in lines()
         await pilot.press("pageup")
-        assert narration.scroll_y == 0
-        await pilot.press("m")
-        await pilot.pause()
-        grid = app.query_one("#grid-S")
+        assert lines() == first
+        view = await matrix_step(pilot, app, "softmax")
+        grid = view.grid("S")
         grid.focus()
         await pilot.pause()
         await pilot.press("pagedown")
@@ -451,24 +463,25 @@ async def test_matrix_view_keeps_the_query_row_in_view_for_a_long_sentence():
     sentence = " ".join(f"w{i}" for i in range(128))
     app = AttentionApp(TutorState(overrides=Overrides(sentence=sentence)))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("m")
-        await pilot.pause()
         app.state.word = 63
-        app.tutor.refresh_view()
-        await pilot.pause()
-        for gid in ("X", "S", "A", "Z"):
-            grid = app.query_one(f"#grid-{gid}")
+        view = await matrix_step(pilot, app, "av")
+        for gid in ("A", "V", "Z"):
+            grid = view.grid(gid)
             assert grid.highlight_row == 63
             top = grid.scroll_offset.y
             assert top <= 63 < top + grid.scrollable_content_region.height - 1, gid
-        assert "Check: row 64 of A V" in text_of(app.query_one("#matrix-check"))
+        assert "Check: row 64 of A V" in text_of(app.query_one("#matrix-narration"))
 
 
 async def test_scaled_and_masked_scores_are_labelled_in_the_matrix_view():
     app = AttentionApp(TutorState(overrides=Overrides(scale="sqrt_dk", mask="causal")))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("m")
-        await pilot.pause()
-        s = app.query_one("#grid-S")
+        view = await matrix_step(pilot, app, "qkt")
+        raw = view.grid("S")
+        assert raw.border_title.startswith("S = Q Kᵀ ") and raw.values[0, 1] > float("-inf")
+        view = await matrix_step(pilot, app, "scale")
+        assert [g.border_title.split("  ")[0] for g in view.scene.grids] == ["S = Q Kᵀ", "S = Q Kᵀ/√d_k"]
+        view = await matrix_step(pilot, app, "softmax")
+        s = view.grid("S")
         assert s.border_title.startswith("S = Q Kᵀ/√d_k, masked")
-        assert s.values[0, 1] == float("-inf") and app.query_one("#grid-A").values[0, 1] == 0.0
+        assert s.values[0, 1] == float("-inf") and view.grid("A").values[0, 1] == 0.0

@@ -1,5 +1,6 @@
-"""How numbers are written and read: fixed decimals with the sign always shown, -inf for masked
-cells, subscripts for indices, and the one grammar of a number a learner types.
+"""How numbers are written and read: fixed decimals with the sign always shown (scientific
+notation from a million up), -inf for masked cells, subscripts for indices, the one grammar of
+a number a learner types, and the rule that a worked line re-adds from the numbers it shows.
 
 The sign is always printed so that negative and positive values differ without colour.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -16,25 +18,33 @@ from tui_attention.i18n import _
 DEFAULT_DECIMALS = 4
 MIN_DECIMALS, MAX_DECIMALS = 2, 8
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+FIXED_LIMIT = 10**6  # from here on fixed notation would print float noise (+3999999999999999932891136.0000)
 
 
 def fmt(value: float, decimals: int = DEFAULT_DECIMALS) -> str:
-    """+0.1234 / -0.1234 / -inf / +inf / nan."""
+    """+0.1234 / -0.1234 / -inf / +inf / nan; +4.0000e+24 once |value| (as printed) reaches 10**6."""
     value = float(value)
     if math.isinf(value):
         return "-inf" if value < 0 else "+inf"
     if math.isnan(value):
         return "nan"
-    return f"{value:+.{decimals}f}"
+    fixed = f"{value:+.{decimals}f}"
+    if abs(value) < FIXED_LIMIT - 1 or abs(float(fixed)) < FIXED_LIMIT:
+        return fixed
+    return f"{value:+.{decimals}e}"
+
+
+def vector_columns(size: int, limit: int = 8) -> list[int]:
+    """The entries fmt_vector() prints of a vector of `size`: all, or the first limit-2 and the last 2."""
+    return list(range(size)) if size <= limit else [*range(limit - 2), size - 2, size - 1]
 
 
 def fmt_vector(v: np.ndarray, decimals: int = DEFAULT_DECIMALS, limit: int = 8) -> str:
     """[+0.1 -0.2 ...]; long vectors keep the first limit-2 and last 2 entries around an ellipsis."""
     v = np.asarray(v).ravel()
-    if v.size <= limit:
-        parts = [fmt(x, decimals) for x in v]
-    else:
-        parts = [fmt(x, decimals) for x in v[: limit - 2]] + ["…"] + [fmt(x, decimals) for x in v[-2:]]
+    parts = [fmt(v[c], decimals) for c in vector_columns(v.size, limit)]
+    if v.size > limit:
+        parts.insert(limit - 2, "…")
     return "[" + " ".join(parts) + "]"
 
 
@@ -49,9 +59,104 @@ def sub2(i: int, j: int, n: int) -> str:
 
 
 def width(decimals: int, magnitude: float = 9.0) -> int:
-    """Characters needed by fmt() for |x| <= magnitude (so columns align on the point)."""
-    whole = len(str(int(abs(magnitude)))) if math.isfinite(magnitude) else 3
-    return 1 + whole + 1 + decimals
+    """Characters needed by fmt() for any |x| <= magnitude (so columns align on the point).
+
+    Past 10**6 fmt() turns scientific, which can be narrower than a six-digit fixed number.
+    """
+    if not math.isfinite(magnitude):
+        return 1 + 3 + 1 + decimals
+    printed = abs(float(fmt(magnitude, decimals)))
+    fixed = 1 + len(str(int(min(printed, FIXED_LIMIT - 1)))) + 1 + decimals
+    return fixed if printed < FIXED_LIMIT else max(fixed, len(fmt(printed, decimals)))
+
+
+def shown(value: float, decimals: int) -> float:
+    """The number fmt(value, decimals) prints, read back."""
+    return float(fmt(value, decimals))
+
+
+def shown_all(values: np.ndarray, decimals: int) -> np.ndarray:
+    """shown() of every entry, vectorised: rounding at the decimal point, and fmt() itself for
+    the entries where that could differ from what fmt() prints (near a tie, huge, not finite)."""
+    a = np.asarray(values, dtype=np.float64)
+    scaled = a * 10.0**decimals
+    out = np.round(a, decimals)
+    with np.errstate(invalid="ignore"):
+        exact = (~(np.abs(scaled) < 1e9) | ~(np.abs(a) < FIXED_LIMIT - 1)
+                 | (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-5))
+    if exact.any():
+        out[exact] = [shown(x, decimals) for x in a[exact]]
+    return out
+
+
+def half_unit(value: float, decimals: int) -> float:
+    """Half a unit of the last decimal fmt(value, decimals) prints (of the mantissa past 10**6)."""
+    text = fmt(value, decimals)
+    exponent = int(text.split("e")[1]) if "e" in text else 0
+    return 0.5 * 10.0 ** (exponent - decimals)
+
+
+def agrees(again: np.ndarray, result: np.ndarray, decimals: int) -> np.ndarray:
+    """Per entry: whether a value recomputed from printed operands (`again`) is within half a unit
+    of the last printed decimal of `result`: what a learner redoing the line by hand gets."""
+    result = np.asarray(result, dtype=np.float64)
+    half = np.full(result.shape, 0.5 * 10.0**-decimals)
+    huge = ~(np.abs(result) < FIXED_LIMIT - 1)
+    if huge.any():
+        half[huge] = [half_unit(x, decimals) for x in result[huge]]
+    # A hair under half a unit, so that float noise in the check never passes a real miss.
+    return np.abs(np.asarray(again) - shown_all(result, decimals)) <= half * (1 - 1e-9)
+
+
+def readds(again: Iterable[float], result: Iterable[float], decimals: int) -> bool:
+    """Whether every entry of `again` agrees with `result` (see agrees)."""
+    return bool(np.all(agrees(np.asarray(again, dtype=np.float64), np.asarray(result, dtype=np.float64), decimals)))
+
+
+EXTRA_DECIMALS = 2  # how many more decimals a line's operands may take before it says "from unrounded values"
+
+
+def operand_decimals(lines: Callable[[int], Iterable[tuple]], decimals: int) -> tuple[int, tuple[bool, ...]]:
+    """The decimals to print a step's operands with, and which of its lines then re-add.
+
+    `lines(p)` gives pairs (recomputed from operands printed with p decimals, result printed
+    with `decimals`): numbers, or arrays with one entry per worked line. The fewest p in
+    decimals..decimals+EXTRA_DECIMALS at which every line re-adds; if none does, the fewest at
+    which the most lines do, the others being the ones to mark as computed from unrounded values.
+    """
+    best: tuple[int, tuple[bool, ...]] | None = None
+    for p in range(decimals, decimals + EXTRA_DECIMALS + 1):
+        ok = tuple(bool(x) for again, result in lines(p)
+                   for x in np.ravel(agrees(np.ravel(again), np.ravel(result), decimals)))
+        if all(ok):
+            return p, ok
+        if best is None or sum(ok) > sum(best[1]):
+            best = (p, ok)
+    assert best is not None
+    return best
+
+
+def line_decimals(again: Callable[[int], np.ndarray], results: np.ndarray,
+                  decimals: int) -> list[tuple[int, bool]]:
+    """operand_decimals line by line, for lines that share nothing but their layout.
+
+    Line k's result is results[k] (a number or a vector); again(p)[k] is it recomputed from its
+    operands printed with p decimals. Per line: the fewest p at which it re-adds, and True; or
+    `decimals` and False when none does.
+    """
+    results = np.asarray(results, dtype=np.float64)
+    chosen = np.full(len(results), -1)
+    for p in range(decimals, decimals + EXTRA_DECIMALS + 1):
+        ok = agrees(again(p), results, decimals).reshape(len(results), -1).all(axis=1)
+        chosen[(chosen < 0) & ok] = p
+        if (chosen >= 0).all():
+            break
+    return [(int(p), True) if p >= 0 else (decimals, False) for p in chosen]
+
+
+def unrounded(line: str, ok: bool) -> str:
+    """`line`, marked when its shown operands do not re-add to its shown result."""
+    return line if ok else _("{line}  (from unrounded values)").format(line=line)
 
 
 _NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")

@@ -114,16 +114,17 @@ class Step:
         """The symbols of every matrix the step reads or writes (the matrix view accents them)."""
         return frozenset(c.symbol for c in self.reads + self.writes)
 
-    def formula_window(self, max_lines: int) -> list[str]:
-        """The formula lines; for a long sentence, the per-word lines around the query word
-        (softmax keeps its header line, output its closing sum) and a note saying which."""
+    def formula_window(self, max_lines: int, shift: int = 0) -> list[str]:
+        """The formula lines; when there are more than `max_lines`, the per-word lines around the
+        query word (moved `shift` lines on; softmax keeps its header line, output its closing
+        sum) and a note saying which."""
         lines = list(self.formula)
         if len(lines) <= max_lines:
             return lines
         head = lines[:1] if self.kind == "softmax" else []
         tail = lines[-1:] if self.kind == "output" else []
         body = lines[len(head): len(lines) - len(tail)]
-        start = max(0, min(self.word - max_lines // 2, len(body) - max_lines))
+        start = max(0, min(self.word + shift - max_lines // 2, len(body) - max_lines))
         shown = body[start:start + max_lines]
         note = _("(lines for words {first}-{last} of {n})").format(first=start + 1, last=start + len(shown),
                                                                   n=len(body))

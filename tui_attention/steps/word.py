@@ -20,19 +20,25 @@ sentence per message; the formulas themselves are notation and are not translate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from tui_attention.core.attention import weighted_sum
+from tui_attention.core.config import Config
+from tui_attention.core.scenario import build_config
 from tui_attention.core.tensors import tensor
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import _, ngettext
 
 from .labels import score_labels, score_suffix
-from .notation import DEFAULT_DECIMALS, fmt, fmt_vector, sub, sub2
+from .notation import (DEFAULT_DECIMALS, fmt, fmt_vector, line_decimals, operand_decimals, readds, shown, shown_all,
+                       sub, sub2, unrounded, vector_columns)
 from .step import RESULT_COLUMNS, WORD_STEP_KINDS, Cell, Step, VectorRow, rows_around
 
 MAX_TERMS = 6  # dot products longer than this show their first and last terms around an ellipsis
+UNIFORM_RATIO = 1.25  # weights within this factor of each other (scores within ln 1.25) are "nearly uniform"
+SATURATED = 0.9  # a weight above this is a saturated softmax
 
 
 def dot_terms(a: np.ndarray, b: np.ndarray, d: int) -> str:
@@ -43,9 +49,43 @@ def dot_terms(a: np.ndarray, b: np.ndarray, d: int) -> str:
     return " + ".join("…" if p is None else f"({fmt(p[0], d)})({fmt(p[1], d)})" for p in pairs)
 
 
+def dot_lines(row: np.ndarray, cols: np.ndarray, results: np.ndarray, d: int) -> list[tuple[int, bool]]:
+    """line_decimals for the dot products row·cols[k] = results[k] (the q·k or x·w lines)."""
+    return line_decimals(lambda p: shown_all(cols, p) @ shown_all(row, p), results, d)
+
+
+def scale_lines(labels: list[str], scores: np.ndarray, divisor: float, results: np.ndarray, d: int) -> list[str]:
+    """'s₁₂ / √3 = a / b = c' per label, with the operands as precise as re-adding needs."""
+    chosen = line_decimals(lambda p: shown_all(scores, p) / shown(divisor, p), results, d)
+    return [unrounded(f"{label} = {fmt(s, p)} / {divisor:.{p}f} = {fmt(r, d)}", ok)
+            for label, s, r, (p, ok) in zip(labels, scores, results, chosen)]
+
+
 def _name(trace: Trace, i: int) -> str:
     # The quotation marks are a translator's choice ('me', «me», „me“).
-    return _("'{token}'").format(token=trace.tokens[i])
+    token = trace.tokens[i]
+    if trace.tokens.count(token) > 1:  # which 'a': say where it stands
+        return _("'{token}' (word {number})").format(token=token, number=i + 1)
+    return _("'{token}'").format(token=token)
+
+
+@lru_cache(maxsize=1)
+def _notebook_config() -> Config:
+    return build_config(None)
+
+
+def _notebook_note(trace: Trace, i: int, note: str) -> tuple[str, ...]:
+    """`note` when the scenario is the notebook's own and the word is 'me', whose per-word cells the
+    notebook prints (from an earlier, unseeded run); nothing otherwise."""
+    return (note,) if i == 0 and trace.config.same_as(_notebook_config()) else ()
+
+
+def _same_word_same_vector(trace: Trace) -> bool:
+    """Whether every repeated word has one embedding (always so for seeded embeddings)."""
+    if trace.config.embeddings is None:
+        return True
+    first: dict[str, int] = {}
+    return all(np.array_equal(trace.E[first.setdefault(token, j)], trace.E[j]) for j, token in enumerate(trace.tokens))
 
 
 @dataclass(frozen=True)
@@ -75,11 +115,18 @@ class _Word:
 
 def _embed(w: _Word) -> tuple:
     t, i, d, I = w.trace, w.i, w.d, w.I
+    if _same_word_same_vector(t):
+        lookup = _("The embedding {e} is the vector the lookup table holds for {word}; the same word always "
+                   "gets the same vector.")
+    else:
+        lookup = _("The embedding {e} is row {row} of this scenario's embedding table E, given for this "
+                   "position: here a repeated word does not always get the same vector.")
     text = " ".join((
-        _("The embedding {e} is the vector the lookup table holds for {word}; the same word always gets "
-          "the same vector.").format(e=f"e{I}", word=w.word),
+        lookup.format(e=f"e{I}", word=w.word, row=i + 1),
         _positions_sentence(t, f"p{I}"),
         _("Their sum {x} is what attention works on.").format(x=f"x{I}"),
+        *_notebook_note(t, i, _("The notebook's own per-word printouts (In[13] to In[27]) come from an earlier, "
+                                "unseeded run; its Matrices section matches these numbers.")),
     ))
     return (
         _("Input of {word}: {formula}").format(word=w.word, formula=f"x{I} = e{I} + p{I}"),
@@ -92,9 +139,10 @@ def _embed(w: _Word) -> tuple:
 
 def _query(w: _Word) -> tuple:
     t, i, d, I, h, c = w.trace, w.i, w.d, w.I, w.h, w.trace.config
+    cols = range(min(c.d_k, 8))
     lines = [f"q{I} = x{I} W_q = {fmt_vector(h.Q[i], d)}"]
-    lines += [f"q{I}[{col + 1}] = {dot_terms(t.X[i], h.W_q[:, col], d)} = {fmt(h.Q[i, col], d)}"
-              for col in range(min(c.d_k, 8))]
+    lines += [unrounded(f"q{I}[{col + 1}] = {dot_terms(t.X[i], h.W_q[:, col], p)} = {fmt(h.Q[i, col], d)}", ok)
+              for col, (p, ok) in zip(cols, dot_lines(t.X[i], h.W_q[:, cols].T, h.Q[i, cols], d))]
     return (
         _("Query of {word}: {formula}").format(word=w.word, formula=f"q{I} = x{I} W_q"),
         _("W_q turns {x} (1x{d_model}) into the query {q} (1x{d_k}): what {word} is looking for. "
@@ -137,11 +185,13 @@ def _scores(w: _Word) -> tuple:
     best = int(np.argmax(h.scores[i]))
     return (
         _("Similarity of {word} to each word: {formula}").format(word=w.word, formula=f"q{I}·k_j"),
-        _("The dot product {formula} is large when the query and the key point the same way. "
-          "{word} gets one score per word, itself included. The highest here is with "
-          "{best} ({score}).").format(formula=f"q{I}·k_j", word=w.word, best=_name(t, best),
-                                     score=fmt(h.scores[i, best], d)),
-        tuple(f"q{I}·k{sub(j + 1)} = {dot_terms(h.Q[i], h.K[j], d)} = {fmt(h.scores[i, j], d)}" for j in range(t.n)),
+        _("The dot product {formula} is large when the query and the key point the same way, and it "
+          "also grows with the length of each: it is not the cosine similarity. {word} gets one score per "
+          "word, itself included. The highest here is with {best} ({score}).").format(
+            formula=f"q{I}·k_j = |q{I}| |k_j| cos θ", word=w.word, best=_name(t, best),
+            score=fmt(h.scores[i, best], d)),
+        tuple(unrounded(f"q{I}·k{sub(j + 1)} = {dot_terms(h.Q[i], h.K[j], p)} = {fmt(h.scores[i, j], d)}", ok)
+              for j, (p, ok) in enumerate(dot_lines(h.Q[i], h.K, h.scores[i], d))),
         (Cell("Q", i), Cell("K")), (Cell("scores", i),),
     )
 
@@ -156,16 +206,14 @@ def _scale(w: _Word) -> tuple:
             "so without this the softmax saturates for large d_k. Spread of {word}'s scores: "
             "std {before} before, {after} after.").format(
             d_k=c.d_k, root=f"{root:.{d}f}", word=w.word, before=f"{before:.{d}f}", after=f"{after:.{d}f}")
-        lines = tuple(f"s{w.s(j)} / √{c.d_k} = {fmt(h.scores[i, j], d)} / {root:.{d}f} = {fmt(h.scaled[i, j], d)}"
-                      for j in range(t.n))
+        lines = tuple(scale_lines([f"s{w.s(j)} / √{c.d_k}" for j in range(t.n)], h.scores[i], root, h.scaled[i], d))
     else:
         text = _(
             "No scaling here (scale = none), as in the notebook. The original Transformer divides by √d_k "
             "(press s) because the variance of q·k grows with d_k. Spread of these scores: std {before}; "
             "÷√{d_k} would make it {after}.").format(
             before=f"{before:.{d}f}", d_k=c.d_k, after=f"{before / np.sqrt(c.d_k):.{d}f}")
-        unscaled = _("{score}  (unscaled)")
-        lines = tuple(unscaled.format(score=f"s{w.s(j)} = {fmt(h.scaled[i, j], d)}") for j in range(t.n))
+        lines = (_("{scores} unchanged: no scaling (press s to divide by √d_k)").format(scores=f"s{sub(i + 1)}ⱼ"),)
     return (_("Scaling the scores"), text, lines, (Cell("scores", i),), (Cell("scaled", i),))
 
 
@@ -187,67 +235,122 @@ def _mask(w: _Word) -> tuple:
     else:
         text = _("No mask: {word} may attend to every word, before and after it, as in an encoder. "
                  "Press c for a causal mask, which hides later words with -inf.").format(word=w.word)
-        lines = tuple(f"s{w.s(j)} = {fmt(h.logits[i, j], d)}" for j in range(t.n))
+        lines = (_("{scores} unchanged: no mask (press c for a causal mask)").format(scores=f"s{sub(i + 1)}ⱼ"),)
     return (_("Masking"), text, lines, (Cell("scaled", i),), (Cell("logits", i),))
 
 
-def _softmax(w: _Word) -> tuple:
+def _softmax_lines(w: _Word, top: float, total: float) -> list[str]:
+    """max and Σ, then one α line per word, each operand as precise as re-adding needs."""
     t, i, d, h = w.trace, w.i, w.d, w.h
     row = h.logits[i]
     finite = np.isfinite(row)
-    top = float(np.max(row[finite]))
-    total = float(np.sum(np.exp(row[finite] - top)))
-    amax = int(np.argmax(h.weights[i]))
-    lines = [f"max = {fmt(top, d)}   Σ_j exp(s{sub(i + 1)}ⱼ - max) = {total:.{d}f}"]
+
+    def readd(p: int):
+        again = np.exp(shown_all(row[finite], p) - shown(top, p))
+        alphas = np.zeros(t.n)  # exp(-inf) / Σ = 0 exactly
+        alphas[finite] = again / shown(total, p)
+        return [(again.sum(), total), (alphas, h.weights[i])]  # the Σ line, then one line per α
+
+    p, ok = operand_decimals(readd, d)
+    out = [unrounded(f"max = {fmt(top, p)}   Σ_j exp(s{sub(i + 1)}ⱼ - max) = {total:.{d}f}", ok[0])]
     for j in range(t.n):
         if finite[j]:
-            lines.append(f"α{w.s(j)} = exp({fmt(row[j], d)} - ({fmt(top, d)})) / {total:.{d}f} = {fmt(h.weights[i, j], d)}")
+            out.append(unrounded(f"α{w.s(j)} = exp({fmt(row[j], p)} - ({fmt(top, p)})) / {total:.{p}f} = "
+                                 f"{fmt(h.weights[i, j], d)}", ok[j + 1]))
         else:
-            lines.append(f"α{w.s(j)} = exp(-inf) / {total:.{d}f} = {fmt(0.0, d)}")
-    seen = h.weights[i][finite]
-    # The spread of the weights as printed, so that the sentence agrees with the numbers on screen.
-    spread = round(float(seen.max()), d) - round(float(seen.min()), d)
-    masked = int((~finite).sum())
-    alpha = f"α{sub(i + 1)}ⱼ"
+            out.append(f"α{w.s(j)} = exp(-inf) / {total:.{p}f} = {fmt(0.0, d)}")
+    return out
+
+
+def _softmax_signs(w: _Word, masked: int, top: float) -> str:
+    """The weights sum to 1; masked words get 0; the visible ones are positive unless exp() underflows."""
+    row, weights = w.h.logits[w.i], w.h.weights[w.i]
+    visible = np.isfinite(row)
+    zero = visible & (weights == 0.0)
+    alpha = f"α{sub(w.i + 1)}ⱼ"
     if masked:
         turns = ngettext(
             "The softmax turns the scores of {word}, along its row, into weights {alpha} that sum to 1; "
             "the {masked} masked word(s) get exactly 0.",
             "The softmax turns the scores of {word}, along its row, into weights {alpha} that sum to 1; "
             "the {masked} masked word(s) get exactly 0.", masked)
+    elif zero.any():
+        turns = _("The softmax turns the scores of {word}, along its row, into weights {alpha} that sum to 1.")
     else:
         turns = _("The softmax turns the scores of {word}, along its row, into weights {alpha} that sum to 1 "
                   "and are all positive.")
-    top_word, top_weight = _name(t, amax), fmt(h.weights[i, amax], d)
+    text = turns.format(word=w.word, alpha=alpha, masked=masked)
+    if zero.any():
+        count = int(zero.sum())
+        gap = top - float(np.max(row[zero]))
+        text += " " + ngettext(
+            "{count} weight it can see is exactly 0, not just small: that score is {gap} or more below the "
+            "maximum, and exp(s - max) / Σ underflows to 0 in float64.",
+            "{count} weights it can see are exactly 0, not just small: those scores are {gap} or more below the "
+            "maximum, and exp(s - max) / Σ underflows to 0 in float64.", count).format(
+                count=count, gap=fmt(gap, w.d).lstrip("+"))
+    return text
+
+
+def _softmax_verdict(w: _Word) -> str:
+    """Near-uniform, saturated or neither, judged against 1/(words it can see), with the reason."""
+    t, d, row = w.trace, w.d, w.h.logits[w.i]
+    visible = np.isfinite(row)
+    seen, scores = w.h.weights[w.i][visible], row[visible]
+    top = int(np.argmax(w.h.weights[w.i]))
+    top_word, top_weight = _name(t, top), fmt(w.h.weights[w.i, top], d)
     if seen.size == 1:
-        verdict = _("{word} can only see itself, so its one weight is 1.").format(word=w.word)
-    elif float(seen.max()) > 0.9:
-        verdict = _("The softmax has saturated: {top} gets {weight} and the rest almost nothing, because the "
-                    "scores are far apart (std {std}).").format(
-            top=top_word, weight=top_weight, std=f"{float(np.std(row[finite])):.{d}f}")
-    elif spread < 0.1:
-        verdict = _("{word} attends most to {top} ({weight}); the weights it can see differ by only {spread}, "
-                    "nearly uniform, because the scores are small and close together.").format(
-            word=w.word, top=top_word, weight=top_weight, spread=f"{spread:.{d}f}")
-    else:
-        verdict = _("{word} attends most to {top} ({weight}).").format(word=w.word, top=top_word, weight=top_weight)
+        return _("{word} can only see itself, so its one weight is 1.").format(word=w.word)
+    if float(seen.max()) > SATURATED:
+        lead = float(scores.max() - np.sort(scores)[-2])
+        return _("The softmax has saturated: {top} gets {weight} and the rest almost nothing, because its score "
+                 "is {lead} above the next highest.").format(
+            top=top_word, weight=top_weight, lead=fmt(lead, d).lstrip("+"))
+    uniform = fmt(1 / seen.size, d)
+    if float(seen.min()) > 0 and float(seen.max() / seen.min()) <= UNIFORM_RATIO:
+        span = float(scores.max() - scores.min())
+        return _("{word} attends most to {top} ({weight}), but only just: its scores span only {span}, so its "
+                 "weights stay within a factor {ratio} (= exp({span})) of each other, nearly uniform "
+                 "(1/{n} = {uniform}).").format(
+            word=w.word, top=top_word, weight=top_weight, span=f"{span:.{d}f}", ratio=f"{np.exp(span):.{d}f}",
+            n=seen.size, uniform=uniform)
+    return _("{word} attends most to {top} ({weight}); its weights range from {low} to {high}: neither nearly "
+             "uniform (1/{n} = {uniform}) nor saturated.").format(
+        word=w.word, top=top_word, weight=top_weight, low=fmt(seen.min(), d), high=fmt(seen.max(), d), n=seen.size,
+        uniform=uniform)
+
+
+def _softmax(w: _Word) -> tuple:
+    t, i, h = w.trace, w.i, w.h
+    row = h.logits[i]
+    finite = np.isfinite(row)
+    top = float(np.max(row[finite]))
+    total = float(np.sum(np.exp(row[finite] - top)))
     text = " ".join((
-        turns.format(word=w.word, alpha=alpha, masked=masked),
+        _softmax_signs(w, int((~finite).sum()), top),
         _("Subtracting the row's maximum first keeps exp() from overflowing and changes nothing."),
-        verdict,
+        _softmax_verdict(w),
+        *_notebook_note(t, i, _("The notebook's own printout of these weights (In[24]) comes from an earlier, "
+                                "unseeded run; its Matrices section matches these numbers.")),
     ))
     return (
         _("Softmax: attention weights of {word}").format(word=w.word), text,
-        tuple(lines), (Cell("logits", i),), (Cell("weights", i),),
+        tuple(_softmax_lines(w, top, total)), (Cell("logits", i),), (Cell("weights", i),),
     )
 
 
 def _output(w: _Word) -> tuple:
     t, i, d, I, h = w.trace, w.i, w.d, w.I, w.h
-    lines = [f"α{w.s(j)}·v{sub(j + 1)} = {fmt(h.weights[i, j], d)} × {fmt_vector(h.V[j], d)} = "
-             f"{fmt_vector(h.weights[i, j] * h.V[j], d)}" for j in range(t.n)]
+    products = h.weights[i][:, None] * h.V
     z_loop = weighted_sum(h.weights[i], h.V)
-    lines.append(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}")
+    cols = vector_columns(t.config.d_v)  # a learner can only redo the entries on screen
+    chosen = line_decimals(lambda p: shown_all(h.weights[i], p)[:, None] * shown_all(h.V[:, cols], p),
+                           products[:, cols], d)
+    lines = [unrounded(f"α{w.s(j)}·v{sub(j + 1)} = {fmt(h.weights[i, j], p)} × {fmt_vector(h.V[j], p)} = "
+                       f"{fmt_vector(products[j], d)}", ok) for j, (p, ok) in enumerate(chosen)]
+    # z adds the products as printed above; when those do not re-add, z says so.
+    z_ok = readds(shown_all(products[:, cols], d).sum(axis=0), z_loop[cols], d)
+    lines.append(unrounded(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}", z_ok))
     if t.mask is not None:
         informed = _("It is the new representation of {word}, informed by the words it may see (itself and the "
                      "earlier ones).")
@@ -284,12 +387,18 @@ def _positions_sentence(trace: Trace, p: str) -> str:
 WORD_BUILDERS = (_embed, _query, _keys, _values, _scores, _scale, _mask, _softmax, _output)
 
 
-# The Results column each column's value first appears at: the scores at their step, what the
-# softmax reads once the last switch that changes it has run, the weights and z_i at theirs.
+# The step each Results value first appears at: the scores, the weights and z_i at their steps; what
+# the softmax reads ("logits") at the mask step, or at the scale step when scaling is on and no mask
+# follows (then it is the scaled scores already). With both on, "scaled" marks the scale step on:
+# the scaled scores exist there, the masked -inf only from the mask step.
 def _filled(trace: Trace, index: int) -> frozenset[str]:
-    logits_from = "scale" if trace.config.scale == "sqrt_dk" else "mask"
-    first = {"scores": "scores", "logits": logits_from, "weights": "softmax", "output": "output"}
-    return frozenset(col for col in RESULT_COLUMNS if index >= WORD_STEP_KINDS.index(first[col]))
+    scaled, masked = trace.config.scale == "sqrt_dk", trace.config.mask == "causal"
+    first = {"scores": "scores", "logits": "scale" if scaled and not masked else "mask", "weights": "softmax",
+             "output": "output"}
+    filled = {col for col in RESULT_COLUMNS if index >= WORD_STEP_KINDS.index(first[col])}
+    if scaled and index >= WORD_STEP_KINDS.index("scale"):
+        filled.add("scaled")
+    return frozenset(filled)
 
 
 _USES_EVERY_WORD = ("keys", "values", "scores", "softmax", "output")

@@ -1,209 +1,295 @@
-"""The matrix view: every matrix at once, softmax(Q Kᵀ) V, linked to the step-through.
+"""The matrix view: softmax(Q Kᵀ) V as whole matrices, one equation per step.
 
-The current query word's row is highlighted in every matrix; the matrices the
-current matrix step reads or writes are marked; a check line shows that row i
-of A V equals the step-through's z_i.
+Each matrix step shows its text at the top, always in view, and below it a scene: the
+matrices the step reads, then those it writes (`Step.reads`, `Step.writes`), packed into
+lines that fit the width. A scene is built the first time its step is shown and kept;
+switching steps switches scenes. Where the scene is taller than the room left under the
+text, every grid shrinks to the rows around the current word (it scrolls to keep that row
+in view), so the step's matrices stay on screen. The query word's row is highlighted in
+every matrix with one row per word; `g` adds every head's A on top.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from tui_attention.core.editing import EDITABLE
-from tui_attention.core.tensors import axis_size, tensor
+from tui_attention.core.tensors import Tensor, axis_size, tensor
 from tui_attention.i18n import _
 from tui_attention.steps.labels import score_grid_label
 from tui_attention.steps.notation import fmt_vector, sub
 from tui_attention.steps.state import TutorState
+from tui_attention.steps.step import Step
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
-# (tensor-registry key, row of the layout); each grid is "grid-<symbol>": grid-S shows the scores
-# the softmax reads. Arranged so that at 120x40 the default scenario's S, A and Z are all in view.
-LAYOUT = (
-    ("X", "qk"), ("Q", "qk"), ("K", "qk"),
-    ("W_q", "weights"), ("W_k", "weights"), ("W_v", "weights"),
-    ("logits", "attn"), ("weights", "attn"),
-    ("V", "out"), ("output", "out"),
-    ("E", "inputs"), ("P", "inputs"),
-    ("attention", "block"), ("W_o", "block"), ("projection", "block"),
-    ("norm_1", "block2"), ("ffn_output", "block2"), ("norm_2", "block2"),
-)
-ROWS = ("qk", "weights", "attn", "out", "inputs", "block", "block2")
-GRIDS = tuple((tensor(key).symbol, tensor(key), row) for key, row in LAYOUT)
-WORD_ROWS = {symbol for symbol, t, where in GRIDS if t.rows == "token"}
+GAP = 1  # cells between two grids on a line
+BORDERS = 2
+GRID_CHROME = 3  # a grid's border (2) and its column header line
+GRID_FRAME = 3  # a grid's border (2) and its vertical scrollbar, shown when rows are cut
+MIN_GRID_HEIGHT = GRID_CHROME + 1  # the header and one row
 
 
 def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
     return [f"{i + 1} {t}"[:width] for i, t in enumerate(tokens)]
 
 
-class MatrixView(VerticalScroll, can_focus=False):
+def scene_tensors(step: Step, heads: int) -> list[tuple[Tensor, int | None]]:
+    """(tensor, head) of every matrix the step reads, then writes; head None is the head shown.
+    Concatenating heads reads every head's Z."""
+    out: list[tuple[Tensor, int | None]] = []
+    for cell in step.reads + step.writes:
+        t = tensor(cell.matrix)
+        if step.kind == "concat" and t.scope == "head":
+            out += [(t, h) for h in range(heads)]
+        elif (t, None) not in out:
+            out.append((t, None))
+    return out
+
+
+def grid_title(t: Tensor, state: TutorState, head: int | None) -> str:
+    """The formula that makes the matrix; per-head matrices say which head when there are several."""
+    c = state.config
+    stages = {"scores": "S = Q Kᵀ", "scaled": "S = Q Kᵀ/√d_k" if c.scale == "sqrt_dk" else "S = Q Kᵀ",
+              "logits": score_grid_label(c)}
+    title = stages.get(t.key) or _(t.title)
+    if t.scope == "head" and c.heads > 1:
+        shown = state.head if head is None else head
+        title = _("{title} (head {head}/{heads})").format(title=title, head=shown + 1, heads=c.heads)
+    return title
+
+
+def pack_lines(parts: tuple[str, ...], width: int, sep: str = "   ") -> list[str]:
+    """Formula parts joined on one line while they fit `width`, so short ones share a line."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(sep) + len(part) <= width:
+            lines[-1] += sep + part
+        else:
+            lines.append(part)
+    return lines
+
+
+class Scene(Vertical):
+    """The grids of one matrix step, in lines; `signature` says what it was built for."""
+
+    DEFAULT_CSS = """
+    Scene { height: auto; }
+    Scene > Horizontal { height: auto; width: 100%; }
+    Scene MatrixGrid { margin: 0 1 0 0; }
+    """
+
+    def __init__(self, kind: str, signature: tuple, lines: list[list[MatrixGrid]], extra: list[Static]) -> None:
+        super().__init__(classes="scene")
+        self.kind, self.signature, self.lines, self.extra = kind, signature, lines, extra
+        self.filled_for: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        for line in self.lines:
+            with Horizontal():
+                yield from line
+        yield from self.extra
+
+    @property
+    def grids(self) -> list[MatrixGrid]:
+        return [g for line in self.lines for g in line]
+
+
+class MatrixView(Vertical, can_focus=False):
     DEFAULT_CSS = """
     MatrixView { height: 1fr; }
-    MatrixView #matrix-narration { height: 5; border: round $accent; padding: 0 1; }
-    MatrixView #matrix-check { height: auto; width: 1fr; min-width: 20; padding: 1 1; }
-    MatrixView .matrix-row { height: auto; width: auto; }
-    MatrixView #heads-row { height: auto; display: none; }
-    MatrixView.-all-heads #heads-row { display: block; }
-    MatrixView MatrixGrid { margin: 0 1 0 0; }
-    MatrixView .matrix-row.-fit { layout: vertical; width: 100%; }
-    MatrixView .matrix-row.-fit MatrixGrid { width: auto; max-width: 100%; }
+    MatrixView #matrix-narration { height: auto; border: round $accent; padding: 0 1; }
+    MatrixView #heads-strip { height: auto; display: none; }
+    MatrixView.-all-heads #heads-strip { display: block; }
+    MatrixView #heads-strip MatrixGrid { margin: 0 1 0 0; }
+    MatrixView #scenes { height: 1fr; }
+    MatrixView .matrix-check { height: auto; width: 1fr; padding: 0 1; }
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._data_key: tuple | None = None
+        self._scenes: dict[str, Scene] = {}
+        self._heads_key: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="matrix-narration")
-        for row in ROWS:
-            with Horizontal(classes="matrix-row", id=f"row-{row}"):
-                for gid, t, where in GRIDS:
-                    if where == row:
-                        yield MatrixGrid(label=_(t.title), id=f"grid-{gid}", show_cursor=gid in EDITABLE)
-                if row == "out":
-                    yield Static(id="matrix-check")
-            if row == "attn":
-                yield Horizontal(id="heads-row")
+        yield Horizontal(id="heads-strip")
+        yield VerticalScroll(id="scenes", can_focus=False)
 
-    def grid(self, gid: str) -> MatrixGrid:
-        return self.query_one(f"#grid-{gid}", MatrixGrid)
+    # --- what is on screen ----------------------------------------------------------------
+    @property
+    def scene(self) -> Scene | None:
+        """The scene of the current step (None before the first show)."""
+        return next((s for s in self._scenes.values() if s.display), None)
 
+    def grid(self, symbol: str, head: int | None = None) -> MatrixGrid:
+        """The current scene's grid of `symbol` (and `head`, when a scene shows several heads)."""
+        for g in self.scene.grids:
+            if g.symbol == symbol and (head is None or g.head == head):
+                return g
+        raise LookupError(f"no {symbol} in the {self.scene.kind} scene")
+
+    def active_grids(self) -> set[str]:
+        """The symbols of the matrices on screen for this step."""
+        return {g.symbol for g in self.scene.grids} if self.scene else set()
+
+    # --- showing a step -------------------------------------------------------------------
     def show(self, state: TutorState) -> None:
-        trace, d, h = state.trace, state.decimals, state.head
-        key = (id(trace), d, h)
-        if key != self._data_key:
-            self._fill(state)
-            self._data_key = key
-        self._fill_heads(state)
         step = state.current_matrix
-        touched = step.touched
-        for gid, *_rest in GRIDS:
-            g = self.grid(gid)
-            self._mark_active(g, gid in touched)
-            g.highlight_row = state.word if gid in WORD_ROWS else None
-            if gid in EDITABLE:
-                g.marked = {(r, c) for (m, r, c) in state.edited if m == gid}
-        self.grid("S").highlight_row = state.word
-        for gid in WORD_ROWS:
-            self.grid(gid).scroll_to_row(state.word)
-        self._scroll_to_step(step)
-        narration = Text()
-        narration.append(step.narration)
+        text = self._show_text(step, state)
+        scene = self._scene_for(step, state)
+        for other in self._scenes.values():
+            other.display = other is scene
+        self._fill(scene, state)
+        self._fill_heads(state)
+        self._fit_heights(scene, text)
+
+    def _show_text(self, step: Step, state: TutorState) -> Text:
+        text = Text(step.narration)
         if step.formula:
-            narration.append("\n" + "   ".join(step.formula), style="bold")
+            text.append("\n" + "\n".join(pack_lines(step.formula, self._width() - 4)), style="bold")
+        if step.kind == "av":
+            text.append("\n")
+            text.append_text(self._check(state, step))
         box = self.query_one("#matrix-narration", Static)
         box.border_title = step.title
         box.border_subtitle = _("matrix step {step}/{steps}").format(step=step.index + 1, steps=step.total)
-        box.update(narration)
-        self._check(state, step)
+        box.update(text)
+        return text
 
-    def _scroll_to_step(self, step) -> None:
-        """Bring the matrices the step reads into view (a step highlights, it never hides)."""
-        key = (step.kind, step.index)
-        if getattr(self, "_scrolled_for", None) == key:
-            return
-        self._scrolled_for = key
-        order = [gid for gid, *_rest in GRIDS]
-        names = [c.symbol for c in step.writes + step.reads]
-        shown = [n for n in names if n in order]
-        if shown:
-            first = min(shown, key=lambda n: ROWS.index(next(r for g, t, r in GRIDS if g == n)))
-            self.call_after_refresh(self.scroll_to_widget, self.grid(first), animate=False)
-
-    def _mark_active(self, grid: MatrixGrid, active: bool) -> None:
-        """Accent the border of a matrix the current step uses. Inline styles, because toggling a
-        class restyles every grid's component classes (about 5 ms a grid)."""
-        if getattr(grid, "_active", None) == active:
-            return
-        grid._active = active
-        if active:
-            accent = self.app.current_theme.accent or "yellow"
-            grid.styles.border = ("round", accent)
-            grid.styles.border_title_color = accent
-            grid.styles.border_title_style = "bold"
-        else:
-            grid.styles.clear_rule("border")
-            grid.styles.clear_rule("border_title_color")
-            grid.styles.clear_rule("border_title_style")
-
-    def active_grids(self) -> set[str]:
-        return {gid for gid, *_rest in GRIDS if getattr(self.grid(gid), "_active", False)}
-
-    def _check(self, state: TutorState, step) -> None:
+    def _check(self, state: TutorState, step: Step) -> Text:
+        """Row i of A V against the step-through's z_i, which the step computed as a loop."""
         i = state.word
         head = state.trace.heads[state.head]
-        z_i = step.result  # the step-through's z_i, computed its own way: the loop sum_j alpha_ij v_j
-        self.query_one("#matrix-check", Static).update(Text.assemble(
-            (_("Check: row {row} of A V").format(row=i + 1) + "\n", "bold"),
-            f"{fmt_vector(head.output[i], state.decimals)}\n",
-            (_("equals the step-through's {z}").format(z="z" + sub(i + 1)) + "\n", "bold"),
-            f"{fmt_vector(z_i, state.decimals)}\n",
-            _("largest difference {gap}").format(gap=f"{step.result_gap:.1e}"),
-        ))
+        return Text.assemble(
+            (_("Check: row {row} of A V").format(row=i + 1) + " ", "bold"),
+            f"{fmt_vector(head.output[i], state.decimals)} ",
+            (_("equals the step-through's z{sub}").format(sub=sub(i + 1)) + " ", "bold"),
+            f"{fmt_vector(step.result, state.decimals)}; ",
+            _("largest difference {gap:.1e}").format(gap=step.result_gap),
+        )
 
-    def _fill(self, state: TutorState) -> None:
-        t, d = state.trace, state.decimals
-        words = short_labels(t.tokens)
+    def _area(self):
+        """The room the views have (this view's own size lags while it is being switched in)."""
+        area = self.parent.size if self.parent is not None else self.size
+        return area if area.width and area.height else self.app.size.with_height(self.app.size.height - 2)
+
+    def _width(self) -> int:
+        return self._area().width
+
+    def _scene_for(self, step: Step, state: TutorState) -> Scene:
+        """The step's scene, built (or rebuilt, when the shapes, decimals or width changed)."""
+        t = state.trace
+        wanted = scene_tensors(step, t.config.heads)
+        signature = (tuple((x.key, h) for x, h in wanted), t.n, t.config.d_model, t.config.d_k, t.config.d_v,
+                     t.config.d_ff, t.config.heads, state.decimals, self._width())
+        scene = self._scenes.get(step.kind)
+        if scene is not None and scene.signature == signature:
+            return scene
+        if scene is not None:
+            scene.remove()
+        grids = []
+        for x, h in wanted:
+            grid = MatrixGrid(show_cursor=x.key in EDITABLE)
+            grid.symbol, grid.key, grid.head = x.symbol, x.key, h
+            self._set_data(grid, x, h, state)
+            # Room for the vertical scrollbar, so that cutting rows never cuts columns too.
+            grid.styles.width = grid.virtual_size.width + GRID_FRAME
+            grids.append(grid)
+        scene = Scene(step.kind, signature, self._pack(grids), [])
+        scene.display = False
+        self._scenes[step.kind] = scene
+        self.query_one("#scenes").mount(scene)
+        return scene
+
+    def _pack(self, grids: list[MatrixGrid]) -> list[list[MatrixGrid]]:
+        """Lines of grids, in order, each line no wider than the view (a wider grid gets a
+        line of its own and scrolls inside it)."""
+        room = self._width() - 2
+        lines: list[list[MatrixGrid]] = []
+        used = 0
+        for g in grids:
+            need = g.virtual_size.width + GRID_FRAME + GAP
+            if not lines or (lines[-1] and used + need > room):
+                lines.append([])
+                used = 0
+            lines[-1].append(g)
+            used += need
+        return lines
+
+    def _set_data(self, grid: MatrixGrid, x: Tensor, head: int | None, state: TutorState) -> None:
+        t = state.trace
+        h = state.head if head is None else head
 
         def numbers(axis: str) -> list[str]:
             return [str(k + 1) for k in range(axis_size(t, axis))]
 
-        for gid, tensor_, where in GRIDS:
-            rows = words if tensor_.rows == "token" else numbers(tensor_.rows)
-            grid = self.grid(gid)
-            grid.set_data(tensor_.of(t, state.head), rows, numbers(tensor_.cols), decimals=d,
-                          heat=tensor_.key == "weights", masked=t.mask if tensor_.cols == "token" else None)
-            # A title with words ("E (embeddings)") is translated once the registry marks it; a formula is kept.
-            title = score_grid_label(t.config) if tensor_.key == "logits" else _(tensor_.title)
-            if tensor_.scope == "head" and t.config.heads > 1:
-                title = _("{title} (head {head}/{heads})").format(title=title, head=state.head + 1,
-                                                                   heads=t.config.heads)
-            grid.label = title
-        self._fit_rows()
+        rows = short_labels(t.tokens) if x.rows == "token" else (numbers(x.rows) if x.rows else [x.symbol])
+        grid.set_data(x.of(t, h), rows, numbers(x.cols), decimals=state.decimals, heat=x.key == "weights",
+                      masked=t.mask if x.cols == "token" else None)
+        grid.label = grid_title(x, state, head)
 
-    def _fit_rows(self) -> None:
-        """A row whose matrices are wider than the view is stacked, one matrix per line, each at most
-        the view's width and scrolling inside it, so no grid is laid out thousands of cells wide."""
-        room = self.scrollable_content_region.width or self.app.size.width - 2
-        for row in self.query(".matrix-row"):
-            grids = list(row.query(MatrixGrid))
-            # each grid: its lines plus a border on either side; a one-cell gap between grids
-            wanted = sum(g.virtual_size.width + 2 for g in grids) + len(grids) - 1
-            row.set_class(wanted > room, "-fit")
+    def _fill(self, scene: Scene, state: TutorState) -> None:
+        key = (id(state.trace), state.head, state.decimals)
+        if scene.filled_for != key:
+            for g in scene.grids:
+                self._set_data(g, tensor(g.key), g.head, state)
+            scene.filled_for = key
+        for g in scene.grids:
+            by_word = tensor(g.key).rows == "token"
+            g.highlight_row = state.word if by_word else None
+            if g.symbol in EDITABLE:
+                g.marked = {(r, c) for (m, r, c) in state.edited if m == g.symbol}
+            if by_word:
+                g.scroll_to_row(state.word)
+
+    def _fit_heights(self, scene: Scene, text: Text) -> None:
+        """Every line of the scene in the room under the text: each grid at most its share,
+        scrolled to the current word's row."""
+        narration = BORDERS + len(text.wrap(self.app.console, max(10, self._width() - 4)))
+        strip = (MIN_GRID_HEIGHT + 2 + BORDERS) if self.has_class("-all-heads") else 0
+        room = self._area().height - narration - strip
+        share = max(MIN_GRID_HEIGHT, room // max(1, len(scene.lines)))
+        for g in scene.grids:
+            if g.styles.max_height is None or g.styles.max_height.value != share:
+                g.styles.max_height = share
 
     def _fill_heads(self, state: TutorState) -> None:
+        """With `g` and several heads, every head's A in a strip above the scene."""
         t = state.trace
         show = state.all_heads and t.config.heads > 1
         self.set_class(show, "-all-heads")
-        row = self.query_one("#heads-row", Horizontal)
+        strip = self.query_one("#heads-strip", Horizontal)
         if not show:
-            if row.children:
-                row.remove_children()
             return
-        grids = list(row.query(MatrixGrid))
-        if len(grids) != t.config.heads:
-            row.remove_children()
-            grids = [MatrixGrid(label=_("A head {head}").format(head=k + 1), id=f"grid-A-head-{k}")
-                     for k in range(t.config.heads)]
-            row.mount(*grids)
-            row.add_class("matrix-row")
-        labels = short_labels(t.tokens)
-        for k, g in enumerate(grids):
-            g.set_data(t.heads[k].weights, labels, [str(c + 1) for c in range(t.n)], decimals=state.decimals,
-                       heat=True, masked=t.mask)
+        key = (id(t), state.decimals, t.config.heads)
+        if self._heads_key != key:
+            strip.remove_children()
+            weights = tensor("weights")
+            grids = []
+            for k in range(t.config.heads):
+                g = MatrixGrid()
+                g.symbol, g.key, g.head = weights.symbol, weights.key, k
+                self._set_data(g, weights, k, state)
+                g.label = _("A head {head}").format(head=k + 1)
+                g.styles.max_height = MIN_GRID_HEIGHT + BORDERS
+                grids.append(g)
+            strip.mount(*grids)
+            self._heads_key = key
+        for g in strip.query(MatrixGrid):
             g.highlight_row = state.word
+            g.scroll_to_row(state.word)
 
     def on_matrix_grid_cell_selected(self, event: MatrixGrid.CellSelected) -> None:
         event.stop()
-        self.screen.prompt_cell_edit((event.grid.id or "").removeprefix("grid-"), event.row, event.col, event.value)
+        self.screen.prompt_cell_edit(getattr(event.grid, "symbol", ""), event.row, event.col, event.value)
 
     def page(self, direction: int) -> None:
         focused = self.app.focused
         if isinstance(focused, MatrixGrid):
             focused.action_page_down() if direction > 0 else focused.action_page_up()
         else:
-            self.scroll_relative(y=direction * max(1, self.size.height - 2), animate=False)
+            scenes = self.query_one("#scenes")
+            scenes.scroll_relative(y=direction * max(1, scenes.size.height - 2), animate=False)

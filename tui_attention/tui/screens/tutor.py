@@ -174,8 +174,7 @@ class TutorScreen(Screen):
         if self.state.view == "walkthrough":
             from tui_attention.tui.widgets.narration import NarrationPane
 
-            pane = self.query_one(NarrationPane)
-            pane.scroll_relative(y=direction * max(1, pane.size.height - 1), animate=False)
+            self.query_one(NarrationPane).page(direction)
         else:
             self._matrix_view().page(direction)
 

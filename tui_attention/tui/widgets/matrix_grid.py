@@ -688,19 +688,19 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
     def scroll_to_cell(self, row: int, col: int | None = None, *, animate: bool = False) -> None:
         """Scroll the least distance that shows cell (row, col) below the header and
         right of the row labels (col None: only scroll vertically)."""
-        if not self.is_attached:
-            return
         viewport = self._viewport
-        if viewport.height < 2 or viewport.width <= self._label_width:
-            # Not laid out yet: try again once it is.
-            self.call_after_refresh(self._scroll_to_cell_after_layout, row, col)
+        if not self.is_attached or viewport.height < 2 or viewport.width <= self._label_width:
+            # Not mounted or laid out yet: scroll once it has a size (see on_resize).
+            self._pending_scroll = (row, col)
             return
+        self._pending_scroll = None
         self._scroll_to_cell_now(row, col, viewport, animate)
 
-    def _scroll_to_cell_after_layout(self, row: int, col: int | None) -> None:
-        viewport = self._viewport
-        if viewport.height >= 2 and viewport.width > self._label_width:
-            self._scroll_to_cell_now(row, col, viewport, False)
+    _pending_scroll: tuple[int, int | None] | None = None
+
+    def on_resize(self) -> None:
+        if self._pending_scroll is not None:
+            self.scroll_to_cell(*self._pending_scroll)
 
     def _scroll_to_cell_now(self, row: int, col: int | None, viewport: Size, animate: bool) -> None:
         scroll_x, scroll_y = self.scroll_offset

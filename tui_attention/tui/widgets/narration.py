@@ -20,26 +20,38 @@ class NarrationPane(VerticalScroll, can_focus=False):
     def compose(self):
         yield Static(id="narration-text")
 
-    def show(self, step: Step, counter: str, max_lines: int = 24) -> None:
-        formula = step.formula_window(max_lines)
-        body = Group(
-            Text(step.narration),
-            Text("\n".join(formula), style="bold", no_wrap=False),
-        )
-        self.border_title = f"{step.title}"
-        # Keep the last "more" hint until the new layout says otherwise: one frame per key, not two.
-        self.border_subtitle = self._subtitle(counter)
-        self.query_one("#narration-text", Static).update(body)
-        self.scroll_home(animate=False)
-        self.call_after_refresh(self._more_hint, counter)
-
+    _shown: tuple = ()
+    _shift = 0
     _more = False
 
-    def _more_hint(self, counter: str) -> None:
-        more = self.max_scroll_y > 0
-        if more != self._more:
-            self._more = more
-            self.border_subtitle = self._subtitle(counter)
+    def show(self, step: Step, counter: str, max_lines: int = 24) -> None:
+        """Title in the border, the narration, then `max_lines` formula lines (a window around
+        the query word when the step writes one line per word; pgdn/pgup move it)."""
+        if (step.kind, step.word, step.title) != self._shown[:3]:
+            self._shift = 0
+        self._shown = (step.kind, step.word, step.title, step, counter, max_lines)
+        self._render_window()
 
-    def _subtitle(self, counter: str) -> str:
-        return _("pgdn/pgup: more · {counter}").format(counter=counter) if self._more else counter
+    def page(self, direction: int) -> None:
+        """Move the formula window a page on (1) or back (-1); without a window, scroll."""
+        if not self._shown:
+            return
+        step, max_lines = self._shown[3], self._shown[5]
+        if len(step.formula) <= max_lines:
+            self.scroll_relative(y=direction * max(1, self.size.height - 1), animate=False)
+            return
+        self._shift += direction * max_lines
+        last = len(step.formula) - step.word
+        self._shift = max(-step.word, min(self._shift, last))
+        self._render_window()
+
+    def _render_window(self) -> None:
+        step, counter, max_lines = self._shown[3:]
+        formula = step.formula_window(max_lines, self._shift)
+        body = Group(Text(step.narration), Text("\n".join(formula), style="bold", no_wrap=False))
+        self.border_title = f"{step.title}"
+        windowed = len(step.formula) > max_lines
+        self.border_subtitle = (_("pgdn/pgup: more lines · {counter}").format(counter=counter) if windowed
+                                else counter)
+        self.query_one("#narration-text", Static).update(body)
+        self.scroll_home(animate=False)

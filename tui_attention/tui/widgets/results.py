@@ -12,7 +12,8 @@ from textual.widgets import Static
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import _
 from tui_attention.steps.notation import fmt, fmt_vector, sub
-from tui_attention.steps.step import Step, rows_around
+from tui_attention.steps.step import Step
+from tui_attention.tui.layout import window
 
 from .render import bar, grid, label
 
@@ -24,13 +25,14 @@ class ResultsPane(Static):
     ResultsPane { border: round $primary; padding: 0 1; height: auto; }
     """
 
-    def show(self, trace: Trace, step: Step, decimals: int) -> None:
+    def show(self, trace: Trace, step: Step, decimals: int, rows: int = 11) -> None:
+        """One line per word (the `rows` words around the query word), then Σα and z."""
         i = step.word
         h = trace.heads[step.head]
         filled = step.filled
         # One column for what the softmax actually reads, when it differs from the raw score.
         logit_head = step.score_label("logits") if step.score_label("logits") != "s" else ""
-        shown = rows_around(trace.n, i)
+        shown = window(trace.n, i, rows)
         table = grid()
         # As wide as the widest score shown (a cut number would be a wrong number).
         num = max(decimals + 3, *(len(fmt(h.scaled[i, j], decimals)) for j in shown if h.scaled[i, j] > float("-inf")))
@@ -52,7 +54,7 @@ class ResultsPane(Static):
         table.add_column(f"α{sub(i + 1)}ⱼ", justify="right", no_wrap=True, min_width=decimals + 3)
         table.add_column(_("bar"), no_wrap=True, min_width=bar_cells, max_width=bar_cells)
         dots = "·"
-        for j in rows_around(trace.n, i):
+        for j in shown:
             word = trace.tokens[j]
             row = [str(j + 1), label(word if len(word) <= word_w else word[: word_w - 1] + "…")]
             row.append(fmt(h.scores[i, j], decimals) if "scores" in filled else dots)
@@ -64,14 +66,15 @@ class ResultsPane(Static):
                 row += [dots, ""]
             table.add_row(*row, style="bold reverse" if j == i else None)
         parts = [table]
-        if len(shown) < trace.n:
-            shown_words = _("words {first}-{last} of {n}").format(first=shown.start + 1, last=shown.stop, n=trace.n)
-            parts.append(Text(shown_words, style="dim italic"))
         if "weights" in filled:
             parts.append(Text(f"Σ_j α{sub(i + 1)}ⱼ = {step.weight_sum:.{decimals}f}", style="dim"))
         parts.append(Text(f"z{sub(i + 1)} = " + (fmt_vector(h.output[i], decimals) if "output" in filled
                                                  else _("· (step {step})").format(step=9)),
                           style="bold" if "output" in filled else "dim"))
         self.border_title = _("Results")
-        self.border_subtitle = _("word {number}: '{token}'").format(number=i + 1, token=trace.tokens[i])
+        subtitle = _("word {number}: '{token}'").format(number=i + 1, token=trace.tokens[i])
+        if len(shown) < trace.n:  # in the border: the table keeps its lines for words
+            subtitle = _("words {first}-{last} of {n}").format(first=shown.start + 1, last=shown.stop,
+                                                               n=trace.n) + " · " + subtitle
+        self.border_subtitle = subtitle
         self.update(Group(*parts))

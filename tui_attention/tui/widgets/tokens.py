@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui_attention.i18n import _, ngettext
-from tui_attention.steps.step import rows_around
+from tui_attention.i18n import _
+from tui_attention.tui.layout import token_line
 
 
 class TokensPane(Static):
@@ -14,9 +14,10 @@ class TokensPane(Static):
     TokensPane { height: auto; border: round $primary; border-title-color: $text; padding: 0 1; }
     """
 
-    def show(self, tokens: tuple[str, ...], query: int | None, used: frozenset[int], max_shown: int = 40) -> None:
-        text = Text(no_wrap=False, overflow="fold")
-        shown = rows_around(len(tokens), query or 0, max_shown // 2)
+    def show(self, tokens: tuple[str, ...], query: int | None, used: frozenset[int], width: int) -> None:
+        """One line: the words around the query word that fit `width` cells."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        shown = token_line(tokens, query or 0, width)
         if shown.start > 0:
             text.append("… ")
         for i in shown:
@@ -27,11 +28,12 @@ class TokensPane(Static):
                 text.append(f"<{piece}>", style="bold underline")
             else:
                 text.append(f" {piece} ", style="dim")
-            text.append("  ")
+            if i + 1 < shown.stop:
+                text.append("  ")
         if shown.stop < len(tokens):
-            # Only a sentence longer than the window (max_shown) gets here, so never one token.
-            text.append(ngettext("… ({count} token)", "… ({count} tokens)", len(tokens)).format(count=len(tokens)))
-        self.border_title = _("Tokens")
+            text.append("…")
+        self.border_title = _("Tokens") if len(shown) == len(tokens) else _("Tokens: {count} words").format(
+            count=len(tokens))
         # "\\[" keeps Textual's markup from reading [query] as a tag.
         self.border_subtitle = _("\\[query]  <used>") if query is not None else ""
         self.update(text)

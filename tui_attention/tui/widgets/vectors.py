@@ -7,10 +7,47 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui_attention.i18n import _
-from tui_attention.steps.notation import fmt
-from tui_attention.steps.step import Step
+from tui_attention.steps.notation import fmt, sub
+from tui_attention.steps.step import Step, VectorRow
+from tui_attention.tui.layout import window
 
 STYLES = {"read": "", "read-query": "underline", "written": "reverse"}
+SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉"
+
+
+def _stem(label: str) -> str:
+    """k₃/√d -> k/√d: the matrix a Vector row belongs to."""
+    return "".join(ch for ch in label if ch not in SUBSCRIPTS)
+
+
+def _number(label: str) -> str:
+    return "".join(ch for ch in label if ch in SUBSCRIPTS)
+
+
+def fit_rows(step: Step, max_rows: int | None) -> tuple[list[VectorRow], list[str]]:
+    """At most `max_rows` of the Step's Vector rows: the longest run of one matrix's rows
+    gives way, keeping the rows around the query word; a note says which rows are shown."""
+    rows, notes = list(step.vectors), list(step.vector_notes)
+    if max_rows is None or len(rows) <= max_rows:
+        return rows, notes
+    runs: list[list[int]] = []
+    for k, row in enumerate(rows):
+        last = rows[runs[-1][-1]] if runs else None
+        if last is not None and _stem(last.label) == _stem(row.label) and \
+                (last.role == "written") == (row.role == "written"):
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    longest = max(runs, key=len)
+    keep = max(1, max_rows - (len(rows) - len(longest)))
+    query = sub(step.word + 1)  # the query word's row, by its subscript
+    centre = next((i for i, k in enumerate(longest) if _number(rows[k].label) == query), len(longest) // 2)
+    shown = [longest[i] for i in window(len(longest), centre, keep)]
+    kept = [r for k, r in enumerate(rows) if k in shown or k not in longest][:max_rows]
+    if len(shown) < len(longest):  # one note in place of the step's (which described a wider cut)
+        notes = [_("{symbol}: {shown} of {count} rows shown").format(symbol=_stem(rows[longest[0]].label),
+                                                                     shown=len(shown), count=len(longest))]
+    return kept, notes
 
 
 class VectorsPane(Static):
@@ -18,9 +55,10 @@ class VectorsPane(Static):
     VectorsPane { border: round $primary; padding: 0 0 0 1; height: auto; }
     """
 
-    def show(self, step: Step, decimals: int) -> None:
-        rows = step.vectors
-        notes = list(step.vector_notes)
+    def show(self, step: Step, decimals: int, max_rows: int | None = None) -> None:
+        """The Step's rows; with `max_rows`, a long run of one matrix's rows (k₁..kₙ) is cut to
+        the rows around the query word, and a note says so."""
+        rows, notes = fit_rows(step, max_rows)
         self.border_title = _("Vectors")
         self.border_subtitle = _("read · written (reversed)")
         if not rows:

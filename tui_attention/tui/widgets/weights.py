@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import _
-from tui_attention.steps.step import WEIGHT_KEYS, Step, rows_around
+from tui_attention.steps.step import WEIGHT_KEYS, Step
 
 from .render import cells, col_window, grid, label
 
@@ -17,7 +17,8 @@ class WeightsPane(Static):
     WeightsPane { border: round $primary; padding: 0 1; height: auto; }
     """
 
-    def show(self, trace: Trace, step: Step, decimals: int, edited: frozenset = frozenset()) -> None:
+    def show(self, trace: Trace, step: Step, decimals: int, edited: frozenset = frozenset(), rows: int = 7) -> None:
+        """W_q, W_k, W_v: the one being multiplied, its first `rows` rows; idle, their shapes."""
         head = trace.heads[step.head]
         active = step.multiplies
         if not active:
@@ -43,12 +44,14 @@ class WeightsPane(Static):
             table.add_column("", no_wrap=True, style="dim")
             for c in cols:
                 table.add_column(str(c + 1) if c is not None else "", justify="right", no_wrap=True)
-            for r in rows_around(w.shape[0], 0, 3):
+            for r in range(min(rows, w.shape[0])):
                 row = cells(w[r], decimals, cols)
                 row = [v + ("*" if (name, r, c) in edited else "") for v, c in zip(row, cols)]
                 table.add_row(label(str(r + 1)), *row, style="bold" if on else "dim")
-            if w.shape[0] > 7:
-                table.add_row(Text(_("rows 1-7 of {n}").format(n=w.shape[0]), style="dim italic"))
+            if rows < w.shape[0]:
+                table.caption = _("rows 1-{k} of {n}").format(k=rows, n=w.shape[0])
+                table.caption_style = "dim italic"
+                table.caption_justify = "left"
             parts.append(table)
         self.border_title = (_("Weights") if trace.config.heads == 1 else
                              _("Weights (head {head}/{heads})").format(head=step.head + 1, heads=trace.config.heads))

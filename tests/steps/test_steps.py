@@ -9,6 +9,7 @@ from tui_attention.steps.step import rows_around
 
 NOTEBOOK = compute(build_config(None))
 MASKED = compute(build_config(None, Overrides(scale="sqrt_dk", mask="causal")))
+SCALED = compute(build_config(None, Overrides(scale="sqrt_dk")))
 LONG = compute(build_config(None, Overrides(sentence=" ".join(f"w{i}" for i in range(40)))))
 
 
@@ -20,9 +21,14 @@ def test_results_columns_fill_in_at_their_steps():
     assert kinds_filled(NOTEBOOK, "scores") == list(WORD_STEP_KINDS[4:])
     assert kinds_filled(NOTEBOOK, "weights") == ["softmax", "output"]
     assert kinds_filled(NOTEBOOK, "output") == ["output"]
-    # what the softmax reads: after the mask step without scaling, after the scale step with it
+    # what the softmax reads: after the mask step, or after the scale step when scaling is on and no
+    # mask follows; with both on, the scaled scores from the scale step and the masked -inf only from
+    # the mask step (a value never appears before its step)
     assert kinds_filled(NOTEBOOK, "logits") == ["mask", "softmax", "output"]
-    assert kinds_filled(MASKED, "logits") == ["scale", "mask", "softmax", "output"]
+    assert kinds_filled(SCALED, "logits") == ["scale", "mask", "softmax", "output"]
+    assert kinds_filled(MASKED, "logits") == ["mask", "softmax", "output"]
+    assert kinds_filled(MASKED, "scaled") == ["scale", "mask", "softmax", "output"]
+    assert kinds_filled(NOTEBOOK, "scaled") == []
 
 
 def test_words_used_never_include_the_query_word():

@@ -89,7 +89,7 @@ def test_every_matrix_narration_is_translated_and_formula_titles_are_kept(name):
 
 def test_words_in_formula_lines_are_translated(pseudo):
     unscaled = word_steps(_trace(Overrides()), 0)[5]
-    assert all("⟪" in line and "(unscaled)" in line for line in unscaled.formula)
+    assert all("⟪" in line and "unchanged: no scaling" in line for line in unscaled.formula)
     masked = word_steps(_trace(Overrides(mask="causal")), 0)[6]
     assert "⟪" not in masked.formula[0]  # its own score is not masked: notation only
     assert all("masked: comes later⟫" in line for line in masked.formula[1:])

@@ -203,7 +203,7 @@ def _scale(w: _Word) -> tuple:
         root = t.scale_divisor
         text = _(
             "Each score is divided by √d_k = √{d_k} = {root}. The variance of q·k grows with d_k, "
-            "so without this the softmax saturates for large d_k. Spread of {word}'s scores: "
+            "so without this the softmax saturates for large d_k. Spread of the scores of {word}: "
             "std {before} before, {after} after.").format(
             d_k=c.d_k, root=f"{root:.{d}f}", word=w.word, before=f"{before:.{d}f}", after=f"{after:.{d}f}")
         lines = tuple(scale_lines([f"s{w.s(j)} / √{c.d_k}" for j in range(t.n)], h.scores[i], root, h.scaled[i], d))

@@ -54,7 +54,7 @@ class AttentionApp(App[int]):
         if keymap:
             self.set_keymap(keymap)
         if notice:
-            self.notify(notice, severity="warning", timeout=10)
+            self.notify(notice, severity="warning", timeout=10, markup=False)
 
     def action_help(self) -> None:
         from tui_attention.tui.screens.help import HelpScreen

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +19,7 @@ from textual.widgets import Button, Input, Label, Static
 from tui_attention.core.config import Config, ConfigError
 from tui_attention.core.scenario import Overrides, build_config
 from tui_attention.i18n import N_, _
+from tui_attention.tui.widgets.render import plain
 
 # (Overrides field, label, kind); the labels are translated where they are shown.
 FORM_FIELDS = (
@@ -67,7 +69,7 @@ class CheckedModal(ModalScreen):
         self.query(Input).first().focus()
 
     def _show_error(self, error: str | None) -> None:
-        self.query_one(".error", Static).update(error or "")
+        self.query_one(".error", Static).update(Text(error or ""))
 
     @on(Input.Changed)
     def _changed(self) -> None:
@@ -99,7 +101,7 @@ class PromptScreen(CheckedModal):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = self.title_text
+            box.border_title = plain(self.title_text)
             if self.explain:
                 yield Static(self.explain, classes="explain")
             yield Input(self.value, id="prompt-input", select_on_focus=True)
@@ -127,7 +129,7 @@ class ScenarioForm(CheckedModal):
         values = {"sentence": " ".join(c.tokens), "seed": c.seed, "d_model": c.d_model, "d_k": c.d_k,
                   "d_v": c.d_v, "heads": c.heads}
         with Vertical() as box:
-            box.border_title = _("Your own sentence and sizes (enter applies)")
+            box.border_title = plain(_("Your own sentence and sizes (enter applies)"))
             yield Static(_("Seeded embeddings, sinusoidal positions and seeded weights, exactly as "
                            "`tui-attention trace --sentence ... --seed ...` computes them."), classes="explain")
             for key, label, _kind in FORM_FIELDS:

@@ -14,6 +14,7 @@ from textual.widgets import Markdown, Static
 
 from tui_attention.i18n import _
 from tui_attention.tui.bindings import Key, every_key
+from tui_attention.tui.widgets.render import plain
 
 
 def key_table(keys: Iterable[Key], app) -> Table:
@@ -43,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = _("Help: every key (escape, ? or q closes)")
+            scroll.border_title = plain(_("Help: every key (escape, ? or q closes)"))
             yield Static(key_table(every_key(), self.app), id="help-keys")
             text = (resources.files("tui_attention.tui") / "help.md").read_text(encoding="utf-8")
             yield Markdown(text, id="help-text")

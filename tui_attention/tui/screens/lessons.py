@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 from tui_attention.i18n import _, ngettext
 from tui_attention.lessons import Lesson, QuestionSession, RenderedPage
 from tui_attention.lessons.progress import Progress
+from tui_attention.tui.widgets.render import plain
 
 CHECK = "✓"
 
@@ -43,7 +44,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         # The keys stay y and n in every language.
-        yield Static(_("{question}\n\n[b]y[/b] yes    [b]n[/b] no").format(question=self.question))
+        yield Static(Text.assemble(self.question, "\n\n", ("y", "bold"), " " + _("yes") + "    ", ("n", "bold"),
+                                   " " + _("no")))
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
@@ -72,7 +74,7 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = _("Lessons")
+            box.border_title = plain(_("Lessons"))
             yield Static(id="lesson-progress")
             yield OptionList(id="lesson-list")
             yield Static(_("enter open · c continue where you left off · r reset progress · escape/L close"),
@@ -121,7 +123,7 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
     def action_resume(self) -> None:
         where = self._resume_position()
         if where is None:
-            self.notify(_("No lesson started yet: pick one with enter."), timeout=4)
+            self.notify(_("No lesson started yet: pick one with enter."), timeout=4, markup=False)
             return
         self.dismiss(where)
 
@@ -136,7 +138,7 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
                 self.progress.last_lesson, self.progress.last_page = None, 0
                 self.progress.notice = None
                 self.refresh_list()
-                self.notify(_("Progress reset."), timeout=4)
+                self.notify(_("Progress reset."), timeout=4, markup=False)
 
         self.app.push_screen(ConfirmScreen(_("Reset all lesson progress and scores?")), done)
 
@@ -157,8 +159,8 @@ class LessonPanel(VerticalScroll, can_focus=False):
 
     def show(self, lesson: Lesson, page_index: int, rendered: RenderedPage, session: QuestionSession | None,
              feedback: list[tuple[str, str]]) -> None:
-        self.border_title = _("Lesson {number}: {title}").format(number=lesson.number, title=lesson.title)
-        self.border_subtitle = _("page {page}/{pages}").format(page=page_index + 1, pages=len(lesson.pages))
+        self.border_title = plain(_("Lesson {number}: {title}").format(number=lesson.number, title=lesson.title))
+        self.border_subtitle = plain(_("page {page}/{pages}").format(page=page_index + 1, pages=len(lesson.pages)))
         parts: list = []
         if rendered.title:
             parts.append(Text(rendered.title, style="bold"))

@@ -24,6 +24,7 @@ from tui_attention.steps.notation import fmt_vector, sub
 from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import Step
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
+from tui_attention.tui.widgets.render import plain
 
 GAP = 1  # cells between two grids on a line
 BORDERS = 2
@@ -154,8 +155,8 @@ class MatrixView(Vertical, can_focus=False):
             text.append("\n")
             text.append_text(self._check(state, step))
         box = self.query_one("#matrix-narration", Static)
-        box.border_title = step.title
-        box.border_subtitle = _("matrix step {step}/{steps}").format(step=step.index + 1, steps=step.total)
+        box.border_title = plain(step.title)
+        box.border_subtitle = plain(_("matrix step {step}/{steps}").format(step=step.index + 1, steps=step.total))
         box.update(text)
         return text
 

@@ -10,6 +10,7 @@ builds only what the first screen needs. Below MIN_WIDTH x MIN_HEIGHT only the
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Resize
@@ -94,7 +95,7 @@ class TutorScreen(Screen):
 
     # --- rendering -----------------------------------------------------------------------
     def refresh_view(self) -> None:
-        self.query_one("#status", Static).update(status_line(self.state))
+        self.query_one("#status", Static).update(Text(status_line(self.state)))
         switcher = self.query_one(ContentSwitcher)
         if self.state.view == "matrix":
             view = self._matrix_view()
@@ -124,17 +125,17 @@ class TutorScreen(Screen):
 
     def show_notices(self, notices: list[Notice]) -> None:
         for n in notices:
-            self.notify(n.text, severity=n.severity, timeout=n.timeout)
+            self.notify(n.text, severity=n.severity, timeout=n.timeout, markup=False)
 
     def _announce(self, text: str) -> None:
-        self.notify(text, timeout=2.5)
+        self.notify(text, timeout=2.5, markup=False)
 
     # --- navigation and switches -----------------------------------------------------------
     def _change(self, change, *args) -> None:
         try:
             change(*args)
         except ConfigError as exc:
-            self.notify(str(exc), title=_("Not possible here"), severity="warning", timeout=8)
+            self.notify(str(exc), title=_("Not possible here"), severity="warning", timeout=8, markup=False)
             return
         self.refresh_view()
 

@@ -44,6 +44,7 @@ from textual.strip import Strip
 
 from tui_attention.i18n import _
 from tui_attention.steps.notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS, fmt, width
+from .render import plain
 
 __all__ = ["MatrixGrid"]
 
@@ -390,7 +391,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
     def _update_title(self) -> None:
         rows, cols = self._values.shape
         shape = f"{rows}x{cols}"
-        self.border_title = f"{self._label}  {shape}" if self._label else shape
+        self.border_title = plain(f"{self._label}  {shape}" if self._label else shape)
 
     @property
     def values(self) -> np.ndarray:

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from tui_attention.i18n import _
 from tui_attention.steps.step import Step
+from .render import plain
 
 
 class NarrationPane(VerticalScroll, can_focus=False):
@@ -49,9 +50,9 @@ class NarrationPane(VerticalScroll, can_focus=False):
         step, counter, max_lines = self._shown[3:]
         formula = step.formula_window(max_lines, self._shift)
         body = Group(Text(step.narration), Text("\n".join(formula), style="bold", no_wrap=False))
-        self.border_title = f"{step.title}"
+        self.border_title = plain(step.title)
         windowed = len(step.formula) > max_lines
-        self.border_subtitle = (_("pgdn/pgup: more lines · {counter}").format(counter=counter) if windowed
-                                else counter)
+        self.border_subtitle = plain(_("pgdn/pgup: more lines · {counter}").format(counter=counter) if windowed
+                                     else counter)
         self.query_one("#narration-text", Static).update(body)
         self.scroll_home(animate=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 from rich.text import Text
+from textual.content import Content
 
 from tui_attention.steps.notation import fmt
 
@@ -38,3 +39,9 @@ def cells(vector: np.ndarray, decimals: int, cols: list[int | None]) -> list[str
 
 def label(text: str, style: str = "") -> Text:
     return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def plain(text: str) -> Content:
+    """Text shown as it is: a title or message that holds a word of the sentence, a file name or
+    an error must never be read as Textual markup ("[b]" in a token is two letters in brackets)."""
+    return Content(text)

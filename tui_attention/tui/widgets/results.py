@@ -15,7 +15,7 @@ from tui_attention.steps.notation import fmt, fmt_vector, sub
 from tui_attention.steps.step import Step
 from tui_attention.tui.layout import window
 
-from .render import bar, grid, label
+from .render import bar, grid, label, plain
 
 BAR_CELLS = 6
 
@@ -30,8 +30,10 @@ class ResultsPane(Static):
         i = step.word
         h = trace.heads[step.head]
         filled = step.filled
-        # One column for what the softmax actually reads, when it differs from the raw score.
-        logit_head = step.score_label("logits") if step.score_label("logits") != "s" else ""
+        # One column for what the softmax reads, when it differs from the raw score; it shows the
+        # scaled scores from the scale step and the masked ones only from the mask step.
+        stage = "logits" if "logits" in filled else "scaled" if "scaled" in filled else None
+        logit_head = step.score_label(stage or "logits") if step.score_label("logits") != "s" else ""
         shown = window(trace.n, i, rows)
         table = grid()
         # As wide as the widest score shown (a cut number would be a wrong number).
@@ -59,7 +61,7 @@ class ResultsPane(Static):
             row = [str(j + 1), label(word if len(word) <= word_w else word[: word_w - 1] + "…")]
             row.append(fmt(h.scores[i, j], decimals) if "scores" in filled else dots)
             if logit_head:
-                row.append(fmt(h.logits[i, j], decimals) if "logits" in filled else dots)
+                row.append(fmt(getattr(h, stage)[i, j], decimals) if stage else dots)
             if "weights" in filled:
                 row += [fmt(h.weights[i, j], decimals), bar(h.weights[i, j], bar_cells)]
             else:
@@ -71,10 +73,10 @@ class ResultsPane(Static):
         parts.append(Text(f"z{sub(i + 1)} = " + (fmt_vector(h.output[i], decimals) if "output" in filled
                                                  else _("· (step {step})").format(step=9)),
                           style="bold" if "output" in filled else "dim"))
-        self.border_title = _("Results")
+        self.border_title = plain(_("Results"))
         subtitle = _("word {number}: '{token}'").format(number=i + 1, token=trace.tokens[i])
         if len(shown) < trace.n:  # in the border: the table keeps its lines for words
             subtitle = _("words {first}-{last} of {n}").format(first=shown.start + 1, last=shown.stop,
                                                                n=trace.n) + " · " + subtitle
-        self.border_subtitle = subtitle
+        self.border_subtitle = plain(subtitle)
         self.update(Group(*parts))

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from tui_attention.i18n import _
 from tui_attention.tui.layout import token_line
+from .render import plain
 
 
 class TokensPane(Static):
@@ -32,8 +33,7 @@ class TokensPane(Static):
                 text.append("  ")
         if shown.stop < len(tokens):
             text.append("…")
-        self.border_title = _("Tokens") if len(shown) == len(tokens) else _("Tokens: {count} words").format(
-            count=len(tokens))
-        # "\\[" keeps Textual's markup from reading [query] as a tag.
-        self.border_subtitle = _("\\[query]  <used>") if query is not None else ""
+        self.border_title = plain(_("Tokens") if len(shown) == len(tokens)
+                                  else _("Tokens: {count} words").format(count=len(tokens)))
+        self.border_subtitle = plain(_("[query]  <used>") if query is not None else "")
         self.update(text)

@@ -10,6 +10,7 @@ from tui_attention.i18n import _
 from tui_attention.steps.notation import fmt, sub
 from tui_attention.steps.step import Step, VectorRow
 from tui_attention.tui.layout import window
+from .render import plain
 
 STYLES = {"read": "", "read-query": "underline", "written": "reverse"}
 SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉"
@@ -59,8 +60,8 @@ class VectorsPane(Static):
         """The Step's rows; with `max_rows`, a long run of one matrix's rows (k₁..kₙ) is cut to
         the rows around the query word, and a note says so."""
         rows, notes = fit_rows(step, max_rows)
-        self.border_title = _("Vectors")
-        self.border_subtitle = _("read · written (reversed)")
+        self.border_title = plain(_("Vectors"))
+        self.border_subtitle = plain(_("read · written (reversed)"))
         if not rows:
             self.update(Text(_("no vectors in this step"), style="dim"))
             return

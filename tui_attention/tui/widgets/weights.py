@@ -10,7 +10,7 @@ from tui_attention.core.trace import Trace
 from tui_attention.i18n import _
 from tui_attention.steps.step import WEIGHT_KEYS, Step
 
-from .render import cells, col_window, grid, label
+from .render import cells, col_window, grid, label, plain
 
 class WeightsPane(Static):
     DEFAULT_CSS = """
@@ -23,13 +23,13 @@ class WeightsPane(Static):
         active = step.multiplies
         if not active:
             shapes = "  ".join(f"{n} {getattr(head, n).shape[0]}x{getattr(head, n).shape[1]}" for n in WEIGHT_KEYS)
-            self.border_title = _("Weights")
+            self.border_title = plain(_("Weights"))
             self.set_class(True, "-idle")
-            self.border_subtitle = _("used in steps 2-4")
+            self.border_subtitle = plain(_("used in steps 2-4"))
             self.update(Text(shapes, style="bold", no_wrap=True, overflow="ellipsis"))
             return
         self.set_class(False, "-idle")
-        self.border_subtitle = ""
+        self.border_subtitle = plain("")
         shown = [n for n in WEIGHT_KEYS if n in active]
         parts = []
         for name in shown:
@@ -53,6 +53,7 @@ class WeightsPane(Static):
                 table.caption_style = "dim italic"
                 table.caption_justify = "left"
             parts.append(table)
-        self.border_title = (_("Weights") if trace.config.heads == 1 else
-                             _("Weights (head {head}/{heads})").format(head=step.head + 1, heads=trace.config.heads))
+        self.border_title = plain(_("Weights") if trace.config.heads == 1 else
+                                  _("Weights (head {head}/{heads})").format(head=step.head + 1,
+                                                                           heads=trace.config.heads))
         self.update(Group(*parts))

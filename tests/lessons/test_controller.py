@@ -51,14 +51,46 @@ def test_hints_then_the_worked_answer(open_softmax_question):
     assert lc.session.revealed and lc.feedback[-1][1].startswith("Worked answer: ")
 
 
-def test_turning_past_the_last_page_completes_the_lesson():
+def test_skipping_a_question_leaves_the_lesson_incomplete_and_resumes_at_it():
     lc, state = LessonController(), TutorState()
     lc.open(0, None, state)
     lesson = lc.lesson
     for _ in range(len(lesson.pages)):
         notices = lc.turn(1, state)
-    assert not lc.active and "complete" in notices[-1].text
-    assert load_progress().is_completed(lesson.id)
+    assert not lc.active and "not complete" in notices[-1].text
+    progress = load_progress()
+    first_question = next(p for p in lesson.pages if p.question)
+    assert not progress.is_completed(lesson.id)
+    assert (progress.last_lesson, progress.last_page) == (lesson.id, first_question.number - 1)
+
+
+def test_answering_every_question_completes_the_lesson_and_resume_moves_on():
+    lc, state = LessonController(), TutorState()
+    lc.open(0, 0, state)
+    lesson = lc.lesson
+    for _ in range(len(lesson.pages)):
+        if lc.session is not None:
+            while not lc.session.revealed:
+                lc.hint(state)  # the worked answer counts: the learner saw it through
+        notices = lc.turn(1, state)
+    assert "complete (1 / 11)" in notices[-1].text
+    progress = load_progress()
+    assert progress.is_completed(lesson.id)
+    assert (progress.last_lesson, progress.last_page) == (lc.lessons[1].id, 0)
+
+
+def test_finishing_the_last_lesson_leaves_nothing_to_resume():
+    lc, state = LessonController(), TutorState()
+    lc.ensure_loaded()
+    last = len(lc.lessons) - 1
+    lc.open(last, 0, state)
+    for _ in range(len(lc.lessons[last].pages)):
+        if lc.session is not None:
+            while not lc.session.revealed:
+                lc.hint(state)
+        lc.turn(1, state)
+    progress = load_progress()
+    assert progress.is_completed(lc.lessons[last].id) and progress.last_lesson is None
 
 
 def test_no_lesson_open_is_a_notice_not_an_error():

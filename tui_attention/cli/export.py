@@ -19,6 +19,13 @@ def run(args: argparse.Namespace) -> int:
 
     fmt_ = args.format
     out = args.out
+    implied = SUFFIXES.get(Path(out).suffix.lower())
+    if fmt_ is not None and implied is not None and implied != fmt_:
+        raise UsageError(_("tui-attention export: {out!r} ends in {suffix} but --format is {format}; "
+                           "name the file .{format} or drop --format").format(
+            out=out, suffix=Path(out).suffix, format=fmt_))
+    if fmt_ == "csv" and Path(out).suffix.lower() in SUFFIXES:
+        raise UsageError(_("tui-attention export: csv writes a folder; {out!r} looks like a file").format(out=out))
     if fmt_ is None:
         fmt_ = SUFFIXES.get(Path(out).suffix.lower())
         if fmt_ is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from tui_attention.core.config import ConfigError
 from tui_attention.core.trace import Trace
-from tui_attention.i18n import N_, _
+from tui_attention.i18n import N_, _, ngettext
 from tui_attention.steps.state import TutorState
 
 from .answers import QuestionSession, RenderedPage, render_page
@@ -117,14 +117,45 @@ class LessonController:
             return [Notice(_("No lesson open: press L to choose one."), timeout=4)]
         lesson = self.lesson
         if self.page + delta >= len(lesson.pages):
-            self.progress.mark_completed(lesson.id)
-            notices = self.save()
-            self.index = None
-            done = self.progress.count_completed([x.id for x in self.lessons])
-            return notices + [Notice(_("Lesson {number} complete ({done} / {total}). Press L for the next one.").format(
-                number=lesson.number, done=done, total=len(self.lessons)), timeout=8)]
+            return self._finish(lesson)
         self.page = max(0, self.page + delta)
         return self.show_page(state)
+
+    def open_questions(self, lesson: Lesson) -> list[int]:
+        """Pages (1-based) whose question was neither answered right nor given up on."""
+        return [p.number for p in lesson.pages if p.question is not None
+                and not (self.progress.score(p.question.id).correct or self.progress.score(p.question.id).revealed)]
+
+    def _finish(self, lesson: Lesson) -> list[Notice]:
+        """Past the last page: complete if every question was answered; either way the next
+        place to resume is the next lesson (or nowhere after the last)."""
+        self.index = None
+        unanswered = self.open_questions(lesson)
+        following = next((x for x in self.lessons if x.number == lesson.number + 1), None)
+        if unanswered:
+            self.progress.set_position(lesson.id, unanswered[0] - 1)
+        elif following is not None:
+            self.progress.set_position(following.id, 0)
+        else:
+            self.progress.clear_position()
+        if not unanswered:
+            self.progress.mark_completed(lesson.id)
+        notices = self.save()
+        if unanswered:
+            pages = ", ".join(str(p) for p in unanswered)
+            text = ngettext("Lesson {number} is not complete yet: the question on page {pages} is still open. "
+                            "Press L, then c, to go back to it.",
+                            "Lesson {number} is not complete yet: the questions on pages {pages} are still open. "
+                            "Press L, then c, to go back to them.", len(unanswered))
+            return notices + [Notice(text.format(number=lesson.number, pages=pages), "warning", 10)]
+        done = self.progress.count_completed([x.id for x in self.lessons])
+        return notices + [Notice(_("Lesson {number} complete ({done} / {total}). Press L for the next one.").format(
+            number=lesson.number, done=done, total=len(self.lessons)), timeout=8)]
+
+    def leave(self) -> None:
+        """Close the lesson part-way; the progress file keeps this page as the place to resume."""
+        self.index, self.session = None, None
+        self.feedback = []
 
     def rendered(self, decimals: int) -> RenderedPage:
         """The current page with its numbers filled in from the page's trace."""

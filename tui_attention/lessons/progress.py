@@ -84,6 +84,10 @@ class Progress:
         self.last_lesson = lesson_id
         self.last_page = max(0, int(page))
 
+    def clear_position(self) -> None:
+        """Nowhere to resume: every lesson is behind the learner."""
+        self.last_lesson, self.last_page = None, 0
+
     def _entry(self, question_id: str) -> QuestionScore:
         return self.questions.setdefault(question_id, QuestionScore())
 

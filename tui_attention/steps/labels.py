@@ -9,6 +9,8 @@ words are translated.
 
 from __future__ import annotations
 
+import numpy as np
+
 from tui_attention.core.config import Config
 from tui_attention.i18n import _
 
@@ -42,6 +44,16 @@ def scale_word(config: Config) -> str:
 
 def mask_word(config: Config) -> str:
     return _("causal") if config.mask == "causal" else _("no mask")
+
+
+def weights_word(config: Config) -> str:
+    """How big W_q, W_k, W_v are: "W×0.1" for seeded N(0, 1) draws times weight_scale; for
+    explicit ones (a file, an edit), their standard deviation, which is what is true of them."""
+    explicit = [config.weights[k] for k in ("w_q", "w_k", "w_v") if k in config.weights]
+    if not explicit:
+        return f"W×{config.weight_scale:g}"
+    spread = float(np.std(np.concatenate([w.ravel() for w in explicit])))
+    return _("W std {spread}").format(spread=f"{spread:.1g}")
 
 
 def word_counter(word: int, n: int) -> str:

@@ -125,6 +125,12 @@ class TutorState:
     # --- switches: each rebuilds the config with build_config, as `trace` does ----
     def _rebuild(self, **changes) -> None:
         overrides = self.overrides.merged(**changes)
+        if "heads" in changes and not self.edited:
+            # Back to the scenario's own head count: back to its own numbers (the notebook's,
+            # not a fresh seeded scenario), as `trace` without --heads gives.
+            without = overrides.merged(heads=None)
+            if build_config(self.scenario, without).heads == changes["heads"]:
+                overrides = without
         if self.edited and self.config is not None:
             # An edited scenario has no file to rebuild from: apply the switch to it directly.
             config = apply_overrides(self.config, Overrides(**changes))

@@ -11,12 +11,13 @@ from functools import partial
 from pathlib import Path
 from typing import Iterable
 
+from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from tui_attention.lessons.controller import LessonController
 from tui_attention.steps.state import TutorState
-from tui_attention.tui.bindings import GLOBAL_KEYS, TUTOR_KEYS, bindings, every_key
+from tui_attention.tui.bindings import GLOBAL_KEYS, TUTOR_KEYS, Key, bindings, every_key
 from tui_attention.tui.screens.tutor import TutorScreen
 
 DEFAULT_THEME = "textual-dark"
@@ -38,6 +39,7 @@ class AttentionApp(App[int]):
         self.state = state or TutorState(scenario=scenario)
         self.lesson = LessonController()
         self.start_lesson = start_lesson  # 1-based, from --lesson
+        self.keymap: dict[str, str] = {}  # binding id -> keys, from the keymap file
 
     def get_default_screen(self) -> Screen:
         return TutorScreen(id="_default")
@@ -50,7 +52,8 @@ class AttentionApp(App[int]):
     def on_mount(self) -> None:
         from tui_attention.tui.keymap import load_keymap
 
-        keymap, notice = load_keymap({k.id for k in every_key()})
+        keymap, notice = load_keymap({k.id: k.keys for k in every_key()})
+        self.keymap = keymap
         if keymap:
             self.set_keymap(keymap)
         if notice:
@@ -63,8 +66,17 @@ class AttentionApp(App[int]):
             self.push_screen(HelpScreen())
 
     # --- command palette: every action -----------------------------------------------------
+    def keys_of(self, key: Key) -> str:
+        """The keys a binding has now: the keymap file's, else its own."""
+        return self.keymap.get(key.id, key.keys)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        tutor = self.tutor
         for key in (*TUTOR_KEYS, *GLOBAL_KEYS):
-            target = self if key in GLOBAL_KEYS else self.tutor
-            yield SystemCommand(key.description, f"{key.id}  ({key.keys})", partial(target.run_action, key.action))
+            target = self if key in GLOBAL_KEYS else tutor
+            _namespace, name, args = parse_action(key.action)
+            if target is tutor and tutor.check_action(name, args) is False:
+                continue  # "Answer choice 3" outside a question does nothing: not listed
+            yield SystemCommand(key.description, f"{key.id}  ({self.keys_of(key)})",
+                                partial(target.run_action, key.action))
         yield from super().get_system_commands(screen)

@@ -40,7 +40,7 @@ TUTOR_KEYS: tuple[Key, ...] = (
     Key("tutor.toggle_mask", "c", "toggle_mask", _("Mask")),
     Key("tutor.cycle_weight_scale", "w", "cycle_weight_scale", _("Weights x")),
     Key("tutor.cycle_heads", "H", "cycle_heads", _("Heads 1/2/4")),
-    Key("tutor.cycle_head_shown", "t", "state('cycle_head_shown')", _("Next head shown")),
+    Key("tutor.cycle_head_shown", "t", "cycle_head_shown", _("Next head shown")),
     Key("tutor.toggle_all_heads", "g", "state('toggle_all_heads')", _("All heads' A side by side")),
     Key("tutor.more_decimals", "plus,equals_sign", "state('change_decimals', 1)", _("More decimals")),
     Key("tutor.fewer_decimals", "minus", "state('change_decimals', -1)", _("Fewer decimals")),
@@ -58,7 +58,7 @@ TUTOR_KEYS: tuple[Key, ...] = (
     *(Key(f"lesson.choose_{k}", str(k), f"choose({k})", _("Answer choice {k}").format(k=k)) for k in range(1, 10)),
     Key("lesson.answer", "a", "answer", _("Type an answer")),
     Key("lesson.hint", "i", "hint", _("Hint, then the worked answer")),
-    Key("tutor.unfocus", "escape,period", "unfocus", _("Leave the matrix")),
+    Key("tutor.unfocus", "escape,period", "back", _("Leave the matrix grid, then the lesson")),
 )
 
 GLOBAL_KEYS: tuple[Key, ...] = (

@@ -32,6 +32,15 @@ class Ask:
     validate: Callable[[str], str | None]
     explain: str
     submit: Callable[[str], list[Notice]]
+    confirm: Callable[[str], str | None] = lambda text: None  # a yes/no question to ask first, or None
+
+
+def replaces(text: str) -> str | None:
+    """"Replace NAME?" when writing `text` would replace a file that is there."""
+    path = Path(text.strip()).expanduser()
+    if path.is_file() or (path.is_dir() and any(path.glob("*.csv"))):
+        return _("{path} exists. Replace it?").format(path=text.strip())
+    return None
 
 
 def saved_header() -> str:
@@ -95,7 +104,7 @@ def save(state: TutorState) -> Ask:
                        timeout=8)]
 
     return Ask(_("Save the scenario as TOML"), "scenario.toml", writable_file,
-               _("The same schema as the files in --scenario; edited cells are kept."), submit)
+               _("The same schema as the files in --scenario; edited cells are kept."), submit, replaces)
 
 
 def export(state: TutorState) -> Ask:
@@ -110,12 +119,16 @@ def export(state: TutorState) -> Ask:
         return [Notice(_("Exported {kind} to {path}").format(kind=kind, path=written), timeout=8)]
 
     return Ask(_("Export what you see"), "attention.md", writable_export,
-               _("Name ending in .npz, .md or .py, or a folder name for CSV files."), submit)
+               _("Name ending in .npz, .md or .py, or a folder name for CSV files."), submit, replaces)
 
 
 def edit_cell(state: TutorState, matrix: str, row: int, col: int, value: float) -> Ask:
     """enter on an input cell of the matrix view: a new value, everything downstream recomputed."""
+    shown = fmt(value, state.decimals)
+
     def submit(text: str) -> list[Notice]:
+        if text.strip() == shown:
+            return []  # enter on the value as shown changes nothing (it would round the cell)
         try:
             state.edit_cell(matrix, row, col, cell_value(text))
         except ConfigError as exc:
@@ -124,7 +137,7 @@ def edit_cell(state: TutorState, matrix: str, row: int, col: int, value: float) 
 
     head = _(" (head {head})").format(head=state.head + 1) if matrix.startswith("W") and state.config.heads > 1 else ""
     return Ask(_("New value for {cell}{head}").format(cell=f"{matrix}[{row + 1},{col + 1}]", head=head),
-               fmt(value, state.decimals), error_of(cell_value),
+               shown, error_of(cell_value),
                _("Everything downstream is recomputed in both views; the cell stays marked with *."), submit)
 
 

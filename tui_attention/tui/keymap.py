@@ -12,6 +12,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from textual.keys import _normalize_key_list
+
 from tui_attention.i18n import _
 from tui_attention.infra.paths import config_dir
 
@@ -20,8 +22,26 @@ def keymap_path() -> Path:
     return config_dir() / "keymap.toml"
 
 
-def load_keymap(known_ids: set[str], path: Path | None = None) -> tuple[dict[str, str], str | None]:
-    """(binding id -> comma-separated keys, notice or None). Missing file: ({}, None)."""
+def clash(defaults: dict[str, str], keymap: dict[str, str]) -> tuple[str, str, str] | None:
+    """(key, id, other id) when the keymap would give one key to two bindings, else None.
+
+    defaults: every binding id -> its keys; the keymap replaces the keys of the ids it names.
+    """
+    owner: dict[str, str] = {}
+    for binding_id, keys in {**defaults, **keymap}.items():
+        for key in _normalize_key_list(keys).split(","):
+            if key in owner and owner[key] != binding_id:
+                return key, owner[key], binding_id
+            owner[key] = binding_id
+    return None
+
+
+def load_keymap(defaults: dict[str, str], path: Path | None = None) -> tuple[dict[str, str], str | None]:
+    """(binding id -> comma-separated keys, notice or None). Missing file: ({}, None).
+
+    defaults: every binding id -> its keys. A file naming an unknown id, or giving one key to
+    two bindings, is ignored whole, with one line saying why."""
+    known_ids = set(defaults)
     path = path or keymap_path()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -38,4 +58,9 @@ def load_keymap(known_ids: set[str], path: Path | None = None) -> tuple[dict[str
             return {}, _("{path}: ignored, {id} must be keys like {example}").format(
                 path=path, id=binding_id, example='"n,right"')
         keymap[binding_id] = keys
+    both = clash(defaults, keymap)
+    if both:
+        key, first, second = both
+        return {}, _("{path}: ignored, key {key!r} would be both {first} and {second}").format(
+            path=path, key=key, first=first, second=second)
     return keymap, None

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from rich.cells import cell_len
+
 TOKENS_HEIGHT = 3  # a border above and below one line of words
 BORDERS = 2
 MIN_MIDDLE = 6  # below this the panes show nothing useful: the formula is windowed instead
@@ -122,7 +124,7 @@ def window(count: int, centre: int, size: int) -> range:
 def token_line(tokens: Sequence[str], query: int, width: int) -> range:
     """The words around the query word that fit on one line of `width` cells, each written as
     ' 3 word ' plus two spaces, with room kept for an ellipsis at either end."""
-    cost = [len(f" {i + 1} {t} ") + 2 for i, t in enumerate(tokens)]
+    cost = [cell_len(f" {i + 1} {t} ") + 2 for i, t in enumerate(tokens)]
     lo = hi = query
     used, room = cost[query], width - 4  # "… " before and after
     grew = True

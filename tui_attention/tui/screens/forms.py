@@ -66,7 +66,6 @@ class CheckedModal(ModalScreen):
         if self.app.is_headless:  # a blinking cursor would make screenshots flicker
             for field in self.query(Input):
                 field.cursor_blink = False
-        self.query(Input).first().focus()
 
     def _show_error(self, error: str | None) -> None:
         self.query_one(".error", Static).update(Text(error or ""))
@@ -92,6 +91,7 @@ class CheckedModal(ModalScreen):
 class PromptScreen(CheckedModal):
     """One validated text field. `validate(text)` returns an error message or None."""
 
+    AUTO_FOCUS = "#prompt-input"  # focused as the screen opens, so the first key typed is not lost
     DEFAULT_CSS = MODAL_CSS.format(name="PromptScreen")
     BINDINGS = [Binding("escape,ctrl+g", "cancel", _("Cancel"), id="prompt.cancel")]
 
@@ -117,6 +117,7 @@ class PromptScreen(CheckedModal):
 class ScenarioForm(CheckedModal):
     """Your own sentence, seed and sizes: a fresh generated scenario, as `trace --sentence ...` makes."""
 
+    AUTO_FOCUS = "#form-sentence"
     DEFAULT_CSS = MODAL_CSS.format(name="ScenarioForm")
     BINDINGS = [Binding("escape,ctrl+g", "cancel", _("Cancel"), id="form.cancel")]
 

@@ -24,7 +24,8 @@ def key_table(keys: Iterable[Key], app) -> Table:
     table.add_column(_("action"))
     table.add_column("id", style="dim", no_wrap=True)
     for key in keys:
-        shown = ", ".join(app.get_key_display(Binding(k.strip(), key.action)) for k in key.keys.split(","))
+        keys = app.keys_of(key) if hasattr(app, "keys_of") else key.keys  # the keymap file's, if it remaps
+        shown = ", ".join(app.get_key_display(Binding(k.strip(), key.action)) for k in keys.split(","))
         table.add_row(shown, key.description, key.id)
     return table
 

@@ -11,6 +11,7 @@ every matrix with one row per word; `g` adds every head's A on top.
 
 from __future__ import annotations
 
+from rich.cells import set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -34,7 +35,8 @@ MIN_GRID_HEIGHT = GRID_CHROME + 1  # the header and one row
 
 
 def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
-    return [f"{i + 1} {t}"[:width] for i, t in enumerate(tokens)]
+    """"3 estud": the word's number and the start of the word, in `width` cells."""
+    return [set_cell_size(f"{i + 1} {t}", width).rstrip() for i, t in enumerate(tokens)]
 
 
 def scene_tensors(step: Step, heads: int) -> list[tuple[Tensor, int | None]]:

@@ -23,7 +23,7 @@ from tui_attention.core.editing import EDITABLE
 from tui_attention.core.scenario import Overrides, build_config
 from tui_attention.i18n import _, ngettext
 from tui_attention.lessons.controller import Notice
-from tui_attention.steps.labels import mask_word, scale_word, step_counter, word_counter
+from tui_attention.steps.labels import mask_word, scale_word, weights_word, step_counter, word_counter
 from tui_attention.steps.notation import fmt
 from tui_attention.steps.state import TutorState
 from tui_attention.tui import files
@@ -34,8 +34,9 @@ from tui_attention.tui.screens.walkthrough import WalkthroughView
 MIN_WIDTH, MIN_HEIGHT = 60, 20
 
 
-def status_line(state: TutorState) -> str:
-    """word · step · source · scale · mask · heads · weight scale · decimals."""
+def status_line(state: TutorState, width: int = 200) -> str:
+    """word · step · source · scale · mask · heads · weights · decimals, shortened to `width`:
+    first "2 heads, #1" becomes "2h #1", then the decimals go, then the tail is cut."""
     c = state.config
     if state.view == "walkthrough":
         step = step_counter(state.current)
@@ -45,12 +46,19 @@ def status_line(state: TutorState) -> str:
     if c.heads > 1:
         heads = ngettext("{heads} head, #{head}", "{heads} heads, #{head}", c.heads).format(
             heads=c.heads, head=state.head + 1)
+        short_heads = f"{c.heads}h #{state.head + 1}"
     else:
-        heads = _("1 head")
+        heads = short_heads = _("1 head")
     decimals = _("{decimals}dp").format(decimals=state.decimals)
-    word = word_counter(state.word, state.n)
-    return (f" {word} · {step} · {state.source()} · {scale_word(c)} · {mask_word(c)} · {heads} · "
-            f"Wx{c.weight_scale:g} · {decimals}")
+    parts = [word_counter(state.word, state.n), step, state.source(), scale_word(c), mask_word(c), heads,
+             weights_word(c), decimals]
+    line = " " + " · ".join(parts)
+    if len(line) > width:
+        parts[5] = short_heads
+        line = " " + " · ".join(parts)
+    if len(line) > width:
+        line = " " + " · ".join(parts[:-1])
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 class TutorScreen(Screen):
@@ -90,12 +98,14 @@ class TutorScreen(Screen):
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT, "-too-small")
         self.set_class(event.size.width < 120, "-narrow")
+        # Below 80 columns the footer's "^p palette" would be cut mid-word; ctrl+p still works.
+        self.query_one(Footer).show_command_palette = event.size.width >= 80
         # Panes fit their columns to their width: redraw them once the new layout is known.
         self.call_after_refresh(self.refresh_view)
 
     # --- rendering -----------------------------------------------------------------------
     def refresh_view(self) -> None:
-        self.query_one("#status", Static).update(Text(status_line(self.state)))
+        self.query_one("#status", Static).update(Text(status_line(self.state, self.size.width or self.app.size.width)))
         switcher = self.query_one(ContentSwitcher)
         if self.state.view == "matrix":
             view = self._matrix_view()
@@ -148,15 +158,35 @@ class TutorScreen(Screen):
         if self.state.view == "walkthrough":
             self.set_focus(None)  # a hidden grid must not keep the keys (home, end, page keys)
 
+    def _lesson_holds_the_numbers(self) -> bool:
+        """A switch or an edit inside a lesson would contradict the page: refuse, say how to leave."""
+        if not self.lesson.active:
+            return False
+        self.notify(_("This lesson page sets its own numbers. Press escape to leave the lesson, then change them."),
+                    title=_("Not inside a lesson"), severity="warning", timeout=6, markup=False)
+        return True
+
+    def action_cycle_head_shown(self) -> None:
+        if self.state.config.heads == 1:
+            self._announce(_("There is one head. Press H for 2 or 4 heads, then t shows the next one."))
+            return
+        self._change(self.state.cycle_head_shown)
+
     def action_toggle_scale(self) -> None:
+        if self._lesson_holds_the_numbers():
+            return
         self._change(self.state.toggle_scale)
         self._announce(_("Scaling: {scale}").format(scale=self.state.config.scale))
 
     def action_toggle_mask(self) -> None:
+        if self._lesson_holds_the_numbers():
+            return
         self._change(self.state.toggle_mask)
         self._announce(_("Mask: {mask}").format(mask=self.state.config.mask))
 
     def action_cycle_weight_scale(self) -> None:
+        if self._lesson_holds_the_numbers():
+            return
         self._change(self.state.cycle_weight_scale)
         s = self.state
         largest = s.trace.heads[s.head].weights[s.word].max()
@@ -164,6 +194,8 @@ class TutorScreen(Screen):
             scale=s.config.weight_scale, word=s.word + 1, weight=fmt(largest, s.decimals)))
 
     def action_cycle_heads(self) -> None:
+        if self._lesson_holds_the_numbers():
+            return
         before = self.state.config.heads
         self._change(self.state.cycle_heads)
         heads = self.state.config.heads
@@ -180,6 +212,8 @@ class TutorScreen(Screen):
             self._matrix_view().page(direction)
 
     def action_default_scenario(self) -> None:
+        if self._lesson_holds_the_numbers():
+            return
         def back() -> None:
             self.state.scenario = None
             self.state.overrides = Overrides()
@@ -188,11 +222,21 @@ class TutorScreen(Screen):
         self._change(back)
         self._announce(_("Back to the notebook's scenario."))
 
-    def action_unfocus(self) -> None:
-        self.set_focus(None)
+    def action_back(self) -> None:
+        """escape: a focused matrix grid lets go of the keys; else an open lesson is left
+        (progress keeps its page, so L and c come back to it)."""
+        if self.focused is not None:
+            self.set_focus(None)
+        elif self.lesson.active:
+            self.lesson.leave()
+            self.remove_class("-lesson")
+            self.notify(_("Left the lesson; L and then c come back to this page."), timeout=4, markup=False)
+            self.refresh_view()
 
     # --- editing, saving, exporting ---------------------------------------------------------
     def action_edit_scenario(self) -> None:
+        if self._lesson_holds_the_numbers():
+            return
         from tui_attention.tui.screens.forms import ScenarioForm
 
         def done(overrides) -> None:
@@ -211,16 +255,26 @@ class TutorScreen(Screen):
         """Show a typed-input flow; on OK, run it, show its notices and redraw."""
         from tui_attention.tui.screens.forms import PromptScreen
 
+        from tui_attention.tui.screens.lessons import ConfirmScreen
+
+        def run(text: str) -> None:
+            self.show_notices(ask.submit(text))
+            self.refresh_view()
+
         def done(text: str | None) -> None:
-            if text is not None:
-                self.show_notices(ask.submit(text))
-                self.refresh_view()
+            if text is None:
+                return
+            question = ask.confirm(text)
+            if question is None:
+                run(text)
+            else:
+                self.app.push_screen(ConfirmScreen(question), lambda yes: run(text) if yes else None)
 
         self.app.push_screen(PromptScreen(ask.title, ask.value, ask.validate, ask.explain), done)
 
     def prompt_cell_edit(self, matrix: str, row: int, col: int, value: float) -> None:
         """Ask for a new value of one input cell (from the matrix view's enter)."""
-        if matrix in EDITABLE:
+        if matrix in EDITABLE and not self._lesson_holds_the_numbers():
             self.ask(files.edit_cell(self.state, matrix, row, col, value))
 
     def action_save(self) -> None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -385,7 +386,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self._number_width = number_width
         # A heat grid leads each cell with a glyph; others use the trailing slot (space or *) as the gap.
         self._pitch = number_width + 1 + (1 if self._heat else 0)
-        longest = max((len(label) for label in self._row_labels), default=1)
+        longest = max((cell_len(label) for label in self._row_labels), default=1)
         self._label_width = min(MAX_LABEL_WIDTH, max(1, longest)) + 3  # marker, label, space, bar
 
     def _update_title(self) -> None:
@@ -631,9 +632,9 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
             "matrix-grid--row-label",
         )
         label_style = self._compose_style(label_names)
-        text = self._row_labels[row][: label_width - 3]
+        text = set_cell_size(self._row_labels[row], label_width - 3)  # CJK and emoji take two cells
         label = [
-            Segment(f"{'>' if highlighted else ' '}{text:<{label_width - 3}} ", label_style),
+            Segment(f"{'>' if highlighted else ' '}{text} ", label_style),
             Segment("│", self._compose_style(("matrix-grid--row-label",))),
         ]
         first, end, crop = self._visible_columns(scroll_x, max(0, width - label_width))

@@ -6,6 +6,7 @@ Panes format what the Trace holds; they never compute attention themselves.
 from __future__ import annotations
 
 import numpy as np
+from rich.cells import cell_len, set_cell_size
 from rich.table import Table
 from rich.text import Text
 from textual.content import Content
@@ -45,3 +46,10 @@ def plain(text: str) -> Content:
     """Text shown as it is: a title or message that holds a word of the sentence, a file name or
     an error must never be read as Textual markup ("[b]" in a token is two letters in brackets)."""
     return Content(text)
+
+
+def fit_cells(text: str, cells: int) -> str:
+    """`text` in at most `cells` terminal cells, an ellipsis marking a cut (wide characters count two)."""
+    if cell_len(text) <= cells:
+        return text
+    return set_cell_size(text, max(0, cells - 1)).rstrip() + "…"

@@ -5,6 +5,7 @@ Columns appear as the steps reach them, so the table fills in while the learner 
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
@@ -15,7 +16,7 @@ from tui_attention.steps.notation import fmt, fmt_vector, sub
 from tui_attention.steps.step import Step
 from tui_attention.tui.layout import window
 
-from .render import bar, grid, label, plain
+from .render import bar, fit_cells, grid, label, plain
 
 BAR_CELLS = 6
 
@@ -45,7 +46,8 @@ class ResultsPane(Static):
         fixed = len(str(trace.n)) + num + (max(num, 4) if logit_head else 0) + decimals + 3
         gaps = 5 if logit_head else 4
         bar_cells = BAR_CELLS
-        word_w = min(11, avail - fixed - gaps - bar_cells)
+        longest = max(cell_len(trace.tokens[j]) for j in shown)
+        word_w = min(max(11, longest), 20, avail - fixed - gaps - bar_cells)
         if word_w < 5:
             bar_cells = max(2, bar_cells - (5 - word_w))
             word_w = max(3, avail - fixed - gaps - bar_cells)
@@ -58,7 +60,7 @@ class ResultsPane(Static):
         dots = "·"
         for j in shown:
             word = trace.tokens[j]
-            row = [str(j + 1), label(word if len(word) <= word_w else word[: word_w - 1] + "…")]
+            row = [str(j + 1), label(fit_cells(word, word_w))]
             row.append(fmt(h.scores[i, j], decimals) if "scores" in filled else dots)
             if logit_head:
                 row.append(fmt(getattr(h, stage)[i, j], decimals) if stage else dots)

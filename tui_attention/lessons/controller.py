@@ -2,9 +2,10 @@
 question and the learner's progress. No Textual: the screen calls these methods, shows
 the notices they return, and redraws.
 
-Predict, then reveal: while a page's question is open, the panes stay one step before
-the step the page talks about; once it is answered (or its worked answer shown), they
-move on to it.
+Predict, then reveal: while a page's question is open, its answer is hidden on screen
+(`giveaways`: the cells drawn as "?", the number printed nowhere). A numeric question
+shows the step it asks about, with what to compute from; a choice question holds the
+panes one step before it. Once answered (or its worked answer shown) all is revealed.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import dataclass, field
 from tui_attention.core.config import ConfigError
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import N_, _, ngettext
+from tui_attention.steps.conceal import NOTHING
 from tui_attention.steps.state import TutorState
 
 from .answers import QuestionSession, RenderedPage, render_page
+from .giveaways import concealed
 from .model import Lesson, Page
 from .parser import load_lessons
 from .progress import Progress, load_progress, save_progress
@@ -103,10 +106,11 @@ class LessonController:
         state.head = min(page.head_index, config.heads - 1)
         if page.word_index is not None:
             state.word = min(page.word_index, state.n - 1)
-        held = 1 if page.question is not None else 0
+        held = 1 if page.question is not None and page.question.kind == "choice" else 0
         self._set_step(state, page.view, max(0, page.step_index(config.heads) - held))
         self.trace = state.trace
         self.session = QuestionSession(page.question, state.trace) if page.question else None
+        state.concealed = concealed(page.question, state.trace, state.head) if page.question else NOTHING
         self.feedback = []
         self.progress.set_position(lesson.id, self.page)
         return self.save()
@@ -117,7 +121,7 @@ class LessonController:
             return [Notice(_("No lesson open: press L to choose one."), timeout=4)]
         lesson = self.lesson
         if self.page + delta >= len(lesson.pages):
-            return self._finish(lesson)
+            return self._finish(lesson, state)
         self.page = max(0, self.page + delta)
         return self.show_page(state)
 
@@ -126,10 +130,11 @@ class LessonController:
         return [p.number for p in lesson.pages if p.question is not None
                 and not (self.progress.score(p.question.id).correct or self.progress.score(p.question.id).revealed)]
 
-    def _finish(self, lesson: Lesson) -> list[Notice]:
+    def _finish(self, lesson: Lesson, state: TutorState) -> list[Notice]:
         """Past the last page: complete if every question was answered; either way the next
         place to resume is the next lesson (or nowhere after the last)."""
         self.index = None
+        state.concealed = NOTHING
         unanswered = self.open_questions(lesson)
         following = next((x for x in self.lessons if x.number == lesson.number + 1), None)
         if unanswered:
@@ -152,9 +157,10 @@ class LessonController:
         return notices + [Notice(_("Lesson {number} complete ({done} / {total}). Press L for the next one.").format(
             number=lesson.number, done=done, total=len(self.lessons)), timeout=8)]
 
-    def leave(self) -> None:
+    def leave(self, state: TutorState) -> None:
         """Close the lesson part-way; the progress file keeps this page as the place to resume."""
         self.index, self.session = None, None
+        state.concealed = NOTHING
         self.feedback = []
 
     def rendered(self, decimals: int) -> RenderedPage:
@@ -202,6 +208,7 @@ class LessonController:
         return self.save()
 
     def _reveal_step(self, state: TutorState) -> None:
+        state.concealed = NOTHING
         page = self.current_page
         self._set_step(state, page.view, page.step_index(state.config.heads))
 

@@ -84,6 +84,7 @@ class Question:
     tolerance: float = 0.0
     decimals: int = DEFAULT_NUMERIC_DECIMALS
     mistakes: tuple[Mistake, ...] = ()
+    hides: tuple[str, ...] = ()  # references to cells no pane may show until answered (see lessons.giveaways)
     line: int = 0
 
 

@@ -225,7 +225,7 @@ def _parse_page(block: _Block, number: int, spec: ScenarioSpec) -> dict[str, Any
 def _parse_question(block: _Block, qid: str, n: int) -> Question:
     data = block.data()
     allowed = ("kind", "prompt", "hints", "worked", "explain", "choices", "choice", "answer", "why",
-               "tolerance", "decimals", "mistake")
+               "tolerance", "decimals", "mistake", "hides")
     _unknown_keys(block, data, allowed, "a question")
     kind = _string(block, data, "kind", "question", required=True)
     if kind not in ("choice", "numeric"):
@@ -254,7 +254,18 @@ def _parse_question(block: _Block, qid: str, n: int) -> Question:
             raise _err(block, key, f"{what} {value!r} does not come from the trace; numbers must be computed, not typed", **where)
         return value
 
-    common = dict(id=qid, kind=kind, prompt=prompt, hints=tuple(hints), worked=worked, explain=explain, line=block.first - 1)
+    hides = data.get("hides", [])
+    if not isinstance(hides, list):
+        raise _err(block, "hides", 'hides must be a list of references such as ["A[1]", "S[1]"]')
+    for h in hides:
+        try:
+            node = parse_ref(h) if isinstance(h, str) else None
+        except RefError:
+            node = None
+        if node is None or node.op != "tensor":
+            raise _err(block, "hides", f"hides: {h!r} must name cells of a matrix, such as \"A[1]\" or \"Q[1,2]\"")
+    common = dict(id=qid, kind=kind, prompt=prompt, hints=tuple(hints), worked=worked, explain=explain,
+                  hides=tuple(hides), line=block.first - 1)
     if kind == "choice":
         for key in ("tolerance", "decimals", "mistake"):
             if key in data:

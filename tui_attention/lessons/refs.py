@@ -357,3 +357,24 @@ def render_text(text: str, trace: Trace, decimals: int = 4, **env: Any) -> str:
         return format_value(evaluate(inner, trace, **env), trace, places)
 
     return _PLACEHOLDER_RE.sub(one, text)
+
+
+def cells_of(ref: str, trace: Trace, head: int = 0, **env: Any) -> list[tuple[str, int, int, int]]:
+    """The cells a tensor reference selects, as (tensor key, 0-based head, row, col).
+
+    "A[1]" is row 1 of head `head` (0-based, the page's); "A@2[1,2]" one cell of head 2;
+    "W_q[:,1]" a column. RefError if `ref` is not a tensor reference.
+    """
+    node = parse_ref(ref)
+    if node.op != "tensor":
+        raise RefError(f"{ref!r} does not name cells of a matrix")
+    t = TENSOR_NAMES[node.value]
+    h = (node.head - 1) if node.head else head
+    array = _tensor(trace, node.value, h + 1)
+    if array.ndim != 2:
+        return []
+    picks: list[range | list[int]] = [range(array.shape[0]), range(array.shape[1])]
+    for axis, part in enumerate(node.index or ()):
+        if part != ":":
+            picks[axis] = [_as_index(_eval(part, trace, env), array.shape[axis], node.value)]
+    return [(t.key, h if t.scope == "head" else 0, r, c) for r in picks[0] for c in picks[1]]

@@ -17,6 +17,7 @@ from tui_attention.core.editing import with_cell
 from tui_attention.core.scenario import apply_overrides
 from tui_attention.i18n import _
 
+from .conceal import NOTHING, Concealed
 from .matrix import matrix_steps
 from .notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
 from .step import WORD_STEP_KINDS, Step
@@ -58,6 +59,7 @@ class TutorState:
     matrix_step: int = 0
     head: int = 0
     all_heads: bool = False  # the matrix view lays every head's A side by side
+    concealed: Concealed = NOTHING  # what an open lesson question hides until it is answered
     decimals: int = DEFAULT_DECIMALS
     edited: frozenset[tuple[str, int, int]] = frozenset()
     trace: Trace = field(init=False)
@@ -145,6 +147,7 @@ class TutorState:
         _matrix_steps.cache_clear()
         self.config = config
         self.trace = compute(config)
+        self.concealed = NOTHING  # its cells were of the old trace
         if not keep_edits:
             self.edited = frozenset()
         self.word = min(self.word, self.n - 1)

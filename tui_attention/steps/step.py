@@ -67,6 +67,8 @@ class VectorRow:
     shape: str
     values: np.ndarray
     role: str
+    key: str = ""  # the tensor (registry key) and row the values come from
+    row: int = -1
 
 
 @dataclass(frozen=True, eq=False)

@@ -70,18 +70,20 @@ def plan_walkthrough(
     n: int,
     weights_filled: bool,
     left_column: bool,
+    results_column: bool = True,
 ) -> Plan:
     """The budgets for a view `height` lines tall (status and footer excluded).
 
     narration_lines: the narration paragraph, wrapped to the pane's width
     formula_heights(k): lines taken by a formula window of k lines, wrapped
     vectors, vector_notes: the Step's Vector rows and notes
-    left_column: False beside a lesson on a narrow screen (Vectors and Weights hidden)
+    left_column, results_column: whether the Vectors and Weights, and the Results, are shown
+    (beside a lesson on a narrow screen there is room for one of the two)
     """
     room = height - TOKENS_HEIGHT
     # The text wins: the whole paragraph, then as many formula lines as leave the panes
     # their smallest useful size.
-    min_middle = max(MIN_MIDDLE, results_height(1, n, weights_filled))
+    min_middle = max(MIN_MIDDLE, results_height(1, n, weights_filled) if results_column else 0)
     formula_room = room - BORDERS - narration_lines - min_middle
     k = formula_count
     while k > 1 and formula_heights(k) > formula_room:
@@ -91,7 +93,7 @@ def plan_walkthrough(
 
     weight_need = weights_height(min(d_model, MAX_WEIGHT_ROWS), d_model, multiplies) if left_column else 0
     vector_need = vectors_height(vectors, vector_notes) if left_column and vectors else 0
-    result_need = results_height(min(n, MAX_RESULT_ROWS), n, weights_filled)
+    result_need = results_height(min(n, MAX_RESULT_ROWS), n, weights_filled) if results_column else 0
     middle = min(space, max(weight_need + vector_need, result_need))
 
     # Left column: the W being multiplied keeps its rows; an idle W pane (only shapes) goes

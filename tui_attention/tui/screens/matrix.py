@@ -150,14 +150,15 @@ class MatrixView(Vertical, can_focus=False):
         self._fit_heights(scene, text)
 
     def _show_text(self, step: Step, state: TutorState) -> Text:
-        text = Text(step.narration)
+        hidden = state.concealed
+        text = Text(hidden.text(step.narration))
         if step.formula:
-            text.append("\n" + "\n".join(pack_lines(step.formula, self._width() - 4)), style="bold")
+            text.append("\n" + "\n".join(pack_lines(hidden.lines(step.formula), self._width() - 4)), style="bold")
         if step.kind == "av":
             text.append("\n")
-            text.append_text(self._check(state, step))
+            text.append(hidden.text(self._check(state, step).plain))
         box = self.query_one("#matrix-narration", Static)
-        box.border_title = plain(step.title)
+        box.border_title = plain(hidden.text(step.title))
         box.border_subtitle = plain(_("matrix step {step}/{steps}").format(step=step.index + 1, steps=step.total))
         box.update(text)
         return text
@@ -230,12 +231,14 @@ class MatrixView(Vertical, can_focus=False):
             return [str(k + 1) for k in range(axis_size(t, axis))]
 
         rows = short_labels(t.tokens) if x.rows == "token" else (numbers(x.rows) if x.rows else [x.symbol])
-        grid.set_data(x.of(t, h), rows, numbers(x.cols), decimals=state.decimals, heat=x.key == "weights",
-                      masked=t.mask if x.cols == "token" else None)
+        values = x.of(t, h)
+        grid.set_data(values, rows, numbers(x.cols), decimals=state.decimals, heat=x.key == "weights",
+                      masked=t.mask if x.cols == "token" else None,
+                      hidden=state.concealed.mask(x.key, h, values.shape))
         grid.label = grid_title(x, state, head)
 
     def _fill(self, scene: Scene, state: TutorState) -> None:
-        key = (id(state.trace), state.head, state.decimals)
+        key = (id(state.trace), state.head, state.decimals, state.concealed)
         if scene.filled_for != key:
             for g in scene.grids:
                 self._set_data(g, tensor(g.key), g.head, state)
@@ -267,7 +270,7 @@ class MatrixView(Vertical, can_focus=False):
         strip = self.query_one("#heads-strip", Horizontal)
         if not show:
             return
-        key = (id(t), state.decimals, t.config.heads)
+        key = (id(t), state.decimals, t.config.heads, state.concealed)
         if self._heads_key != key:
             strip.remove_children()
             weights = tensor("weights")

@@ -228,7 +228,7 @@ class TutorScreen(Screen):
         if self.focused is not None:
             self.set_focus(None)
         elif self.lesson.active:
-            self.lesson.leave()
+            self.lesson.leave(self.state)
             self.remove_class("-lesson")
             self.notify(_("Left the lesson; L and then c come back to this page."), timeout=4, markup=False)
             self.refresh_view()

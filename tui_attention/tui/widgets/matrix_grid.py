@@ -287,6 +287,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self._row_labels: list[str] = []
         self._col_labels: list[str] = []
         self._masked: np.ndarray | None = None
+        self._hidden: np.ndarray | None = None
         self._decimals = DEFAULT_DECIMALS
         self._heat = False
         self._number_width = 4
@@ -320,6 +321,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         decimals: int = DEFAULT_DECIMALS,
         heat: bool = False,
         masked: np.ndarray | None = None,
+        hidden: np.ndarray | None = None,
     ) -> None:
         """Replace the matrix.
 
@@ -332,6 +334,8 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
             heat: Shade cells by value in [0, 1] (attention weights).
             masked: Optional boolean array of the same shape; True cells are drawn
                 as masked (dim). `-inf` values always show as `-inf`.
+            hidden: Optional boolean array of the same shape; True cells show "?"
+                (the answer of an open question).
         """
         array = np.asarray(values, dtype=float)
         if array.ndim != 2:
@@ -348,6 +352,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
             self._masked = mask if mask.shape == array.shape else None
         else:
             self._masked = None
+        self._hidden = hidden if hidden is not None and hidden.shape == array.shape else None
         self._decimals = int(min(MAX_DECIMALS, max(MIN_DECIMALS, decimals)))
         self._heat = bool(heat)
         self._measure()
@@ -643,6 +648,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
 
         values = self._values[row, first:end].tolist()
         masked_row = self._masked[row, first:end].tolist() if self._masked is not None else None
+        hidden_row = self._hidden[row, first:end].tolist() if self._hidden is not None else None
         decimals = self._decimals
         nw = self._number_width
         heat = self._heat
@@ -659,12 +665,14 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         run_style: Style | None = None
         for index, value in enumerate(values):
             col = first + index
-            number = fmt(value, decimals)
+            number = "?" if hidden_row is not None and hidden_row[index] else fmt(value, decimals)
             is_masked = value == float("-inf") or (masked_row is not None and masked_row[index])
             is_marked = (row, col) in marked if marked else False
-            if heat:
+            if heat and number != "?":
                 level = _heat_level(value)
                 lead = _heat_glyph(value)
+            elif heat:
+                level, lead = 0, " "
             else:
                 level = 0
                 lead = ""

@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui_attention.i18n import _
+from tui_attention.steps.conceal import NOTHING, Concealed
 from tui_attention.steps.step import Step
 from .render import plain
 
@@ -25,12 +26,13 @@ class NarrationPane(VerticalScroll, can_focus=False):
     _shift = 0
     _more = False
 
-    def show(self, step: Step, counter: str, max_lines: int = 24) -> None:
+    def show(self, step: Step, counter: str, max_lines: int = 24, hidden: Concealed = NOTHING,
+             paragraph: bool = True) -> None:
         """Title in the border, the narration, then `max_lines` formula lines (a window around
         the query word when the step writes one line per word; pgdn/pgup move it)."""
         if (step.kind, step.word, step.title) != self._shown[:3]:
             self._shift = 0
-        self._shown = (step.kind, step.word, step.title, step, counter, max_lines)
+        self._shown = (step.kind, step.word, step.title, step, counter, max_lines, hidden, paragraph)
         self._render_window()
 
     def page(self, direction: int) -> None:
@@ -47,10 +49,11 @@ class NarrationPane(VerticalScroll, can_focus=False):
         self._render_window()
 
     def _render_window(self) -> None:
-        step, counter, max_lines = self._shown[3:]
-        formula = step.formula_window(max_lines, self._shift)
-        body = Group(Text(step.narration), Text("\n".join(formula), style="bold", no_wrap=False))
-        self.border_title = plain(step.title)
+        step, counter, max_lines, hidden, paragraph = self._shown[3:]
+        formula = hidden.lines(step.formula_window(max_lines, self._shift))
+        text = Text("\n".join(formula), style="bold", no_wrap=False)
+        body = Group(Text(hidden.text(step.narration)), text) if paragraph else text
+        self.border_title = plain(hidden.text(step.title))
         windowed = len(step.formula) > max_lines
         self.border_subtitle = plain(_("pgdn/pgup: more lines · {counter}").format(counter=counter) if windowed
                                      else counter)

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import _
+from tui_attention.steps.conceal import HIDDEN, NOTHING, Concealed
 from tui_attention.steps.notation import fmt, fmt_vector, sub
 from tui_attention.steps.step import Step
 from tui_attention.tui.layout import window
@@ -26,8 +27,9 @@ class ResultsPane(Static):
     ResultsPane { border: round $primary; padding: 0 1; height: auto; }
     """
 
-    def show(self, trace: Trace, step: Step, decimals: int, rows: int = 11) -> None:
-        """One line per word (the `rows` words around the query word), then Σα and z."""
+    def show(self, trace: Trace, step: Step, decimals: int, rows: int = 11, hidden: Concealed = NOTHING) -> None:
+        """One line per word (the `rows` words around the query word), then Σα and z; the cells
+        an open question hides are "?"."""
         i = step.word
         h = trace.heads[step.head]
         filled = step.filled
@@ -58,21 +60,29 @@ class ResultsPane(Static):
         table.add_column(f"α{sub(i + 1)}ⱼ", justify="right", no_wrap=True, min_width=decimals + 3)
         table.add_column(_("bar"), no_wrap=True, min_width=bar_cells, max_width=bar_cells)
         dots = "·"
+        head = step.head
+
+        def number(key: str, j: int) -> str:
+            if hidden.cell(key, head, i, j):
+                return HIDDEN
+            return fmt(getattr(h, key)[i, j], decimals)
+
         for j in shown:
             word = trace.tokens[j]
             row = [str(j + 1), label(fit_cells(word, word_w))]
-            row.append(fmt(h.scores[i, j], decimals) if "scores" in filled else dots)
+            row.append(number("scores", j) if "scores" in filled else dots)
             if logit_head:
-                row.append(fmt(getattr(h, stage)[i, j], decimals) if stage else dots)
+                row.append(number(stage, j) if stage else dots)
             if "weights" in filled:
-                row += [fmt(h.weights[i, j], decimals), bar(h.weights[i, j], bar_cells)]
+                shown_weight = number("weights", j)
+                row += [shown_weight, bar(h.weights[i, j], bar_cells) if shown_weight != HIDDEN else ""]
             else:
                 row += [dots, ""]
             table.add_row(*row, style="bold reverse" if j == i else None)
         parts = [table]
         if "weights" in filled:
             parts.append(Text(f"Σ_j α{sub(i + 1)}ⱼ = {step.weight_sum:.{decimals}f}", style="dim"))
-        parts.append(Text(f"z{sub(i + 1)} = " + (fmt_vector(h.output[i], decimals) if "output" in filled
+        parts.append(Text(f"z{sub(i + 1)} = " + (hidden.text(fmt_vector(h.output[i], decimals)) if "output" in filled
                                                  else _("· (step {step})").format(step=9)),
                           style="bold" if "output" in filled else "dim"))
         self.border_title = plain(_("Results"))

@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui_attention.i18n import _
+from tui_attention.steps.conceal import HIDDEN, NOTHING, Concealed
 from tui_attention.steps.notation import fmt, sub
 from tui_attention.steps.step import Step, VectorRow
 from tui_attention.tui.layout import window
@@ -56,7 +57,7 @@ class VectorsPane(Static):
     VectorsPane { border: round $primary; padding: 0 0 0 1; height: auto; }
     """
 
-    def show(self, step: Step, decimals: int, max_rows: int | None = None) -> None:
+    def show(self, step: Step, decimals: int, max_rows: int | None = None, hidden: Concealed = NOTHING) -> None:
         """The Step's rows; with `max_rows`, a long run of one matrix's rows (k₁..kₙ) is cut to
         the rows around the query word, and a note says so."""
         rows, notes = fit_rows(step, max_rows)
@@ -76,7 +77,8 @@ class VectorsPane(Static):
                                                                                    widest=widest))
         for k, row in enumerate(rows):
             values = row.values if len(row.values) <= room else row.values[: max(1, room - 1)]
-            numbers = " ".join(fmt(x, decimals).rjust(num_w) for x in values)
+            numbers = " ".join((HIDDEN if hidden.cell(row.key, step.head, row.row, c) else fmt(x, decimals)).rjust(num_w)
+                               for c, x in enumerate(values))
             if len(values) < len(row.values):
                 numbers += " …"
             if k:

@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import _
+from tui_attention.steps.conceal import HIDDEN, NOTHING, Concealed
 from tui_attention.steps.step import WEIGHT_KEYS, Step
 
 from .render import cells, col_window, grid, label, plain
@@ -17,7 +18,8 @@ class WeightsPane(Static):
     WeightsPane { border: round $primary; padding: 0 1; height: auto; }
     """
 
-    def show(self, trace: Trace, step: Step, decimals: int, edited: frozenset = frozenset(), rows: int = 7) -> None:
+    def show(self, trace: Trace, step: Step, decimals: int, edited: frozenset = frozenset(), rows: int = 7,
+             hidden: Concealed = NOTHING) -> None:
         """W_q, W_k, W_v: the one being multiplied, its first `rows` rows; idle, their shapes."""
         head = trace.heads[step.head]
         active = step.multiplies
@@ -45,7 +47,8 @@ class WeightsPane(Static):
             for c in cols:
                 table.add_column(str(c + 1) if c is not None else "", justify="right", no_wrap=True)
             for r in range(min(rows, w.shape[0])):
-                row = cells(w[r], decimals, cols)
+                row = [HIDDEN if c is not None and hidden.cell(name, step.head, r, c) else v
+                       for v, c in zip(cells(w[r], decimals, cols), cols)]
                 row = [v + ("*" if (name, r, c) in edited else "") for v, c in zip(row, cols)]
                 table.add_row(label(str(r + 1)), *row, style="bold" if on else "dim")
             if rows < w.shape[0]:

@@ -1,0 +1,59 @@
+"""What an open question must not show: its answer, and the cells that would give it away.
+
+    numeric "Q[1,1]"            the cell Q[1,1] and its value
+    numeric "sum(exp(S[1]))"    the value, wherever a number rounds to it
+    choice  "argmax(A[1])"      row 1 of A and of every stage of the scores (the order of
+                                the scores is the order of the weights)
+    any     hides = ["S[1]"]    cells the lesson names itself, instead of the rules above
+                                (the value of a numeric answer stays hidden either way)
+
+The panes draw hidden cells as "?" and no text prints a hidden value (`steps.conceal`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tui_attention.core.tensors import tensor
+from tui_attention.core.trace import Trace
+from tui_attention.steps.conceal import Concealed
+
+from .model import Question
+from .refs import TENSOR_NAMES, RefError, cells_of, evaluate, parse_ref
+
+SCORE_STAGES = ("scores", "scaled", "logits", "weights")
+
+
+def _selection(ref_node):
+    """The tensor reference a question's answer is, or takes argmax/argmin of."""
+    if ref_node.op == "tensor":
+        return ref_node
+    if ref_node.op == "call" and ref_node.value in ("argmax", "argmin") and ref_node.args[0].op == "tensor":
+        return ref_node.args[0]
+    return None
+
+
+def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
+    """The cells and numbers `question` hides on `trace` (the page's), head `head` (0-based)."""
+    refs = list(question.hides)
+    values: list[float] = []
+    if question.answer:
+        node = parse_ref(question.answer)
+        picked = None if question.hides else _selection(node)
+        if picked is not None:
+            refs.append(question.answer if picked is node else question.answer[question.answer.index("(") + 1:-1])
+            if TENSOR_NAMES[picked.value].key in SCORE_STAGES and picked is not node:
+                # argmax of a row of the weights is argmax of its scores, at every stage
+                index = question.answer[question.answer.index("[", question.answer.index("(")):-1]
+                refs += [f"{stage}{index}" for stage in SCORE_STAGES]
+        if question.kind == "numeric":
+            values.append(float(evaluate(question.answer, trace)))
+    cells: set[tuple[str, int, int, int]] = set()
+    for ref in refs:
+        try:
+            cells.update(cells_of(ref, trace, head))
+        except RefError:
+            continue
+    for key, h, r, c in cells:
+        values.append(float(tensor(key).of(trace, h)[r, c]))
+    return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)))

@@ -11,6 +11,7 @@ every matrix with one row per word; `g` adds every head's A on top.
 
 from __future__ import annotations
 
+import numpy as np
 from rich.cells import set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
@@ -39,12 +40,19 @@ def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
     return [set_cell_size(f"{i + 1} {t}", width).rstrip() for i, t in enumerate(tokens)]
 
 
+# A bias is drawn as one more row under its weight matrix: y W + b reads as one grid.
+BIAS_OF = {"W_1": "b_1", "W_2": "b_2"}
+
+
 def scene_tensors(step: Step, heads: int) -> list[tuple[Tensor, int | None]]:
     """(tensor, head) of every matrix the step reads, then writes; head None is the head shown.
-    Concatenating heads reads every head's Z."""
+    Concatenating heads reads every head's Z; a bias goes with its weights (BIAS_OF)."""
     out: list[tuple[Tensor, int | None]] = []
+    biases = {BIAS_OF[c.matrix] for c in step.reads if c.matrix in BIAS_OF}
     for cell in step.reads + step.writes:
         t = tensor(cell.matrix)
+        if t.key in biases:
+            continue
         if step.kind == "concat" and t.scope == "head":
             out += [(t, h) for h in range(heads)]
         elif (t, None) not in out:
@@ -82,6 +90,10 @@ class Scene(Vertical):
     Scene { height: auto; }
     Scene > Horizontal { height: auto; width: 100%; }
     Scene MatrixGrid { margin: 0 1 0 0; }
+    /* Short of room: only the top border (it holds the title), one line saved per grid. */
+    Scene.-compact MatrixGrid, Scene.-compact MatrixGrid:focus {
+        border-left: none; border-right: none; border-bottom: none;
+    }
     """
 
     def __init__(self, kind: str, signature: tuple, lines: list[list[MatrixGrid]], extra: list[Static]) -> None:
@@ -232,10 +244,16 @@ class MatrixView(Vertical, can_focus=False):
 
         rows = short_labels(t.tokens) if x.rows == "token" else (numbers(x.rows) if x.rows else [x.symbol])
         values = x.of(t, h)
+        hidden = state.concealed.mask(x.key, h, values.shape)
+        title = grid_title(x, state, head)
+        if x.key in BIAS_OF:
+            bias = tensor(BIAS_OF[x.key])
+            values, rows = np.vstack([values, bias.of(t)]), [*rows, bias.symbol]
+            hidden = None if hidden is None else np.vstack([hidden, np.zeros((1, hidden.shape[1]), bool)])
+            title = _("{weights} and {bias} (last row)").format(weights=title, bias=bias.symbol)
         grid.set_data(values, rows, numbers(x.cols), decimals=state.decimals, heat=x.key == "weights",
-                      masked=t.mask if x.cols == "token" else None,
-                      hidden=state.concealed.mask(x.key, h, values.shape))
-        grid.label = grid_title(x, state, head)
+                      masked=t.mask if x.cols == "token" else None, hidden=hidden)
+        grid.label = title
 
     def _fill(self, scene: Scene, state: TutorState) -> None:
         key = (id(state.trace), state.head, state.decimals, state.concealed)
@@ -257,10 +275,15 @@ class MatrixView(Vertical, can_focus=False):
         narration = BORDERS + len(text.wrap(self.app.console, max(10, self._width() - 4)))
         strip = (MIN_GRID_HEIGHT + 2 + BORDERS) if self.has_class("-all-heads") else 0
         room = self._area().height - narration - strip
-        share = max(MIN_GRID_HEIGHT, room // max(1, len(scene.lines)))
-        for g in scene.grids:
-            if g.styles.max_height is None or g.styles.max_height.value != share:
-                g.styles.max_height = share
+        lines = max(1, len(scene.lines))
+        compact = room < lines * MIN_GRID_HEIGHT
+        scene.set_class(compact, "-compact")
+        share, extra = divmod(room, lines)
+        for k, line in enumerate(scene.lines):
+            height = max(MIN_GRID_HEIGHT - (1 if compact else 0), share + (1 if k < extra else 0))
+            for g in line:
+                if g.styles.max_height is None or g.styles.max_height.value != height:
+                    g.styles.max_height = height
 
     def _fill_heads(self, state: TutorState) -> None:
         """With `g` and several heads, every head's A in a strip above the scene."""

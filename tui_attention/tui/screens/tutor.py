@@ -138,6 +138,7 @@ class TutorScreen(Screen):
             self.notify(n.text, severity=n.severity, timeout=n.timeout, markup=False)
 
     def _announce(self, text: str) -> None:
+        self.app.clear_notifications()  # one switch's notice at a time
         self.notify(text, timeout=2.5, markup=False)
 
     # --- navigation and switches -----------------------------------------------------------
@@ -321,6 +322,7 @@ class TutorScreen(Screen):
                                          lm.feedback)
 
     def action_page(self, delta: int) -> None:
+        self.app.clear_notifications()  # a notice about the last page must not cover the next one
         self.show_notices(self.lesson.turn(delta, self.state))
         if not self.lesson.active:
             self.remove_class("-lesson")

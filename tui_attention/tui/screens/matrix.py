@@ -89,7 +89,10 @@ class Scene(Vertical):
     DEFAULT_CSS = """
     Scene { height: auto; }
     Scene > Horizontal { height: auto; width: 100%; }
-    Scene MatrixGrid { margin: 0 1 0 0; }
+    Scene MatrixGrid { margin: 0 1 0 0; border: round $primary; border-title-color: $foreground; }
+    /* What the step writes stands out from what it reads. */
+    Scene MatrixGrid.-written { border: round $accent; border-title-color: $accent; border-title-style: bold; }
+    Scene MatrixGrid:focus { border: round $secondary; }
     /* Short of room: only the top border (it holds the title), one line saved per grid. */
     Scene.-compact MatrixGrid, Scene.-compact MatrixGrid:focus {
         border-left: none; border-right: none; border-bottom: none;
@@ -199,6 +202,7 @@ class MatrixView(Vertical, can_focus=False):
         """The step's scene, built (or rebuilt, when the shapes, decimals or width changed)."""
         t = state.trace
         wanted = scene_tensors(step, t.config.heads)
+        written = {c.matrix for c in step.writes}
         signature = (tuple((x.key, h) for x, h in wanted), t.n, t.config.d_model, t.config.d_k, t.config.d_v,
                      t.config.d_ff, t.config.heads, state.decimals, self._width())
         scene = self._scenes.get(step.kind)
@@ -208,7 +212,7 @@ class MatrixView(Vertical, can_focus=False):
             scene.remove()
         grids = []
         for x, h in wanted:
-            grid = MatrixGrid(show_cursor=x.key in EDITABLE)
+            grid = MatrixGrid(show_cursor=x.key in EDITABLE, classes="-written" if x.key in written else None)
             grid.symbol, grid.key, grid.head = x.symbol, x.key, h
             self._set_data(grid, x, h, state)
             # Room for the vertical scrollbar, so that cutting rows never cuts columns too.

@@ -15,8 +15,8 @@ from .render import plain
 
 class NarrationPane(VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
-    NarrationPane { border: round $accent; padding: 0 0 0 1; height: 1fr; scrollbar-size-vertical: 0; }
-    NarrationPane > Static { width: 1fr; }
+    NarrationPane { border: round $accent; padding: 0 0 0 1; height: auto; scrollbar-size-vertical: 0; }
+    NarrationPane > Static { width: 1fr; height: auto; }
     """
 
     def compose(self):

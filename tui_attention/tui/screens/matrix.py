@@ -33,6 +33,7 @@ BORDERS = 2
 GRID_CHROME = 3  # a grid's border (2) and its column header line
 GRID_FRAME = 3  # a grid's border (2) and its vertical scrollbar, shown when rows are cut
 MIN_GRID_HEIGHT = GRID_CHROME + 1  # the header and one row
+STRIP_GRID_HEIGHT = GRID_CHROME + 2  # every head's A (g): the header and two rows each
 
 
 def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
@@ -121,7 +122,8 @@ class MatrixView(Vertical, can_focus=False):
     MatrixView #matrix-narration { height: auto; border: round $accent; padding: 0 1; }
     MatrixView #heads-strip { height: auto; display: none; }
     MatrixView.-all-heads #heads-strip { display: block; }
-    MatrixView #heads-strip MatrixGrid { margin: 0 1 0 0; }
+    MatrixView #heads-strip > Horizontal { height: auto; }
+    MatrixView #heads-strip MatrixGrid { margin: 0 1 0 0; border: round $secondary; }
     MatrixView #scenes { height: 1fr; }
     MatrixView .matrix-check { height: auto; width: 1fr; padding: 0 1; }
     """
@@ -130,10 +132,11 @@ class MatrixView(Vertical, can_focus=False):
         super().__init__(**kwargs)
         self._scenes: dict[str, Scene] = {}
         self._heads_key: tuple | None = None
+        self._strip_lines = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="matrix-narration")
-        yield Horizontal(id="heads-strip")
+        yield Vertical(id="heads-strip")
         yield VerticalScroll(id="scenes", can_focus=False)
 
     # --- what is on screen ----------------------------------------------------------------
@@ -277,7 +280,7 @@ class MatrixView(Vertical, can_focus=False):
         """Every line of the scene in the room under the text: each grid at most its share,
         scrolled to the current word's row."""
         narration = BORDERS + len(text.wrap(self.app.console, max(10, self._width() - 4)))
-        strip = (MIN_GRID_HEIGHT + 2 + BORDERS) if self.has_class("-all-heads") else 0
+        strip = STRIP_GRID_HEIGHT * self._strip_lines if self.has_class("-all-heads") else 0
         room = self._area().height - narration - strip
         lines = max(1, len(scene.lines))
         compact = room < lines * MIN_GRID_HEIGHT
@@ -294,7 +297,7 @@ class MatrixView(Vertical, can_focus=False):
         t = state.trace
         show = state.all_heads and t.config.heads > 1
         self.set_class(show, "-all-heads")
-        strip = self.query_one("#heads-strip", Horizontal)
+        strip = self.query_one("#heads-strip", Vertical)
         if not show:
             return
         key = (id(t), state.decimals, t.config.heads, state.concealed)
@@ -307,10 +310,14 @@ class MatrixView(Vertical, can_focus=False):
                 g.symbol, g.key, g.head = weights.symbol, weights.key, k
                 self._set_data(g, weights, k, state)
                 g.label = _("A head {head}").format(head=k + 1)
-                g.styles.max_height = MIN_GRID_HEIGHT + BORDERS
+                g.highlight_row = state.word
+                g.scroll_to_row(state.word)
+                g.styles.max_height = STRIP_GRID_HEIGHT
+                g.styles.width = g.virtual_size.width + GRID_FRAME
                 grids.append(g)
-            strip.mount(*grids)
-            self._heads_key = key
+            lines = self._pack(grids)
+            strip.mount(*(Horizontal(*line) for line in lines))
+            self._heads_key, self._strip_lines = key, len(lines)
         for g in strip.query(MatrixGrid):
             g.highlight_row = state.word
             g.scroll_to_row(state.word)

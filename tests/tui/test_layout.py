@@ -24,12 +24,11 @@ SCENARIOS = {
 def screen_lines(app) -> list[str]:
     """The characters on screen, line by line (from the screenshot the learner would see)."""
     svg = app.export_screenshot()
-    lines = []
-    for line in re.findall(r'<g clip-path="url\(#terminal-line-\d+\)">(.*?)</g>', svg, re.S) or [svg]:
-        runs = re.findall(r"<text[^>]*>([^<]*)</text>", line)
-        lines.append("".join(runs).replace("&#160;", " ").replace("&#x27;", "'").replace("&amp;", "&")
-                     .replace("&lt;", "<").replace("&gt;", ">"))
-    return lines
+    rows: dict[float, list[str]] = {}
+    for m in re.finditer(r'<text[^>]*\by="([\d.]+)"[^>]*>([^<]*)</text>', svg):
+        rows.setdefault(float(m.group(1)), []).append(m.group(2))
+    return ["".join(rows[y]).replace("&#160;", " ").replace("&#x27;", "'").replace("&quot;", '"')
+            .replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">") for y in sorted(rows)]
 
 
 def on_screen(text: str, lines: list[str]) -> bool:

@@ -106,8 +106,10 @@ class LessonController:
         state.head = min(page.head_index, config.heads - 1)
         if page.word_index is not None:
             state.word = min(page.word_index, state.n - 1)
-        held = 1 if page.question is not None and page.question.kind == "choice" else 0
-        self._set_step(state, page.view, max(0, page.step_index(config.heads) - held))
+        index = page.step_index(config.heads)
+        if page.question is not None and page.question.kind == "choice":
+            index = self._held(state, page.view, index)
+        self._set_step(state, page.view, index)
         self.trace = state.trace
         self.session = QuestionSession(page.question, state.trace) if page.question else None
         state.concealed = concealed(page.question, state.trace, state.head) if page.question else NOTHING
@@ -206,6 +208,17 @@ class LessonController:
             self.progress.record_reveal(session.question.id)
             self._reveal_step(state)
         return self.save()
+
+    @staticmethod
+    def _held(state: TutorState, view: str, index: int) -> int:
+        """The step before `index` that computes something: a scale or mask step that is
+        switched off only passes the scores on, and its switch is refused inside a lesson."""
+        kinds = [s.kind for s in (state.steps if view == "walkthrough" else state.matrix_steps)]
+        off = {"scale": state.config.scale == "none", "mask": state.config.mask == "none"}
+        held = max(0, index - 1)
+        while held > 0 and off.get(kinds[held], False):
+            held -= 1
+        return held
 
     def _reveal_step(self, state: TutorState) -> None:
         state.concealed = NOTHING

@@ -12,6 +12,8 @@ The panes draw hidden cells as "?" and no text prints a hidden value (`steps.con
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from tui_attention.core.tensors import tensor
@@ -41,11 +43,12 @@ def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
         node = parse_ref(question.answer)
         picked = None if question.hides else _selection(node)
         if picked is not None:
-            refs.append(question.answer if picked is node else question.answer[question.answer.index("(") + 1:-1])
+            argument = question.answer if picked is node else question.answer[question.answer.index("(") + 1:-1]
+            refs.append(argument)
             if TENSOR_NAMES[picked.value].key in SCORE_STAGES and picked is not node:
-                # argmax of a row of the weights is argmax of its scores, at every stage
-                index = question.answer[question.answer.index("[", question.answer.index("(")):-1]
-                refs += [f"{stage}{index}" for stage in SCORE_STAGES]
+                # argmax of a row of the weights is argmax of its scores, at every stage (same head)
+                suffix = re.match(r"\s*[A-Za-z_]+(.*)$", argument).group(1)
+                refs += [f"{stage}{suffix}" for stage in SCORE_STAGES]
         if question.kind == "numeric":
             values.append(float(evaluate(question.answer, trace)))
     cells: set[tuple[str, int, int, int]] = set()

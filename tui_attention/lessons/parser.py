@@ -66,7 +66,7 @@ from .answers import render_page
 from .model import (DEFAULT_NUMERIC_DECIMALS, MAX_CHOICES, MAX_HINTS, MAX_PAGES, MIN_PAGES,
                     SCENARIO_OVERRIDE_KEYS, SWITCHES, VIEWS, Choice, Lesson, LessonError, Mistake, Page, Question,
                     ScenarioSpec)
-from .refs import _PLACEHOLDER_RE, RefError, _placeholders, evaluate, format_value, parse_ref, render_text
+from .refs import _PLACEHOLDER_RE, RefError, _placeholders, cells_of, evaluate, format_value, parse_ref, render_text
 
 @dataclass
 class _Block:
@@ -450,6 +450,12 @@ def validate_lesson(lesson: Lesson) -> None:
         if q is None:
             continue
         qline = q.line
+        for ref in q.hides:
+            try:
+                if not cells_of(ref, trace, page.head_index):
+                    raise RefError(f"hides {ref!r} names no cell of a matrix")
+            except RefError as exc:
+                raise LessonError(lesson.source, qline, f"page {page.number} question: {exc}") from None
         try:
             if q.kind == "numeric":
                 for ref in (q.answer, *(m.answer for m in q.mistakes)):

@@ -81,7 +81,9 @@ class Step:
     weight_sum:     Σ_j α_word,j, the row sum the softmax guarantees to be 1
     result_gap:     max |(A V)[word] - result|: the matrix form and the loop agree (matrix steps)
     used_words:     other words the step uses (marked in the Tokens pane)
-    filled:         the Results columns that have a value at this step (RESULT_COLUMNS)
+    filled:         the Results columns that have a value at this step (RESULT_COLUMNS), plus
+                    "scaled" from the scale step when scaling is on: the column of what the
+                    softmax reads shows the scaled scores until the mask step adds -inf
     score_labels:   registry key -> how that stage of the scores is written ("s", "s/√d", "s/√d+M")
     vectors:        the Vectors pane's rows, and notes on rows or columns left out
     """

@@ -1,0 +1,214 @@
+"""What both servers do with bytes from strangers: escape them before logging, group them by
+source address, rate-limit what they cost, and keep the server's file descriptors in budget.
+
+Every client-supplied string (a user name, a forwarding host, a header) goes through
+`clean()` before it reaches the log, so an attendee cannot write escape sequences, OSC 52
+clipboard writes or a forged log line onto the instructor's terminal.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import resource
+import time
+import unicodedata
+from collections import OrderedDict
+
+log = logging.getLogger("tui_attention.serve")
+
+MAX_LOGGED_CHARS = 120  # of any one client-supplied string
+LOG_LINE_CHARS = 400  # of any one log line
+BIDI_CONTROLS = set("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def is_control(ch: str) -> bool:
+    """C0 (but tab), DEL, C1, and the bidi controls that reorder what follows them."""
+    code = ord(ch)
+    return (code < 0x20 and ch != "\t") or 0x7F <= code <= 0x9F or ch in BIDI_CONTROLS
+
+
+def clean(value: object, limit: int = MAX_LOGGED_CHARS) -> str:
+    """`value` as one printable, bounded line: controls as \\xNN or \\uNNNN, the rest cut with
+    a count. Bytes are decoded leniently first."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "backslashreplace")
+    text = str(value)
+    out = []
+    for ch in text[:limit]:
+        if ch == "\t" or is_control(ch) or unicodedata.category(ch) in ("Cs", "Co", "Cn"):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    if len(text) > limit:
+        out.append(f"…(+{len(text) - limit} chars)")
+    return "".join(out)
+
+
+class OneLineFormatter(logging.Formatter):
+    """Log records as one bounded line each (an exception becomes its last line)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record).replace("\r", "\\r").replace("\n", " | ")
+        return line if len(line) <= LOG_LINE_CHARS else line[: LOG_LINE_CHARS - 1] + "…"
+
+    def formatException(self, exc_info) -> str:  # noqa: N802 - logging's name
+        return f"{exc_info[0].__name__}: {clean(exc_info[1])}"
+
+
+def source_of(peer: object) -> str:
+    """The address a connection comes from, as the unit of every per-source limit:
+    an IPv4-mapped IPv6 address is its IPv4 address, an IPv6 address stands for its /64."""
+    host = peer[0] if isinstance(peer, tuple) and peer else peer
+    try:
+        address = ipaddress.ip_address(str(host).split("%")[0])
+    except ValueError:
+        return clean(host, 60)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+class Quota:
+    """At most `count` events per source in `seconds`: `allow(source)` is False past it.
+    Remembers at most `sources` sources (the quietest are forgotten first)."""
+
+    def __init__(self, count: int, seconds: float, sources: int = 4096) -> None:
+        self.count, self.seconds, self.sources = count, seconds, sources
+        self._seen: OrderedDict[str, list[float]] = OrderedDict()
+
+    def allow(self, source: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        times = [t for t in self._seen.pop(source, []) if now - t < self.seconds]
+        allowed = len(times) < self.count
+        if allowed:
+            times.append(now)
+        self._seen[source] = times
+        while len(self._seen) > self.sources:
+            self._seen.popitem(last=False)
+        return allowed
+
+
+class RefusalLog:
+    """Log a refusal, but at most `burst` lines per source and kind each `seconds`; the next
+    line after a quiet spell says how many were left out."""
+
+    def __init__(self, burst: int = 3, seconds: float = 10.0) -> None:
+        self._quota = Quota(burst, seconds)
+        self._dropped: dict[tuple[str, str], int] = {}
+
+    def __call__(self, source: str, kind: str, message: str, *args: object) -> None:
+        key = (source, kind)
+        if not self._quota.allow(f"{source}\x00{kind}"):
+            self._dropped[key] = self._dropped.get(key, 0) + 1
+            return
+        dropped = self._dropped.pop(key, 0)
+        if dropped:
+            message += f" (and {dropped} more like it from %s not logged)"
+            args = (*args, source)
+        log.info(message, *args)
+
+
+class Backoff:
+    """A growing delay per source for repeated failures (wrong passwords): 0.5 s, 1 s, 2 s, ...
+    at most `longest`; a source that stays quiet for `forget` seconds starts over."""
+
+    def __init__(self, first: float = 0.5, longest: float = 8.0, forget: float = 300.0) -> None:
+        self.first, self.longest, self.forget = first, longest, forget
+        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
+
+    def failure(self, source: str, now: float | None = None) -> float:
+        """Count a failure; return the delay the next answer to this source waits."""
+        now = time.monotonic() if now is None else now
+        count, last = self._failures.pop(source, (0, now))
+        count = 1 if now - last > self.forget else count + 1
+        self._failures[source] = (count, now)
+        while len(self._failures) > 4096:
+            self._failures.popitem(last=False)
+        return min(self.first * 2 ** (count - 1), self.longest)
+
+    def delay(self, source: str, now: float | None = None) -> float:
+        """The delay before answering `source` now, from its recent failures."""
+        now = time.monotonic() if now is None else now
+        count, last = self._failures.get(source, (0, now))
+        if not count or now - last > self.forget:
+            return 0.0
+        return min(self.first * 2 ** (count - 1), self.longest)
+
+    def success(self, source: str) -> None:
+        self._failures.pop(source, None)
+
+
+def file_descriptors(needed: int) -> tuple[int, int]:
+    """Raise this process's open-file limit to its hard limit; return (soft, needed).
+    The caller refuses to start (or serves fewer) when soft < needed: running out of file
+    descriptors would make asyncio's accept loop flood the log and stop answering."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        try:
+            target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft, needed
+
+
+class InputFilter:
+    """Bounds what one attendee's keys cost the tutor. Bytes pass through at once (a lone
+    escape key must not wait), but an escape sequence (CSI, OSC, DCS, ...) is passed only up
+    to `max_sequence` bytes: no key is longer, and a 60 KB CSI parameter would cost a Textual
+    tutor seconds of CPU. At most `rate` bytes a second pass on average, in bursts up to
+    `burst`; `feed(data)` returns what to pass now and what to hold back (the caller stops
+    reading for `wait()` seconds, then feeds the rest)."""
+
+    ESC, BEL = 0x1B, 0x07
+    STRINGS = b"]P_^X"  # OSC, DCS, APC, PM, SOS: end at BEL or ESC \
+
+    def __init__(self, rate: float = 8192.0, burst: float = 32768.0, max_sequence: int = 256) -> None:
+        self.rate, self.burst, self.max_sequence = rate, burst, max_sequence
+        self._tokens = burst
+        self._stamp = time.monotonic()
+        self._length = 0  # bytes of the escape sequence being read, 0 outside one
+        self._kind = 0  # its second byte
+        self._previous = 0
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def wait(self) -> float:
+        """Seconds until at least one byte may pass again."""
+        self._refill(time.monotonic())
+        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+
+    def feed(self, data: bytes, now: float | None = None) -> tuple[bytes, bytes]:
+        """(bytes to pass now, bytes held back for later); the tail of an over-long escape
+        sequence is dropped."""
+        self._refill(time.monotonic() if now is None else now)
+        out = bytearray()
+        for byte in data:
+            if self._length:
+                self._length += 1
+                if self._length <= self.max_sequence:
+                    out.append(byte)
+                if self._ends(byte):
+                    self._length = 0
+                self._previous = byte
+                continue
+            if byte == self.ESC:
+                self._length, self._kind, self._previous = 1, 0, byte
+            out.append(byte)
+        allowed = max(0, int(self._tokens))
+        self._tokens -= min(allowed, len(out))
+        return bytes(out[:allowed]), bytes(out[allowed:])
+
+    def _ends(self, byte: int) -> bool:
+        if self._length == 2:
+            self._kind = byte
+            return byte != ord("[") and byte not in self.STRINGS  # ESC x: alt+x, one key
+        if self._kind == ord("["):
+            return 0x40 <= byte <= 0x7E  # CSI: parameters, then a final byte
+        return byte == self.BEL or (byte == ord("\\") and self._previous == self.ESC)

@@ -54,6 +54,13 @@ def test_token_limit_and_unicode_tokens():
         Config(tokens=())
 
 
+@pytest.mark.parametrize("token", ["a\x1b[2Jb", "x\x07", "\x9b31m", "ab\u202ecd", "\u2066x", "del\x7f"])
+def test_tokens_with_control_characters_are_refused(token):
+    # Served tutors draw tokens on every attendee's terminal: no escapes, no bidi reordering.
+    with pytest.raises(ConfigError, match="control character"):
+        Config(tokens=("ok", token))
+
+
 def test_generated_flags_start_fresh_scenario():
     cfg = build_config(None, Overrides(heads=2))
     assert cfg.tokens == NOTEBOOK_TOKENS and cfg.heads == 2

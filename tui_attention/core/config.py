@@ -41,6 +41,15 @@ NOTEBOOK_DEFAULTS: dict[str, Any] = {
 }
 
 
+BIDI_CONTROLS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_control(ch: str) -> bool:
+    """C0, DEL, C1 and the bidi controls (a word of the sentence never needs them)."""
+    code = ord(ch)
+    return code < 0x20 or 0x7F <= code <= 0x9F or ch in BIDI_CONTROLS
+
+
 class ConfigError(ValueError):
     """A configuration that cannot be computed; the message says what and where."""
 
@@ -125,6 +134,10 @@ class Config:
                     index=i, token=token))
             if any(ch.isspace() for ch in token):
                 raise ConfigError(_("tokens[{index}]: {token!r} contains white space").format(index=i, token=token))
+            if any(_is_control(ch) for ch in token):
+                # Tokens reach every attendee's terminal: no escape sequences, no bidi reordering.
+                raise ConfigError(_("tokens[{index}]: {token!r} contains a control character; words must be "
+                                    "printable text").format(index=i, token=token))
             if len(token) > MAX_TOKEN_CHARS:
                 raise ConfigError(_("tokens[{index}]: longer than {limit} characters").format(
                     index=i, limit=MAX_TOKEN_CHARS))

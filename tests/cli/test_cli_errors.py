@@ -74,3 +74,48 @@ def test_text_format_prints_labelled_arrays_at_4_decimals():
     r = run("trace")
     assert r.returncode == 0
     assert "heads.0.weights (5, 5):" in r.stdout and "0.1981" in r.stdout
+
+
+@pytest.mark.parametrize("term, stdin", [("xterm-256color", subprocess.DEVNULL), ("dumb", None)])
+def test_the_tutor_without_a_terminal_says_so_in_one_line(term, stdin):
+    import os
+    env = {**os.environ, "TERM": term}
+    env.pop("TEXTUAL_DRIVER", None)
+    if stdin is None:  # a real terminal on both ends, but one that cannot draw
+        done = subprocess.run(["script", "-qec", f"{sys.executable} -m tui_attention", "/dev/null"],
+                              capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60)
+        out = done.stdout.replace("\r", "")
+    else:
+        done = subprocess.run([sys.executable, "-m", "tui_attention"], capture_output=True, text=True, env=env,
+                              stdin=stdin, timeout=60)
+        out = done.stderr
+    assert done.returncode == 2
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tui-attention: "), out
+
+
+def test_a_served_crash_outside_the_app_is_one_line_and_logged(tmp_path, monkeypatch, capsys):
+    import importlib
+    cli_main = importlib.import_module("tui_attention.cli.main")
+
+    def broken(args):
+        raise KeyError("internal detail")
+
+    monkeypatch.setenv("TUI_ATTENTION_SERVED", "1")
+    monkeypatch.setenv("TUI_ATTENTION_ERROR_LOG", str(tmp_path / ".error.log"))
+    monkeypatch.setattr(cli_main, "build_parser", lambda: _parser_calling(broken))
+    assert cli_main.main(["trace"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "KeyError" in err and "internal detail" not in err
+    assert "internal detail" in (tmp_path / ".error.log").read_text()
+    monkeypatch.delenv("TUI_ATTENTION_SERVED")
+    with pytest.raises(KeyError):  # a learner's own run keeps its traceback: it is the bug report
+        cli_main.main(["trace"])
+
+
+def _parser_calling(func):
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command")
+    parser.set_defaults(func=func)
+    return parser

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from tui_attention.core.config import ConfigError
 from tui_attention.i18n import _
+from tui_attention.infra.served import Served
 
 from . import export, lessons, run, screenshot, serve, trace
 from .options import Parser, UsageError, scenario_options
@@ -46,3 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        served = Served.from_environment()
+        if served is None:
+            raise  # a learner's own run: the traceback is the bug report
+        print(served.report(exc), file=sys.stderr)  # an attendee sees one line; the log has the rest
+        return 1

@@ -7,9 +7,12 @@ Textual is imported only when the tutor starts, so that `trace`, `export` and
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from tui_attention.i18n import _
+from tui_attention.infra.served import Served
 
 from .options import UsageError, check_lesson_number, overrides_from_args, tutor_options
 
@@ -24,7 +27,22 @@ def make_app(args: argparse.Namespace):
     lesson = getattr(args, "lesson", None)
     check_lesson_number(lesson)
     state = TutorState(scenario=Path(args.scenario) if args.scenario else None, overrides=overrides_from_args(args))
-    return AttentionApp(state, theme=getattr(args, "theme", None), start_lesson=lesson)
+    return AttentionApp(state, theme=getattr(args, "theme", None), start_lesson=lesson,
+                        served=Served.from_environment())
+
+
+def check_terminal(environ=os.environ, stdin=sys.stdin, stdout=sys.stdout) -> None:
+    """UsageError unless the tutor can draw: a terminal on both ends that takes escape sequences.
+    A browser session (textual-serve sets TEXTUAL_DRIVER) draws through its own driver."""
+    if environ.get("TEXTUAL_DRIVER"):
+        return
+    if not (stdin.isatty() and stdout.isatty()):
+        raise UsageError(_("tui-attention: the tutor needs a terminal; for the numbers as text run: "
+                           "tui-attention trace"))
+    term = environ.get("TERM", "")
+    if term in ("", "dumb", "unknown"):
+        raise UsageError(_("tui-attention: this terminal (TERM={term}) cannot draw the tutor; try: "
+                           "TERM=xterm-256color tui-attention").format(term=term or '""'))
 
 
 def check_theme(theme: str | None) -> None:
@@ -37,6 +55,7 @@ def check_theme(theme: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_terminal()
     app = make_app(args)
     app.run()
     return app.return_code or 0

@@ -11,13 +11,16 @@ from functools import partial
 from pathlib import Path
 from typing import Iterable
 
+from rich.text import Text
 from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from tui_attention.infra.served import Served
 from tui_attention.lessons.controller import LessonController
 from tui_attention.steps.state import TutorState
 from tui_attention.tui.bindings import GLOBAL_KEYS, TUTOR_KEYS, Key, bindings, every_key
+from tui_attention.tui.files import Destination
 from tui_attention.tui.screens.tutor import TutorScreen
 
 DEFAULT_THEME = "textual-dark"
@@ -32,8 +35,11 @@ class AttentionApp(App[int]):
     BINDINGS = bindings(GLOBAL_KEYS)
 
     def __init__(self, state: TutorState | None = None, theme: str | None = None, *,
-                 scenario: Path | None = None, start_lesson: int | None = None) -> None:
+                 scenario: Path | None = None, start_lesson: int | None = None,
+                 served: Served | None = None) -> None:
         super().__init__()
+        self.served = served  # started by `tui-attention serve`: writes in its session folder only
+        self.destination = Destination(served.root if served else None)
         # Set explicitly so that TEXTUAL_THEME cannot change what a learner (or a snapshot) sees.
         self.theme = theme or DEFAULT_THEME
         self.state = state or TutorState(scenario=scenario)
@@ -58,6 +64,13 @@ class AttentionApp(App[int]):
             self.set_keymap(keymap)
         if notice:
             self.notify(notice, severity="warning", timeout=10, markup=False)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An internal error ends the app (Textual's rule). A served attendee sees one line, not
+        the traceback: that goes to the instructor's log (Served.report)."""
+        super()._handle_exception(error)
+        if self.served is not None:
+            self._exit_renderables[:] = [Text(self.served.report(error))]
 
     def action_help(self) -> None:
         from tui_attention.tui.screens.help import HelpScreen

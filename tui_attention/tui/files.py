@@ -17,6 +17,7 @@ from tui_attention.core.scenario import dumps_scenario
 from tui_attention.export import SUFFIXES, export_trace
 from tui_attention.i18n import _
 from tui_attention.infra.files import write_atomic
+from tui_attention.infra.typed_paths import PathRefused, exists, is_dir, is_file, typed_path
 from tui_attention.lessons.controller import Notice
 from tui_attention.steps.notation import fmt, parse_number
 from tui_attention.steps.state import TutorState
@@ -35,11 +36,10 @@ class Ask:
     confirm: Callable[[str], str | None] = lambda text: None  # a yes/no question to ask first, or None
 
 
-def replaces(text: str) -> str | None:
-    """"Replace NAME?" when writing `text` would replace a file that is there."""
-    path = Path(text.strip()).expanduser()
-    if path.is_file() or (path.is_dir() and any(path.glob("*.csv"))):
-        return _("{path} exists. Replace it?").format(path=text.strip())
+def replaces(path: Path, shown: str) -> str | None:
+    """"Replace NAME?" when writing `path` would replace a file that is there."""
+    if is_file(path) or (is_dir(path) and any(path.glob("*.csv"))):
+        return _("{path} exists. Replace it?").format(path=shown)
     return None
 
 
@@ -49,28 +49,49 @@ def saved_header() -> str:
     return f"# {load}\n"
 
 
-def writable_file(text: str) -> str | None:
-    """None if a file can be written at `text`, else why not (one line)."""
-    path = Path(text.strip()).expanduser()
-    if not text.strip():
-        return _("give a file name")
-    if path.is_dir():
-        return _("{path} is a folder").format(path=text)
-    if not path.parent.exists():
+def file_problem(path: Path, shown: str) -> str | None:
+    """None if a file can be written at `path`, else why not (one line)."""
+    if is_dir(path):
+        return _("{path} is a folder").format(path=shown)
+    if not is_dir(path.parent):
         return _("folder {folder} does not exist").format(folder=path.parent)
     return None
 
 
-def writable_export(text: str) -> str | None:
-    """None if an export can be written at `text` (a file for npz, md, py; else a csv folder)."""
-    path = Path(text.strip()).expanduser()
-    if not text.strip():
-        return _("give a file or folder name")
+def export_problem(path: Path, shown: str) -> str | None:
+    """None if an export can be written at `path` (a file for npz, md, py; else a csv folder)."""
     if path.suffix in SUFFIXES:
-        return writable_file(text)
-    if path.exists() and not path.is_dir():
-        return _("{path} exists and is not a folder (CSV export writes a folder)").format(path=text)
-    return None if path.parent.exists() else _("folder {folder} does not exist").format(folder=path.parent)
+        return file_problem(path, shown)
+    if exists(path) and not is_dir(path):
+        return _("{path} exists and is not a folder (CSV export writes a folder)").format(path=shown)
+    return None if is_dir(path.parent) else _("folder {folder} does not exist").format(folder=path.parent)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where typed names are written: anywhere (root None), or only inside `root` (a served session)."""
+
+    root: Path | None = None
+
+    def path(self, text: str) -> Path:
+        """The path `text` names; PathRefused (one line) if it cannot be used."""
+        return typed_path(text, self.root)
+
+    def check(self, problem: Callable[[Path, str], str | None]) -> Callable[[str], str | None]:
+        """A prompt validator: the refusal of the name, or `problem` of its path, or None."""
+        def validate(text: str) -> str | None:
+            try:
+                return problem(self.path(text), text.strip())
+            except PathRefused as exc:
+                return str(exc)
+
+        return validate
+
+    def confirm(self, text: str) -> str | None:
+        try:
+            return replaces(self.path(text), text.strip())
+        except PathRefused:
+            return None  # submit refuses it with the reason
 
 
 def cell_value(text: str) -> float:
@@ -93,33 +114,36 @@ def error_of(parse: Callable[[str], object]) -> Callable[[str], str | None]:
     return validate
 
 
-def save(state: TutorState) -> Ask:
+def save(state: TutorState, where: Destination = Destination()) -> Ask:
     """ctrl+s: the scenario as TOML, edited cells kept, loadable with --scenario."""
     def submit(text: str) -> list[Notice]:
         try:
-            write_atomic(Path(text).expanduser(), dumps_scenario(state.config, saved_header()))
+            write_atomic(where.path(text), dumps_scenario(state.config, saved_header()))
+        except PathRefused as exc:
+            return [Notice(_("Could not save: {why}").format(why=exc), "error", 8)]
         except OSError as exc:
             return [Notice(_("Could not save {path}: {why}").format(path=text, why=exc.strerror or exc), "error", 8)]
         return [Notice(_("Saved {path}. Load it again with: tui-attention --scenario {path}").format(path=text),
                        timeout=8)]
 
-    return Ask(_("Save the scenario as TOML"), "scenario.toml", writable_file,
-               _("The same schema as the files in --scenario; edited cells are kept."), submit, replaces)
+    return Ask(_("Save the scenario as TOML"), "scenario.toml", where.check(file_problem),
+               _("The same schema as the files in --scenario; edited cells are kept."), submit, where.confirm)
 
 
-def export(state: TutorState) -> Ask:
+def export(state: TutorState, where: Destination = Destination()) -> Ask:
     """x: the trace as npz, md or py by the name's suffix, else a folder of CSV files."""
     def submit(text: str) -> list[Notice]:
-        path = Path(text).expanduser()
-        kind = SUFFIXES.get(path.suffix, "csv")
         try:
-            written = export_trace(state.trace, kind, path)
-        except (OSError, ConfigError, ValueError) as exc:
-            return [Notice(_("Could not export: {why}").format(why=exc), "error", 8)]
-        return [Notice(_("Exported {kind} to {path}").format(kind=kind, path=written), timeout=8)]
+            path = where.path(text)
+            kind = SUFFIXES.get(path.suffix, "csv")
+            export_trace(state.trace, kind, path)
+        except (OSError, ConfigError, ValueError) as exc:  # PathRefused is a ValueError
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            return [Notice(_("Could not export: {why}").format(why=why), "error", 8)]
+        return [Notice(_("Exported {kind} to {path}").format(kind=kind, path=text.strip()), timeout=8)]
 
-    return Ask(_("Export what you see"), "attention.md", writable_export,
-               _("Name ending in .npz, .md or .py, or a folder name for CSV files."), submit, replaces)
+    return Ask(_("Export what you see"), "attention.md", where.check(export_problem),
+               _("Name ending in .npz, .md or .py, or a folder name for CSV files."), submit, where.confirm)
 
 
 def edit_cell(state: TutorState, matrix: str, row: int, col: int, value: float) -> Ask:

@@ -105,7 +105,13 @@ class TutorScreen(Screen):
 
     # --- rendering -----------------------------------------------------------------------
     def refresh_view(self) -> None:
-        self.query_one("#status", Static).update(Text(status_line(self.state, self.size.width or self.app.size.width)))
+        width = self.size.width or self.app.size.width
+        status = Text(status_line(self.state, width))
+        if self.app.served is not None and self.app.served.unconfined:
+            # The instructor chose --unconfined: every attendee should know the tutor is not sandboxed.
+            warning = _(" UNCONFINED server ·")
+            status = Text.assemble((warning, "bold reverse"), status_line(self.state, width - len(warning)))
+        self.query_one("#status", Static).update(status)
         switcher = self.query_one(ContentSwitcher)
         if self.state.view == "matrix":
             view = self._matrix_view()
@@ -279,10 +285,10 @@ class TutorScreen(Screen):
             self.ask(files.edit_cell(self.state, matrix, row, col, value))
 
     def action_save(self) -> None:
-        self.ask(files.save(self.state))
+        self.ask(files.save(self.state, self.app.destination))
 
     def action_export(self) -> None:
-        self.ask(files.export(self.state))
+        self.ask(files.export(self.state, self.app.destination))
 
     # --- lessons ----------------------------------------------------------------------------
     def action_lessons(self) -> None:

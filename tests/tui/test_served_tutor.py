@@ -83,3 +83,18 @@ async def test_served_internal_error_is_one_line_and_the_traceback_goes_to_the_l
     assert shown.startswith("tui-attention stopped on an internal error (ZeroDivisionError)")
     assert "instructor's log" in shown and "Traceback" not in shown and "deep inside" not in shown
     assert "ZeroDivisionError: deep inside" in log.read_text()
+
+
+async def test_a_scenario_too_big_to_step_through_is_refused_in_the_form():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e")
+        form = app.screen
+        form.query_one("#form-sentence").value = " ".join(f"w{i}" for i in range(1024))
+        for field in ("d_model", "d_k", "d_v"):
+            form.query_one(f"#form-{field}").value = "1024"
+        form.query_one("#form-heads").value = "16"
+        await pilot.pause()
+        assert "MB of arrays" in text_of(form.query_one("#form-error"))
+        await pilot.press("enter")
+        assert app.screen is form and app.state.config.n == 5

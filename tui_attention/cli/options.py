@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tui_attention.core.config import Config
 from tui_attention.core.scenario import Overrides, build_config
+from tui_attention.steps.budget import check_fits
 from tui_attention.i18n import _
 
 OVERRIDE_FIELDS = ("sentence", "seed", "d_model", "d_k", "d_v", "heads", "scale", "mask", "weight_scale")
@@ -77,9 +78,12 @@ def scenario_argv(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
-    """The Config of the scenario options (raises ConfigError with a one-line message)."""
-    return build_config(args.scenario, overrides_from_args(args))
+def config_from_args(args: argparse.Namespace, *, interactive: bool = False) -> Config:
+    """The Config of the scenario options (raises ConfigError with a one-line message, also when
+    its trace would not fit in memory; `interactive` adds the tutor's cap, see steps.budget)."""
+    config = build_config(args.scenario, overrides_from_args(args))
+    check_fits(config, interactive=interactive)
+    return config
 
 
 def check_lesson_number(lesson: int | None) -> None:

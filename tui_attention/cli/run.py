@@ -14,7 +14,7 @@ from pathlib import Path
 from tui_attention.i18n import _
 from tui_attention.infra.served import Served
 
-from .options import UsageError, check_lesson_number, overrides_from_args, tutor_options
+from .options import UsageError, check_lesson_number, config_from_args, overrides_from_args, tutor_options
 
 
 def make_app(args: argparse.Namespace):
@@ -26,6 +26,7 @@ def make_app(args: argparse.Namespace):
     check_theme(getattr(args, "theme", None))
     lesson = getattr(args, "lesson", None)
     check_lesson_number(lesson)
+    config_from_args(args, interactive=True)  # refuses, in one line, a scenario too big to step through
     state = TutorState(scenario=Path(args.scenario) if args.scenario else None, overrides=overrides_from_args(args))
     return AttentionApp(state, theme=getattr(args, "theme", None), start_lesson=lesson,
                         served=Served.from_environment())

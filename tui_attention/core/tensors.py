@@ -31,6 +31,7 @@ import numpy as np
 from tui_attention.i18n import N_
 
 if TYPE_CHECKING:
+    from .config import Config
     from .trace import Trace
 
 SCOPES = ("trace", "head", "block")
@@ -137,11 +138,26 @@ def by_name() -> dict[str, Tensor]:
     return out
 
 
-def axis_size(trace: Trace, axis: str) -> int:
-    """The length of an axis under the trace's config."""
-    c = trace.config
+def axis_length(config: Config, axis: str) -> int:
+    """The length of an axis under `config`."""
+    c = config
     return {"token": c.n, "d_model": c.d_model, "d_k": c.d_k, "d_v": c.d_v, "d_ff": c.d_ff,
             "concat": c.heads * c.d_v}[axis]
+
+
+def axis_size(trace: Trace, axis: str) -> int:
+    """The length of an axis under the trace's config."""
+    return axis_length(trace.config, axis)
+
+
+def trace_bytes(config: Config) -> int:
+    """Bytes of float64 a Trace of `config` holds: sum over the registry of rows x cols
+    (x heads for per-head tensors) x 8. Computing it takes about twice this at its peak."""
+    total = 0
+    for t in TENSORS:
+        cells = (axis_length(config, t.rows) if t.rows else 1) * axis_length(config, t.cols)
+        total += cells * (config.heads if t.scope == "head" else 1)
+    return total * 8
 
 
 def trace_tensors(trace: Trace) -> dict[str, np.ndarray]:

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from tui_attention.core.config import Config, ConfigError
 from tui_attention.core.scenario import Overrides, build_config
+from tui_attention.steps.budget import check_fits
 from tui_attention.i18n import N_, _
 from tui_attention.tui.widgets.render import plain
 
@@ -150,7 +151,7 @@ class ScenarioForm(CheckedModal):
                 return None, _("{field}: must be a whole number, got {text!r}").format(field=_(label), text=raw[key])
         overrides = Overrides(**values, scale=self.scale, mask=self.mask)
         try:
-            build_config(None, overrides)
+            check_fits(build_config(None, overrides), interactive=True)
         except ConfigError as exc:
             return None, str(exc)
         return overrides, None

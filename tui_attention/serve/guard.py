@@ -19,6 +19,7 @@ log = logging.getLogger("tui_attention.serve")
 
 MAX_LOGGED_CHARS = 120  # of any one client-supplied string
 LOG_LINE_CHARS = 400  # of any one log line
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 BIDI_CONTROLS = set("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -29,28 +30,31 @@ def is_control(ch: str) -> bool:
 
 
 def clean(value: object, limit: int = MAX_LOGGED_CHARS) -> str:
-    """`value` as one printable, bounded line: controls as \\xNN or \\uNNNN, the rest cut with
-    a count. Bytes are decoded leniently first."""
+    """`value` as one printable line of at most about `limit` characters: controls, format
+    characters (bidi, zero-width), line separators and unassigned code points as \\xNN or
+    \\uNNNN, the rest cut with a count. Bytes are decoded leniently first."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "backslashreplace")
     text = str(value)
-    out = []
-    for ch in text[:limit]:
-        if ch == "\t" or is_control(ch) or unicodedata.category(ch) in ("Cs", "Co", "Cn"):
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    if len(text) > limit:
-        out.append(f"…(+{len(text) - limit} chars)")
+    out: list[str] = []
+    length = used = 0
+    for used, ch in enumerate(text):
+        if is_control(ch) or ch == "\t" or unicodedata.category(ch) in UNSAFE_CATEGORIES:
+            ch = f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+        if length + len(ch) > limit:
+            out.append(f"…(+{len(text) - used} chars)")
+            break
+        out.append(ch)
+        length += len(ch)
     return "".join(out)
 
 
 class OneLineFormatter(logging.Formatter):
-    """Log records as one bounded line each (an exception becomes its last line)."""
+    """Log records as one bounded, printable line each, whoever logged them (asyncssh,
+    aiohttp or us): controls escaped as by `clean`, an exception reduced to its last line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record).replace("\r", "\\r").replace("\n", " | ")
-        return line if len(line) <= LOG_LINE_CHARS else line[: LOG_LINE_CHARS - 1] + "…"
+        return clean(super().format(record).replace("\n", " | "), LOG_LINE_CHARS)
 
     def formatException(self, exc_info) -> str:  # noqa: N802 - logging's name
         return f"{exc_info[0].__name__}: {clean(exc_info[1])}"

@@ -7,19 +7,19 @@ import logging
 import signal
 import sys
 
+from tui_attention.serve.guard import OneLineFormatter
+
 
 class ServeError(Exception):
     """The server cannot start (the port is taken, the host key is unreadable): one line."""
 
 
 def setup_logging() -> None:
-    """One line per event on stderr, with a timestamp; the libraries' chatter is kept down."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S",
-        stream=sys.stderr,
-    )
+    """One bounded line per event on stderr, with a timestamp (guard.OneLineFormatter: a
+    traceback becomes its last line); the libraries' chatter is kept down."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     for noisy in ("asyncssh", "aiohttp.access", "aiohttp.server", "textual-serve"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -1,0 +1,123 @@
+"""serve.guard: escaping for the log, per-source quotas and backoff, the input filter."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tui_attention.serve.guard import (LOG_LINE_CHARS, MAX_LOGGED_CHARS, UNSAFE_CATEGORIES, Backoff, InputFilter, OneLineFormatter, Quota, RefusalLog,
+                                       clean, file_descriptors, source_of)
+
+
+def test_clean_escapes_every_control_and_bounds_the_length():
+    hostile = "a\x1b]52;c;eA==\x07b\x9b2J\nFAKE\u202e\u2066\ttab\x00"
+    out = clean(hostile)
+    assert out == "a\\x1b]52;c;eA==\\x07b\\x9b2J\\x0aFAKE\\u202e\\u2066\\x09tab\\x00"
+    assert clean("x" * 500, 10) == "x" * 10 + "…(+490 chars)"
+    assert clean(b"\xff\x1b") == "\\xff\\x1b"
+
+
+@given(st.text())
+def test_clean_output_is_printable_and_one_line(text):
+    out = clean(text)
+    assert not any(unicodedata.category(ch) in UNSAFE_CATEGORIES for ch in out)
+    assert len(out) <= MAX_LOGGED_CHARS + len("…(+999999 chars)")
+
+
+def test_one_line_formatter_escapes_and_bounds_any_record():
+    formatter = OneLineFormatter("%(message)s")
+    record = logging.LogRecord("asyncssh", logging.WARNING, __file__, 1, "host %s\nsecond", ("\x1b[2J" * 500,), None)
+    line = formatter.format(record)
+    assert "\n" not in line and "\x1b" not in line and len(line) <= LOG_LINE_CHARS + 20
+    try:
+        raise ValueError("bad\x1b]0;title\x07")
+    except ValueError:
+        import sys
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    line = formatter.format(record)
+    assert line.startswith("failed | ValueError: bad\\x1b]0;title\\x07") and "Traceback" not in line
+
+
+def test_source_of_groups_addresses():
+    assert source_of(("127.0.0.2", 5555)) == "127.0.0.2"
+    assert source_of(("::ffff:10.0.0.7", 1, 0, 0)) == "10.0.0.7"
+    assert source_of(("2001:db8::1", 1, 0, 0)) == source_of(("2001:db8::ffff", 2, 0, 0)) == "2001:db8::/64"
+    assert source_of(("fe80::1%eth0", 1, 0, 0)) == "fe80::/64"
+    assert source_of("\x1bweird") == "\\x1bweird"
+
+
+def test_quota_counts_per_source_in_a_window():
+    quota = Quota(2, 10.0)
+    assert [quota.allow("a", t) for t in (0, 1, 2)] == [True, True, False]
+    assert quota.allow("b", 2)  # another source has its own count
+    assert quota.allow("a", 10.5)  # the first event left the window
+
+
+def test_refusal_log_keeps_bursts_short_and_counts_the_rest(caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    refusal = RefusalLog(burst=2, seconds=0.2)
+    for _ in range(50):
+        refusal("1.2.3.4", "forward", "refused %s", "x")
+    refusal("5.6.7.8", "forward", "refused %s", "y")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["refused x", "refused x", "refused y"]
+    import time
+    time.sleep(0.25)
+    refusal("1.2.3.4", "forward", "refused %s", "x")
+    assert caplog.records[-1].getMessage() == "refused x (and 48 more like it from 1.2.3.4 not logged)"
+
+
+def test_backoff_grows_per_source_and_forgets():
+    backoff = Backoff(first=0.5, longest=2.0, forget=100.0)
+    assert backoff.delay("a", 0) == 0
+    assert [backoff.failure("a", t) for t in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 2.0]
+    assert backoff.delay("a", 5) == 2.0 and backoff.delay("b", 5) == 0
+    assert backoff.delay("a", 200) == 0  # quiet long enough
+    backoff.success("a")
+    assert backoff.delay("a", 6) == 0
+
+
+def test_file_descriptors_reports_the_soft_limit():
+    soft, needed = file_descriptors(100)
+    assert needed == 100 and soft >= 100
+
+
+# -- the input filter -------------------------------------------------------------------
+
+
+def test_keys_pass_at_once_and_whole():
+    f = InputFilter()
+    assert f.feed(b"q") == (b"q", b"")
+    assert f.feed(b"\x1b") == (b"\x1b", b"")  # a lone escape key does not wait
+    assert f.feed(b"\x1b[A\x1bOP\x1bx") == (b"\x1b[A\x1bOP\x1bx", b"")
+    assert f.feed(b"\x1b]52;c;eA==\x07k") == (b"\x1b]52;c;eA==\x07k", b"")
+
+
+def test_an_over_long_escape_sequence_is_cut_and_what_follows_passes():
+    f = InputFilter(max_sequence=16)
+    out, held = f.feed(b"\x1b[" + b"1;" * 1000 + b"mz")
+    assert held == b"" and out == (b"\x1b[" + b"1;" * 1000)[:16] + b"z"
+    out, _ = f.feed(b"\x1bP" + b"x" * 100 + b"\x1b\\y")  # a DCS string ends at ST
+    assert out.endswith(b"y") and len(out) == 17
+
+
+def test_past_the_rate_bytes_are_held_back():
+    f = InputFilter(rate=100.0, burst=10.0)
+    out, held = f.feed(b"a" * 25, now=f._stamp)
+    assert (out, held) == (b"a" * 10, b"a" * 15)
+    assert f.wait() > 0
+    out, held = f.feed(held, now=f._stamp + 0.1)  # 10 more bytes' worth of time
+    assert (out, held) == (b"a" * 10, b"a" * 5)
+
+
+@given(st.binary(max_size=2000))
+def test_no_sequence_longer_than_the_bound_gets_through(data):
+    f = InputFilter(rate=1e9, burst=1e9, max_sequence=32)
+    out, held = f.feed(data)
+    assert held == b""
+    assert len(out) <= len(data)
+    if b"\x1b" not in data:
+        assert out == data

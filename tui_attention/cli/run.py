@@ -32,18 +32,21 @@ def make_app(args: argparse.Namespace):
                         served=Served.from_environment())
 
 
+FALLBACK_TERM = "xterm-256color"
+
+
 def check_terminal(environ=os.environ, stdin=sys.stdin, stdout=sys.stdout) -> None:
-    """UsageError unless the tutor can draw: a terminal on both ends that takes escape sequences.
-    A browser session (textual-serve sets TEXTUAL_DRIVER) draws through its own driver."""
+    """UsageError unless the tutor can draw on a terminal at both ends. A browser session
+    (textual-serve sets TEXTUAL_DRIVER) draws through its own driver. An empty, dumb or
+    unknown TERM becomes xterm-256color: under TERM=dumb Rich pins the screen at 80x25 and
+    Textual redraws without end; every terminal in use today understands xterm's sequences."""
     if environ.get("TEXTUAL_DRIVER"):
         return
     if not (stdin.isatty() and stdout.isatty()):
         raise UsageError(_("tui-attention: the tutor needs a terminal; for the numbers as text run: "
                            "tui-attention trace"))
-    term = environ.get("TERM", "")
-    if term in ("", "dumb", "unknown"):
-        raise UsageError(_("tui-attention: this terminal (TERM={term}) cannot draw the tutor; try: "
-                           "TERM=xterm-256color tui-attention").format(term=term or '""'))
+    if environ.get("TERM", "") in ("", "dumb", "unknown"):
+        environ["TERM"] = FALLBACK_TERM
 
 
 def check_theme(theme: str | None) -> None:

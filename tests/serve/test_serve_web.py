@@ -6,7 +6,9 @@ Nothing here asserts on wall-clock time; every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import signal
 import sys
 from contextlib import asynccontextmanager
@@ -47,24 +49,35 @@ async def serving(**options):
 
 
 class Tab:
-    """What a browser tab does: open /ws, feed binary frames to a terminal, send JSON envelopes."""
+    """What a browser tab does: open /ws, feed binary frames to a terminal, send JSON envelopes.
+    Keeps the close code and reason the server sent."""
 
-    def __init__(self, http: aiohttp.ClientSession, port: int, cols: int = 80, rows: int = 24) -> None:
+    def __init__(self, http: aiohttp.ClientSession, port: int, cols: int = 80, rows: int = 24, **connect) -> None:
         self.http, self.port = http, port
         self.screen = Screen(cols, rows)
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.closed = False
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.connect = connect
         self._reader: asyncio.Task | None = None
 
     async def open(self) -> "Tab":
-        self.ws = await self.http.ws_connect(f"http://127.0.0.1:{self.port}/ws?width={self.screen.cols}&height={self.screen.rows}")
+        self.ws = await self.http.ws_connect(
+            f"http://127.0.0.1:{self.port}/ws?width={self.screen.cols}&height={self.screen.rows}", **self.connect
+        )
         self._reader = asyncio.create_task(self._read())
         return self
 
     async def _read(self) -> None:
-        async for message in self.ws:
+        while True:
+            message = await self.ws.receive()
             if message.type == aiohttp.WSMsgType.BINARY:
                 self.screen.feed(message.data)
+            elif message.type == aiohttp.WSMsgType.CLOSE:
+                self.close_code, self.close_reason = message.data, message.extra or ""
+            elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.ERROR):
+                break
         self.closed = True
 
     async def send(self, envelope) -> None:
@@ -80,6 +93,11 @@ class Tab:
             await self.ws.close()
         if self._reader is not None:
             await asyncio.wait({self._reader}, timeout=10)
+
+
+def from_address(address: str) -> aiohttp.ClientSession:
+    """An HTTP client whose connections come from `address` (127.0.0.2 stands for another machine)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0), force_close=True))
 
 
 async def test_page_and_a_websocket_session_show_the_tutor():
@@ -131,6 +149,9 @@ async def test_tab_cap_refuses_newcomers_with_a_message_while_the_first_keeps_wo
             second = await Tab(http, server.port).open()
             assert await wait_until(lambda: second.closed, 20)
             assert "server is full (1 sessions in use)" in second.screen.text()
+            # ...and in the close reason, which the page shows over the "Session ended" dialog
+            assert second.close_code == 4002
+            assert second.close_reason.startswith("Sorry, this workshop server is full (1 sessions in use)")
             assert await first.changes_on(RIGHT)
             await first.close()
 
@@ -169,6 +190,8 @@ async def test_a_crashed_tutor_says_so_in_one_line_and_the_tab_closes():
             os.kill(pid, signal.SIGKILL)
             assert await wait_until(lambda: tab.closed, 20)
             assert "The tutor stopped unexpectedly (killed by SIGKILL)" in tab.screen.text()
+            assert tab.close_code == 4004  # and the page shows it over the "Session ended" dialog
+            assert tab.close_reason.startswith("The tutor stopped unexpectedly (killed by SIGKILL); reload")
             assert await wait_until(lambda: not server.services, 20)
 
     await bounded(scenario())
@@ -224,3 +247,462 @@ def test_bad_web_options_exit_2_with_one_line(argv, expected, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert expected in err and len(err.strip().splitlines()) == 1
+
+
+# -- the security audit's findings ------------------------------------------------------------
+
+
+def is_clean_line(text: str) -> bool:
+    """One line, no C0 or C1 control characters, no raw surrogates: safe on a terminal."""
+    return not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
+async def raw_request(port: int, data: bytes, source: str = "127.0.0.1", timeout: float = 10.0) -> bytes:
+    """Send `data` on a fresh TCP connection from `source`; the head of the answer (b"" if the
+    server closed the connection without one, or `timeout` passed)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    writer.write(data)
+    await writer.drain()
+    out = b""
+    try:
+        async with asyncio.timeout(timeout):
+            while chunk := await reader.read(65536):
+                out += chunk
+                if b"\r\n\r\n" in out:  # an answer's head: enough (the server may keep the connection)
+                    break
+    except (TimeoutError, ConnectionError):
+        pass
+    writer.close()
+    return out
+
+
+def upgrade_request(port: int, *headers: bytes) -> bytes:
+    return (
+        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" % port
+        + b"".join(h + b"\r\n" for h in headers)
+        + b"\r\n"
+    )
+
+
+async def test_a_cross_site_page_cannot_open_a_tutor_but_the_pages_own_origin_can():
+    """Attack: a page on another site (or a sandboxed iframe, Origin null) opens /ws in a visitor's
+    browser. Refused with 403 before any tutor starts; the served page's own origin, and a client
+    that sends no Origin at all, get in."""
+
+    async def scenario():
+        async with serving() as server, aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{server.port}/ws"
+            for origin in ("http://evil.example", "null", f"http://127.0.0.1:{server.port}.evil.example",
+                           f"http://localhost:{server.port}"):
+                with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                    await http.ws_connect(url, origin=origin)
+                assert refused.value.status == 403
+            assert not server.services
+            for origin in (f"http://127.0.0.1:{server.port}", f"HTTP://127.0.0.1:{server.port}", None):
+                tab = await Tab(http, server.port, origin=origin).open() if origin else await Tab(http, server.port).open()
+                assert await wait_until(lambda: shows_tutor(tab.screen.text()), 30), tab.screen.text()
+                await tab.close()
+                assert await wait_until(lambda: not server.services, 20)
+
+    await bounded(scenario())
+
+
+async def test_behind_a_proxy_only_the_public_urls_origin_may_open_a_tutor():
+    async def scenario():
+        async with serving(public_url="https://tutor.example.org/") as server, aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{server.port}/ws"
+            for origin in (f"http://127.0.0.1:{server.port}", "http://tutor.example.org", "https://evil.example"):
+                with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                    await http.ws_connect(url, origin=origin)
+                assert refused.value.status == 403
+            ws = await http.ws_connect(url, origin="https://tutor.example.org")
+            await ws.close()
+            assert await wait_until(lambda: not server.services, 20)
+
+    await bounded(scenario())
+
+
+async def test_tabs_are_capped_per_address_and_another_address_still_gets_in():
+    """Attack: one machine opens tab after tab to take every tutor. The second tab from 127.0.0.2
+    is told why and closed (code 4003); 127.0.0.3 still gets a tutor; a local proxy's
+    X-Forwarded-For counts as the address it names."""
+
+    async def scenario():
+        async with serving(max_per_address=1) as server, from_address("127.0.0.2") as two, \
+                from_address("127.0.0.3") as three, aiohttp.ClientSession() as proxy:
+            first = await Tab(two, server.port).open()
+            assert await wait_until(lambda: shows_tutor(first.screen.text()), 30)
+            second = await Tab(two, server.port).open()
+            assert await wait_until(lambda: second.closed, 20)
+            assert second.close_code == 4003 and "Too many tabs from your address (1)" in second.close_reason
+            forwarded = await Tab(proxy, server.port, headers={"X-Forwarded-For": "198.51.100.7, 127.0.0.2"}).open()
+            assert await wait_until(lambda: forwarded.closed, 20)
+            assert forwarded.close_code == 4003
+            other = await Tab(three, server.port).open()
+            assert await wait_until(lambda: shows_tutor(other.screen.text()), 30)
+            assert len(server.services) == 2 and dict(server.tabs_per_source) == {"127.0.0.2": 1, "127.0.0.3": 1}
+            assert await first.changes_on(RIGHT)
+            await first.close()
+            await other.close()
+            assert await wait_until(lambda: not server.services and not server.tabs_per_source, 20)
+
+    await bounded(scenario())
+
+
+async def test_a_tab_past_the_memory_budget_is_refused_with_a_reason():
+    async def scenario():
+        async with serving(memory_budget_mb=64) as server, aiohttp.ClientSession() as http:
+            tab = await Tab(http, server.port).open()
+            assert await wait_until(lambda: tab.closed, 20)
+            assert tab.close_code == 4005 and "no memory left for another tutor" in tab.close_reason
+            assert not server.services
+
+    await bounded(scenario())
+
+
+async def test_tcp_connections_are_capped_per_address_and_in_all():
+    """Attack: one machine opens many idle TCP connections (no request) to use up the server's
+    descriptors. Past 3 from 127.0.0.2 the next is aborted at once; the held ones stay until
+    the keep-alive timeout; another address still connects; past 5 in all, everybody waits."""
+
+    async def scenario():
+        async with serving(max_connections=5, max_connections_per_address=3, keepalive_timeout=30) as server:
+            held = [await asyncio.open_connection("127.0.0.1", server.port, local_addr=("127.0.0.2", 0)) for _ in range(3)]
+            assert await wait_until(lambda: server.connections_per_source.get("127.0.0.2") == 3, 10)
+            assert await raw_request(server.port, b"", "127.0.0.2", timeout=10) == b""  # aborted, no answer
+            page = await raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x:1\r\nConnection: close\r\n\r\n", "127.0.0.3")
+            assert page.startswith(b"HTTP/1.1 200")
+            more = [await asyncio.open_connection("127.0.0.1", server.port, local_addr=("127.0.0.4", 0)) for _ in range(2)]
+            assert await wait_until(lambda: len(server.connections) == 5, 10)
+            assert await raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x:1\r\n\r\n", "127.0.0.5", timeout=10) == b""
+            for reader, writer in held + more:
+                assert not reader.at_eof()
+                writer.close()
+            assert await wait_until(lambda: not server.connections, 10)
+            page = await raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x:1\r\nConnection: close\r\n\r\n", "127.0.0.2")
+            assert page.startswith(b"HTTP/1.1 200")
+
+    await bounded(scenario())
+
+
+async def test_half_open_http_connections_are_closed_after_the_keepalive_timeout():
+    """Attack (slowloris): connections that never finish a request line or their headers, or
+    send nothing at all. Each is closed after `keepalive_timeout` (here 1 s) however it
+    trickles; an open tab's websocket is not."""
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        async with serving(keepalive_timeout=1.0) as server, aiohttp.ClientSession() as http:
+            tab = await Tab(http, server.port).open()
+            assert await wait_until(lambda: shows_tutor(tab.screen.text()), 30)
+
+            async def closed_after(first: bytes, trickle: bytes = b"") -> float:
+                start = loop.time()
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                writer.write(first)
+                for byte in trickle:
+                    if reader.at_eof() or writer.is_closing():
+                        break
+                    await asyncio.sleep(0.2)
+                    try:
+                        writer.write(bytes([byte]))
+                        await writer.drain()
+                    except ConnectionError:
+                        break
+                try:
+                    async with asyncio.timeout(20):
+                        while await reader.read(4096):
+                            pass
+                except ConnectionError:
+                    pass
+                writer.close()
+                return loop.time() - start
+
+            times = await asyncio.gather(
+                closed_after(b""),
+                closed_after(b"GET / HT"),
+                closed_after(b"GET / HTTP/1.1\r\n", b"Host: 127.0.0.1\r\nX-A: " + b"a" * 200),
+            )
+            print(f"half-open connections closed after {', '.join(f'{t:.2f}' for t in times)} s")
+            assert all(t < 10 for t in times), times
+            assert not tab.closed and await tab.changes_on(RIGHT)
+            await tab.close()
+
+    await bounded(scenario())
+
+
+async def test_a_tab_without_key_presses_is_closed_with_its_reason():
+    """Attack: tabs left open (or scripted pings and resizes) hold tutors forever. Only keys
+    count as activity: with keys every 0.3 s the tab stays; with only pings, resizes and focus
+    changes it is closed after the idle timeout with a reason the page shows."""
+
+    async def scenario():
+        async with serving(idle_timeout=1.5) as server, aiohttp.ClientSession() as http:
+            tab = await Tab(http, server.port).open()
+            assert await wait_until(lambda: shows_tutor(tab.screen.text()), 30)
+            for _ in range(10):  # 3 s of typing
+                await tab.send(["stdin", "x"])
+                await asyncio.sleep(0.3)
+            assert not tab.closed
+            for _ in range(100):
+                if tab.closed:
+                    break
+                await tab.send(["ping", "1"])
+                await tab.send(["resize", {"width": 80, "height": 24}])
+                await tab.send(["focus"])
+                await asyncio.sleep(0.1)
+            assert await wait_until(lambda: tab.closed, 20)
+            assert tab.close_code == 4001
+            assert tab.close_reason == "Closed after 1.5 seconds without a key press; reload to start again."
+            assert await wait_until(lambda: not server.services, 20)
+
+    await bounded(scenario())
+
+
+def test_the_idle_reason_speaks_in_minutes():
+    from tui_attention.serve.web import _duration
+
+    assert [_duration(s) for s in (900, 60, 90, 1, 1.5)] == ["15 minutes", "1 minute", "90 seconds", "1 second", "1.5 seconds"]
+
+
+def _low_nofile():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+
+def test_too_few_file_descriptors_refuse_to_start_with_one_line(tmp_path):
+    """With `ulimit -n 128` the server would run out of descriptors long before 50 tabs (and
+    asyncio's accept loop would flood the log): it refuses to start, in one line, exit 2."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "tui_attention", "serve", "web", "--port", "0", "--max-sessions", "50"],
+        preexec_fn=_low_nofile, capture_output=True, timeout=60, cwd=tmp_path,
+        env=dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg")),
+    )  # fmt: skip
+    err = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 2, done
+    assert len(err) == 1 and err[0].startswith("tui-attention: error: the open-file limit (ulimit -n) is 128"), err
+    assert "--max-sessions 50" in err[0] and done.stdout == b""
+
+
+EMFILE_SERVER = r"""
+import asyncio, os, resource, sys
+from tui_attention.serve.running import setup_logging
+from tui_attention.serve.web import TutorWebServer
+
+async def main():
+    setup_logging()
+    server = TutorWebServer(["true"], port=0, max_sessions=1)
+    await server.start()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 4, hard))
+    print(server.port, flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    await server.close()
+
+asyncio.run(main())
+"""
+
+
+def test_running_out_of_descriptors_is_one_warning_not_a_flood(tmp_path):
+    """Attack: more connections than the server has descriptors (here its limit is lowered to
+    4 above what it uses after start-up, and 60 clients connect). CPython's accept loop reports
+    every failed accept() with a traceback, more each second; the loop's exception handler
+    makes that one warning per 10 s."""
+    import socket
+    import subprocess
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", EMFILE_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    try:
+        port = int(proc.stdout.readline())
+        clients = []
+        for _ in range(60):
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(3)
+        for client in clients:
+            client.close()
+        proc.stdin.write(b"\n")
+        proc.stdin.flush()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lines = err.decode(errors="replace").strip().splitlines()
+    print(f"{len(lines)} log lines for 60 connections out of descriptors: {lines}")
+    assert proc.returncode == 0
+    assert 1 <= len(lines) <= 3, lines
+    assert "out of file descriptors" in lines[0] and "Traceback" not in err.decode(errors="replace")
+
+
+async def test_the_page_loads_nothing_from_elsewhere_and_static_lists_nothing():
+    async def scenario():
+        async with serving() as server, aiohttp.ClientSession() as http:
+            base = f"http://127.0.0.1:{server.port}"
+            async with http.get(f"{base}/") as response:
+                page = await response.text()
+                headers = response.headers
+            assert "googleapis" not in page and "fonts.g" not in page
+            urls = set(re.findall(r"""(?:src|href)="([^"]+)\"""", page))
+            assert urls and all(u.startswith(("/static/", "/page/", "data:")) for u in urls), urls
+            assert "onClick" not in page and "<script>" not in page  # no inline script: the CSP allows none
+            policy = headers["Content-Security-Policy"]
+            assert "default-src 'self'" in policy and "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+            assert f"connect-src 'self' ws://127.0.0.1:{server.port}" in policy
+            assert headers["X-Content-Type-Options"] == "nosniff"
+            for path in ("/static/", "/static", "/static/js/", "/page/"):
+                async with http.get(f"{base}{path}") as response:
+                    body = await response.text()
+                    assert response.status in (403, 404), (path, response.status)
+                    assert "Index of" not in body and "textual.js" not in body
+            for path in ("/static/js/textual.js", "/static/fonts/RobotoMono-VariableFont_wght.ttf", "/page/page.js",
+                         "/page/page.css"):
+                async with http.get(f"{base}{path}") as response:
+                    assert response.status == 200, path
+            async with http.get(f"{base}/page/page.css") as response:
+                css = await response.text()
+            assert "RobotoMono-VariableFont_wght.ttf" in css and "http" not in css
+            async with http.get(f"{base}/download/anything") as response:
+                assert response.status == 404
+            for path in (b"/static/../server.py", b"/static/%2e%2e/server.py", b"/page/../app_index.html"):
+                answer = await raw_request(server.port, b"GET %s HTTP/1.1\r\nHost: x:1\r\nConnection: close\r\n\r\n" % path)
+                assert answer.split(b" ", 2)[1] in (b"403", b"404"), (path, answer[:100])
+
+    await bounded(scenario())
+
+
+async def test_any_address_page_points_browsers_at_the_host_they_asked_for():
+    """With --host 0.0.0.0 and no --public-url the page used to say ws://0.0.0.0:PORT/ws (the
+    attendee's own machine). It now uses the request's Host header, checked; the banner
+    names this machine's address."""
+
+    async def scenario():
+        async with serving(host="0.0.0.0") as server, aiohttp.ClientSession() as http:
+            attendees = [line for line in server.banner_lines() if "attendees open" in line][0]
+            assert "0.0.0.0" not in attendees and f":{server.port}/" in attendees
+            async with http.get(f"http://127.0.0.1:{server.port}/") as response:
+                assert f'data-session-websocket-url="ws://127.0.0.1:{server.port}/ws"' in await response.text()
+            async with http.get(f"http://127.0.0.1:{server.port}/", headers={"Host": "Tutor.LAN:8000"}) as response:
+                assert 'data-session-websocket-url="ws://tutor.lan:8000/ws"' in await response.text()
+                assert "connect-src 'self' ws://tutor.lan:8000;" in response.headers["Content-Security-Policy"]
+            for bad in ('evil"><script>alert(1)</script>', "a b", "x:99999", "", "[::1"):
+                async with http.get(f"http://127.0.0.1:{server.port}/", headers={"Host": bad}) as response:
+                    assert response.status == 400, bad
+                    assert "<script>" not in await response.text()
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await http.ws_connect(f"http://127.0.0.1:{server.port}/ws", headers={"Host": "tutor.lan:8000"},
+                                      origin="http://evil.example")
+
+    await bounded(scenario())
+
+
+async def test_log_lines_escape_what_clients_send_and_a_malformed_request_is_one_line(caplog):
+    """Attack: an X-Forwarded-For with a C1 CSI (U+009B), an escape sequence or a newline, and a
+    header too long or with a control character, to write on the instructor's terminal or
+    forge log lines, or flood the log with tracebacks. Every line is escaped and single;
+    a malformed request is one short line with no traceback; a flood is rate-limited."""
+    caplog.set_level(logging.INFO)
+
+    async def scenario():
+        async with serving() as server:
+            port = server.port
+            evil = b"Origin: http://evil.example"
+            answers = [
+                await raw_request(port, upgrade_request(port, evil, "X-Forwarded-For: 1.2.3.4\u009b[31m".encode())),
+                await raw_request(port, upgrade_request(port, evil, b"X-Forwarded-For: 1.2.3.4\x9b31m")),
+                await raw_request(port, upgrade_request(port, evil, b"X-Forwarded-For: 1.2.3.4\x1b]52;c;AAAA\x07")),
+                await raw_request(port, upgrade_request(port, evil, b"X-Forwarded-For: 1.2.3.4\nX-Forged: 1")),
+                await raw_request(port, upgrade_request(port, evil, b"X-Forwarded-For: " + b"9" * 9000)),
+            ]
+            assert [a.split(b" ", 2)[1] for a in answers] == [b"403", b"403", b"400", b"400", b"400"]
+            # a flood: 50 more of each kind from one address
+            for _ in range(50):
+                await raw_request(port, upgrade_request(port, evil, b"X-Forwarded-For: \xc2\x9b"), "127.0.0.2")
+                await raw_request(port, upgrade_request(port, b"X-Evil: \x01"), "127.0.0.2")
+
+    caplog.clear()
+    await bounded(scenario())
+    records = [r for r in caplog.records if r.name.startswith(("tui_attention", "aiohttp"))]
+    for record in records:
+        assert record.exc_info is None and is_clean_line(record.getMessage()), record.getMessage()
+    messages = [r.getMessage() for r in records]
+    print("\n".join(messages))
+    assert any("X-Forwarded-For 1.2.3.4\\x9b[31m ignored" in m for m in messages)
+    assert any("X-Forwarded-For 1.2.3.4\\udc9b31m ignored" in m for m in messages)
+    bad = [m for m in messages if m.startswith("bad HTTP request from 127.0.0.1")]
+    assert len(bad) == 3 and all(len(m) < 200 for m in bad), bad  # three malformed requests, one line each
+    flood = [m for m in messages if "127.0.0.2" in m]
+    assert len(flood) <= 6, flood  # 100 refusals: three lines per kind in 10 s
+    print(f"{len(flood)} log lines for 100 refused requests from one address")
+
+
+async def test_keys_pass_through_the_input_filter_and_resizes_are_coalesced():
+    """Attack: a 60 KB CSI parameter (seconds of CPU in Textual's parser) and a resize storm.
+    The tutor gets at most 256 bytes of the sequence and keeps answering; 300 resizes reach
+    it as a handful, the last one last."""
+
+    async def scenario():
+        async with serving() as server, aiohttp.ClientSession() as http:
+            tab = await Tab(http, server.port).open()
+            assert await wait_until(lambda: shows_tutor(tab.screen.text()), 30)
+            (service,) = server.services
+            sent: list[bytes] = []
+            sizes: list[tuple[int, int]] = []
+            send_bytes, set_size = service.send_bytes, service.set_terminal_size
+
+            async def recording_send(data: bytes) -> bool:
+                sent.append(data)
+                return await send_bytes(data)
+
+            async def recording_size(width: int, height: int) -> None:
+                sizes.append((width, height))
+                await set_size(width, height)
+
+            service.send_bytes, service.set_terminal_size = recording_send, recording_size
+            await tab.send(["stdin", "\x1b[" + "1;" * 30000 + "H"])
+            await tab.send(["focus"])
+            assert await tab.changes_on(RIGHT)
+            assert await wait_until(lambda: "step 2/" in tab.screen.text(), 20)
+            passed = b"".join(sent)
+            assert passed.endswith(RIGHT.encode()) and len(passed) <= 256 + len(RIGHT), len(passed)
+
+            for width in range(60, 360):
+                await tab.send(["resize", {"width": width, "height": 30}])
+            assert await wait_until(lambda: sizes and sizes[-1] == (359, 30), 20), sizes
+            print(f"{len(passed)} bytes of a 60 KB CSI and RIGHT reached the tutor; 300 resizes arrived as {len(sizes)}")
+            assert len(sizes) < 30, len(sizes)
+            await tab.close()
+
+    await bounded(scenario())
+
+
+async def test_a_paste_flood_is_dropped_past_256_kib_and_the_tab_still_closes_at_once():
+    """Attack: megabytes of keys faster than the tutor may take them (8 KiB/s). At most 256 KiB
+    wait; whole messages past that are dropped; the socket is still read, so closing the tab
+    ends the tutor at once."""
+
+    async def scenario():
+        async with serving() as server, aiohttp.ClientSession() as http:
+            tab = await Tab(http, server.port).open()
+            assert await wait_until(lambda: shows_tutor(tab.screen.text()), 30)
+            (service,) = server.services
+            for _ in range(8):
+                await tab.send(["stdin", "\x1b[200~" + "0" * 100_000 + "\x1b[201~"])
+            assert await wait_until(lambda: service.input.dropped >= 500_000, 20), service.input.dropped
+            assert len(service.input.pending) <= 256 * 1024
+            await tab.close()
+            assert await wait_until(lambda: not server.services, 10)
+
+    await bounded(scenario())
+
+
+def test_the_banner_says_when_tutors_are_not_confined():
+    server = TutorWebServer(tutor_argv(), port=0, unconfined=True)
+    text = "\n".join(server.banner_lines())
+    assert "THE TUTORS ARE NOT CONFINED" in text
+    assert "NOT CONFINED" not in "\n".join(TutorWebServer(tutor_argv(), port=0).banner_lines())

@@ -62,7 +62,7 @@ class Tab:
         self.connect = connect
         self._reader: asyncio.Task | None = None
 
-    async def open(self) -> "Tab":
+    async def open(self) -> Tab:
         self.ws = await self.http.ws_connect(
             f"http://127.0.0.1:{self.port}/ws?width={self.screen.cols}&height={self.screen.rows}", **self.connect
         )
@@ -301,7 +301,7 @@ async def test_a_cross_site_page_cannot_open_a_tutor_but_the_pages_own_origin_ca
             assert not server.services
             for origin in (f"http://127.0.0.1:{server.port}", f"HTTP://127.0.0.1:{server.port}", None):
                 tab = await Tab(http, server.port, origin=origin).open() if origin else await Tab(http, server.port).open()
-                assert await wait_until(lambda: shows_tutor(tab.screen.text()), 30), tab.screen.text()
+                assert await wait_until(lambda tab=tab: shows_tutor(tab.screen.text()), 30), tab.screen.text()
                 await tab.close()
                 assert await wait_until(lambda: not server.services, 20)
 
@@ -479,7 +479,7 @@ def test_too_few_file_descriptors_refuse_to_start_with_one_line(tmp_path):
 
     done = subprocess.run(
         [sys.executable, "-P", "-m", "tui_attention", "serve", "web", "--port", "0", "--max-sessions", "50"],
-        preexec_fn=_low_nofile, capture_output=True, timeout=60, cwd=tmp_path,
+        preexec_fn=_low_nofile, capture_output=True, timeout=60, cwd=tmp_path, check=False,
         env=dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg")),
     )  # fmt: skip
     err = done.stderr.decode().strip().splitlines()
@@ -583,7 +583,7 @@ async def test_any_address_page_points_browsers_at_the_host_they_asked_for():
 
     async def scenario():
         async with serving(host="0.0.0.0") as server, aiohttp.ClientSession() as http:
-            attendees = [line for line in server.banner_lines() if "attendees open" in line][0]
+            attendees = next(line for line in server.banner_lines() if "attendees open" in line)
             assert "0.0.0.0" not in attendees and f":{server.port}/" in attendees
             async with http.get(f"http://127.0.0.1:{server.port}/") as response:
                 assert f'data-session-websocket-url="ws://127.0.0.1:{server.port}/ws"' in await response.text()

@@ -10,8 +10,9 @@ What a stranger's browser (or a script posing as one) can make it do is bounded:
 * the websocket opens only from the served page's own origin (or --public-url's), so a
   cross-site page cannot open a tutor in a visitor's name;
 * at most `max_per_address` tabs and `max_connections_per_address` TCP connections per
-  source address, and `max_connections` in all; half-open and idle HTTP connections are
-  closed after `keepalive_timeout` seconds; request lines and headers are bounded;
+  source address (a local proxy's own 127.0.0.1 or ::1 is not capped, the addresses in its
+  X-Forwarded-For are), and `max_connections` in all; half-open and idle HTTP connections
+  are closed after `keepalive_timeout` seconds; request lines and headers are bounded;
 * a tab without a key press for `idle_timeout` seconds is closed;
 * keys pass through a `guard.InputFilter` (escape sequences and rate bounded), resizes
   and focus changes are applied at most every 100 ms;
@@ -41,9 +42,10 @@ import shutil
 import signal
 import socket
 from collections import Counter
+from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -365,7 +367,7 @@ class _TutorAppService(AppService):
             return None
         try:
             return await asyncio.wait_for(process.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
 
     def _kill_group(self) -> None:
@@ -384,7 +386,7 @@ class _TutorAppService(AppService):
             await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
             try:
                 await asyncio.wait_for(self.send_meta({"type": "quit"}), STOP_GRACE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             done, _ = await asyncio.wait({task}, timeout=STOP_GRACE)
             if not done:
@@ -850,6 +852,9 @@ class TutorWebServer(Server):
             pass
         except Exception as error:  # one tab's trouble stays in that tab
             log.warning("session of %s failed: %s", client.shown, clean(repr(error), 160))
+            if not websocket.closed:
+                text = "The tutor could not be started; reload the page to try again."
+                await websocket.close(code=CLOSE_TUTOR_STOPPED, message=_reason(text))
         finally:
             if watchdog is not None:
                 watchdog.cancel()

@@ -1,7 +1,7 @@
 """Start one served tutor: resource limits, a session of its own, then exec.
 
     python -P -m tui_attention.serve._exec [--tty] [--as BYTES] [--cpu SECONDS]
-        [--fsize BYTES] [--nofile N] [--confine DIR] -- PROGRAM ARG...
+        [--fsize BYTES] [--nofile N] [--confine DIR [--read FILE]...] -- PROGRAM ARG...
 
 The server runs this instead of forking with a `preexec_fn` (unsafe in a
 process with threads). It only uses the standard library and replaces itself
@@ -12,9 +12,18 @@ of a new session, so the tutor gets SIGWINCH on resizes and the whole session
 can be signalled as one process group. Without --tty it only starts a new
 session (used by `serve web`, whose children talk over pipes).
 
---confine DIR confines the program with Landlock where the kernel has it:
-writes only beneath DIR (and to /dev), no TCP (see `landlock`). If Landlock is
-there but the restriction fails, the program is not started.
+--confine DIR confines the program with Landlock where the kernel has it
+(see `landlock.allow_list`): it reads only the Python installation, the
+tutor's package, shared libraries and a few system files, the instructor's
+tui-attention configuration folder, DIR, and each --read FILE (read-only: a
+scenario file named on the tutor's command line); it executes only PROGRAM
+(and its ELF interpreter), writes only beneath DIR (and to
+/dev/null, /dev/tty...), opens no TCP connections. If Landlock is there but
+the restriction fails, the program is not started. If --confine was asked
+for but Landlock is unavailable or switched off (TUI_ATTENTION_LANDLOCK=off),
+TUI_ATTENTION_UNCONFINED=1 is added to the program's environment, so an
+unconfined tutor always says so (a server may set it itself, see
+`child.child_environment`; it is never removed here).
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from __future__ import annotations
 import os
 import resource
 import sys
+
+UNCONFINED = "TUI_ATTENTION_UNCONFINED"  # see child.child_environment
 
 
 def _limit(which: int, soft: int, hard: int | None = None) -> None:
@@ -36,6 +47,7 @@ def _limit(which: int, soft: int, hard: int | None = None) -> None:
 def main(argv: list[str]) -> int:
     tty = False
     confine: str | None = None
+    read_files: list[str] = []
     limits: dict[str, int] = {}
     i = 0
     while i < len(argv) and argv[i] != "--":
@@ -45,6 +57,9 @@ def main(argv: list[str]) -> int:
             i += 1
         elif word == "--confine" and i + 1 < len(argv):
             confine = argv[i + 1]
+            i += 2
+        elif word == "--read" and i + 1 < len(argv):
+            read_files.append(argv[i + 1])
             i += 2
         elif word in ("--as", "--cpu", "--fsize", "--nofile") and i + 1 < len(argv):
             limits[word[2:]] = int(argv[i + 1])
@@ -80,10 +95,12 @@ def main(argv: list[str]) -> int:
         from tui_attention.serve.landlock import confine as landlock_confine
 
         try:
-            landlock_confine(confine)
+            version = landlock_confine(confine, program=command[0], read_files=read_files)
         except OSError as exc:
             print(f"tui-attention: cannot confine the tutor: {exc}", file=sys.stderr)
             return 126
+        if not version:  # asked for, not applied: the tutor must say it is unconfined
+            os.environ[UNCONFINED] = "1"
 
     try:
         os.execv(command[0], command)

@@ -5,9 +5,14 @@ Every attendee gets a child process of their own, started through
 then replaced by the installed tutor, `python -P -m tui_attention run ...`.
 The child runs in a private, empty temporary directory (its cwd, HOME, TMPDIR
 and XDG data/state/cache home), which is removed when the child has been
-reaped; where the kernel has Landlock it can write nowhere else and open no
-TCP connections (see `landlock`); it never sees the server's environment
-beyond PATH and the locale.
+reaped; where the kernel has Landlock it can write nowhere else, read only
+what the tutor needs (Python, its package, a few system files, the keymap),
+execute nothing but itself and open no TCP connections (see `landlock`);
+`confinement_status()` says whether that is in force. It never sees the
+server's environment beyond PATH and the locale; it is told it is served
+(TUI_ATTENTION_SERVED), whether it is unconfined (TUI_ATTENTION_UNCONFINED)
+and where to leave an error report for the server (TUI_ATTENTION_ERROR_LOG,
+read back by `read_error_report`).
 
 `PtyChild` drives such a child under a pseudo-terminal from an asyncio loop
 without threads: the master side and a pidfd are watched with `add_reader`.
@@ -22,6 +27,7 @@ import re
 import shutil
 import signal
 import site
+import stat
 import struct
 import subprocess
 import sys
@@ -35,6 +41,13 @@ MAX_INPUT_BACKLOG = 64 * 1024  # bytes of attendee input waiting for the child
 KILL_GRACE = 2.0  # seconds between SIGHUP and SIGKILL
 _TERM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _COLORTERM_VALUES = ("truecolor", "24bit")
+# TERM values for which Rich's Console.is_dumb_terminal pins the size at 80x25
+_FIXED_SIZE_TERMS = frozenset({"dumb", "unknown"})
+ERROR_LOG_NAME = ".error.log"  # in the session directory: the tutor's traceback
+MAX_ERROR_REPORT = 20 * 1024  # characters of it the server reads
+SERVED = "TUI_ATTENTION_SERVED"
+UNCONFINED = "TUI_ATTENTION_UNCONFINED"
+ERROR_LOG = "TUI_ATTENTION_ERROR_LOG"
 
 
 @dataclass(frozen=True)
@@ -68,32 +81,109 @@ def tutor_argv(scenario_words: Sequence[str] = (), lesson: int | None = None) ->
 
 
 def wrapped_argv(argv: Sequence[str], limits: Limits, *, tty: bool, confine: str | None = None) -> list[str]:
-    """`argv` behind the limits-session-and-confinement wrapper (see `_exec`)."""
+    """`argv` behind the limits-session-and-confinement wrapper (see `_exec`).
+
+    Confined, the program may read the files named by absolute path among its
+    arguments (a `--scenario FILE`, a script), read-only: they are the server's
+    choice, never an attendee's.
+    """
     program = argv[0]
     if os.sep not in program:
         program = shutil.which(program) or program
     head = [sys.executable, "-P", "-m", "tui_attention.serve._exec"]
-    options = [*(["--tty"] if tty else []), *limits.words(), *(["--confine", confine] if confine else [])]
+    options = [*(["--tty"] if tty else []), *limits.words()]
+    if confine:
+        options += ["--confine", confine]
+        for word in argv[1:]:
+            if os.path.isabs(word) and os.path.isfile(word):
+                options += ["--read", word]
     return [*head, *options, "--", program, *argv[1:]]
 
 
-def confinement() -> str:
-    """One line for the banner: how far the tutors' file writes are confined."""
+_PROBE_SOURCE = r"""
+import os, sys
+try:
+    os.listdir(sys.argv[1])
+    print("read outside")
+except PermissionError:
+    with open("probe", "w") as f:
+        f.write("ok")
+    print("confined")
+"""
+_probe_cache: dict[tuple[int, str], str | None] = {}
+
+
+def _probe(version: int) -> str | None:
+    """Start a confined Python once, as a tutor is started: None if the rules hold, else why not."""
+    key = (version, sys.executable)
+    if key not in _probe_cache:
+        workdir = make_workdir()
+        try:
+            argv = wrapped_argv([sys.executable, "-P", "-c", _PROBE_SOURCE, os.path.dirname(workdir)],
+                                Limits(), tty=False, confine=workdir)
+            done = subprocess.run(argv, cwd=workdir, env=child_environment(workdir, unconfined=False),
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+            out = done.stdout.decode(errors="replace").strip()
+            if done.returncode == 0 and out == "confined":
+                _probe_cache[key] = None
+            else:
+                err = done.stderr.decode(errors="replace").strip().splitlines()
+                _probe_cache[key] = (err[-1] if err else out or exit_description(done.returncode))[:200]
+        except (OSError, subprocess.SubprocessError) as exc:
+            _probe_cache[key] = str(exc)[:200]
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return _probe_cache[key]
+
+
+def confinement_status() -> tuple[bool, str]:
+    """Is every tutor confined on this machine? And one line for the banner saying how.
+
+    In force means Landlock is available, not switched off
+    (TUI_ATTENTION_LANDLOCK=off), and a test tutor started through the child
+    wrapper could not list a directory outside its own (run once per
+    process and interpreter; later calls are cached).
+    """
     from tui_attention.serve import landlock
 
     version = landlock.abi()
-    if version:
-        extra = ", no TCP" if version >= 4 else ""
-        return f"each tutor may write files only in its own temporary directory (Landlock ABI {version}{extra})"
-    return (
-        "WARNING: Landlock is not available on this system: the tutor's save and export prompts "
-        "can write files wherever this account can. Run the server as a dedicated account."
+    if not version:
+        if landlock.switched_off() and landlock.kernel_abi():
+            why = f"Landlock is switched off ({landlock.SWITCH}={os.environ.get(landlock.SWITCH)})"
+        else:
+            why = "Landlock is not available on this system"
+        return False, (
+            f"WARNING: {why}: the tutors can read and write files wherever this account can "
+            "(their save and export prompts are limited to their own directory). "
+            "Run the server as a dedicated account."
+        )
+    failure = _probe(version)
+    if failure is not None:
+        return False, (
+            f"WARNING: Landlock ABI {version} is there but a confined test tutor failed ({failure}): "
+            f"tutors may not start, or not be confined; {landlock.SWITCH}=off runs them without Landlock."
+        )
+    net = ", open no TCP connections" if version >= 4 else " (TCP is not restricted: Landlock ABI < 4)"
+    return True, (
+        "each tutor may read only Python, its own files and the keymap, and write only in its own "
+        f"temporary directory{net} (Landlock ABI {version})"
     )
 
 
+def confinement() -> str:
+    """One line for the banner: how far the tutors' file access is confined (see `confinement_status`)."""
+    return confinement_status()[1]
+
+
 def clean_term(term: str | None) -> str:
-    """The client's TERM if it looks like a terminal name, else xterm-256color."""
-    if term and _TERM_RE.fullmatch(term):
+    """The client's TERM if it looks like a terminal name Rich can size, else xterm-256color.
+
+    `dumb` and `unknown` (any case) make Rich pin its console at 80x25
+    whatever the pty says; Textual then resizes the screen back and forth
+    between the two sizes forever (100% CPU, keys ignored). They are mapped to
+    xterm-256color like invalid names.
+    """
+    if term and _TERM_RE.fullmatch(term) and term.lower() not in _FIXED_SIZE_TERMS:
         return term
     return DEFAULT_TERM
 
@@ -141,13 +231,59 @@ def remove_stale_workdirs() -> int:
     return removed
 
 
-def child_environment(workdir: str, term: str | None = None, colorterm: str | None = None) -> dict[str, str]:
+def read_error_report(workdir: str) -> str | None:
+    """The tutor's error report (TUI_ATTENTION_ERROR_LOG) in `workdir`, or None if there is none.
+
+    The file is the child's: it is opened without following a link, only if
+    it is a regular file of this user with one name, without blocking, and
+    at most its last MAX_ERROR_REPORT characters are returned (a cut is said
+    on the first line). Undecodable bytes become U+FFFD. Empty or
+    whitespace-only reports count as none.
+    """
+    path = os.path.join(workdir, ERROR_LOG_NAME)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_nlink != 1:
+            return None
+        keep = MAX_ERROR_REPORT - 64  # room for the note on the cut
+        size = st.st_size
+        cut = max(size - keep, 0)
+        data = os.pread(fd, keep, cut)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    text = data.decode("utf-8", errors="replace")
+    if not text.strip():
+        return None
+    if cut:
+        text = f"[... {cut} earlier bytes not shown]\n" + text
+    return text
+
+
+def child_environment(
+    workdir: str, term: str | None = None, colorterm: str | None = None, *, unconfined: bool | None = None
+) -> dict[str, str]:
     """A small, explicit environment: nothing of the server's secrets leaks in.
 
     COLUMNS/LINES are deliberately not set for pty children: Python's
     shutil.get_terminal_size (used by Textual on SIGWINCH) prefers them over
     the terminal's real size, so they would pin the tutor at its first size
     and break resizing. The pty's window size is set before the child starts.
+
+    Always set, for the tutor: TUI_ATTENTION_SERVED=1 (it is served: its
+    save and export prompts stay in its session directory) and
+    TUI_ATTENTION_ERROR_LOG=<workdir>/.error.log (where it writes a traceback
+    for the server, see `read_error_report`). TUI_ATTENTION_UNCONFINED=1 is
+    set when `unconfined` is true, or, with the default None, when
+    `confinement_status()` says confinement is not in force here (and the
+    child wrapper adds it whenever it could not confine the child).
+    Other TUI_ATTENTION_* variables of the server (TUI_ATTENTION_LANDLOCK)
+    are passed on.
     """
     home = os.path.expanduser("~")
     env = {
@@ -174,8 +310,14 @@ def child_environment(workdir: str, term: str | None = None, colorterm: str | No
     if os.environ.get("VIRTUAL_ENV"):
         env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
     for key, value in os.environ.items():
-        if key.startswith("TUI_ATTENTION_"):
+        if key.startswith("TUI_ATTENTION_") and key not in (SERVED, UNCONFINED, ERROR_LOG):
             env[key] = value
+    env[SERVED] = "1"
+    env[ERROR_LOG] = os.path.join(workdir, ERROR_LOG_NAME)
+    if unconfined is None:
+        unconfined = not confinement_status()[0]
+    if unconfined:
+        env[UNCONFINED] = "1"
     if term is not None:
         env["TERM"] = clean_term(term)
     if colorterm in _COLORTERM_VALUES:
@@ -209,7 +351,11 @@ class PtyChild:
 
     on_output(bytes) gets everything the child writes; on_exit(returncode) is
     called exactly once, after the child has been reaped, its remaining output
-    delivered and its working directory removed.
+    delivered and its working directory removed. If the tutor left an error
+    report in its working directory (see `read_error_report`),
+    on_error_report(text) gets it first, just before the directory is removed;
+    the text is the child's: escape it before logging. `unconfined` is passed
+    to `child_environment`.
     """
 
     def __init__(
@@ -222,10 +368,14 @@ class PtyChild:
         colorterm: str | None = None,
         size: tuple[int, int] = (80, 24),
         limits: Limits = Limits(),
+        on_error_report: Callable[[str], None] | None = None,
+        unconfined: bool | None = None,
     ) -> None:
         self.argv = list(argv)
         self._on_output = on_output
         self._on_exit = on_exit
+        self._on_error_report = on_error_report
+        self.unconfined = unconfined
         self.term = clean_term(term)
         self.colorterm = colorterm
         self.size = clamp_size(*size)
@@ -264,7 +414,7 @@ class PtyChild:
             attrs = termios.tcgetattr(slave)
             attrs[0] |= getattr(termios, "IUTF8", 0)
             termios.tcsetattr(slave, termios.TCSANOW, attrs)
-            env = child_environment(self.workdir, self.term, self.colorterm)
+            env = child_environment(self.workdir, self.term, self.colorterm, unconfined=self.unconfined)
             self.proc = subprocess.Popen(
                 wrapped_argv(self.argv, self.limits, tty=True, confine=self.workdir),
                 stdin=slave,
@@ -461,5 +611,15 @@ class PtyChild:
             os.close(self._pidfd)
             self._pidfd = -1
         if self.workdir:
+            if self._on_error_report is not None:
+                report = read_error_report(self.workdir)
+                if report is not None:
+                    try:
+                        self._on_error_report(report)
+                    except Exception as exc:  # on_exit still comes, and the directory still goes
+                        if loop is not None:
+                            loop.call_exception_handler(
+                                {"message": "on_error_report failed", "exception": exc}
+                            )
             shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -30,7 +30,6 @@ from tui_attention.serve.child import (
     SERVED,
     UNCONFINED,
     Limits,
-    PtyChild,
     child_environment,
     clean_term,
     confinement,
@@ -40,6 +39,7 @@ from tui_attention.serve.child import (
     tutor_argv,
     wrapped_argv,
 )
+from tui_attention.serve.pty_child import PtyChild
 
 pytestmark = pytest.mark.serve
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import os
 import re
 import signal
@@ -371,16 +372,16 @@ async def test_tcp_connections_are_capped_per_address_and_in_all():
             held = [await asyncio.open_connection("127.0.0.1", server.port, local_addr=("127.0.0.2", 0)) for _ in range(3)]
             assert await wait_until(lambda: server.connections_per_source.get("127.0.0.2") == 3, 10)
             assert await raw_request(server.port, b"", "127.0.0.2", timeout=10) == b""  # aborted, no answer
-            page = await raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x:1\r\nConnection: close\r\n\r\n", "127.0.0.3")
+            page = await raw_request(server.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.9:1\r\nConnection: close\r\n\r\n", "127.0.0.3")
             assert page.startswith(b"HTTP/1.1 200")
             more = [await asyncio.open_connection("127.0.0.1", server.port, local_addr=("127.0.0.4", 0)) for _ in range(2)]
             assert await wait_until(lambda: len(server.connections) == 5, 10)
-            assert await raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x:1\r\n\r\n", "127.0.0.5", timeout=10) == b""
+            assert await raw_request(server.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.9:1\r\n\r\n", "127.0.0.5", timeout=10) == b""
             for reader, writer in held + more:
                 assert not reader.at_eof()
                 writer.close()
             assert await wait_until(lambda: not server.connections, 10)
-            page = await raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x:1\r\nConnection: close\r\n\r\n", "127.0.0.2")
+            page = await raw_request(server.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.9:1\r\nConnection: close\r\n\r\n", "127.0.0.2")
             assert page.startswith(b"HTTP/1.1 200")
 
     await bounded(scenario())
@@ -461,7 +462,7 @@ async def test_a_tab_without_key_presses_is_closed_with_its_reason():
 
 
 def test_the_idle_reason_speaks_in_minutes():
-    from tui_attention.serve.web import _duration
+    from tui_attention.serve.web_http import duration as _duration
 
     assert [_duration(s) for s in (900, 60, 90, 1, 1.5)] == ["15 minutes", "1 minute", "90 seconds", "1 second", "1.5 seconds"]
 
@@ -570,7 +571,7 @@ async def test_the_page_loads_nothing_from_elsewhere_and_static_lists_nothing():
             async with http.get(f"{base}/download/anything") as response:
                 assert response.status == 404
             for path in (b"/static/../server.py", b"/static/%2e%2e/server.py", b"/page/../app_index.html"):
-                answer = await raw_request(server.port, b"GET %s HTTP/1.1\r\nHost: x:1\r\nConnection: close\r\n\r\n" % path)
+                answer = await raw_request(server.port, b"GET %s HTTP/1.1\r\nHost: 127.0.0.9:1\r\nConnection: close\r\n\r\n" % path)
                 assert answer.split(b" ", 2)[1] in (b"403", b"404"), (path, answer[:100])
 
     await bounded(scenario())
@@ -587,16 +588,35 @@ async def test_any_address_page_points_browsers_at_the_host_they_asked_for():
             assert "0.0.0.0" not in attendees and f":{server.port}/" in attendees
             async with http.get(f"http://127.0.0.1:{server.port}/") as response:
                 assert f'data-session-websocket-url="ws://127.0.0.1:{server.port}/ws"' in await response.text()
-            async with http.get(f"http://127.0.0.1:{server.port}/", headers={"Host": "Tutor.LAN:8000"}) as response:
-                assert 'data-session-websocket-url="ws://tutor.lan:8000/ws"' in await response.text()
-                assert "connect-src 'self' ws://tutor.lan:8000;" in response.headers["Content-Security-Policy"]
+            name = socket.gethostname().lower()  # this machine's own name is one it answers to
+            async with http.get(f"http://127.0.0.1:{server.port}/", headers={"Host": f"{name.upper()}:8000"}) as response:
+                assert f'data-session-websocket-url="ws://{name}:8000/ws"' in await response.text()
+                assert f"connect-src 'self' ws://{name}:8000;" in response.headers["Content-Security-Policy"]
             for bad in ('evil"><script>alert(1)</script>', "a b", "x:99999", "", "[::1"):
                 async with http.get(f"http://127.0.0.1:{server.port}/", headers={"Host": bad}) as response:
                     assert response.status == 400, bad
                     assert "<script>" not in await response.text()
             with pytest.raises(aiohttp.WSServerHandshakeError):
-                await http.ws_connect(f"http://127.0.0.1:{server.port}/ws", headers={"Host": "tutor.lan:8000"},
+                await http.ws_connect(f"http://127.0.0.1:{server.port}/ws", headers={"Host": f"{name}:8000"},
                                       origin="http://evil.example")
+
+    await bounded(scenario())
+
+
+async def test_a_dns_rebinding_page_gets_neither_the_page_nor_a_tutor():
+    """Attack: evil.example's page, after its name is made to resolve to the workshop server,
+    asks for / and /ws with Host and Origin both evil.example (so they match each other).
+    Without --public-url the server answers only to its addresses and its own names."""
+
+    async def scenario():
+        async with serving(host="0.0.0.0") as server, aiohttp.ClientSession() as http:
+            host = f"evil.example:{server.port}"
+            async with http.get(f"http://127.0.0.1:{server.port}/", headers={"Host": host}) as response:
+                assert response.status == 400
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await http.ws_connect(f"http://127.0.0.1:{server.port}/ws", headers={"Host": host},
+                                      origin=f"http://{host}")
+            assert not server.services
 
     await bounded(scenario())
 
@@ -706,3 +726,31 @@ def test_the_banner_says_when_tutors_are_not_confined():
     text = "\n".join(server.banner_lines())
     assert "THE TUTORS ARE NOT CONFINED" in text
     assert "NOT CONFINED" not in "\n".join(TutorWebServer(tutor_argv(), port=0).banner_lines())
+
+
+async def test_a_tutors_internal_error_reaches_the_log_escaped(tmp_path, caplog):
+    """A served tutor writes its traceback to $TUI_ATTENTION_ERROR_LOG and shows the attendee one
+    line; the server logs where and what, escaped (the text is the tutor's)."""
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    script = tmp_path / "crash.py"
+    script.write_text(
+        "import os, sys\n"
+        "open(os.environ['TUI_ATTENTION_ERROR_LOG'], 'w').write("
+        "'Traceback (most recent call last):\\n  File \"/x/app.py\", line 7, in boom\\n'"
+        " 'ZeroDivisionError: \\x1b[2J division by zero\\n')\n"
+        "sys.exit(1)\n")
+
+    async def scenario():
+        server = TutorWebServer([sys.executable, "-P", str(script)], port=0)
+        await server.start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                tab = await Tab(http, server.port).open()
+                assert await wait_until(lambda: tab.closed, 20)
+                assert await wait_until(lambda: not server.services, 20)
+        finally:
+            await server.close()
+
+    await bounded(scenario())
+    (line,) = [r.getMessage() for r in caplog.records if "stopped on an internal error" in r.getMessage()]
+    assert 'File "/x/app.py", line 7, in boom | ZeroDivisionError: \\x1b[2J division by zero' in line

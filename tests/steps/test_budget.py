@@ -28,7 +28,7 @@ def big(n=600, d=256, heads=8):
 def test_the_tutor_keeps_to_its_interactive_cap():
     config = big()
     assert trace_bytes(config) > INTERACTIVE_BYTES
-    with pytest.raises(ConfigError, match=r"needs about \d+ MB of arrays"):
+    with pytest.raises(ConfigError, match=r"needs about \d+ MB of arrays and the tutor keeps to 128 MB"):
         check_fits(config, interactive=True)
     check_fits(config, interactive=False)
     check_fits(build_config(None), interactive=True)
@@ -40,4 +40,18 @@ def test_under_an_address_space_limit_trace_refuses_in_one_line():
     done = subprocess.run(["prlimit", "--as=" + str(768 * 2**20), sys.executable, "-m", "tui_attention", *args],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr[-500:]
-    assert len(done.stderr.strip().splitlines()) == 1 and "fits here" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "cannot take that much memory" in done.stderr
+
+
+def test_can_reserve_answers_to_the_address_space_limit():
+    import resource
+
+    from tui_attention.infra.memory import can_reserve
+
+    assert can_reserve(64 * 2**20)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, hard))
+        assert not can_reserve(8 * 2**30)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -13,7 +13,8 @@ import argparse
 import asyncio
 
 from tui_attention.i18n import _
-from tui_attention.serve.child import Limits, tutor_argv
+from tui_attention.serve.budget import default_budget_mb
+from tui_attention.serve.child import Limits, confinement_status, tutor_argv
 
 from .options import UsageError, check_lesson_number, config_from_args, scenario_argv
 
@@ -74,6 +75,25 @@ def _server_parser(sub, shared: argparse.ArgumentParser, name: str, default_port
         "--cpu-limit", type=_at_least(1), default=defaults.cpu_seconds, metavar="SECONDS",
         help=_("CPU-time limit of each tutor process (default: {limit})").format(limit=defaults.cpu_seconds),
     )  # fmt: skip
+    p.add_argument(
+        "--memory-budget", type=_at_least(64), default=None, metavar="MB",
+        help=_("memory of all tutors together; a new tutor past it is refused with a message "
+               "(default: three quarters of this machine's memory)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--max-per-address", type=_at_least(1), default=10, metavar="N",
+        help=_("most tutors for one source address (default: 10; raise it when attendees share "
+               "an address behind NAT)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--idle-timeout", type=_seconds, default=900.0, metavar="SECONDS",
+        help=_("close sessions without a key press for this long (default: 900; 0 never)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--unconfined", action="store_true",
+        help=_("serve even where the tutors cannot be confined (no Landlock): they can then read and write "
+               "whatever this account can; the banner and every attendee's status line say so"),
+    )  # fmt: skip
     return p
 
 
@@ -91,10 +111,6 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
         _("Serve the tutor over SSH: every attendee runs `ssh -p PORT host` and gets a tutor process "
           "of their own. No shell, commands, files or forwarding. Without --password or "
           "--authorized-keys, anyone who can reach the port gets a tutor."))
-    ssh.add_argument(
-        "--idle-timeout", type=_seconds, default=900.0, metavar="SECONDS",
-        help=_("close sessions without a key press for this long (default: 900; 0 never)"),
-    )  # fmt: skip
     auth = ssh.add_mutually_exclusive_group()
     auth.add_argument("--password", metavar="TEXT", help=_("a shared workshop password (any user name)"))
     auth.add_argument("--authorized-keys", metavar="FILE", help=_("an OpenSSH authorized_keys file of allowed keys"))
@@ -123,16 +139,34 @@ def _require(module: str, command: str) -> None:
 
 def _common_options(args: argparse.Namespace) -> dict:
     """What every server takes: the tutor's command line (a bad scenario or lesson fails here,
-    once, not in every child), where to listen, how many sessions, and each child's limits."""
-    config_from_args(args)
+    once, not in every child), where to listen, how many sessions, each child's limits and all
+    children's memory; and it refuses to serve unconfined tutors unless told to."""
+    config_from_args(args, interactive=True)
     check_lesson_number(args.lesson)
+    unconfined = check_confinement(args.unconfined)
     return {
         "child_argv": tutor_argv(scenario_argv(args), args.lesson),
         "host": args.host,
         "port": args.port,
         "max_sessions": args.max_sessions,
+        "max_per_address": args.max_per_address,
+        "idle_timeout": args.idle_timeout,
+        "memory_budget_mb": args.memory_budget if args.memory_budget is not None else default_budget_mb(),
+        "unconfined": unconfined,
         "limits": Limits(memory_mb=args.memory_limit, cpu_seconds=args.cpu_limit),
     }
+
+
+def check_confinement(allow_unconfined: bool) -> bool:
+    """Whether the tutors will run unconfined; UsageError if so and the instructor did not say
+    --unconfined. (--unconfined where Landlock works changes nothing: the tutors stay confined
+    and nobody is told otherwise.)"""
+    confined, line = confinement_status()
+    if not confined and not allow_unconfined:
+        raise UsageError(_("tui-attention serve: the tutors cannot be confined here ({why}); serve anyway with "
+                           "--unconfined, as a dedicated account: the banner and every attendee's status line "
+                           "will say so").format(why=line.removeprefix("WARNING: ").split(":")[0]))
+    return not confined
 
 
 def _serve(server, args: argparse.Namespace) -> int:
@@ -162,8 +196,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
 
     from tui_attention.serve.ssh import TutorSSHServer
 
-    server = TutorSSHServer(**options, idle_timeout=args.idle_timeout, password=args.password,
-                            authorized_keys=args.authorized_keys)
+    server = TutorSSHServer(**options, password=args.password, authorized_keys=args.authorized_keys)
     return _serve(server, args)
 
 

@@ -1,13 +1,19 @@
-"""How much memory this process may still use: the lower of what its address-space limit
-(RLIMIT_AS, which `serve` sets for every attendee) leaves and what the machine has available."""
+"""Whether this process can still take a given amount of memory.
+
+A served tutor runs under an address-space limit (RLIMIT_AS, `serve --memory-limit`)
+and, under Landlock, cannot read /proc; so the question is asked of the kernel
+directly: reserve that much address space (an anonymous mapping that is never
+touched, so it costs no memory) and give it back. Where /proc/meminfo can be read,
+the machine's available memory is a second bound.
+"""
 
 from __future__ import annotations
 
-import os
-import resource
+import mmap
 
 
-def _meminfo_available() -> int | None:
+def available_bytes() -> int | None:
+    """MemAvailable, or None where /proc/meminfo cannot be read (a confined tutor)."""
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
@@ -18,20 +24,17 @@ def _meminfo_available() -> int | None:
     return None
 
 
-def _address_space_used() -> int | None:
+def can_reserve(size: int) -> bool:
+    """True if `size` bytes of address space can be mapped now (under RLIMIT_AS and the
+    kernel's overcommit rules) and, where known, the machine has that much available."""
+    if size <= 0:
+        return True
+    available = available_bytes()
+    if available is not None and size > available:
+        return False
     try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def memory_headroom() -> int | None:
-    """Bytes this process can still allocate, or None when nothing bounds it that we can read."""
-    room: list[int] = []
-    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        room.append(max(0, soft - (_address_space_used() or 0)))
-    if (available := _meminfo_available()) is not None:
-        room.append(available)
-    return min(room) if room else None
+        reservation = mmap.mmap(-1, size)  # private and anonymous; counted by RLIMIT_AS and overcommit
+    except (OSError, OverflowError, ValueError):
+        return False
+    reservation.close()
+    return True

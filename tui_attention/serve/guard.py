@@ -49,6 +49,13 @@ def clean(value: object, limit: int = MAX_LOGGED_CHARS) -> str:
     return "".join(out)
 
 
+def error_summary(report: str) -> str:
+    """A traceback as one escaped line: the innermost 'File ..., line N' and the error's line."""
+    lines = [line.strip() for line in report.splitlines() if line.strip()]
+    frames = [line for line in lines if line.startswith("File ")]
+    return clean(" | ".join([*frames[-1:], *lines[-1:]]), 400)
+
+
 class OneLineFormatter(logging.Formatter):
     """Log records as one bounded, printable line each, whoever logged them (asyncssh,
     aiohttp or us): controls escaped as by `clean`, an exception reduced to its last line."""

@@ -1,8 +1,20 @@
 """`tui-attention serve ssh`: one tutor per SSH session, and nothing else.
 
 Built on asyncssh. Every shell session with a pseudo-terminal gets its own
-tutor process (see `child.PtyChild`); exec requests, subsystems (sftp),
-TCP/Unix/tun forwarding, agent and X11 forwarding are refused.
+tutor process (see `pty_child.PtyChild`); exec requests, subsystems (sftp),
+TCP/Unix/tun forwarding, agent and X11 forwarding are refused and logged.
+
+Before login a connection is cheap for a stranger to hold, so it is bounded
+apart from the sessions: it has `login_timeout` seconds to log in; at most
+`max_unauthenticated` wait at once, at most `max_unauthenticated_per_address`
+from one address; past either cap the oldest waiting connection of the
+address holding the most is dropped, never the newcomer, so that one address
+cannot lock out the others. After login an address holds at most
+`max_per_address` connections, each with one tutor, and a connection that
+has not started its tutor within `session_grace` seconds is closed. Wrong
+passwords wait longer each time per address (`guard.Backoff`). Every string a
+client sends is escaped before it is logged (`guard.clean`), and repeated
+refusals from one address are logged once per burst (`guard.RefusalLog`).
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ import hmac
 import logging
 import os
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
@@ -19,20 +32,17 @@ import asyncssh
 
 from tui_attention.infra.files import write_atomic
 from tui_attention.infra.paths import data_dir
-from tui_attention.serve.child import Limits, PtyChild, confinement, exit_description, remove_stale_workdirs
+from tui_attention.serve.budget import MemoryBudget
+from tui_attention.serve.child import Limits, confinement, remove_stale_workdirs
+from tui_attention.serve.guard import Backoff, Quota, RefusalLog, clean, source_of
+from tui_attention.serve.ssh_session import Session, guard_requests
 
 log = logging.getLogger("tui_attention.serve")
 
 HOST_KEY_NAME = "ssh_host_ed25519_key"
-MAX_PASSWORD_FAILURES = 3
-# Puts the attendee's terminal back in order when the tutor did not get to
-# (it crashed, was killed, or the server ended the session): leave the
-# alternate screen, show the cursor, stop mouse/focus/paste reporting, pop
-# the kitty keyboard mode, reset colours, re-enable line wrap.
-RESET_TERMINAL = (
-    b"\x1b[0m\x1b[?1049l\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1015l"
-    b"\x1b[?1006l\x1b[?1016l\x1b[?1004l\x1b[?2004l\x1b[?2048l\x1b[?7h\x1b[<u"
-)
+MAX_PASSWORD_FAILURES = 3  # per connection; then it is closed
+WINDOW = 64 * 1024  # bytes an attendee may send ahead of the tutor (asyncssh's default is 2 MB)
+MAX_PACKET = 16 * 1024
 
 
 def load_or_create_host_key(path: Path | None = None) -> tuple[asyncssh.SSHKey, Path, bool]:
@@ -64,7 +74,7 @@ def _format_peer(peer: object) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
         host, port = peer[0], peer[1]
         return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-    return str(peer or "?")
+    return clean(peer or "?", 60)
 
 
 class TutorSSHServer:
@@ -86,8 +96,14 @@ class TutorSSHServer:
         authorized_keys: str | None = None,
         host_key_path: Path | None = None,
         limits: Limits = Limits(),
-        login_timeout: float = 60.0,
+        login_timeout: float = 20.0,
+        session_grace: float = 20.0,
         keepalive_interval: float = 30.0,
+        max_per_address: int = 10,
+        max_unauthenticated: int | None = None,
+        max_unauthenticated_per_address: int = 8,
+        memory_budget_mb: int | None = None,
+        unconfined: bool = False,
     ) -> None:
         if password is not None and authorized_keys is not None:
             raise ValueError("use either a password or authorized keys, not both")
@@ -101,15 +117,27 @@ class TutorSSHServer:
         self.host_key_path = host_key_path
         self.limits = limits
         self.login_timeout = login_timeout
+        self.session_grace = session_grace
         self.keepalive_interval = keepalive_interval
-        # Unauthenticated connections are cheap for a client to open: cap them too.
-        self.max_connections = 2 * max_sessions + 16
+        self.max_per_address = max_per_address
+        self.max_unauthenticated = max_unauthenticated or max(32, max_sessions)
+        self.max_unauthenticated_per_address = max_unauthenticated_per_address
+        self.budget = MemoryBudget(memory_budget_mb)
+        self.unconfined = unconfined
+        # Logged-in connections are bounded by the per-address cap and the session grace;
+        # this is the backstop against many addresses at once.
+        self.max_authenticated = 2 * max_sessions + 16
         self.host_key: asyncssh.SSHKey | None = None
         self.host_key_created = False
         self._listener: asyncssh.SSHAcceptor | None = None
         self.connections: set[_Connection] = set()
-        self.sessions: set[_Session] = set()  # sessions holding a slot (a child)
+        self.waiting: dict[_Connection, None] = {}  # not logged in yet, oldest first
+        self.logged_in: Counter[str] = Counter()  # source -> logged-in connections
+        self.sessions: set[Session] = set()  # sessions holding a slot (a child)
         self.closing = False
+        self.refusal = RefusalLog()
+        self.backoff = Backoff()
+        self.connect_log = Quota(5, 10.0)  # "connect"/"disconnect" lines per source
 
     @property
     def auth_required(self) -> bool:
@@ -150,6 +178,8 @@ class TutorSSHServer:
             login_timeout=self.login_timeout,
             keepalive_interval=self.keepalive_interval,
             keepalive_count_max=3,
+            window=WINDOW,
+            max_pktsize=MAX_PACKET,
             **auth,
         )
 
@@ -157,7 +187,8 @@ class TutorSSHServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         lines = [
             f"tui-attention: serving the tutor over SSH on {host}:{self.port}"
-            f" (at most {self.max_sessions} sessions, idle timeout {self.idle_timeout:g} s)",
+            f" (at most {self.max_sessions} sessions, {self.max_per_address} per address,"
+            f" idle timeout {self.idle_timeout:g} s)",
             f"  attendees run:  ssh -p {self.port} "
             + (host if self.host not in ("0.0.0.0", "::", "") else "<address of this machine>"),
         ]
@@ -166,6 +197,9 @@ class TutorSSHServer:
         assert self.host_key is not None
         lines.append(f"  host key:       {self.host_key.get_fingerprint()} ({self.host_key_path})")
         lines.append(f"  files:          {confinement()}")
+        if self.unconfined:
+            lines.append("  UNCONFINED (--unconfined): every attendee's status line says so")
+        lines.append(f"  memory:         {self.budget.describe()}, {self.limits.memory_mb} MB each at most")
         if self.password is not None:
             lines.append("  login:          any user name, with the workshop password")
         elif self.authorized_keys is not None:
@@ -177,15 +211,62 @@ class TutorSSHServer:
         lines.append("  Press Ctrl+C to stop.")
         return lines
 
+    # -- connections before and after login ------------------------------------
+
+    def admit(self, connection: _Connection) -> None:
+        """A new connection waits for login; past a cap, the oldest waiting connection of the
+        address that holds the most is dropped (never the newcomer)."""
+        self.waiting[connection] = None
+        mine = [c for c in self.waiting if c.source == connection.source]
+        if len(mine) > self.max_unauthenticated_per_address:
+            self.drop_waiting(mine[0], "too many connections waiting to log in from one address")
+        if len(self.waiting) > self.max_unauthenticated:
+            counts = Counter(c.source for c in self.waiting)
+            busiest = max(counts, key=counts.__getitem__)
+            oldest = next(c for c in self.waiting if c.source == busiest)
+            self.drop_waiting(oldest, "too many connections waiting to log in")
+
+    def drop_waiting(self, connection: _Connection, why: str) -> None:
+        self.waiting.pop(connection, None)
+        self.refusal(connection.source, "waiting", "dropped %s: %s", connection.peer, why)
+        if connection.conn is not None:
+            asyncio.get_running_loop().call_soon(connection.conn.abort)
+
+    def logged_in_refusal(self, connection: _Connection) -> str | None:
+        """Called at login: None if the connection may stay, else the reason it may not."""
+        self.waiting.pop(connection, None)
+        if self.closing:
+            return "the workshop server is shutting down"
+        if self.logged_in[connection.source] >= self.max_per_address:
+            return f"at most {self.max_per_address} connections from one address"
+        if sum(self.logged_in.values()) >= self.max_authenticated:
+            return "too many connections, try again later"
+        self.logged_in[connection.source] += 1
+        return None
+
+    def forget(self, connection: _Connection) -> None:
+        self.connections.discard(connection)
+        self.waiting.pop(connection, None)
+        if connection.counted:
+            self.logged_in[connection.source] -= 1
+            if self.logged_in[connection.source] <= 0:
+                del self.logged_in[connection.source]
+
     # -- slots ---------------------------------------------------------------
 
-    def take_slot(self, session: _Session) -> bool:
-        if self.closing or len(self.sessions) >= self.max_sessions:
-            return False
+    def slot_refusal(self, session: Session) -> str | None:
+        """Take a tutor slot for `session`: None, or why there is none (one line for the attendee)."""
+        if self.closing:
+            return "The workshop server is shutting down."
+        if len(self.sessions) >= self.max_sessions:
+            return (f"Sorry, this workshop server is full ({self.max_sessions} sessions in use). "
+                    "Please try again in a few minutes.")
+        if (why := self.budget.admit(self.child_pids)) is not None:
+            return why
         self.sessions.add(session)
-        return True
+        return None
 
-    def release_slot(self, session: _Session) -> None:
+    def release_slot(self, session: Session) -> None:
         self.sessions.discard(session)
 
     # -- shutdown ------------------------------------------------------------
@@ -217,58 +298,99 @@ class TutorSSHServer:
 
 
 class _Connection(asyncssh.SSHServer):
-    """One SSH connection: authentication and the refusal of everything but sessions."""
+    """One SSH connection: authentication and the refusal of everything but one session."""
 
     def __init__(self, server: TutorSSHServer) -> None:
         self.server = server
         self.conn: asyncssh.SSHServerConnection | None = None
         self.peer = "?"
+        self.source = "?"
         self.started = time.monotonic()
         self.failures = 0
-        self.sessions: set[_Session] = set()
+        self.counted = False  # in server.logged_in
+        self.sessions: set[Session] = set()
         self.last_exit: str | None = None
         self.lost = False
         self._close_timer: asyncio.TimerHandle | None = None
+        self._grace_timer: asyncio.TimerHandle | None = None
+
+    def log_event(self, message: str, *args: object) -> None:
+        """connect/disconnect lines, at most a few per address in a burst."""
+        if self.server.connect_log.allow(self.source):
+            log.info(message, *args)
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
-        self.peer = _format_peer(conn.get_extra_info("peername"))
+        peer = conn.get_extra_info("peername")
+        self.peer = _format_peer(peer)
+        self.source = source_of(peer)
         self.server.connections.add(self)
-        log.info("connect %s (%d connections, %d sessions)", self.peer, len(self.server.connections), len(self.server.sessions))
-        if len(self.server.connections) > self.server.max_connections or self.server.closing:
-            asyncio.get_running_loop().call_soon(
-                conn.disconnect, asyncssh.DISC_TOO_MANY_CONNECTIONS, "too many connections, try again later"
-            )
+        self.log_event("connect %s (%d connections, %d sessions)", self.peer, len(self.server.connections),
+                       len(self.server.sessions))
+        if self.server.closing:
+            asyncio.get_running_loop().call_soon(conn.abort)
+            return
+        self.server.admit(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server.connections.discard(self)
+        self.server.forget(self)
         self.lost = True
-        if self._close_timer is not None:
-            self._close_timer.cancel()
+        for timer in (self._close_timer, self._grace_timer):
+            if timer is not None:
+                timer.cancel()
         for session in list(self.sessions):
             session.connection_lost(exc)
-        reason = f"error: {exc}" if exc else "closed"
+        reason = f"error: {clean(exc)}" if exc else "closed"
         extra = f", tutor {self.last_exit}" if self.last_exit else ""
-        log.info("disconnect %s after %.1f s (%s%s)", self.peer, time.monotonic() - self.started, reason, extra)
+        self.log_event("disconnect %s after %.1f s (%s%s)", self.peer, time.monotonic() - self.started, reason,
+                       extra)
+
+    def disconnect(self, code: int, why: str) -> None:
+        if self.conn is not None and not self.lost:
+            asyncio.get_running_loop().call_soon(self.conn.disconnect, code, why)
 
     # -- authentication --------------------------------------------------------
 
     def begin_auth(self, username: str) -> bool:
         return self.server.auth_required
 
+    def auth_completed(self) -> None:
+        why = self.server.logged_in_refusal(self)
+        if why is not None:
+            self.server.refusal(self.source, "login", "refused %s after login: %s", self.peer, why)
+            self.disconnect(asyncssh.DISC_TOO_MANY_CONNECTIONS, why)
+            return
+        self.counted = True
+        if self.server.session_grace > 0:
+            self._grace_timer = asyncio.get_running_loop().call_later(self.server.session_grace, self._no_tutor)
+
+    def _no_tutor(self) -> None:
+        """The session grace is over: a connection without a running tutor holds nothing open."""
+        self._grace_timer = None
+        if not self.lost and not any(s.child is not None for s in self.sessions):
+            self.server.refusal(self.source, "grace", "closing %s: no tutor started within %g s", self.peer,
+                                self.server.session_grace)
+            self.disconnect(asyncssh.DISC_BY_APPLICATION, "no session was started")
+
     def password_auth_supported(self) -> bool:
         return self.server.password is not None
 
-    def validate_password(self, username: str, password: str) -> bool:
+    async def validate_password(self, username: str, password: str) -> bool:
+        # Every answer to an address with recent wrong passwords waits, right or wrong:
+        # guessing from one address slows down to one try per `Backoff.longest` seconds.
+        delay = self.server.backoff.delay(self.source)
+        if delay:
+            await asyncio.sleep(delay)
         expected = self.server.password
         if expected is not None and hmac.compare_digest(password.encode(), expected.encode()):
+            self.server.backoff.success(self.source)
             return True
         self.failures += 1
-        log.info("wrong password from %s", self.peer)
-        if self.failures >= MAX_PASSWORD_FAILURES and self.conn is not None:
-            asyncio.get_running_loop().call_soon(
-                self.conn.disconnect, asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "too many wrong passwords"
-            )
+        self.server.backoff.failure(self.source)
+        self.server.refusal(self.source, "password", "wrong password from %s (user %s)", self.peer,
+                            clean(username, 40))
+        if self.failures >= MAX_PASSWORD_FAILURES:
+            self.disconnect(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "too many wrong passwords")
         return False
 
     def public_key_auth_supported(self) -> bool:
@@ -282,30 +404,41 @@ class _Connection(asyncssh.SSHServer):
 
     # -- channels --------------------------------------------------------------
 
-    def session_requested(self) -> _Session:
-        return _Session(self.server, self)
+    def refused(self, kind: str, message: str, *args: object) -> None:
+        self.server.refusal(self.source, kind, message, *args)
+
+    def session_requested(self):
+        if self.sessions:  # one at a time: a refused exec may be followed by a shell
+            self.refused("session", "refused a second session on one connection from %s", self.peer)
+            raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, "one tutor per connection")
+        assert self.conn is not None
+        chan = self.conn.create_server_channel(encoding=None, window=WINDOW, max_pktsize=MAX_PACKET)
+        session = Session(self.server, self)
+        guard_requests(chan, session)
+        return chan, session
 
     def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> bool:
-        log.info("refused port forwarding to %s:%s from %s", dest_host, dest_port, self.peer)
+        self.refused("forward", "refused port forwarding to %s:%s from %s", clean(dest_host), dest_port, self.peer)
         raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, "port forwarding is disabled")
 
     def server_requested(self, listen_host: str, listen_port: int) -> bool:
-        log.info("refused remote port forwarding (%s:%s) from %s", listen_host, listen_port, self.peer)
+        self.refused("forward", "refused remote port forwarding (%s:%s) from %s", clean(listen_host), listen_port,
+                     self.peer)
         return False
 
     def unix_connection_requested(self, dest_path: str) -> bool:
-        log.info("refused unix socket forwarding from %s", self.peer)
+        self.refused("forward", "refused unix socket forwarding to %s from %s", clean(dest_path), self.peer)
         raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, "forwarding is disabled")
 
     def unix_server_requested(self, listen_path: str) -> bool:
-        log.info("refused remote unix socket forwarding from %s", self.peer)
+        self.refused("forward", "refused remote unix socket forwarding (%s) from %s", clean(listen_path), self.peer)
         return False
 
     def tun_requested(self, unit: int | None) -> bool:
-        log.info("refused tunnel from %s", self.peer)
+        self.refused("forward", "refused tunnel from %s", self.peer)
         raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, "tunnels are disabled")
 
-    def session_ended(self, session: _Session) -> None:
+    def session_ended(self, session: Session) -> None:
         """A session's channel is done; close the connection soon if it has no other."""
         self.sessions.discard(session)
         if not self.sessions and not self.lost and self.conn is not None and self._close_timer is None:
@@ -317,195 +450,3 @@ class _Connection(asyncssh.SSHServer):
         self._close_timer = None
         if not self.sessions and not self.lost and self.conn is not None:
             self.conn.close()
-
-
-class _Session(asyncssh.SSHServerSession):
-    """One shell session: a tutor process on a pseudo-terminal."""
-
-    def __init__(self, server: TutorSSHServer, connection: _Connection) -> None:
-        self.server = server
-        self.connection = connection
-        self.chan: asyncssh.SSHServerChannel | None = None
-        self.term: str | None = None
-        self.size = (80, 24)
-        self.shell = False
-        self.child: PtyChild | None = None
-        self.closed = False
-        self.ended = False
-        self.end_message: str | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
-        self._last_input = 0.0
-        connection.sessions.add(self)
-
-    @property
-    def peer(self) -> str:
-        return self.connection.peer
-
-    def connection_made(self, chan: asyncssh.SSHServerChannel) -> None:
-        self.chan = chan
-
-    def pty_requested(self, term_type: str, term_size: tuple[int, int, int, int], term_modes) -> bool:
-        self.term = term_type or ""
-        self.size = (term_size[0], term_size[1])
-        return True
-
-    def shell_requested(self) -> bool:
-        self.shell = True
-        return True
-
-    def exec_requested(self, command: str) -> bool:
-        log.info("refused exec request from %s", self.peer)
-        return False
-
-    def subsystem_requested(self, subsystem: str) -> bool:
-        log.info("refused subsystem %r from %s", subsystem[:40], self.peer)
-        return False
-
-    def break_received(self, msec: int) -> bool:
-        return False
-
-    def signal_received(self, signal: str) -> None:
-        pass
-
-    # -- start -------------------------------------------------------------------
-
-    def session_started(self) -> None:
-        if not self.shell:  # cannot happen: everything else was refused
-            self._finish(1, "Only the tutor is available here.")
-            return
-        if self.term is None:
-            self._finish(1, "The tutor needs a terminal: connect with `ssh -t`.")
-            return
-        if not self.server.take_slot(self):
-            log.info("refused %s: server full (%d sessions)", self.peer, self.server.max_sessions)
-            self._finish(
-                1,
-                f"Sorry, this workshop server is full ({self.server.max_sessions} sessions in use). "
-                "Please try again in a few minutes.",
-            )
-            return
-        colorterm = None
-        if self.chan is not None:
-            colorterm = self.chan.get_environment().get("COLORTERM")
-        self.child = PtyChild(
-            self.server.child_argv,
-            on_output=self._child_output,
-            on_exit=self._child_exit,
-            term=self.term,
-            colorterm=colorterm,
-            size=self.size,
-            limits=self.server.limits,
-        )
-        try:
-            self.child.start()
-        except OSError as exc:
-            self.server.release_slot(self)
-            log.error("could not start a tutor for %s: %s", self.peer, exc)
-            self.child = None
-            self._finish(1, "The tutor could not be started on the server.")
-            return
-        if self.server.idle_timeout > 0:
-            self._last_input = time.monotonic()
-            self._arm_idle(self.server.idle_timeout)
-
-    # -- traffic -----------------------------------------------------------------
-
-    def data_received(self, data: bytes, datatype) -> None:
-        self._last_input = time.monotonic()
-        if self.child is not None and not self.ended:
-            self.child.write(data)
-
-    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
-        self.size = (width, height)
-        if self.child is not None:
-            self.child.resize(width, height)
-
-    def pause_writing(self) -> None:
-        if self.child is not None:
-            self.child.pause_output()
-
-    def resume_writing(self) -> None:
-        if self.child is not None:
-            self.child.resume_output()
-
-    def eof_received(self) -> bool:
-        self.end(None)
-        return True  # stay half-open until the child is gone
-
-    def _child_output(self, data: bytes) -> None:
-        if not self.closed and self.chan is not None and self.end_message is None:
-            self.chan.write(data)
-
-    # -- idle --------------------------------------------------------------------
-
-    def _arm_idle(self, delay: float) -> None:
-        self._idle_timer = asyncio.get_running_loop().call_later(delay, self._idle_check)
-
-    def _idle_check(self) -> None:
-        self._idle_timer = None
-        idle = time.monotonic() - self._last_input
-        remaining = self.server.idle_timeout - idle
-        if remaining > 0.01:
-            self._arm_idle(remaining)
-            return
-        log.info("closing idle session of %s", self.peer)
-        self.end(f"Closed after {self.server.idle_timeout:g} seconds without a key press. Reconnect to start again.")
-
-    # -- end ---------------------------------------------------------------------
-
-    def end(self, message: str | None) -> None:
-        """End the session from the server side: stop the tutor, then say `message`."""
-        if self.ended:
-            return
-        self.ended = True
-        self.end_message = message
-        if self.child is not None and self.child.running:
-            self.child.terminate()  # _child_exit finishes the session
-        else:
-            self._finish(1, message)
-
-    def _child_exit(self, returncode: int) -> None:
-        self.server.release_slot(self)
-        description = exit_description(returncode)
-        self.connection.last_exit = description
-        if self.end_message is not None:
-            self._finish(1, self.end_message)
-        elif returncode == 0 or self.ended:
-            self._finish(returncode if 0 <= returncode < 256 else 255, None)
-        else:
-            log.info("tutor of %s stopped: %s", self.peer, description)
-            self._finish(
-                returncode if 0 < returncode < 256 else 255,
-                f"The tutor stopped unexpectedly ({description}); closing the connection.",
-            )
-
-    def _finish(self, status: int, message: str | None) -> None:
-        """Say `message` (if any) on a clean terminal, then close the channel."""
-        self._cancel_idle()
-        if not self.closed and self.chan is not None:
-            try:
-                if message:
-                    # Only a terminal needs (or wants) the reset sequence.
-                    reset = RESET_TERMINAL if self.term is not None else b""
-                    self.chan.write(reset + b"\r\n" + message.encode() + b"\r\n")
-                self.chan.exit(status)
-            except (OSError, asyncssh.Error, RuntimeError):  # the channel went away meanwhile
-                pass
-        self.connection.session_ended(self)
-
-    def _cancel_idle(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self.ended = True
-        self._cancel_idle()
-        if self.child is not None and self.child.running:
-            self.child.terminate()  # _child_exit releases the slot once reaped
-        elif self.child is None:
-            self.server.release_slot(self)
-        self.connection.session_ended(self)

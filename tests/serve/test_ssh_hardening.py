@@ -1,0 +1,334 @@
+"""`serve ssh` against a hostile room, on loopback: 127.0.0.1 is the attacker, 127.0.0.2 (and
+127.0.0.3) stand for other attendees' machines.
+
+Pre-auth lock-out, connections that log in and open nothing, password guessing, log
+injection and flooding, env and forwarding floods, input floods, window-change floods,
+the per-address cap and the memory budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+import sys
+import time
+from contextlib import asynccontextmanager
+
+import asyncssh
+import pytest
+
+from serve_helpers import TerminalClient, bounded, client_options, standin_argv, wait_until
+from tui_attention.serve.guard import Backoff
+from tui_attention.serve.ssh import TutorSSHServer
+from tui_attention.serve.ssh_session import MAX_ENV_VARIABLES
+
+pytestmark = pytest.mark.serve
+
+ATTACKER, OTHER, THIRD = "127.0.0.1", "127.0.0.2", "127.0.0.3"
+
+
+@pytest.fixture(autouse=True)
+def _xdg(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@asynccontextmanager
+async def serving(tmp_path, **options):
+    server = TutorSSHServer(standin_argv(tmp_path), port=0, **options)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+async def attendee(server, source=OTHER, **options) -> TerminalClient:
+    client = await TerminalClient().connect(server.port, local_addr=(source, 0), **options)
+    assert await client.wait_for("STAND-IN READY"), client.text()
+    return client
+
+
+async def banner_only(port: int, count: int, source: str = ATTACKER) -> list[socket.socket]:
+    """`count` sockets that send the SSH version line and nothing more (they never log in)."""
+    socks = []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind((source, 0))
+        s.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(s, ("127.0.0.1", port))
+        s.send(b"SSH-2.0-attacker\r\n")
+        socks.append(s)
+    return socks
+
+
+def logged(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "tui_attention.serve"]
+
+
+# -- F1: nobody is locked out before login -------------------------------------------------
+
+
+async def test_banner_only_sockets_from_one_address_lock_out_nobody(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path, max_sessions=5, password="pw") as server:
+        socks = await bounded(banner_only(server.port, 60))
+        await asyncio.sleep(0.2)
+        assert len(server.waiting) <= server.max_unauthenticated_per_address
+        other = await bounded(attendee(server, OTHER, password="pw"))
+        same = await bounded(attendee(server, ATTACKER, password="pw"))  # the newcomer wins over the oldest
+        assert len(server.sessions) == 2
+        await other.close()
+        await same.close()
+        for s in socks:
+            s.close()
+    assert any("dropped 127.0.0.1:" in m for m in logged(caplog))
+
+
+async def test_many_addresses_waiting_to_log_in_drop_the_busiest_first(tmp_path):
+    async with serving(tmp_path, max_sessions=5, password="pw", max_unauthenticated=12,
+                       max_unauthenticated_per_address=8) as server:
+        held = await bounded(banner_only(server.port, 8, ATTACKER))
+        held += await bounded(banner_only(server.port, 4, THIRD))
+        await asyncio.sleep(0.2)
+        assert len(server.waiting) == 12
+        client = await bounded(attendee(server, OTHER, password="pw"))
+        sources = [c.source for c in server.waiting]
+        assert sources.count(THIRD) == 4 and sources.count(ATTACKER) <= 7
+        await client.close()
+        for s in held:
+            s.close()
+
+
+async def test_login_grace_time_closes_a_silent_connection(tmp_path):
+    async with serving(tmp_path, password="pw", login_timeout=1.0) as server:
+        (sock,) = await banner_only(server.port, 1)
+        assert await wait_until(lambda: not server.connections, 10)
+        sock.close()
+
+
+async def test_logged_in_connections_that_open_nothing_are_capped_per_address_and_closed(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path, max_sessions=5, max_per_address=3, session_grace=1.5) as server:
+        idle = []
+        for _ in range(26):  # no auth: each logs in at once and opens no channel
+            try:
+                idle.append(await bounded(asyncssh.connect("127.0.0.1", server.port,
+                                                           **client_options(local_addr=(ATTACKER, 0))), 10))
+            except (asyncssh.Error, OSError):
+                pass
+        assert await wait_until(lambda: server.logged_in.get(ATTACKER, 0) <= 3, 5)
+        client = await bounded(attendee(server, OTHER))  # another machine still gets a tutor
+        assert await wait_until(lambda: ATTACKER not in server.logged_in, 10)  # the grace is over
+        assert len(server.sessions) == 1
+        await client.close()
+        for conn in idle:
+            conn.close()
+    messages = logged(caplog)
+    assert any("at most 3 connections from one address" in m for m in messages)
+    assert any("no tutor started within 1.5 s" in m for m in messages)
+
+
+async def test_one_address_holds_at_most_max_per_address_tutors(tmp_path):
+    async with serving(tmp_path, max_sessions=10, max_per_address=2) as server:
+        mine = [await bounded(attendee(server, ATTACKER)) for _ in range(2)]
+        with pytest.raises((asyncssh.Error, OSError)):  # closed at login, before a session
+            await bounded(TerminalClient().connect(server.port, local_addr=(ATTACKER, 0)), 10)
+        other = await bounded(attendee(server, OTHER))
+        assert len(server.sessions) == 3
+        for c in (*mine, other):
+            await c.close()
+
+
+async def test_one_tutor_per_connection(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path) as server:
+        client = await bounded(attendee(server))
+        with pytest.raises(asyncssh.ChannelOpenError):
+            await client.conn.create_session(asyncssh.SSHClientSession, term_type="xterm")
+        assert len(server.sessions) == 1
+        await client.close()
+    assert any("second session" in m for m in logged(caplog))
+
+
+# -- passwords -------------------------------------------------------------------------
+
+
+async def test_password_guessing_slows_down_per_address_and_is_logged_once_per_burst(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path, password="right") as server:
+        server.backoff = Backoff(first=0.2, longest=0.4)
+        started = time.monotonic()
+        for _ in range(8):
+            with pytest.raises(asyncssh.PermissionDenied):
+                await bounded(asyncssh.connect("127.0.0.1", server.port, **client_options(
+                    local_addr=(ATTACKER, 0), password="wrong", preferred_auth="password")), 30)
+        guessing = time.monotonic() - started
+        # 8 wrong answers: the first waits 0, then 0.2, then 0.4 each: at least 2.6 s in all
+        assert guessing >= 0.2 + 0.4 * 6
+        started = time.monotonic()
+        client = await bounded(attendee(server, OTHER, password="right"))  # another address: no wait
+        assert time.monotonic() - started < 0.4 * 3
+        await client.close()
+    wrong = [m for m in logged(caplog) if m.startswith("wrong password from 127.0.0.1")]
+    assert 1 <= len(wrong) <= 5  # 8 refusals, logged once per burst
+
+
+# -- F2: the log ------------------------------------------------------------------------
+
+
+HOSTILE = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9b31m\nFAKE 2026-01-01 00:00:00 connect 10.0.0.1:1\u202e" + "x" * 30000
+
+
+async def test_client_strings_are_escaped_bounded_and_rate_limited_in_the_log(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path) as server:
+        conn = await bounded(asyncssh.connect("127.0.0.1", server.port, **client_options(
+            local_addr=(ATTACKER, 0))))
+        for _ in range(200):
+            with pytest.raises((asyncssh.ChannelOpenError, asyncssh.Error, OSError)):
+                await bounded(conn.open_connection(HOSTILE[:1000], 80), 10)
+        for _ in range(50):
+            try:
+                await bounded(conn.forward_remote_port(HOSTILE[:1000], 0, "localhost", 1), 10)
+            except (asyncssh.Error, asyncssh.ChannelListenError, OSError):
+                pass
+        client = await bounded(attendee(server, OTHER))
+        conn.close()
+        await client.close()
+    messages = logged(caplog)
+    joined = "\n".join(messages)
+    for forbidden in ("\x1b", "\x07", "\x9b", "\u202e", "\nFAKE"):
+        assert forbidden not in joined
+    assert all(len(m) <= 600 for m in messages)
+    forwards = [m for m in messages if "forwarding" in m and "127.0.0.1" in m]
+    assert 1 <= len(forwards) <= 12, len(forwards)
+    assert any("\\x1b]52" in m for m in forwards)
+
+
+async def test_refusals_of_a_session_are_logged(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path) as server:
+        for run in (lambda conn: conn.run("id"), lambda conn: conn.start_sftp_client()):
+            conn = await bounded(asyncssh.connect("127.0.0.1", server.port, **client_options()))
+            try:
+                await bounded(run(conn), 10)
+            except (asyncssh.Error, OSError):
+                pass
+            conn.close()
+        # ssh -T: a shell without a terminal
+        conn = await bounded(asyncssh.connect("127.0.0.1", server.port, **client_options()))
+        chan, _ = await conn.create_session(asyncssh.SSHClientSession)
+        await bounded(chan.wait_closed(), 10)
+        conn.close()
+        # agent and X11 forwarding asked with a shell
+        conn = await bounded(asyncssh.connect("127.0.0.1", server.port, **client_options(
+            agent_forwarding=True, agent_path=str(tmp_path / "no-agent"), x11_forwarding="ignore_failure",
+            x11_display="localhost:10")))
+        chan, _ = await conn.create_session(asyncssh.SSHClientSession, term_type="xterm")
+        await asyncio.sleep(0.5)
+        conn.close()
+    joined = "\n".join(logged(caplog))
+    for needle in ("refused exec request", "refused subsystem sftp", "without a terminal (ssh -T)",
+                   "refused agent forwarding", "refused X11 forwarding"):
+        assert needle in joined, needle
+
+
+# -- floods inside a session ------------------------------------------------------------
+
+
+async def test_env_requests_are_bounded(tmp_path):
+    async with serving(tmp_path) as server:
+        env = {f"VAR{i}": "v" * 900 for i in range(500)}
+        client = await bounded(attendee(server, OTHER, env=env))
+        (session,) = server.sessions
+        assert len(session.chan.get_environment()) <= MAX_ENV_VARIABLES
+        await client.close()
+
+
+def keys_seen(client: TerminalClient) -> bytes:
+    """Every byte the stand-in tutor received (it echoes them as hex on KEY lines)."""
+    text = client.screen.raw.decode(errors="replace")
+    return bytes.fromhex("".join(re.findall(r"KEY ([0-9a-f]+)\r\n", text)))
+
+
+async def test_a_huge_escape_sequence_reaches_the_tutor_bounded(tmp_path):
+    async with serving(tmp_path) as server:
+        client = await bounded(attendee(server))
+        client.send(b"\x1b[" + b"1;" * 30000 + b"m")
+        client.send(b"z")
+        assert await wait_until(lambda: keys_seen(client).endswith(b"z"), 30)
+        assert len(keys_seen(client)) <= 300  # of 60,004 bytes: the sequence's first 256, then z
+        await client.close()
+
+
+async def test_input_past_the_rate_waits_and_arrives_whole(tmp_path):
+    async with serving(tmp_path) as server:
+        client = await bounded(attendee(server))
+        (session,) = server.sessions
+        session.input.rate, session.input.burst, session.input._tokens = 2000.0, 2000.0, 2000.0
+        started = time.monotonic()
+        client.send(b"a" * 6000 + b"Z")
+        assert await wait_until(lambda: keys_seen(client).endswith(b"Z"), 30)
+        assert time.monotonic() - started >= 1.5  # 4000 bytes past the burst at 2000 a second
+        assert keys_seen(client) == b"a" * 6000 + b"Z"
+        await client.close()
+
+
+async def test_a_window_change_flood_reaches_the_tutor_as_few_resizes(tmp_path):
+    async with serving(tmp_path) as server:
+        client = await bounded(attendee(server))
+        for i in range(2000):
+            client.chan.change_terminal_size(40 + i % 80, 20 + i % 30)
+        client.chan.change_terminal_size(100, 30)
+        assert await client.wait_for("SIZE 100x30", 20)
+        await asyncio.sleep(0.3)
+        resizes = client.text().count("SIZE ") - 1  # the first is the ready line
+        assert resizes < 50, resizes
+        await client.close()
+
+
+# -- the memory budget ------------------------------------------------------------------
+
+
+async def test_a_tutor_past_the_memory_budget_is_refused_with_a_message(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path, memory_budget_mb=10_000) as server:
+        first = await bounded(attendee(server))
+        used = server.budget.used_mb(server.child_pids)
+        assert used > 1  # the stand-in's own Python
+        server.budget.budget_mb = int(used + server.budget.fresh_mb) - 1  # one more would pass it
+        second = await TerminalClient().connect(server.port, local_addr=(THIRD, 0))
+        assert await second.wait_for("no memory left for another tutor", 20), second.text()
+        assert await wait_until(lambda: second.closed, 10)
+        assert len(server.sessions) == 1
+        await first.close()
+    assert any("no memory left" in m for m in logged(caplog))
+
+
+CRASHING_TUTOR = r'''
+import os, sys
+with open(os.environ["TUI_ATTENTION_ERROR_LOG"], "w") as f:
+    f.write('Traceback (most recent call last):\n  File "/x/app.py", line 7, in boom\n    1/0\n'
+            'ZeroDivisionError: \x1b]52;c;ZXZpbA==\x07 division by zero\n')
+sys.stderr.write("tui-attention stopped on an internal error (ZeroDivisionError)\r\n")
+sys.exit(1)
+'''
+
+
+async def test_a_tutors_internal_error_reaches_the_log_escaped_and_the_attendee_as_one_line(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING_TUTOR)
+    server = TutorSSHServer([sys.executable, "-P", str(script)], port=0)
+    await server.start()
+    try:
+        client = await TerminalClient().connect(server.port)
+        assert await wait_until(lambda: client.closed, 20)
+    finally:
+        await server.close()
+    assert "stopped on an internal error (ZeroDivisionError)" in client.text()
+    assert "Traceback" not in client.text()
+    (line,) = [m for m in logged(caplog) if "stopped on an internal error" in m]
+    assert 'File "/x/app.py", line 7, in boom | ZeroDivisionError: \\x1b]52' in line and "\x1b" not in line

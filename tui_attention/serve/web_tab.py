@@ -1,0 +1,263 @@
+"""One browser tab's tutor in `serve web`: `TutorAppService` starts the guarded child
+(textual-serve's per-tab process manager, with our wrapper, environment and session
+directory) and relays its output; `TabInput` passes the tab's keys through an
+`InputFilter` in order and coalesces its resizes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shlex
+import shutil
+import signal
+from collections.abc import Sequence
+from importlib.metadata import version
+from typing import Any
+
+from textual_serve.app_service import AppService
+
+from tui_attention.serve.child import (Limits, child_environment, exit_description, make_workdir, read_error_report,
+                                       wrapped_argv)
+from tui_attention.serve.guard import InputFilter, clean, error_summary
+
+log = logging.getLogger("tui_attention.serve")
+
+# Close codes (4000-4999 are the application's) and the reasons the page shows.
+CLOSE_IDLE, CLOSE_FULL, CLOSE_ADDRESS_FULL, CLOSE_TUTOR_STOPPED, CLOSE_NO_MEMORY = 4001, 4002, 4003, 4004, 4005
+STOP_GRACE = 3.0  # seconds for a tab's tutor to quit after the tab went away
+MAX_PENDING_INPUT = 256 * 1024  # bytes of keys waiting for a tutor; a message past it is dropped whole
+CONTROL_INTERVAL = 0.1  # seconds between two resizes (or focus changes) passed to a tutor
+STDERR_TAIL = 4096  # bytes of a tutor's stderr kept for the log
+RESET_TERMINAL = b"\x1b[0m\x1b[?1049l\x1b[?25h"
+
+class TutorAppService(AppService):
+    """textual-serve's per-tab process manager, starting our guarded child."""
+
+    def __init__(self, argv: Sequence[str], limits: Limits, *, shown: str = "?", close_reason: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(shlex.join(argv), **kwargs)
+        self.shown = shown  # the attendee's address, for the log
+        self.argv = list(argv)
+        self.limits = limits
+        self.workdir: str | None = None
+        self.stopping = False
+        self.stderr_tail = b""
+        self.input: TabInput | None = None  # set once the tutor runs
+        self.close_reason = close_reason  # async (code, text): closes the tab with a reason
+
+    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+        assert self.workdir is not None, "the working directory comes first"
+        env = child_environment(self.workdir, "xterm-256color")
+        env.update(
+            TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver",
+            TEXTUAL_FPS="60",
+            TEXTUAL_COLOR_SYSTEM="truecolor",
+            TERM_PROGRAM="textual",
+            TERM_PROGRAM_VERSION=version("textual-serve"),
+            COLUMNS=str(width),
+            ROWS=str(height),
+        )
+        return env
+
+    async def _open_app_process(self, width: int = 80, height: int = 24):
+        self.workdir = make_workdir()
+        self._process = process = await asyncio.create_subprocess_exec(
+            *wrapped_argv(self.argv, self.limits, tty=False, confine=self.workdir),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._build_environment(width, height),
+            cwd=self.workdir,
+            start_new_session=True,
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def _relay(self) -> None:
+        """textual-serve's `AppService.run`, but the tutor's stderr is kept short (its last
+        4 KiB) for the log instead of being copied, raw and whole, to the server's stdout."""
+        process = self._process
+        assert process is not None and process.stdout is not None and process.stderr is not None
+        stdout, stderr = process.stdout, process.stderr
+        tail = bytearray()
+
+        async def read_stderr() -> None:
+            while data := await stderr.read(4096):
+                tail.extend(data)
+                del tail[:-STDERR_TAIL]
+
+        stderr_task = asyncio.create_task(read_stderr())
+        try:
+            for _ in range(10):  # wait for the prelude: this is a Textual app
+                line = await stdout.readline()
+                if not line or line == b"__GANGLION__\n":
+                    break
+            while True:
+                kind = await stdout.readexactly(1)
+                size = int.from_bytes(await stdout.readexactly(4), "big")
+                payload = await stdout.readexactly(size)
+                if kind == b"D":
+                    await self.on_data(payload)
+                elif kind == b"M":
+                    await self.on_meta(payload)
+                elif kind == b"P":
+                    await self.on_packed(payload)
+        except (asyncio.IncompleteReadError, ConnectionResetError, asyncio.CancelledError, ValueError):
+            pass
+        finally:
+            stderr_task.cancel()
+            try:
+                await stderr_task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self.stderr_tail = bytes(tail)
+
+    def last_error_line(self) -> str:
+        lines = [line for line in self.stderr_tail.decode("utf-8", "replace").splitlines() if line.strip()]
+        return clean(lines[-1], 160) if lines else ""
+
+    async def run(self) -> None:
+        await self._relay()  # returns when the child's stdout closes
+        if self.stopping:
+            return
+        # The tutor ended on its own. A clean quit already closed the tab's
+        # socket (exit meta); after a crash, say so in one line and close.
+        returncode = await self._wait(STOP_GRACE)
+        if returncode not in (0, None):
+            error = self.last_error_line()
+            log.info("tutor %s stopped: %s%s", self.pid, exit_description(returncode), f" ({error})" if error else "")
+            text = f"The tutor stopped unexpectedly ({exit_description(returncode)}); reload the page to start again."
+            try:
+                await self.remote_write_bytes(RESET_TERMINAL + f"\r\n{text}\r\n".encode())
+            except Exception:
+                pass
+            if self.close_reason is not None:
+                try:
+                    await self.close_reason(CLOSE_TUTOR_STOPPED, text)
+                except Exception:
+                    pass
+        try:
+            await self.remote_close()
+        except Exception:
+            pass
+
+    async def _wait(self, timeout: float) -> int | None:
+        process = self._process
+        if process is None:
+            return None
+        try:
+            return await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            return None
+
+    def _kill_group(self) -> None:
+        process = self._process
+        if process is not None and process.returncode is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    async def stop(self) -> None:
+        """Ask the tutor to quit; kill its session if it does not; reap it; remove its directory."""
+        self.stopping = True
+        task, self._task = self._task, None
+        if task is not None:
+            await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
+            try:
+                await asyncio.wait_for(self.send_meta({"type": "quit"}), STOP_GRACE)
+            except TimeoutError:
+                pass
+            done, _ = await asyncio.wait({task}, timeout=STOP_GRACE)
+            if not done:
+                self._kill_group()
+                await asyncio.wait({task}, timeout=STOP_GRACE)
+        if self._process is not None and await self._wait(STOP_GRACE) is None:
+            self._kill_group()
+            await self._wait(STOP_GRACE)
+        if self.workdir:
+            report = read_error_report(self.workdir)
+            if report:  # the attendee saw one line; the instructor gets where and what
+                log.error("tutor of %s stopped on an internal error: %s", self.shown, error_summary(report))
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+class TabInput:
+    """What one tab sends its tutor: keys through an InputFilter, in order (what it holds back
+    goes after `wait()` seconds; a message that would make more than 256 KiB wait is dropped
+    whole, so the socket is always read and no escape sequence is cut); resizes and focus
+    changes at most every 100 ms, the last one winning; and the time of the last key, for
+    the idle timeout."""
+
+    def __init__(self, service: AppService, loop: asyncio.AbstractEventLoop) -> None:
+        self.service = service
+        self.loop = loop
+        self.filter = InputFilter()
+        self.pending = bytearray()
+        self.last_key = loop.time()
+        self.dropped = 0  # bytes of keys dropped
+        self._keys_waiting = asyncio.Event()
+        self._size: tuple[int, int] | None = None
+        self._focus: bool | None = None
+        self._control_waiting = asyncio.Event()
+        self.tasks = [asyncio.create_task(self._send_keys()), asyncio.create_task(self._send_control())]
+
+    def key(self, data: bytes) -> None:
+        """Queue `data` for the tutor (or drop it whole if too much is waiting already)."""
+        self.last_key = self.loop.time()
+        if len(self.pending) + len(data) > MAX_PENDING_INPUT:
+            self.dropped += len(data)
+            return
+        self.pending += data
+        self._keys_waiting.set()
+
+    def resize(self, cols: int, rows: int) -> None:
+        self._size = (cols, rows)
+        self._control_waiting.set()
+
+    def focus(self, focused: bool) -> None:
+        self._focus = focused
+        self._control_waiting.set()
+
+    async def _send_keys(self) -> None:
+        while True:
+            await self._keys_waiting.wait()
+            self._keys_waiting.clear()
+            while self.pending:
+                data = bytes(self.pending)
+                self.pending.clear()
+                now, held = self.filter.feed(data)
+                if now:
+                    await self.service.send_bytes(now)
+                if held:
+                    self.pending[:0] = held
+                    await asyncio.sleep(max(self.filter.wait(), 0.005))
+
+    async def _send_control(self) -> None:
+        while True:
+            await self._control_waiting.wait()
+            self._control_waiting.clear()
+            size, self._size = self._size, None
+            focus, self._focus = self._focus, None
+            if size is not None:
+                await self.service.set_terminal_size(*size)
+            if focus is True:
+                await self.service.focus()
+            elif focus is False:
+                await self.service.blur()
+            await asyncio.sleep(CONTROL_INTERVAL)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import socket
 import sys
@@ -19,7 +20,7 @@ from contextlib import asynccontextmanager
 import asyncssh
 import pytest
 
-from serve_helpers import TerminalClient, bounded, client_options, standin_argv, wait_until
+from serve_helpers import CliServer, TerminalClient, bounded, client_options, standin_argv, wait_until
 from tui_attention.serve.guard import Backoff
 from tui_attention.serve.ssh import TutorSSHServer
 from tui_attention.serve.ssh_session import MAX_ENV_VARIABLES
@@ -332,3 +333,33 @@ async def test_a_tutors_internal_error_reaches_the_log_escaped_and_the_attendee_
     assert "Traceback" not in client.text()
     (line,) = [m for m in logged(caplog) if "stopped on an internal error" in m]
     assert 'File "/x/app.py", line 7, in boom | ZeroDivisionError: \\x1b]52' in line and "\x1b" not in line
+
+
+# -- confinement: refuse, or say so everywhere ----------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["ssh", "web"])
+def test_serve_refuses_to_start_unconfined_without_the_flag(tmp_path, monkeypatch, command):
+    import subprocess
+
+    monkeypatch.setenv("TUI_ATTENTION_LANDLOCK", "off")
+    done = subprocess.run([sys.executable, "-P", "-m", "tui_attention", "serve", command, "--port", "0"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")})
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be confined" in lines[0] and "--unconfined" in lines[0], done.stderr
+
+
+async def test_unconfined_is_said_in_the_banner_and_on_every_attendees_status_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_ATTENTION_LANDLOCK", "off")
+    server = CliServer(["ssh", "--unconfined"], tmp_path)
+    try:
+        assert "UNCONFINED" in server.banner
+        client = await bounded(TerminalClient().connect(server.port))
+        assert await wait_until(lambda: "me" in client.text() and "UNCONFINED" in client.text(), 30), client.text()
+        assert client.text().splitlines()[0].startswith(" UNCONFINED server")
+        client.send("q")
+        assert await wait_until(lambda: client.closed, 20)
+    finally:
+        server.stop()

@@ -50,6 +50,7 @@ class LessonController:
     session: QuestionSession | None = None
     trace: Trace | None = None
     feedback: list[tuple[str, str]] = field(default_factory=list)  # (style, text)
+    before: dict | None = None  # the learner's own scenario and place, given back when the lesson ends
 
     @property
     def active(self) -> bool:
@@ -89,6 +90,8 @@ class LessonController:
         lesson = self.lessons[index]
         if page is None:
             page = self.progress.last_page if self.progress.last_lesson == lesson.id else 0
+        if not self.active:
+            self.before = _place(state)
         self.index, self.page = index, max(0, min(page, len(lesson.pages) - 1))
         return notices + self.show_page(state)
 
@@ -103,6 +106,7 @@ class LessonController:
         state.overrides = lesson.scenario.overrides.merged(**dict(page.switches))
         state.set_config(config)
         state.view = page.view
+        state.all_heads = False  # a page shows the head it names, not every head's A
         state.head = min(page.head_index, config.heads - 1)
         if page.word_index is not None:
             state.word = min(page.word_index, state.n - 1)
@@ -135,8 +139,9 @@ class LessonController:
     def _finish(self, lesson: Lesson, state: TutorState) -> list[Notice]:
         """Past the last page: complete if every question was answered; either way the next
         place to resume is the next lesson (or nowhere after the last)."""
-        self.index = None
+        self.index, self.session = None, None
         state.concealed = NOTHING
+        self._give_back(state)
         unanswered = self.open_questions(lesson)
         following = next((x for x in self.lessons if x.number == lesson.number + 1), None)
         if unanswered:
@@ -156,14 +161,24 @@ class LessonController:
                             "Press L, then c, to go back to them.", len(unanswered))
             return notices + [Notice(text.format(number=lesson.number, pages=pages), "warning", 10)]
         done = self.progress.count_completed([x.id for x in self.lessons])
-        return notices + [Notice(_("Lesson {number} complete ({done} / {total}). Press L for the next one.").format(
-            number=lesson.number, done=done, total=len(self.lessons)), timeout=8)]
+        if following is None:
+            text = _("Lesson {number} complete ({done} / {total}). That was the last lesson.")
+        else:
+            text = _("Lesson {number} complete ({done} / {total}). Press L for the next one.")
+        return notices + [Notice(text.format(number=lesson.number, done=done, total=len(self.lessons)), timeout=8)]
 
     def leave(self, state: TutorState) -> None:
-        """Close the lesson part-way; the progress file keeps this page as the place to resume."""
+        """Close the lesson part-way; the progress file keeps this page as the place to resume.
+        The learner's own scenario (their sentence, switches and edits) and place come back."""
         self.index, self.session = None, None
         state.concealed = NOTHING
         self.feedback = []
+        self._give_back(state)
+
+    def _give_back(self, state: TutorState) -> None:
+        if self.before is not None:
+            _restore(state, self.before)
+            self.before = None
 
     def rendered(self, decimals: int) -> RenderedPage:
         """The current page with its numbers filled in from the page's trace."""
@@ -180,6 +195,9 @@ class LessonController:
     def attempt(self, given, state: TutorState) -> list[Notice]:
         """Check an answer (a choice number or typed text) and record it."""
         session = self.session
+        if session.solved:
+            # A right answer stands: a later key press must not turn it into "Not quite".
+            return [Notice(_("Already answered right. Press ] for the next page."), timeout=4)]
         verdict = session.attempt(given)
         if not verdict.valid:
             self.feedback.append(("yellow", verdict.explanation))
@@ -231,3 +249,20 @@ class LessonController:
             state.step = index
         else:
             state.matrix_step = index
+
+
+def _place(state: TutorState) -> dict:
+    """What a lesson replaces in the tutor's state: scenario, switches, edits and position."""
+    return {"scenario": state.scenario, "overrides": state.overrides, "config": state.config,
+            "edited": state.edited, "view": state.view, "word": state.word, "step": state.step,
+            "matrix_step": state.matrix_step, "head": state.head, "all_heads": state.all_heads}
+
+
+def _restore(state: TutorState, place: dict) -> None:
+    state.scenario, state.overrides = place["scenario"], place["overrides"]
+    state.set_config(place["config"])
+    state.edited = place["edited"]
+    state.view, state.all_heads = place["view"], place["all_heads"]
+    state.word = min(place["word"], state.n - 1)
+    state.head = min(place["head"], state.config.heads - 1)
+    state.step, state.matrix_step = place["step"], min(place["matrix_step"], len(state.matrix_steps) - 1)

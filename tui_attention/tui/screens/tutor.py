@@ -25,6 +25,7 @@ from tui_attention.i18n import _, ngettext
 from tui_attention.lessons.controller import Notice
 from tui_attention.steps.labels import mask_word, scale_word, weights_word, step_counter, word_counter
 from tui_attention.steps.notation import fmt
+from tui_attention.steps.conceal import NOTHING
 from tui_attention.steps.state import TutorState
 from tui_attention.tui import files
 from tui_attention.tui.bindings import TUTOR_KEYS, bindings
@@ -65,6 +66,9 @@ class TutorScreen(Screen):
     """The main screen."""
 
     BINDINGS = bindings(TUTOR_KEYS)
+    # Nothing takes the keys by itself: a grid is focused only when the learner asks (tab),
+    # or coming back from a prompt would leave a grid holding escape, pgdn and ?.
+    AUTO_FOCUS = ""
 
     class StateChanged(Message):
         """Posted after every change of word, step, view or switch (for tests and lessons)."""
@@ -170,7 +174,7 @@ class TutorScreen(Screen):
         if not self.lesson.active:
             return False
         self.notify(_("This lesson page sets its own numbers. Press escape to leave the lesson, then change them."),
-                    title=_("Not inside a lesson"), severity="warning", timeout=6, markup=False)
+                    title=_("The lesson sets the numbers"), severity="warning", timeout=6, markup=False)
         return True
 
     def action_cycle_head_shown(self) -> None:
@@ -237,7 +241,8 @@ class TutorScreen(Screen):
         elif self.lesson.active:
             self.lesson.leave(self.state)
             self.remove_class("-lesson")
-            self.notify(_("Left the lesson; L and then c come back to this page."), timeout=4, markup=False)
+            self.notify(_("Left the lesson; your own numbers are back. L and then c come back to this page."),
+                        timeout=4, markup=False)
             self.refresh_view()
 
     # --- editing, saving, exporting ---------------------------------------------------------
@@ -288,6 +293,11 @@ class TutorScreen(Screen):
         self.ask(files.save(self.state, self.app.destination))
 
     def action_export(self) -> None:
+        if self.state.concealed != NOTHING:
+            # The file would hold what the open question hides.
+            self.notify(_("Answer the question (or show its worked answer) first: the export would give it away."),
+                        title=_("Not yet"), severity="warning", timeout=6, markup=False)
+            return
         self.ask(files.export(self.state, self.app.destination))
 
     # --- lessons ----------------------------------------------------------------------------

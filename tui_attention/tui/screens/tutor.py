@@ -187,13 +187,13 @@ class TutorScreen(Screen):
         if self._lesson_holds_the_numbers():
             return
         self._change(self.state.toggle_scale)
-        self._announce(_("Scaling: {scale}").format(scale=self.state.config.scale))
+        self._announce(_("Scores: {scale}").format(scale=scale_word(self.state.config)))
 
     def action_toggle_mask(self) -> None:
         if self._lesson_holds_the_numbers():
             return
         self._change(self.state.toggle_mask)
-        self._announce(_("Mask: {mask}").format(mask=self.state.config.mask))
+        self._announce(_("Mask: {mask}").format(mask=mask_word(self.state.config)))
 
     def action_cycle_weight_scale(self) -> None:
         if self._lesson_holds_the_numbers():
@@ -201,8 +201,8 @@ class TutorScreen(Screen):
         self._change(self.state.cycle_weight_scale)
         s = self.state
         largest = s.trace.heads[s.head].weights[s.word].max()
-        self._announce(_("Weight scale x{scale:g}: largest weight of word {word} is now {weight}").format(
-            scale=s.config.weight_scale, word=s.word + 1, weight=fmt(largest, s.decimals)))
+        self._announce(_("W_q, W_k, W_v: {weights}. Largest attention weight of word {word}: {weight}").format(
+            weights=weights_word(s.config), word=s.word + 1, weight=fmt(largest, s.decimals)))
 
     def action_cycle_heads(self) -> None:
         if self._lesson_holds_the_numbers():

@@ -69,6 +69,7 @@ class VectorRow:
     role: str
     key: str = ""  # the tensor (registry key) and row the values come from
     row: int = -1
+    count: int = 0  # the rows that tensor has (n), of which a pane may show only some
 
 
 @dataclass(frozen=True, eq=False)

@@ -424,7 +424,7 @@ def _vectors(trace: Trace, i: int, head: int, reads: tuple[Cell, ...],
             for r in shown:
                 kind = "read-query" if role == "read" and cell.row is None and r == i else role
                 label = f"{t.row_symbol}{sub(r + 1)}{score_suffix(cell.matrix, trace.config)}"
-                rows.append(VectorRow(label, f"1x{m.shape[1]}", m[r], kind, cell.matrix, r))
+                rows.append(VectorRow(label, f"1x{m.shape[1]}", m[r], kind, cell.matrix, r, m.shape[0]))
             if cell.row is None and len(shown) < trace.n:
                 notes.append(_("{symbol}: rows {first}-{last} of {n}").format(
                     symbol=t.row_symbol, first=shown[0] + 1, last=shown[-1] + 1, n=trace.n))

@@ -47,8 +47,18 @@ def fit_rows(step: Step, max_rows: int | None) -> tuple[list[VectorRow], list[st
     shown = [longest[i] for i in window(len(longest), centre, keep)]
     kept = [r for k, r in enumerate(rows) if k in shown or k not in longest][:max_rows]
     if len(shown) < len(longest):  # one note in place of the step's (which described a wider cut)
-        notes = [_("{symbol}: {shown} of {count} rows shown").format(symbol=_stem(rows[longest[0]].label),
-                                                                     shown=len(shown), count=len(longest))]
+        first, last = rows[shown[0]], rows[shown[-1]]
+        # Counted in the matrix's own rows (n), not in the rows the Step carried (at most 11 around the word).
+        count = max(first.count, len(longest))
+        symbol = _stem(first.label)
+        if first.row < 0:  # rows not taken from a matrix: count what there is
+            notes = [_("{symbol}: {shown} of {count} rows shown").format(symbol=symbol, shown=len(shown),
+                                                                         count=len(longest))]
+        elif first.row == last.row:
+            notes = [_("{symbol}: row {row} of {n}").format(symbol=symbol, row=first.row + 1, n=count)]
+        else:
+            notes = [_("{symbol}: rows {first}-{last} of {n}").format(symbol=symbol, first=first.row + 1,
+                                                                      last=last.row + 1, n=count)]
     return kept, notes
 
 

@@ -26,7 +26,7 @@ CASES = {
     "bad choice": (["trace", "--scale", "huge"], "invalid choice"),
     "binary file": (["trace", "--scenario", "{binary}"], "not UTF-8"),
     "unknown flag": (["trace", "--frobnicate"], "unrecognized arguments"),
-    "heads break matrix": (["trace", "--scenario", "{notebook}", "--heads", "2"], "weights.w_q"),
+    "d_k breaks matrix": (["trace", "--scenario", "{notebook}", "--d-k", "2"], "weights.w_q"),
 }
 
 

@@ -62,8 +62,8 @@ def test_tokens_with_control_characters_are_refused(token):
 
 
 def test_generated_flags_start_fresh_scenario():
-    cfg = build_config(None, Overrides(heads=2))
-    assert cfg.tokens == NOTEBOOK_TOKENS and cfg.heads == 2
+    cfg = build_config(None, Overrides(seed=5))
+    assert cfg.tokens == NOTEBOOK_TOKENS and cfg.seed == 5
     assert cfg.embeddings is None and cfg.positions_kind == "sinusoidal" and not cfg.weights
     default = build_config(None, Overrides(scale="sqrt_dk"))
     assert default.embeddings is not None and default.scale == "sqrt_dk"
@@ -72,9 +72,34 @@ def test_generated_flags_start_fresh_scenario():
 def test_flag_that_breaks_an_explicit_matrix_names_it(tmp_path):
     path = write(tmp_path, dumps_scenario(build_config(None)))
     with pytest.raises(ConfigError, match="weights.w_q"):
-        build_config(path, Overrides(heads=2))
+        build_config(path, Overrides(d_k=2))
     with pytest.raises(ConfigError, match="embeddings.values"):
         build_config(path, Overrides(sentence="solo dos"))
+
+
+@pytest.mark.parametrize("heads", [2, 4, 3])
+def test_more_heads_keep_the_inputs_and_the_heads_there_are(heads):
+    """H on the notebook compares like with like: same X, head 1 is the notebook's head."""
+    one = compute(build_config(None))
+    more = compute(build_config(None, Overrides(heads=heads)))
+    assert more.config.heads == heads and np.array_equal(more.X, one.X)
+    for name in ("W_q", "W_k", "W_v", "weights", "output"):
+        assert np.array_equal(getattr(more.heads[0], name), getattr(one.heads[0], name))
+    # the added heads are seeded draws at the scenario's weight scale, not copies of head 1
+    assert not np.allclose(more.heads[1].W_q, one.heads[0].W_q)
+    assert abs(np.std(more.heads[1].W_q) / one.config.weight_scale - 1) < 0.8
+    four = build_config(None, Overrides(heads=4))
+    # a head keeps its draw whatever the number of heads; back to one head is the notebook again
+    assert np.array_equal(four.weights["w_k"][1], build_config(None, Overrides(heads=2)).weights["w_k"][1])
+    assert four.with_heads(1).same_as(build_config(None))
+
+
+def test_with_heads_seeds_a_w_o_that_no_longer_fits():
+    two = build_config(None, Overrides(heads=2))
+    explicit = two.replace(weights={**two.weights, "w_o": np.ones((2 * two.d_v, two.d_model))})
+    assert "w_o" not in explicit.with_heads(4).weights
+    with pytest.raises(ConfigError, match="heads"):
+        explicit.with_heads(0)
 
 
 def test_weight_scale_rescales_explicit_weights():

@@ -15,6 +15,8 @@ import numpy as np
 
 from tui_attention.i18n import _
 
+from .seeding import head_draw
+
 MAX_TOKENS = 1024
 MAX_DIM = 1024
 MAX_D_FF = 4096
@@ -213,6 +215,28 @@ class Config:
             if name in weights:
                 weights[name] = weights[name] * ratio
         return replace(self, weight_scale=new_scale, weights=weights)
+
+    def with_heads(self, heads: int) -> "Config":
+        """The same inputs with `heads` heads.
+
+        X = E + P is untouched, and so is every head the scenario already has: an explicit
+        W_q, W_k, W_v of shape (d_model, d) (one head) or (h, d_model, d) keeps its first
+        min(h, heads) heads, and each new head j gets seeded draws N(0, 1) * weight_scale keyed
+        by (seed, name, j). An explicit W_o, shaped (h*d_v, d_model), no longer fits and is seeded.
+        """
+        heads = _check_int("heads", heads, 1, MAX_HEADS)
+        if heads == self.heads:
+            return self
+        cols = {"w_q": self.d_k, "w_k": self.d_k, "w_v": self.d_v}
+        weights = {k: v for k, v in self.weights.items() if k != "w_o"}
+        for name, width in cols.items():
+            if name not in weights:
+                continue
+            old = [weights[name]] if self.heads == 1 else list(weights[name])
+            new = old[:heads] + [head_draw(self.seed, name, j, (self.d_model, width)) * self.weight_scale
+                                 for j in range(len(old), heads)]
+            weights[name] = new[0] if heads == 1 else np.stack(new)
+        return replace(self, heads=heads, weights=weights)
 
     def same_as(self, other: "Config") -> bool:
         """Field-by-field equality, comparing arrays by value."""

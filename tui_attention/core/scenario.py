@@ -141,8 +141,9 @@ class Overrides:
     mask: str | None = None
     weight_scale: float | None = None
 
-    # Without --scenario, any of these starts a fresh generated scenario.
-    GENERATING = ("sentence", "seed", "d_model", "d_k", "d_v", "heads")
+    # Without --scenario, any of these starts a fresh generated scenario. Heads do not: more
+    # heads keep the scenario's inputs and its heads, and add seeded ones (Config.with_heads).
+    GENERATING = ("sentence", "seed", "d_model", "d_k", "d_v")
 
     def given(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
@@ -170,14 +171,18 @@ def apply_overrides(config: Config, overrides: Overrides) -> Config:
     changes: dict[str, Any] = {}
     if "sentence" in given:
         changes["tokens"] = tokens_from_sentence(given["sentence"])
-    for key in ("seed", "d_model", "d_k", "d_v", "heads", "scale", "mask"):
+    for key in ("seed", "d_model", "d_k", "d_v", "scale", "mask"):
         if key in given:
             changes[key] = given[key]
-    if changes:
+    if changes or "heads" in given:
         try:
-            config = config.replace(**changes)
+            if changes:
+                config = config.replace(**changes)
+            if "heads" in given:
+                config = config.with_heads(given["heads"])
         except ConfigError as exc:
-            flags = ", ".join("--" + k.replace("_", "-") for k in changes if k != "tokens") or "--sentence"
+            named = [*changes, *(["heads"] if "heads" in given else [])]
+            flags = ", ".join("--" + k.replace("_", "-") for k in named if k != "tokens") or "--sentence"
             if "tokens" in changes and "--sentence" not in flags:
                 flags = "--sentence, " + flags
             raise ConfigError(_("{flags} does not fit this scenario: {why}").format(flags=flags, why=exc)) from None

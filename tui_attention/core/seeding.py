@@ -20,3 +20,9 @@ def stable_key(*parts: str | int) -> int:
 def rng_for(seed: int, *key: str | int) -> np.random.Generator:
     """A PCG64 generator seeded by (seed, stable_key(*key))."""
     return np.random.default_rng([seed, stable_key(*key)])
+
+
+def head_draw(seed: int, name: str, head: int, shape: tuple[int, int]) -> np.ndarray:
+    """N(0, 1) draws for one head's W_q, W_k or W_v, keyed by (seed, name, head): the same
+    head gets the same draw whatever the number of heads."""
+    return rng_for(seed, "weights", name, head).standard_normal(shape)

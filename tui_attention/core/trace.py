@@ -14,7 +14,7 @@ from . import attention, block
 from .config import Config
 from .embeddings import embed
 from .positions import no_positions, sinusoidal
-from .seeding import rng_for
+from .seeding import head_draw, rng_for
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -25,8 +25,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 def seeded_head_weights(config: Config, name: str, head: int, cols: int) -> np.ndarray:
     """W ~ N(0, 1) * weight_scale, keyed by (seed, name, head).  Shape (d_model, cols)."""
-    draw = rng_for(config.seed, "weights", name, head).standard_normal((config.d_model, cols))
-    return draw * config.weight_scale
+    return head_draw(config.seed, name, head, (config.d_model, cols)) * config.weight_scale
 
 
 def seeded_dense(config: Config, name: str, shape: tuple[int, int]) -> np.ndarray:

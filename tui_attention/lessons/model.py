@@ -48,8 +48,8 @@ class ScenarioSpec:
     overrides: Overrides = Overrides()
 
     def config(self, switches: Mapping[str, Any] | None = None) -> Config:
-        """build_config(file, overrides + switches): heads > 1 on the default scenario
-        gives a fresh generated scenario, exactly as `tui-attention trace --heads 2`."""
+        """build_config(file, overrides + switches): heads > 1 keeps the scenario's inputs and
+        its first head and adds seeded heads, exactly as `tui-attention trace --heads 2`."""
         overrides = self.overrides.merged(**dict(switches or {}))
         return build_config(self.file, overrides)
 

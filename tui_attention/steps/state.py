@@ -128,8 +128,8 @@ class TutorState:
     def _rebuild(self, **changes) -> None:
         overrides = self.overrides.merged(**changes)
         if "heads" in changes and not self.edited:
-            # Back to the scenario's own head count: back to its own numbers (the notebook's,
-            # not a fresh seeded scenario), as `trace` without --heads gives.
+            # Back to the scenario's own head count: back to exactly its own config, as `trace`
+            # without --heads gives (an explicit W_o the extra heads had to drop comes back).
             without = overrides.merged(heads=None)
             if build_config(self.scenario, without).heads == changes["heads"]:
                 overrides = without

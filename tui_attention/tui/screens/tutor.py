@@ -211,8 +211,8 @@ class TutorScreen(Screen):
         self._change(self.state.cycle_heads)
         heads = self.state.config.heads
         if heads != before and heads > 1 and before == 1:
-            self._announce(_("{heads} heads: each head has its own W_q, W_k, W_v "
-                             "(seeded; a fresh scenario like `trace --heads`).").format(heads=heads))
+            self._announce(_("{heads} heads, the same inputs X: head 1 is the head you had; heads 2-{heads} "
+                             "have their own seeded W_q, W_k, W_v. t shows the next head.").format(heads=heads))
 
     def action_scroll_page(self, direction: int) -> None:
         if self.state.view == "walkthrough":

@@ -37,3 +37,49 @@ def test_a_cut_vectors_pane_counts_the_rows_of_the_matrix():
     rows, notes = fit_rows(short, 4)
     shown = [r.row + 1 for r in rows if r.label.startswith("v")]
     assert notes == [f"v: rows {shown[0]}-{shown[-1]} of 5"]
+
+
+# --- #37: a tensor both read and written is shown once ------------------------------------------
+
+SCALE, MASK = 5, 6
+
+
+def test_a_switched_off_step_shows_its_row_once_as_read_and_written():
+    for index in (SCALE, MASK):  # no scaling, no mask: both pass s₁ on unchanged
+        step = word_step(NOTEBOOK, 0, index)
+        assert [(r.label, r.role) for r in step.vectors] == [("s₁", "read-written")]
+        assert step.vector_notes == ("s₁: read · written, unchanged",)
+    scaled = trace(scale="sqrt_dk")
+    step = word_step(scaled, 0, SCALE)  # switched on: what it reads and what it writes differ
+    assert [(r.label, r.role) for r in step.vectors] == [("s₁", "read"), ("s₁/√d", "written")]
+    assert step.vector_notes == ()
+    step = word_step(scaled, 0, MASK)
+    assert [(r.label, r.role) for r in step.vectors] == [("s₁/√d", "read-written")]
+
+
+def test_a_switched_off_matrix_step_shows_one_s_grid():
+    from tui_attention.steps import matrix_steps
+    from tui_attention.tui.screens.matrix import scene_tensors
+
+    def grids(t, kind):
+        step = next(s for s in matrix_steps(t) if s.kind == kind)
+        return [x.key for x, _ in scene_tensors(step, 1)]
+
+    assert grids(NOTEBOOK, "scale") == ["scaled"] and grids(NOTEBOOK, "mask") == ["logits"]
+    both = trace(scale="sqrt_dk", mask="causal")
+    assert grids(both, "scale") == ["scores", "scaled"] and grids(both, "mask") == ["scaled", "logits"]
+
+
+def test_a_hidden_score_is_hidden_at_every_stage_that_holds_the_same_number():
+    from tui_attention.lessons.giveaways import concealed
+    from tui_attention.lessons.model import Question
+
+    q = Question(id="t", kind="numeric", prompt="Compute s₁₂", answer="S[1,2]")
+    hidden = concealed(q, NOTEBOOK)  # no scaling, no mask: scaled and logits are the scores
+    assert all(hidden.cell(key, 0, 0, 1) for key in ("scores", "scaled", "logits"))
+    scaled = trace(scale="sqrt_dk")
+    hidden = concealed(q, scaled)  # scaled differs from the raw score: nothing to hide there
+    assert hidden.cell("scores", 0, 0, 1) and not hidden.cell("scaled", 0, 0, 1)
+    hidden = concealed(q, NOTEBOOK)
+    row = word_step(NOTEBOOK, 0, SCALE).vectors[0]  # the one s₁ row of the scale step hides s₁₂ too
+    assert hidden.cell(row.key, 0, row.row, 1) and not hidden.cell(row.key, 0, row.row, 0)

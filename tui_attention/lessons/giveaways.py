@@ -35,6 +35,21 @@ def _selection(ref_node):
     return None
 
 
+PASSED_ON = ("scores", "scaled", "logits")  # stages of the scores a switched-off step passes on unchanged
+
+
+def _same_number_elsewhere(cells, trace: Trace) -> set[tuple[str, int, int, int]]:
+    """The same cell at the other stages of the scores, where it holds the same number: with
+    scaling off, `scaled` is `scores`; with the mask off (or left of the diagonal) `logits` is
+    `scaled`. A pane showing that stage would show the hidden number."""
+    out = set()
+    for key, h, r, c in cells:
+        if key in PASSED_ON:
+            value = tensor(key).of(trace, h)[r, c]
+            out |= {(other, h, r, c) for other in PASSED_ON if tensor(other).of(trace, h)[r, c] == value}
+    return out
+
+
 def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
     """The cells and numbers `question` hides on `trace` (the page's), head `head` (0-based)."""
     refs = list(question.hides)
@@ -57,6 +72,7 @@ def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
             cells.update(cells_of(ref, trace, head))
         except RefError:
             continue
+    cells |= _same_number_elsewhere(cells, trace)
     for key, h, r, c in cells:
         values.append(float(tensor(key).of(trace, h)[r, c]))
     return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)))

@@ -19,7 +19,7 @@ from tui_attention.i18n import _
 
 from .labels import score_labels, score_suffix
 from .notation import DEFAULT_DECIMALS, fmt, fmt_vector, sub
-from .step import Cell, Step
+from .step import Cell, Step, passed_on
 from .word import scale_lines
 
 
@@ -95,11 +95,11 @@ def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, 
           if c.scale == "sqrt_dk" else
           _("No scaling, as in the notebook (press s for ÷√d_k). Std of the scores: {before}.")).format(
              d_k=c.d_k, before=f"{before:.{d}f}", after=f"{after:.{d}f}"),
-         scale_formula, (Cell("scores"),), (Cell("scaled"),)),
+         scale_formula, *passed_on(c, "scale")),
         ("mask", _("Causal mask") if c.mask == "causal" else _("Mask: off"),
          (_("Cells above the diagonal (a word looking at a later word) become -inf, so their weights are 0.")
           if c.mask == "causal" else _("No mask: every word sees every word (press c for a causal mask).")),
-         mask_formula, (Cell("scaled"),), (Cell("logits"),)),
+         mask_formula, *passed_on(c, "mask")),
         ("softmax", _("{formula}, row by row").format(formula="A = softmax(S)"),
          _("The softmax runs along each row: every query's weights over the keys sum to 1. Columns do not."),
          (_("row sums: {sums}").format(sums=fmt_vector(h.weights.sum(axis=1), d)),

@@ -36,6 +36,18 @@ def rows_around(n: int, centre: int, radius: int = 5) -> range:
     return range(start, start + size)
 
 
+def passed_on(config, kind: str, row: int | None = None) -> tuple[tuple["Cell", ...], tuple["Cell", ...]]:
+    """(reads, writes) of the scale or mask step, row `row` (None: every row).
+
+    Switched on, the step reads one stage of the scores and writes the next (scores -> scaled,
+    scaled -> logits). Switched off, the next stage holds the same numbers: the step reads and
+    writes that one tensor, and the panes show it once ("read · written"), not the same row twice.
+    """
+    before, after = {"scale": ("scores", "scaled"), "mask": ("scaled", "logits")}[kind]
+    on = config.scale == "sqrt_dk" if kind == "scale" else config.mask == "causal"
+    return (Cell(before if on else after, row),), (Cell(after, row),)
+
+
 def matrix_step_kinds(heads: int) -> tuple[str, ...]:
     """The matrix steps for `heads` heads (concat only when there is more than one)."""
     return tuple(k for k in MATRIX_STEP_KINDS if k != "concat" or heads > 1)
@@ -60,7 +72,8 @@ class Cell:
 class VectorRow:
     """One line of the Vectors pane: `label` (q₁, s₂/√d), its shape, the values and its role.
 
-    role: "read", "read-query" (the query word's row of a whole-matrix read) or "written".
+    role: "read", "read-query" (the query word's row of a whole-matrix read), "written", or
+          "read-written" (a row the step passes on unchanged, shown once).
     """
 
     label: str

@@ -34,7 +34,7 @@ from tui_attention.i18n import _, ngettext
 from .labels import score_labels, score_suffix
 from .notation import (DEFAULT_DECIMALS, fmt, fmt_vector, line_decimals, operand_decimals, readds, shown, shown_all,
                        sub, sub2, unrounded, vector_columns)
-from .step import RESULT_COLUMNS, WORD_STEP_KINDS, Cell, Step, VectorRow, rows_around
+from .step import RESULT_COLUMNS, WORD_STEP_KINDS, Cell, Step, VectorRow, passed_on, rows_around
 
 MAX_TERMS = 6  # dot products longer than this show their first and last terms around an ellipsis
 UNIFORM_RATIO = 1.25  # weights within this factor of each other (scores within ln 1.25) are "nearly uniform"
@@ -214,7 +214,8 @@ def _scale(w: _Word) -> tuple:
             "÷√{d_k} would make it {after}.").format(
             before=f"{before:.{d}f}", d_k=c.d_k, after=f"{before / np.sqrt(c.d_k):.{d}f}")
         lines = (_("{scores} unchanged: no scaling (press s to divide by √d_k)").format(scores=f"s{sub(i + 1)}ⱼ"),)
-    return (_("Scaling the scores"), text, lines, (Cell("scores", i),), (Cell("scaled", i),))
+    cells = passed_on(c, "scale", i)
+    return (_("Scaling the scores"), text, lines, *cells)
 
 
 def _mask(w: _Word) -> tuple:
@@ -236,7 +237,7 @@ def _mask(w: _Word) -> tuple:
         text = _("No mask: {word} may attend to every word, before and after it, as in an encoder. "
                  "Press c for a causal mask, which hides later words with -inf.").format(word=w.word)
         lines = (_("{scores} unchanged: no mask (press c for a causal mask)").format(scores=f"s{sub(i + 1)}ⱼ"),)
-    return (_("Masking"), text, lines, (Cell("scaled", i),), (Cell("logits", i),))
+    return (_("Masking"), text, lines, *passed_on(c, "mask", i))
 
 
 def _softmax_lines(w: _Word, top: float, total: float) -> list[str]:
@@ -414,17 +415,23 @@ def _vectors(trace: Trace, i: int, head: int, reads: tuple[Cell, ...],
     rows: list[VectorRow] = []
     notes: list[str] = []
     whole_write = any(c.row is None for c in writes)
+    both = set(reads) & set(writes)  # passed on unchanged (a switch that is off): one row, not two
     for role, cells in (("read", reads), ("written", writes)):
         for cell in cells:
             t = tensor(cell.matrix)
-            if t.rows != "token" or (role == "read" and cell.row is None and whole_write):
+            if t.rows != "token" or (role == "read" and (cell in both or cell.row is None and whole_write)):
                 continue
             m = t.of(trace, head)
             shown = [cell.row] if cell.row is not None else list(rows_around(trace.n, i))
             for r in shown:
                 kind = "read-query" if role == "read" and cell.row is None and r == i else role
+                kind = "read-written" if cell in both else kind
                 label = f"{t.row_symbol}{sub(r + 1)}{score_suffix(cell.matrix, trace.config)}"
                 rows.append(VectorRow(label, f"1x{m.shape[1]}", m[r], kind, cell.matrix, r, m.shape[0]))
+            if cell in both:
+                notes.append(_("{symbol}: read · written, unchanged").format(
+                    symbol=f"{t.row_symbol}{sub(cell.row + 1) if cell.row is not None else ''}"
+                           f"{score_suffix(cell.matrix, trace.config)}"))
             if cell.row is None and len(shown) < trace.n:
                 notes.append(_("{symbol}: rows {first}-{last} of {n}").format(
                     symbol=t.row_symbol, first=shown[0] + 1, last=shown[-1] + 1, n=trace.n))

@@ -13,7 +13,7 @@ from tui_attention.steps.step import Step, VectorRow
 from tui_attention.tui.layout import window
 from .render import plain
 
-STYLES = {"read": "", "read-query": "underline", "written": "reverse"}
+STYLES = {"read": "", "read-query": "underline", "written": "reverse", "read-written": "reverse"}
 SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉"
 
 
@@ -36,7 +36,7 @@ def fit_rows(step: Step, max_rows: int | None) -> tuple[list[VectorRow], list[st
     for k, row in enumerate(rows):
         last = rows[runs[-1][-1]] if runs else None
         if last is not None and _stem(last.label) == _stem(row.label) and \
-                (last.role == "written") == (row.role == "written"):
+                (last.role in ("written", "read-written")) == (row.role in ("written", "read-written")):
             runs[-1].append(k)
         else:
             runs.append([k])

@@ -83,3 +83,20 @@ def test_a_hidden_score_is_hidden_at_every_stage_that_holds_the_same_number():
     hidden = concealed(q, NOTEBOOK)
     row = word_step(NOTEBOOK, 0, SCALE).vectors[0]  # the one s₁ row of the scale step hides s₁₂ too
     assert hidden.cell(row.key, 0, row.row, 1) and not hidden.cell(row.key, 0, row.row, 0)
+
+
+# --- #30: the weights' std in 2 significant digits at every scale --------------------------------
+
+def test_w_std_has_two_significant_digits_at_every_scale():
+    from tui_attention.steps.labels import weights_word
+    from tui_attention.steps.notation import significant
+
+    for scale in (0.1, 1.0, 3.0):
+        config = build_config(None, Overrides(weight_scale=scale))
+        std = float(np.std(np.concatenate([config.weights[k].ravel() for k in ("w_q", "w_k", "w_v")])))
+        printed = re.fullmatch(r"W std (\S+)", weights_word(config))[1]
+        digits = printed.lstrip("-0.").replace(".", "")
+        assert len(digits) == 2, printed  # 0.089, 0.89, 2.7: never 0.09 / 0.9 / 3
+        assert abs(float(printed) - std) <= 0.5 * 10 ** (np.floor(np.log10(std)) - 1), (printed, std)
+    assert [significant(x) for x in (0.08892, 2.6677, 26.67, 266.7, 0.0999, 2.7e-5, 4.2e6)] == \
+        ["0.089", "2.7", "27", "270", "0.10", "2.7e-05", "4.2e+06"]

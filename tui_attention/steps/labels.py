@@ -14,6 +14,7 @@ import numpy as np
 from tui_attention.core.config import Config
 from tui_attention.i18n import _
 
+from .notation import significant
 from .step import Step
 
 
@@ -48,12 +49,13 @@ def mask_word(config: Config) -> str:
 
 def weights_word(config: Config) -> str:
     """How big W_q, W_k, W_v are: "W×0.1" for seeded N(0, 1) draws times weight_scale; for
-    explicit ones (a file, an edit), their standard deviation, which is what is true of them."""
+    explicit ones (a file, an edit), their standard deviation, which is what is true of them, to
+    2 significant digits (0.089, 0.89, 2.7: one rule at every scale; the toast says the same)."""
     explicit = [config.weights[k] for k in ("w_q", "w_k", "w_v") if k in config.weights]
     if not explicit:
         return f"W×{config.weight_scale:g}"
     spread = float(np.std(np.concatenate([w.ravel() for w in explicit])))
-    return _("W std {spread}").format(spread=f"{spread:.1g}")
+    return _("W std {spread}").format(spread=significant(spread))
 
 
 def word_counter(word: int, n: int) -> str:

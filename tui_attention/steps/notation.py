@@ -34,6 +34,23 @@ def fmt(value: float, decimals: int = DEFAULT_DECIMALS) -> str:
     return f"{value:+.{decimals}e}"
 
 
+def significant(value: float, digits: int = 2) -> str:
+    """`value` to `digits` significant digits, as a person writes a size: 0.089, 0.89, 2.7, 27, 270;
+    scientific (2.7e+06, 2.7e-05) outside 0.001 to a million."""
+    value = float(value)
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    for _attempt in range(2):  # rounding 0.0999 up to 0.10 moves the first digit: count again
+        exponent = math.floor(math.log10(abs(value)))
+        rounded = round(value, digits - 1 - exponent)
+        if math.floor(math.log10(abs(rounded))) == exponent:
+            break
+        value = rounded
+    if not -3 <= exponent < 6:
+        return f"{rounded:.{digits - 1}e}"
+    return f"{rounded:.{max(0, digits - 1 - exponent)}f}"
+
+
 def vector_columns(size: int, limit: int = 8) -> list[int]:
     """The entries fmt_vector() prints of a vector of `size`: all, or the first limit-2 and the last 2."""
     return list(range(size)) if size <= limit else [*range(limit - 2), size - 2, size - 1]

@@ -100,3 +100,31 @@ def test_w_std_has_two_significant_digits_at_every_scale():
         assert abs(float(printed) - std) <= 0.5 * 10 ** (np.floor(np.log10(std)) - 1), (printed, std)
     assert [significant(x) for x in (0.08892, 2.6677, 26.67, 266.7, 0.0999, 2.7e-5, 4.2e6)] == \
         ["0.089", "2.7", "27", "270", "0.10", "2.7e-05", "4.2e+06"]
+
+
+# --- #26: "almost nothing" only when each other weight is --------------------------------------
+
+SOFTMAX = 7
+
+
+def saturated_rows(t):
+    w = t.heads[0].weights
+    return [i for i in range(t.n) if w[i].max() > 0.9]
+
+
+def test_a_saturated_softmax_says_what_the_other_words_get():
+    nine_percent = trace(seed=0, weight_scale=1.0, mask="causal", scale="sqrt_dk")  # word 3: 0.92, 0.068, 0.011
+    w = nine_percent.heads[0].weights[2]
+    assert w.max() > 0.9 and np.sort(w)[-2] > 0.05
+    text = word_step(nine_percent, 2, SOFTMAX).narration
+    rest = w.sum() - w.max()
+    assert "almost nothing" not in text and "less than" not in text
+    assert f"the 2 other words it sees share {rest:+.4f}" in text
+    one_other = trace(seed=23, weight_scale=1.0, mask="causal", scale="sqrt_dk")  # word 2 sees 2 words: 0.93, 0.07
+    w = one_other.heads[0].weights[1]
+    assert f"the other word it sees gets {w[:2].min():+.4f}" in word_step(one_other, 1, SOFTMAX).narration
+    huge = trace(weight_scale=3.0, sentence="the cat saw a dog and a bird")
+    for i in saturated_rows(huge):  # the others really are tiny here: said so, with the bound
+        others = np.sort(huge.heads[0].weights[i])[:-1]
+        assert others.max() < 0.01
+        assert "each other word less than 0.01" in word_step(huge, i, SOFTMAX).narration

@@ -39,6 +39,7 @@ from .step import RESULT_COLUMNS, WORD_STEP_KINDS, Cell, Step, VectorRow, passed
 MAX_TERMS = 6  # dot products longer than this show their first and last terms around an ellipsis
 UNIFORM_RATIO = 1.25  # weights within this factor of each other (scores within ln 1.25) are "nearly uniform"
 SATURATED = 0.9  # a weight above this is a saturated softmax
+ALMOST_NOTHING = 0.01  # the other weights of a saturated softmax are "less than 0.01" only when each is
 
 
 def dot_terms(a: np.ndarray, b: np.ndarray, d: int) -> str:
@@ -303,10 +304,19 @@ def _softmax_verdict(w: _Word) -> str:
     if seen.size == 1:
         return _("{word} can only see itself, so its one weight is 1.").format(word=w.word)
     if float(seen.max()) > SATURATED:
-        lead = float(scores.max() - np.sort(scores)[-2])
-        return _("The softmax has saturated: {top} gets {weight} and the rest almost nothing, because its score "
-                 "is {lead} above the next highest.").format(
-            top=top_word, weight=top_weight, lead=fmt(lead, d).lstrip("+"))
+        lead = fmt(float(scores.max() - np.sort(scores)[-2]), d).lstrip("+")
+        others = np.delete(seen, int(np.argmax(seen)))
+        if float(others.max()) < ALMOST_NOTHING:
+            return _("The softmax has saturated: {top} gets {weight} and each other word less than {small}, "
+                     "because its score is {lead} above the next highest.").format(
+                top=top_word, weight=top_weight, small=f"{ALMOST_NOTHING:g}", lead=lead)
+        # Not "almost nothing": a 9% weight is not. Say what the others get.
+        return ngettext(
+            "The softmax has saturated: {top} gets {weight} and the other word it sees gets {rest}, because its "
+            "score is {lead} above the next highest.",
+            "The softmax has saturated: {top} gets {weight} and the {count} other words it sees share {rest}, "
+            "because its score is {lead} above the next highest.", others.size).format(
+            top=top_word, weight=top_weight, count=others.size, rest=fmt(float(others.sum()), d), lead=lead)
     uniform = fmt(1 / seen.size, d)
     if float(seen.min()) > 0 and float(seen.max() / seen.min()) <= UNIFORM_RATIO:
         span = float(scores.max() - scores.min())

@@ -93,7 +93,9 @@ ACTIONS = {"step": ("right", "left"), "word": ("down", "up"), "switch": ("s", "s
 # Samples per (view, action), per size (the warm-up sample comes on top).
 SAMPLES = {(5, 4): 40, (64, 64): 40, (512, 64): 40, (512, 1024): 25}
 STARTUP_ROUNDS = 10
+FLOOR_SAMPLES = 40
 CPU_MS: dict[tuple[str, str, int, int], tuple[float, float]] = {}  # (median, p95) CPU ms, for --profile and experiments
+FRAMES: dict[tuple[str, str, int, int], float] = {}  # mean frames per key
 SETTLE_TICK = 0.002  # seconds between "is the app quiet?" checks
 SETTLE_TIMEOUT = 10.0
 
@@ -311,6 +313,7 @@ async def bench_size(n: int, d: int, samples: int, profile: tuple[str, str] | No
                     stats.sort_stats("tottime").print_stats(20)
                     log(out.getvalue())
                 CPU_MS[(view, action, n, d)] = (statistics.median(cpu), nearest_rank(cpu, 0.95))
+                FRAMES[(view, action, n, d)] = statistics.mean(frames)
                 results.append({"figure": "key_ms", "view": view, "action": action, "tokens": n, "d_model": d,
                                 "median": round(statistics.median(times), 2),
                                 "p95": round(nearest_rank(times, 0.95), 2)})
@@ -319,6 +322,72 @@ async def bench_size(n: int, d: int, samples: int, profile: tuple[str, str] | No
                     f"CPU median {statistics.median(cpu):.2f} p95 {nearest_rank(cpu, 0.95):.2f} ms; "
                     f"frames {min(frames)}-{max(frames)}")
     return results
+
+
+# ----------------------------------------------------------------------------- the floor
+
+
+def make_floor_app():
+    """The floor: a bare Textual app that rewrites a full screen of numbers on each key.
+
+    One Static fills the terminal; each key replaces its text with a new screenful of
+    signed four-decimal numbers (every cell changes), the least any tutor screen can cost:
+    one Rich render of a full screen, one layout-free refresh, one frame.
+    """
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    cols, rows = TERMINAL[0] // 8, TERMINAL[1]
+
+    def screenful(k: int) -> str:
+        return "\n".join(" ".join(f"{((r * cols + c + k) % 997 - 498) / 499:+.4f}" for c in range(cols))
+                         for r in range(rows))
+
+    class FloorApp(App[None]):
+        CSS = "Static { width: 100%; height: 100%; }"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.presses = 0
+
+        def compose(self) -> ComposeResult:
+            yield Static(screenful(0), markup=False)
+
+        def on_key(self) -> None:
+            self.presses += 1
+            self.query_one(Static).update(screenful(self.presses))
+
+    return FloorApp()
+
+
+async def bench_floor(samples: int) -> tuple[float, float]:
+    """(median, p95) CPU ms per key of the floor app, measured like the tutor's keys."""
+    app = make_floor_app()
+    async with app.run_test(size=TERMINAL) as pilot:
+        clock = BusyClock(asyncio.get_running_loop())
+        clock.watch_frames(app)
+        await pilot.pause()
+        await settle(app, clock)
+        cpu: list[float] = []
+        frames: list[int] = []
+        for k in range(samples + 1):
+            before = app.presses
+            _, cpu_ms, nframes = await press_timed(app, clock, "right" if k % 2 else "left")
+            if app.presses == before:
+                raise RuntimeError("the floor app did not take the key")
+            if k:
+                cpu.append(cpu_ms)
+                frames.append(nframes)
+    log(f"  floor: CPU median {statistics.median(cpu):.2f} p95 {nearest_rank(cpu, 0.95):.2f} ms per key, "
+        f"frames {min(frames)}-{max(frames)}, n={len(cpu)}")
+    return statistics.median(cpu), nearest_rank(cpu, 0.95)
+
+
+def key_ratios(floor_ms: float) -> list[dict]:
+    """key_ratio figures: the tutor's median CPU per key over the floor's, same run, same clock."""
+    return [{"figure": "key_ratio", "view": view, "action": action, "tokens": n, "d_model": d,
+             "median": round(median / floor_ms, 2), "frames_per_key": round(FRAMES[(view, action, n, d)], 2)}
+            for (view, action, n, d), (median, _) in CPU_MS.items()]
 
 
 # ----------------------------------------------------------------------------- subprocess children
@@ -422,6 +491,8 @@ def main() -> None:
     parser.add_argument("--startup-rounds", type=int, default=STARTUP_ROUNDS)
     parser.add_argument("--only", choices=("key_ms", "startup_ratio", "peak_rss_mb"), action="append",
                         help="run only these figures (repeatable)")
+    parser.add_argument("--size", metavar="NxD", action="append",
+                        help="only these sizes (repeatable; default 5x4, 64x64, 512x64, 512x1024)")
     parser.add_argument("--profile", metavar="VIEW:ACTION:NxD",
                         help="cProfile the samples of one combination, print the top functions to stderr")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -442,6 +513,7 @@ def main() -> None:
         return
 
     only = set(args.only or ("key_ms", "startup_ratio", "peak_rss_mb"))
+    sizes = [tuple(int(x) for x in size.lower().split("x")) for size in args.size] if args.size else SIZES
     started = time.perf_counter()
     log(f"benchmarks/run.py: terminal {TERMINAL[0]}x{TERMINAL[1]}, {os.cpu_count()} CPUs, "
         f"Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f}")
@@ -451,7 +523,7 @@ def main() -> None:
     if "startup_ratio" in only:
         later.append(startup_ratio(args.startup_rounds))
     if "peak_rss_mb" in only:
-        for n, d in SIZES:
+        for n, d in sizes:
             child = run_child("rss", str(n), str(d))
             mb, hwm = child["peak_rss_mb"], child["vm_hwm_mb"]
             log(f"  peak_rss_mb {n}x{d}: ru_maxrss {mb:.1f} MiB, VmHWM {hwm if hwm is None else round(hwm, 1)} MiB")
@@ -459,9 +531,21 @@ def main() -> None:
                 log(f"  warning: ru_maxrss and VmHWM differ at {n}x{d}")
             later.append({"figure": "peak_rss_mb", "tokens": n, "d_model": d, "value": round(mb, 1)})
     if "key_ms" in only:
-        for n, d in SIZES:
-            for result in asyncio.run(bench_size(n, d, args.samples or SAMPLES[(n, d)])):
+        floors: list[float] = []
+        floor_samples = args.samples or FLOOR_SAMPLES
+        for n, d in sizes:
+            # The floor is measured between the sizes too, so that a change of load during
+            # the run shifts the floor and the tutor alike.
+            floors.append(asyncio.run(bench_floor(floor_samples))[0])
+            for result in asyncio.run(bench_size(n, d, args.samples or SAMPLES.get((n, d), 25))):
                 emit(result)
+        floors.append(asyncio.run(bench_floor(floor_samples))[0])
+        floor = statistics.median(floors)
+        log(f"  floor CPU per key: median of {len(floors)} runs {floor:.2f} ms "
+            f"({' '.join(f'{f:.2f}' for f in floors)})")
+        emit({"figure": "floor_ms", "median": round(floor, 2)})
+        for result in key_ratios(floor):
+            emit(result)
     for result in later:
         emit(result)
     log(f"wall time {time.perf_counter() - started:.1f} s, load average {os.getloadavg()[0]:.2f}")

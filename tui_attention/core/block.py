@@ -28,9 +28,9 @@ def residual(x: np.ndarray, sublayer_out: np.ndarray) -> np.ndarray:
 
 def layer_norm(x: np.ndarray, eps: float = LAYER_NORM_EPS) -> np.ndarray:
     """(x - mean(x)) / sqrt(var(x) + eps) over each row (gain 1, bias 0).  Shape kept."""
-    mean = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps)
+    centred = x - x.mean(axis=-1, keepdims=True)
+    var = np.mean(centred * centred, axis=-1, keepdims=True)  # what x.var() computes, without a second centring
+    return centred / np.sqrt(var + eps)
 
 
 def relu(x: np.ndarray) -> np.ndarray:

@@ -86,7 +86,12 @@ class Trace:
     heads: tuple[HeadTrace, ...]
     mask: np.ndarray | None  # (n, n) bool, True = masked
     attention: np.ndarray  # (n, h*d_v) concatenated head outputs
-    block: BlockTrace
+
+    @cached_property
+    def block(self) -> BlockTrace:
+        """The rest of the block, computed when first asked for: a view that shows only the
+        attention steps never pays for LayerNorm and the FFN at 512 x 1024."""
+        return compute_block(self.config, self.X, self.attention)
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -114,8 +119,34 @@ def compute_head(config: Config, x: np.ndarray, w_q: np.ndarray, w_k: np.ndarray
     return HeadTrace(*(_readonly(m) for m in (w_q, w_k, w_v, q, k, v, s, scaled, logits, a, z)))
 
 
-def compute(config: Config) -> Trace:
-    """Every intermediate of the block for `config`."""
+def _same_but_scale_and_mask(a: Config, b: Config) -> bool:
+    """True when b is a with only the scale and/or the mask switched."""
+    return a.replace(scale=b.scale, mask=b.mask).same_as(b)
+
+
+def _rescored(config: Config, head: HeadTrace, mask: np.ndarray | None) -> HeadTrace:
+    """A head whose W, Q, K, V and S stand, under another scale or mask."""
+    scaled = attention.scale_scores(head.scores, config.scale, config.d_k)
+    logits = attention.apply_mask(scaled, mask)
+    a = attention.softmax(logits)
+    z = attention.attend(a, head.V)
+    return HeadTrace(head.W_q, head.W_k, head.W_v, head.Q, head.K, head.V, head.scores,
+                     *(_readonly(m) for m in (scaled, logits, a, z)))
+
+
+def compute(config: Config, previous: Trace | None = None) -> Trace:
+    """Every intermediate of the block for `config`.
+
+    `previous`, a trace of the same scenario with another scale or mask (the s and c
+    switches), lends its E, P, X, W, Q, K, V and S, which those switches do not change.
+    """
+    mask = attention.causal_mask(n=config.n) if config.mask == "causal" else None
+    if mask is not None:
+        mask.setflags(write=False)
+    if previous is not None and _same_but_scale_and_mask(previous.config, config):
+        heads = tuple(_rescored(config, h, mask) for h in previous.heads)
+        concat = _readonly(block.concat_heads([h.output for h in heads]))
+        return Trace(config, previous.E, previous.P, previous.X, heads, mask, concat)
     n, d = config.n, config.d_model
     e = config.embeddings if config.embeddings is not None else embed(config.tokens, d, config.seed)
     if config.positions_kind == "table":
@@ -125,12 +156,18 @@ def compute(config: Config) -> Trace:
     else:
         p = no_positions(n, d)
     x = e + p
-    mask = attention.causal_mask(n) if config.mask == "causal" else None
     w_qs = head_weights(config, "w_q", config.d_k)
     w_ks = head_weights(config, "w_k", config.d_k)
     w_vs = head_weights(config, "w_v", config.d_v)
     heads = tuple(compute_head(config, x, *w, mask) for w in zip(w_qs, w_ks, w_vs))
     concat = block.concat_heads([h.output for h in heads])
+    return Trace(config, _readonly(e), _readonly(p), _readonly(x), heads, mask, _readonly(concat))
+
+
+def compute_block(config: Config, x: np.ndarray, concat: np.ndarray) -> BlockTrace:
+    """W_o, the residuals, both LayerNorms and the FFN, from X (n, d_model) and the
+    concatenated head outputs (n, h*d_v)."""
+    d = config.d_model
 
     def dense(name: str, shape: tuple[int, ...]) -> np.ndarray:
         if name in config.weights:
@@ -148,7 +185,4 @@ def compute(config: Config) -> Trace:
     hidden, act, ffn = block.feed_forward(norm1, w_1, b_1, w_2, b_2)
     res2 = block.residual(norm1, ffn)
     norm2 = block.layer_norm(res2)
-    block_trace = BlockTrace(*(_readonly(m) for m in (w_o, proj, res1, norm1, w_1, b_1, w_2, b_2, hidden, act, ffn, res2, norm2)))
-    if mask is not None:
-        mask.setflags(write=False)
-    return Trace(config, _readonly(e), _readonly(p), _readonly(x), heads, mask, _readonly(concat), block_trace)
+    return BlockTrace(*(_readonly(m) for m in (w_o, proj, res1, norm1, w_1, b_1, w_2, b_2, hidden, act, ffn, res2, norm2)))

@@ -146,7 +146,7 @@ class TutorState:
         _word_step.cache_clear()
         _matrix_steps.cache_clear()
         self.config = config
-        self.trace = compute(config)
+        self.trace = compute(config, previous=self.trace)  # a scale or mask switch keeps Q, K, V and S
         self.concealed = NOTHING  # its cells were of the old trace
         if not keep_edits:
             self.edited = frozenset()

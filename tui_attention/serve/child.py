@@ -31,6 +31,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Sequence
 
+from tui_attention.infra.channel import CHANNEL_FD_ENV
+
 DEFAULT_TERM = "xterm-256color"
 _TERM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _COLORTERM_VALUES = ("truecolor", "24bit")
@@ -259,7 +261,8 @@ def read_error_report(workdir: str) -> str | None:
 
 
 def child_environment(
-    workdir: str, term: str | None = None, colorterm: str | None = None, *, unconfined: bool | None = None
+    workdir: str, term: str | None = None, colorterm: str | None = None, *, unconfined: bool | None = None,
+    channel_fd: int | None = None,
 ) -> dict[str, str]:
     """A small, explicit environment: nothing of the server's secrets leaks in.
 
@@ -276,7 +279,8 @@ def child_environment(
     `confinement_status()` says confinement is not in force here (and the
     child wrapper adds it whenever it could not confine the child).
     Other TUI_ATTENTION_* variables of the server (TUI_ATTENTION_LANDLOCK)
-    are passed on.
+    are passed on. With `channel_fd` (the tutor's end of its `room` socket pair, inherited),
+    TUI_ATTENTION_CHANNEL_FD names it; without, the tutor reports to nobody.
     """
     home = os.path.expanduser("~")
     env = {
@@ -303,8 +307,10 @@ def child_environment(
     if os.environ.get("VIRTUAL_ENV"):
         env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
     for key, value in os.environ.items():
-        if key.startswith("TUI_ATTENTION_") and key not in (SERVED, UNCONFINED, ERROR_LOG):
+        if key.startswith("TUI_ATTENTION_") and key not in (SERVED, UNCONFINED, ERROR_LOG, CHANNEL_FD_ENV):
             env[key] = value
+    if channel_fd is not None:
+        env[CHANNEL_FD_ENV] = str(channel_fd)
     env[SERVED] = "1"
     env[ERROR_LOG] = os.path.join(workdir, ERROR_LOG_NAME)
     if unconfined is None:

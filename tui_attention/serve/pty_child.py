@@ -40,7 +40,7 @@ class PtyChild:
     report in its working directory (see `read_error_report`),
     on_error_report(text) gets it first, just before the directory is removed;
     the text is the child's: escape it before logging. `unconfined` is passed
-    to `child_environment`.
+    to `child_environment`, and so is `channel_fd`, which the child inherits.
     """
 
     def __init__(
@@ -55,12 +55,14 @@ class PtyChild:
         limits: Limits = Limits(),
         on_error_report: Callable[[str], None] | None = None,
         unconfined: bool | None = None,
+        channel_fd: int | None = None,
     ) -> None:
         self.argv = list(argv)
         self._on_output = on_output
         self._on_exit = on_exit
         self._on_error_report = on_error_report
         self.unconfined = unconfined
+        self.channel_fd = channel_fd  # the tutor's end of its room channel, inherited (see `room`)
         self.term = clean_term(term)
         self.colorterm = colorterm
         self.size = clamp_size(*size)
@@ -99,7 +101,8 @@ class PtyChild:
             attrs = termios.tcgetattr(slave)
             attrs[0] |= getattr(termios, "IUTF8", 0)
             termios.tcsetattr(slave, termios.TCSANOW, attrs)
-            env = child_environment(self.workdir, self.term, self.colorterm, unconfined=self.unconfined)
+            env = child_environment(self.workdir, self.term, self.colorterm, unconfined=self.unconfined,
+                                    channel_fd=self.channel_fd)
             self.proc = subprocess.Popen(
                 wrapped_argv(self.argv, self.limits, tty=True, confine=self.workdir),
                 stdin=slave,
@@ -108,6 +111,7 @@ class PtyChild:
                 cwd=self.workdir,
                 env=env,
                 close_fds=True,
+                pass_fds=() if self.channel_fd is None else (self.channel_fd,),
                 start_new_session=True,
             )
         except BaseException:

@@ -35,6 +35,7 @@ from tui_attention.infra.paths import data_dir
 from tui_attention.serve.budget import MemoryBudget
 from tui_attention.serve.child import Limits, confinement, remove_stale_workdirs
 from tui_attention.serve.guard import Backoff, Quota, RefusalLog, clean, source_of
+from tui_attention.serve.room import Room
 from tui_attention.serve.ssh_session import Session, guard_requests
 
 log = logging.getLogger("tui_attention.serve")
@@ -104,6 +105,7 @@ class TutorSSHServer:
         max_unauthenticated_per_address: int = 8,
         memory_budget_mb: int | None = None,
         unconfined: bool = False,
+        room: Room | None = None,
     ) -> None:
         if password is not None and authorized_keys is not None:
             raise ValueError("use either a password or authorized keys, not both")
@@ -124,6 +126,7 @@ class TutorSSHServer:
         self.max_unauthenticated_per_address = max_unauthenticated_per_address
         self.budget = MemoryBudget(memory_budget_mb)
         self.unconfined = unconfined
+        self.room = room  # with a room, each tutor reports to it (see `room`, `control`)
         # Logged-in connections are bounded by the per-address cap and the session grace;
         # this is the backstop against many addresses at once.
         self.max_authenticated = 2 * max_sessions + 16
@@ -268,6 +271,8 @@ class TutorSSHServer:
 
     def release_slot(self, session: Session) -> None:
         self.sessions.discard(session)
+        if self.room is not None:
+            self.room.leave(session.member)
 
     # -- shutdown ------------------------------------------------------------
 

@@ -80,6 +80,7 @@ class Session(asyncssh.SSHServerSession):
         self.size = (80, 24)
         self.shell = False
         self.child: PtyChild | None = None
+        self.member = None  # this session in the server's room, if it has one
         self.closed = False
         self.ended = False
         self.end_message: str | None = None
@@ -139,6 +140,8 @@ class Session(asyncssh.SSHServerSession):
         colorterm = None
         if self.chan is not None:
             colorterm = self.chan.get_environment().get("COLORTERM")
+        if self.server.room is not None:
+            self.member = self.server.room.join()
         self.child = PtyChild(
             self.server.child_argv,
             on_output=self._child_output,
@@ -149,6 +152,7 @@ class Session(asyncssh.SSHServerSession):
             limits=self.server.limits,
             on_error_report=self._error_report,
             unconfined=self.server.unconfined,
+            channel_fd=self.member.child_fd if self.member is not None else None,
         )
         try:
             self.child.start()
@@ -158,6 +162,8 @@ class Session(asyncssh.SSHServerSession):
             self.child = None
             self._finish(1, "The tutor could not be started on the server.")
             return
+        if self.member is not None:
+            self.member.started()
         if self.server.idle_timeout > 0:
             self._last_input = time.monotonic()
             self._arm_idle(self.server.idle_timeout)
@@ -166,6 +172,8 @@ class Session(asyncssh.SSHServerSession):
 
     def data_received(self, data: bytes, datatype) -> None:
         self._last_input = time.monotonic()
+        if self.member is not None:
+            self.member.touch()
         self._pass(self._held + data)
 
     def _pass(self, data: bytes) -> None:

@@ -57,6 +57,7 @@ from tui_attention.serve.child import (
     remove_stale_workdirs,
 )
 from tui_attention.serve.guard import RefusalLog, clean, file_descriptors, source_of
+from tui_attention.serve.room import Room
 from tui_attention.serve.web_http import (AcceptStorms, Client, DescriptorBudgetError, OneLineBadRequests, bracketed,
                                           duration, open_descriptors, origin_of, reason_bytes,
                                           PROXY_PEERS, this_machine_address, valid_host)
@@ -93,6 +94,7 @@ class TutorWebServer(Server):
         idle_timeout: float = 900.0,
         max_per_address: int = 10,
         unconfined: bool = False,
+        room: Room | None = None,
         memory_budget_mb: int | None = None,
         max_connections: int | None = None,
         max_connections_per_address: int | None = None,
@@ -115,6 +117,7 @@ class TutorWebServer(Server):
         self.keepalive_timeout = keepalive_timeout
         self.backlog = backlog
         self.unconfined = unconfined
+        self.room = room  # with a room, each tutor reports to it (see `room`, `control`)
         self.budget = MemoryBudget(memory_budget_mb)
         self.limits = limits
         self._fixed_public_url = public_url is not None
@@ -453,6 +456,7 @@ class TutorWebServer(Server):
             close=websocket.close,
             download_manager=self.download_manager,
             debug=False,
+            member=self.room.join() if self.room is not None else None,
         )
         self.services.add(app_service)
         self.sockets.add(websocket)
@@ -479,6 +483,8 @@ class TutorWebServer(Server):
                 await asyncio.shield(tab.stop())
             self.sockets.discard(websocket)
             await asyncio.shield(app_service.stop())
+            if self.room is not None:
+                self.room.leave(app_service.member)
             self.services.discard(app_service)
             self.tabs_per_source[client.source] -= 1
             if self.tabs_per_source[client.source] <= 0:

@@ -36,7 +36,7 @@ class TutorAppService(AppService):
     """textual-serve's per-tab process manager, starting our guarded child."""
 
     def __init__(self, argv: Sequence[str], limits: Limits, *, shown: str = "?", close_reason: Any = None,
-                 **kwargs: Any) -> None:
+                 member: Any = None, **kwargs: Any) -> None:
         super().__init__(shlex.join(argv), **kwargs)
         self.shown = shown  # the attendee's address, for the log
         self.argv = list(argv)
@@ -46,10 +46,12 @@ class TutorAppService(AppService):
         self.stderr_tail = b""
         self.input: TabInput | None = None  # set once the tutor runs
         self.close_reason = close_reason  # async (code, text): closes the tab with a reason
+        self.member = member  # this tab in the server's room (`room.Member`), if it has one
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         assert self.workdir is not None, "the working directory comes first"
-        env = child_environment(self.workdir, "xterm-256color")
+        env = child_environment(self.workdir, "xterm-256color",
+                                channel_fd=self.member.child_fd if self.member is not None else None)
         env.update(
             TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver",
             TEXTUAL_FPS="60",
@@ -71,7 +73,10 @@ class TutorAppService(AppService):
             env=self._build_environment(width, height),
             cwd=self.workdir,
             start_new_session=True,
+            pass_fds=(self.member.child_fd,) if self.member is not None else (),
         )
+        if self.member is not None:
+            self.member.started()
         assert process.stdin is not None
         self._stdin = process.stdin
         return process
@@ -213,6 +218,8 @@ class TabInput:
     def key(self, data: bytes) -> None:
         """Queue `data` for the tutor (or drop it whole if too much is waiting already)."""
         self.last_key = self.loop.time()
+        if getattr(self.service, "member", None) is not None:
+            self.service.member.touch()
         if len(self.pending) + len(data) > MAX_PENDING_INPUT:
             self.dropped += len(data)
             return

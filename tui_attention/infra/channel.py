@@ -1,0 +1,284 @@
+"""The workshop channel: what a served tutor, its server and the instructor's tools say to
+each other. Pure Python (json, csv): no sockets here, only the messages and their rules.
+
+Every message is one JSON object on one line (UTF-8, ended by "\\n"), with the protocol
+version "v" and a "kind". A line longer than its bound, not JSON, of another version, of an
+unknown kind, or with a missing, extra or out-of-range field is refused whole
+(`ChannelError`); the reader skips it and reads on. Numbers a person sees are 1-based
+(word 1 is the first word, step 1 the first step, lesson 5 page 2).
+
+Tutor -> server, on the socket pair the server gave the tutor (its fd number in
+TUI_ATTENTION_CHANNEL_FD). These reports are all a tutor may send (at most MAX_REPORT bytes):
+
+    state   view ("walkthrough" | "matrix"), word, words, step, steps, switches {scale, mask,
+            heads, weight_scale}, lesson, page, pages, question (a question id, "05-softmax/2",
+            or null), settled (that question answered right or its worked answer shown),
+            following, locked, name (null unless the server asked for one)
+    answer  lesson, page, question, type ("choice" | "numeric"), correct, choice (1-based, or
+            null), value (the number typed, or null)
+
+Server -> tutor (commands, at most MAX_REPORT bytes):
+
+    goto      {lesson, page} or {view, word, step}
+    message   text (one printable line)
+    follow    on, locked
+    reveal    question (only a tutor on that question reveals; null: whatever question is open)
+    ask_name  (no fields)
+
+Instructor's tools -> server, on the control socket (requests, at most MAX_REPORT bytes):
+
+    status                     -> status {server, lead, sessions, answers}
+    answers  since             -> answers {since, rows} (at most ANSWERS_PER_REPLY rows)
+    goto     {lesson, page} or {view, word, step}, lock  -> done {sent}
+    release                    -> done {sent}
+    reveal   question or null  -> done {sent}
+    message  text              -> done {sent}
+
+and anything refused -> error {error}. Replies are at most MAX_REPLY bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import unicodedata
+from typing import Any, Callable, Iterable
+
+from tui_attention.i18n import _
+
+VERSION = 1
+CHANNEL_FD_ENV = "TUI_ATTENTION_CHANNEL_FD"  # the tutor's end of its socket pair
+MAX_REPORT = 2048  # bytes of one tutor report, command or request, newline included
+MAX_REPLY = 1 << 20  # bytes of one reply on the control socket
+ANSWERS_PER_REPLY = 500
+MAX_TEXT = 200  # characters of an instructor's message
+MAX_NAME = 32  # characters of an attendee's name
+MAX_WORDS = 1024  # as the scenario's token limit
+MAX_STEPS = 64
+MAX_LESSONS = 99
+MAX_PAGES = 99
+VIEWS = ("walkthrough", "matrix")
+QUESTION_KINDS = ("choice", "numeric")
+_QUESTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}/[0-9]{1,3}")
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+class ChannelError(ValueError):
+    """A line that is not a valid message of the expected direction; the reason is one line of
+    our own words (never the line itself: the caller escapes and cuts that for the log)."""
+
+
+# --- field checks ---------------------------------------------------------------------------
+Check = Callable[[Any], bool]
+
+
+def _int(lo: int, hi: int) -> Check:
+    return lambda v: type(v) is int and lo <= v <= hi
+
+
+def _number(v: Any) -> bool:
+    return type(v) in (int, float) and math.isfinite(v) and abs(v) <= 1e12
+
+
+def _bool(v: Any) -> bool:
+    return type(v) is bool
+
+
+def _one_of(*values: str) -> Check:
+    return lambda v: type(v) is str and v in values
+
+
+def _question(v: Any) -> bool:
+    return type(v) is str and _QUESTION_ID.fullmatch(v) is not None
+
+
+def _optional(check: Check) -> Check:
+    return lambda v: v is None or check(v)
+
+
+def printable_problem(text: Any, limit: int) -> str | None:
+    """None if `text` is one line of 1 to `limit` printable characters (no controls, no bidi or
+    other format characters, no line separators), else why not, in the attendee's language."""
+    if type(text) is not str or not text.strip():
+        return _("Type at least one character.")
+    if len(text) > limit:
+        return _("At most {limit} characters.").format(limit=limit)
+    if any(unicodedata.category(ch) in _UNPRINTABLE for ch in text):
+        return _("Only printable characters, on one line.")
+    return None
+
+
+def name_problem(text: str) -> str | None:
+    """Why `text` cannot be an attendee's name, or None (1 to MAX_NAME printable characters)."""
+    return printable_problem(text.strip() if isinstance(text, str) else text, MAX_NAME)
+
+
+def _text(limit: int) -> Check:
+    return lambda v: printable_problem(v, limit) is None
+
+
+def _switches(v: Any) -> bool:
+    return (type(v) is dict and set(v) == {"scale", "mask", "heads", "weight_scale"}
+            and _one_of("none", "sqrt_dk")(v["scale"]) and _one_of("none", "causal")(v["mask"])
+            and _int(1, 16)(v["heads"]) and _number(v["weight_scale"]))
+
+
+_GOTO_LESSON = {"lesson": _int(1, MAX_LESSONS), "page": _int(1, MAX_PAGES)}
+_GOTO_STEP = {"view": _one_of(*VIEWS), "word": _int(1, MAX_WORDS), "step": _int(1, MAX_STEPS)}
+
+# kind -> every field it has (all required; null where the check allows it)
+REPORTS: dict[str, dict[str, Check]] = {
+    "state": {
+        "view": _one_of(*VIEWS), "word": _int(1, MAX_WORDS), "words": _int(1, MAX_WORDS),
+        "step": _int(1, MAX_STEPS), "steps": _int(1, MAX_STEPS), "switches": _switches,
+        "lesson": _optional(_int(1, MAX_LESSONS)), "page": _optional(_int(1, MAX_PAGES)),
+        "pages": _optional(_int(1, MAX_PAGES)), "question": _optional(_question), "settled": _bool,
+        "following": _bool, "locked": _bool, "name": _optional(lambda v: name_problem(v) is None),
+    },
+    "answer": {
+        "lesson": _int(1, MAX_LESSONS), "page": _int(1, MAX_PAGES), "question": _question,
+        "type": _one_of(*QUESTION_KINDS), "correct": _bool, "choice": _optional(_int(1, 99)),
+        "value": _optional(_number),
+    },
+}
+COMMANDS: dict[str, tuple[dict[str, Check], ...]] = {
+    "goto": (_GOTO_LESSON, _GOTO_STEP),
+    "message": ({"text": _text(MAX_TEXT)},),
+    "follow": ({"on": _bool, "locked": _bool},),
+    "reveal": ({"question": _optional(_question)},),
+    "ask_name": ({},),
+}
+REQUESTS: dict[str, tuple[dict[str, Check], ...]] = {
+    "status": ({},),
+    "answers": ({"since": _int(0, 1 << 40)},),
+    "goto": ({**_GOTO_LESSON, "lock": _bool}, {**_GOTO_STEP, "lock": _bool}),
+    "release": ({},),
+    "reveal": ({"question": _optional(_question)},),
+    "message": ({"text": _text(MAX_TEXT)},),
+}
+REPLIES = ("status", "answers", "done", "error")
+
+
+# --- lines ------------------------------------------------------------------------------------
+def encode(kind: str, /, **fields: Any) -> bytes:
+    """One message as its line: {"v": VERSION, "kind": kind, **fields} + "\\n" (compact JSON,
+    non-ASCII kept as UTF-8)."""
+    return json.dumps({"v": VERSION, "kind": kind, **fields}, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode() + b"\n"
+
+
+def _parse(line: bytes, limit: int) -> dict[str, Any]:
+    if len(line) > limit:
+        raise ChannelError(f"longer than {limit} bytes")
+    try:
+        message = json.loads(line.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ChannelError("not a JSON line") from None
+    if type(message) is not dict:
+        raise ChannelError("not a JSON object")
+    if message.get("v") != VERSION:
+        raise ChannelError(f"not protocol version {VERSION}")
+    if type(message.get("kind")) is not str:
+        raise ChannelError("no kind")
+    return message
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(name)  # NaN and Infinity are not JSON
+
+
+def _fits(message: dict[str, Any], shapes: Iterable[dict[str, Check]]) -> bool:
+    fields = {k: v for k, v in message.items() if k not in ("v", "kind")}
+    return any(set(fields) == set(shape) and all(check(fields[k]) for k, check in shape.items())
+               for shape in shapes)
+
+
+def _decode(line: bytes, limit: int, table: dict, what: str) -> dict[str, Any]:
+    message = _parse(line.rstrip(b"\n"), limit)
+    kind = message["kind"]
+    if kind not in table:
+        raise ChannelError(f"not a {what}: kind {kind[:20]!r}")
+    shapes = table[kind]
+    if not _fits(message, [shapes] if isinstance(shapes, dict) else shapes):
+        raise ChannelError(f"a {kind} {what} with missing, extra or out-of-range fields")
+    return message
+
+
+def decode_report(line: bytes) -> dict[str, Any]:
+    """A tutor's line, if it is a valid state or answer report; else ChannelError."""
+    return _decode(line, MAX_REPORT, REPORTS, "report")
+
+
+def decode_command(line: bytes) -> dict[str, Any]:
+    """A server's line to a tutor, if it is a valid command; else ChannelError."""
+    return _decode(line, MAX_REPORT, COMMANDS, "command")
+
+
+def decode_request(line: bytes) -> dict[str, Any]:
+    """A line on the control socket, if it is a valid request; else ChannelError."""
+    return _decode(line, MAX_REPORT, REQUESTS, "request")
+
+
+def decode_reply(line: bytes) -> dict[str, Any]:
+    """The server's reply on the control socket: a JSON object of a reply kind (it comes from
+    the instructor's own server, so only its envelope is checked)."""
+    message = _parse(line.rstrip(b"\n"), MAX_REPLY)
+    if message["kind"] not in REPLIES:
+        raise ChannelError("not a reply")
+    return message
+
+
+class LineReader:
+    """Splits a byte stream into lines of at most `limit` bytes: `feed(data)` returns the
+    complete lines (without "\\n") and counts in `oversized` the lines it dropped for being
+    longer (their bytes are skipped up to the next newline, never buffered)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._buffer = bytearray()
+        self._skipping = False
+        self.oversized = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        lines: list[bytes] = []
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            if end < 0:
+                break
+            if self._skipping:
+                self._skipping = False
+            elif len(self._buffer) + end - start + 1 > self.limit:
+                self.oversized += 1
+            else:
+                lines.append(bytes(self._buffer) + data[start:end])
+            self._buffer.clear()
+            start = end + 1
+        rest = data[start:]
+        if not self._skipping:
+            if len(self._buffer) + len(rest) >= self.limit:
+                self.oversized += 1
+                self._skipping = True
+                self._buffer.clear()
+            else:
+                self._buffer += rest
+        return lines
+
+
+# --- the answer table -----------------------------------------------------------------------
+ANSWER_COLUMNS = ("session", "seconds", "lesson", "page", "question", "type", "correct", "choice", "value")
+
+
+def answers_csv(rows: Iterable[dict[str, Any]]) -> str:
+    """The anonymous answer table as CSV: one row per answer given, with the session's short
+    random id (no name, no address), seconds since the server started, where, and what."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ANSWER_COLUMNS)
+    for row in rows:
+        cells = [row.get(column) for column in ANSWER_COLUMNS]
+        writer.writerow(["" if c is None else ("yes" if c is True else "no" if c is False else c) for c in cells])
+    return out.getvalue()

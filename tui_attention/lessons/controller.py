@@ -11,6 +11,7 @@ panes one step before it. Once answered (or its worked answer shown) all is reve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from tui_attention.core.config import ConfigError
 from tui_attention.core.trace import Trace
@@ -51,6 +52,8 @@ class LessonController:
     trace: Trace | None = None
     feedback: list[tuple[str, str]] = field(default_factory=list)  # (style, text)
     before: dict | None = None  # the learner's own scenario and place, given back when the lesson ends
+    # Told of every answer judged: on_answer(controller, given, correct) (a served tutor reports it).
+    on_answer: Callable[[LessonController, object, bool], None] | None = None
 
     @property
     def active(self) -> bool:
@@ -203,6 +206,8 @@ class LessonController:
             self.feedback.append(("yellow", verdict.explanation))
             return []
         self.progress.record_answer(session.question.id, verdict.correct)
+        if self.on_answer is not None:
+            self.on_answer(self, given, verdict.correct)
         notices = self.save()
         style = "bold green" if verdict.correct else "bold red"
         text = verdict.explanation
@@ -221,10 +226,18 @@ class LessonController:
         session = self.session
         if session.hint() is not None:
             self.progress.record_hints(session.question.id, session.hints_used)
-        elif not session.revealed:
-            self.feedback.append((WORKED_STYLE, _("Worked answer: {answer}").format(answer=session.reveal())))
-            self.progress.record_reveal(session.question.id)
-            self._reveal_step(state)
+            return self.save()
+        return self.reveal(state)
+
+    def reveal(self, state: TutorState) -> list[Notice]:
+        """The open question's worked answer, at once (after the last hint, or when the
+        instructor reveals it to the room); nothing if it was already shown."""
+        session = self.session
+        if session is None or session.revealed:
+            return []
+        self.feedback.append((WORKED_STYLE, _("Worked answer: {answer}").format(answer=session.reveal())))
+        self.progress.record_reveal(session.question.id)
+        self._reveal_step(state)
         return self.save()
 
     @staticmethod

@@ -21,6 +21,7 @@ from tui_attention.lessons.controller import LessonController
 from tui_attention.steps.state import TutorState
 from tui_attention.tui.bindings import GLOBAL_KEYS, TUTOR_KEYS, Key, bindings, every_key
 from tui_attention.tui.files import Destination
+from tui_attention.tui.reporting import connect
 from tui_attention.tui.screens.tutor import TutorScreen
 
 DEFAULT_THEME = "textual-dark"
@@ -46,6 +47,7 @@ class AttentionApp(App[int]):
         self.lesson = LessonController()
         self.start_lesson = start_lesson  # 1-based, from --lesson
         self.keymap: dict[str, str] = {}  # binding id -> keys, from the keymap file
+        self.reporting = connect(self)  # a workshop server's channel, if it gave us one (else inert)
 
     def get_default_screen(self) -> Screen:
         return TutorScreen(id="_default")
@@ -64,6 +66,13 @@ class AttentionApp(App[int]):
             self.set_keymap(keymap)
         if notice:
             self.notify(notice, severity="warning", timeout=10, markup=False)
+        self.reporting.start()
+
+    def on_tutor_screen_state_changed(self) -> None:
+        self.reporting.report()
+
+    def action_leave_follow(self) -> None:
+        self.reporting.leave_follow()
 
     def _handle_exception(self, error: Exception) -> None:
         """An internal error ends the app (Textual's rule). A served attendee sees one line, not

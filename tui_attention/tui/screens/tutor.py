@@ -110,12 +110,13 @@ class TutorScreen(Screen):
     # --- rendering -----------------------------------------------------------------------
     def refresh_view(self) -> None:
         width = self.size.width or self.app.size.width
+        width -= len(lead := self.app.reporting.status_label())  # "" unless the instructor is leading
         status = Text(status_line(self.state, width))
         if self.app.served is not None and self.app.served.unconfined:
             # The instructor chose --unconfined: every attendee should know the tutor is not sandboxed.
             warning = _(" UNCONFINED server ·")
             status = Text.assemble((warning, "bold reverse"), status_line(self.state, width - len(warning)))
-        self.query_one("#status", Static).update(status)
+        self.query_one("#status", Static).update(Text.assemble((lead, "bold reverse"), status))
         switcher = self.query_one(ContentSwitcher)
         if self.state.view == "matrix":
             view = self._matrix_view()
@@ -345,6 +346,8 @@ class TutorScreen(Screen):
         self.refresh_view()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.app.reporting.holds(action, parameters):
+            return False  # the instructor is leading; the status line says how to leave
         if action in ("choose", "answer", "hint"):
             session = self.lesson.session if self.lesson.active else None
             if session is None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from tui_attention.i18n import _
 from tui_attention.serve.budget import default_budget_mb
 from tui_attention.serve.child import Limits, confinement_status, tutor_argv
+from tui_attention.serve.jupyter import MIN_SECRET_CHARS, PROXY_SECRET_ENV
 
 from .options import UsageError, check_lesson_number, config_from_args, scenario_argv
 
@@ -124,6 +126,11 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
         "--public-url", metavar="URL",
         help=_("the address browsers use, e.g. https://tutor.example.org behind a reverse proxy"),
     )  # fmt: skip
+    web.add_argument(
+        "--behind-jupyter", action="store_true",
+        help=_("serve only through the Jupyter server that started this (jupyter-server-proxy, the [jupyter] "
+               "extra): requests without the secret from ${env} are refused").format(env=PROXY_SECRET_ENV),
+    )  # fmt: skip
     web.set_defaults(func=cmd_web)
 
 
@@ -200,10 +207,27 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     return _serve(server, args)
 
 
+def _proxy_secret(args: argparse.Namespace) -> str | None:
+    """--behind-jupyter's secret, taken out of this process's environment (the tutors get an
+    environment of their own anyway); UsageError if it is missing or too short."""
+    if not args.behind_jupyter:
+        return None
+    if args.public_url is not None:
+        raise UsageError(_("tui-attention serve web: --behind-jupyter and --public-url exclude each other "
+                           "(behind Jupyter the page's URLs are relative)"))
+    secret = os.environ.pop(PROXY_SECRET_ENV, "")
+    if len(secret) < MIN_SECRET_CHARS:
+        raise UsageError(_("tui-attention serve web: --behind-jupyter needs a secret of at least {n} characters in "
+                           "${env}; the Jupyter server sets it when it starts the tutor from its launcher").format(
+                               n=MIN_SECRET_CHARS, env=PROXY_SECRET_ENV))
+    return secret
+
+
 def cmd_web(args: argparse.Namespace) -> int:
     _require("textual_serve.server", "web")
+    secret = _proxy_secret(args)
     options = _common_options(args)
 
     from tui_attention.serve.web import TutorWebServer
 
-    return _serve(TutorWebServer(**options, public_url=args.public_url), args)
+    return _serve(TutorWebServer(**options, public_url=args.public_url, proxy_secret=secret), args)

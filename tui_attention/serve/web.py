@@ -26,7 +26,11 @@ What a stranger's browser (or a script posing as one) can make it do is bounded:
   stopped) instead of "Session ended.".
 
 There is no authentication and no TLS here: see docs/workshops.md for a
-reverse proxy in front.
+reverse proxy in front. Behind a Jupyter server (`proxy_secret`, `serve web
+--behind-jupyter`, see `jupyter`), every request without the proxy's secret header is
+refused, the Host is the Jupyter server's (checked by it), the websocket's Origin must
+still match that Host, and the page's URLs are relative so that it works under the
+proxy's prefix (`<base_url>tui-attention/`).
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from tui_attention.serve.child import (
 from tui_attention.serve.guard import RefusalLog, clean, file_descriptors, source_of
 from tui_attention.serve.room import Room
 from tui_attention.serve.web_http import (AcceptStorms, Client, DescriptorBudgetError, OneLineBadRequests, bracketed,
-                                          duration, open_descriptors, origin_of, reason_bytes,
+                                          carries_secret, duration, open_descriptors, origin_of, reason_bytes,
                                           PROXY_PEERS, this_machine_address, valid_host)
 from tui_attention.serve.web_tab import (CLOSE_ADDRESS_FULL, CLOSE_FULL, CLOSE_IDLE, CLOSE_NO_MEMORY, CLOSE_TUTOR_STOPPED,
                                          MAX_PENDING_INPUT,
@@ -100,7 +104,10 @@ class TutorWebServer(Server):
         max_connections_per_address: int | None = None,
         keepalive_timeout: float = 15.0,
         backlog: int = 64,
+        proxy_secret: str | None = None,
     ) -> None:
+        if public_url is not None and proxy_secret is not None:
+            raise ValueError("public_url and proxy_secret exclude each other")
         if public_url is not None:
             public_url = public_url.rstrip("/")  # textual-serve appends "/ws", "/static/..."
         super().__init__(
@@ -122,6 +129,7 @@ class TutorWebServer(Server):
         self.limits = limits
         self._fixed_public_url = public_url is not None
         self._public_origin = origin_of(public_url) if public_url is not None else None
+        self.proxy_secret = proxy_secret  # behind a Jupyter server: see the module's docstring
         self._runner: web.AppRunner | None = None
         self.sockets: set[web.WebSocketResponse] = set()
         self.services: set[TutorAppService] = set()
@@ -168,7 +176,7 @@ class TutorWebServer(Server):
     async def _make_app(self) -> web.Application:
         """textual-serve's routes without the directory listing under /static/ and without
         downloads (the tutor offers none), plus the page's own files under /page/."""
-        app = web.Application(client_max_size=64 * 1024)
+        app = web.Application(client_max_size=64 * 1024, middlewares=[self._only_proxied] if self.proxy_secret else [])
         aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(PAGE_DIR)))
         app.add_routes(
             [
@@ -182,6 +190,17 @@ class TutorWebServer(Server):
         app.on_startup.append(self.on_startup)
         app.on_shutdown.append(self.on_shutdown)
         return app
+
+    @web.middleware
+    async def _only_proxied(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Behind Jupyter: nothing for a request without the proxy's secret (another local
+        account, or a page rebinding its name to 127.0.0.1, reaching the port directly)."""
+        if not carries_secret(request, self.proxy_secret or ""):
+            client = Client(request)
+            self.refusals(client.source, "not proxied", "refused %s: not through the Jupyter server (no proxy secret)",
+                          client.shown)
+            raise web.HTTPForbidden(text="only through the Jupyter server")
+        return await handler(request)
 
     async def start(self) -> None:
         self.check_descriptors()
@@ -278,6 +297,8 @@ class TutorWebServer(Server):
         host = valid_host(header)
         if host is None:
             return None
+        if self.proxy_secret is not None:
+            return host  # the Jupyter server's name, which that server has answered to
         name = host.rsplit(":", 1)[0] if not host.endswith("]") and host.count(":") == 1 else host
         return host if self._names_this_server(name.strip("[]")) else None
 
@@ -312,6 +333,9 @@ class TutorWebServer(Server):
     async def _security_headers(self, request: web.BaseRequest, response: web.StreamResponse) -> None:
         urls = self._base_urls(request)
         sockets = f" {origin_of(urls[1])}" if urls else ""
+        if self.proxy_secret is not None and urls:  # the browser's scheme is the Jupyter server's: either
+            host = urls[0].split("://", 1)[1]
+            sockets = f" ws://{host} wss://{host}"
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             f"font-src 'self'; connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; "
@@ -331,11 +355,14 @@ class TutorWebServer(Server):
         base, websocket_base = urls
         static = f"{base}/static/" if self._fixed_public_url else "/static/"
         page = f"{base}/page/" if self._fixed_public_url else "/page/"
+        websocket = f"{websocket_base}/ws"
+        if self.proxy_secret is not None:  # under the proxy's prefix; page.js makes "ws" a ws(s):// URL
+            static, page, websocket = "static/", "page/", "ws"
         font_size = min(max(to_int(request.query.get("fontsize", "16"), 16), 6), 64)
         context = {
             "static_url": static,
             "page_url": page,
-            "websocket_url": f"{websocket_base}/ws",
+            "websocket_url": websocket,
             "font_size": font_size,
             "title": self.title,
         }
@@ -350,7 +377,9 @@ class TutorWebServer(Server):
             + (f", idle timeout {self.idle_timeout:g} s)" if self.idle_timeout > 0 else ")"),
             f"  attendees open: {self.public_url}/",
         ]
-        if self.host in ("127.0.0.1", "localhost", "::1"):
+        if self.proxy_secret is not None:
+            lines[1] = "  reached only through the Jupyter server that started it (its launcher, <base_url>tui-attention/)"
+        elif self.host in ("127.0.0.1", "localhost", "::1"):
             lines.append("  listening on loopback only: put a reverse proxy in front, or use --host")
         lines.append(f"  files:          {confinement()}")
         lines.append(f"  memory:         {self.budget.describe()}, {self.limits.memory_mb} MB each at most")
@@ -360,7 +389,8 @@ class TutorWebServer(Server):
                 "every file this account can, and open network connections. Run the server as a dedicated "
                 "account that owns nothing else."
             )
-        lines.append("  WARNING: no authentication and no TLS: anyone who can reach this port gets a tutor.")
+        if self.proxy_secret is None:
+            lines.append("  WARNING: no authentication and no TLS: anyone who can reach this port gets a tutor.")
         lines.append("  Press Ctrl+C to stop.")
         return lines
 

@@ -1,5 +1,6 @@
 """HTTP-side guards of `serve web`: which Host and Origin the server answers, who a request
-comes from (X-Forwarded-For only from a local proxy), malformed requests as one line,
+comes from (X-Forwarded-For only from a local proxy), whether a request came through the
+Jupyter server (`--behind-jupyter`: its secret header), malformed requests as one line,
 storms of accept() errors as one warning, the file descriptors in use, and the texts
 of websocket close reasons.
 """
@@ -7,6 +8,7 @@ of websocket close reasons.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import ipaddress
 import logging
 import os
@@ -19,6 +21,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from tui_attention.serve.guard import RefusalLog, clean, source_of
+from tui_attention.serve.jupyter import PROXY_SECRET_HEADER
 
 log = logging.getLogger("tui_attention.serve")
 
@@ -55,6 +58,12 @@ def valid_host(host: str | None) -> str | None:
     if match is None or (match.group(1) is not None and int(match.group(1)) > 65535):
         return None
     return host.lower()
+
+
+def carries_secret(request: web.BaseRequest, secret: str) -> bool:
+    """Whether `request` has the Jupyter proxy's secret header (compared in constant time)."""
+    given = request.headers.get(PROXY_SECRET_HEADER, "")
+    return hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8", "replace"))
 
 
 def origin_of(url: str) -> str:

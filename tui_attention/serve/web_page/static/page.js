@@ -5,7 +5,8 @@
 //   stopped), the "Session ended" dialog says that reason instead;
 // * the terminal opens once the bundled Roboto Mono is loaded (xterm.js measures its cells
 //   when it opens), or after a second without it;
-// * the Start and Restart buttons work without inline script (the page's CSP allows none).
+// * the Start and Restart buttons work without inline script (the page's CSP allows none);
+// * a relative socket URL (behind a Jupyter server) becomes an absolute ws(s):// one.
 (() => {
   "use strict";
 
@@ -27,10 +28,18 @@
     }
   };
 
+  // A relative socket URL (behind a Jupyter server's proxy prefix) against this page's address,
+  // as ws: or wss: like the page: older browsers take only absolute ws(s):// URLs.
+  const socketUrl = (url) => {
+    const absolute = new URL(url, window.location.href);
+    absolute.protocol = absolute.protocol.replace(/^http/, "ws");
+    return absolute.href;
+  };
+
   const Native = window.WebSocket;
   class TutorSocket extends Native {
     constructor(url, protocols) {
-      super(url, protocols);
+      super(socketUrl(url), protocols);
       this.addEventListener("open", () => {
         connected = true;
         setTimeout(focusTerminal, 0);

@@ -18,6 +18,7 @@ from tui_attention.serve.budget import default_budget_mb
 from tui_attention.serve.child import Limits, confinement_status, tutor_argv
 from tui_attention.serve.jupyter import MIN_SECRET_CHARS, PROXY_SECRET_ENV
 
+from . import room
 from .options import UsageError, check_lesson_number, config_from_args, scenario_argv
 
 EXTRA_HINT = "pip install 'tui-attention[workshop]'"
@@ -96,6 +97,7 @@ def _server_parser(sub, shared: argparse.ArgumentParser, name: str, default_port
         help=_("serve even where the tutors cannot be confined (no Landlock): they can then read and write "
                "whatever this account can; the banner and every attendee's status line say so"),
     )  # fmt: skip
+    room.server_options(p)
     return p
 
 
@@ -105,7 +107,8 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
         help=_("serve the tutor to a workshop, over SSH or in the browser"),
         description=_("Serve the tutor to a workshop: `serve ssh` for terminals, `serve web` for browsers."),
     )
-    sub = serve.add_subparsers(dest="serve_command", metavar="{ssh,web}", parser_class=type(serve))
+    sub = serve.add_subparsers(dest="serve_command", metavar="{ssh,web,status,lead,answers,dashboard}",
+                               parser_class=type(serve))
     sub.required = True
 
     ssh = _server_parser(
@@ -132,6 +135,7 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
                "extra): requests without the secret from ${env} are refused").format(env=PROXY_SECRET_ENV),
     )  # fmt: skip
     web.set_defaults(func=cmd_web)
+    room.register(sub, shared)  # the instructor's commands for a running server
 
 
 def _require(module: str, command: str) -> None:
@@ -180,6 +184,7 @@ def _serve(server, args: argparse.Namespace) -> int:
     from tui_attention.serve.running import ServeError, serve_until_signalled, setup_logging
 
     setup_logging()
+    server = room.attach(server, args)  # its room, its control socket, the answers written at the end
     try:
         return asyncio.run(serve_until_signalled(server, f"{args.host}:{args.port}"))
     except ServeError as exc:

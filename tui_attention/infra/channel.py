@@ -282,3 +282,58 @@ def answers_csv(rows: Iterable[dict[str, Any]]) -> str:
         cells = [row.get(column) for column in ANSWER_COLUMNS]
         writer.writerow(["" if c is None else ("yes" if c is True else "no" if c is False else c) for c in cells])
     return out.getvalue()
+
+
+# --- how a session's record reads (serve status, the dashboard) ------------------------------
+def place_text(record: dict[str, Any]) -> str:
+    """Where a session is, in a few words: "lesson 5 p2/4 ?" (? an open question, ✓ settled),
+    "walkthrough w1 s3/9", "matrix w2 s4/11", or "-" before its first report."""
+    if record.get("lesson") is not None:
+        mark = "" if record.get("question") is None else (" ✓" if record.get("settled") else " ?")
+        return f"lesson {record['lesson']} p{record['page']}/{record['pages']}{mark}"
+    if record.get("view") is None:
+        return "-"
+    return f"{record['view']} w{record['word']} s{record['step']}/{record['steps']}"
+
+
+def duration_text(seconds: float | None) -> str:
+    """"42s", "12m05s", "2h03m"."""
+    if seconds is None:
+        return "-"
+    s = int(max(0, seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def lead_text(lead: dict[str, Any]) -> str:
+    """What the instructor leads: "leading lesson 5 page 2 (locked)", or "not leading"."""
+    goto = lead.get("goto")
+    if not lead.get("following"):
+        return "not leading"
+    if goto is None:
+        where = "the room"
+    elif "lesson" in goto:
+        where = f"lesson {goto['lesson']} page {goto['page']}"
+    else:
+        where = f"{goto['view']} word {goto['word']} step {goto['step']}"
+    return f"leading {where}" + (" (locked)" if lead.get("locked") else "")
+
+
+def parse_goto(text: str) -> dict[str, Any] | None:
+    """"5 2" (or "5.2", "5/2") -> lesson 5 page 2; "w 1 3" or "m 2 4" (or the view's whole
+    name) -> view, word, step; anything else -> None."""
+    words = re.split(r"[\s./,]+", text.strip().lower())
+    try:
+        if len(words) == 2:
+            goto: dict[str, Any] = {"lesson": int(words[0]), "page": int(words[1])}
+            return goto if _fits(goto, [_GOTO_LESSON]) else None
+        if len(words) == 3:
+            view = next((v for v in VIEWS if v.startswith(words[0]) and words[0]), None)
+            goto = {"view": view, "word": int(words[1]), "step": int(words[2])}
+            return goto if _fits(goto, [_GOTO_STEP]) else None
+    except ValueError:
+        pass
+    return None

@@ -241,7 +241,7 @@ class Reporter(Reporting):
                             markup=False)
         elif was and not on:
             self.app.notify(_("The instructor let the room go: the keys are yours again."), timeout=6, markup=False)
-        self._screen.refresh_view()
+        self._followed()
 
     def _on_reveal(self, question: str | None) -> None:
         controller = self.app.lesson
@@ -292,4 +292,9 @@ class Reporter(Reporting):
         self.following = False
         self.app.notify(_("You are on your own; the instructor's next lead brings you back."), timeout=4,
                         markup=False)
+        self._followed()
+
+    def _followed(self) -> None:
+        """Following changed: the status line and the footer's keys (held ones are hidden) too."""
         self._screen.refresh_view()
+        self._screen.refresh_bindings()

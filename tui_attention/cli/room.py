@@ -1,0 +1,232 @@
+"""`tui-attention serve status|lead|answers|dashboard`: the instructor's side of a running
+workshop server on this machine, through its control socket (`serve.control`).
+
+    serve status [--format text|json] [--server ID]     the live table of sessions
+    serve lead (--lesson L [--page P] | --view V --word W --step S) [--lock]
+               | --release | --reveal [QUESTION] | --message TEXT   [--server ID]
+    serve answers [--output FILE] [--server ID]          the anonymous answer table as CSV
+    serve dashboard [--server ID] [--stuck-minutes N]    all of it, live, in a Textual app
+
+ID is a server's pid, its kind (ssh or web) or its socket's path; it may be left out while
+one server runs. `attach` gives a server started by `serve ssh|web` its room and socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tui_attention.i18n import _
+from tui_attention.infra.channel import (MAX_TEXT, VIEWS, answers_csv, duration_text, lead_text, place_text,
+                                         printable_problem)
+from tui_attention.infra.paths import data_dir
+from tui_attention.serve.control import ControlError, RoomServer, default_answers_path, discover, request
+from tui_attention.serve.room import Room
+
+from .options import UsageError
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("must be a whole number, got {text!r}").format(text=text)) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(_("must be 1 or more, got {value}").format(value=value))
+    return value
+
+
+def server_options(p: argparse.ArgumentParser) -> None:
+    """--ask-name and --answers, for `serve ssh` and `serve web`."""
+    p.add_argument("--ask-name", action="store_true",
+                   help=_("ask each attendee for a name at start (shown in the dashboard and nowhere else)"))
+    p.add_argument("--answers", metavar="FILE", type=Path,
+                   help=_("where the anonymous answer table (CSV) is written when the server stops (default: "
+                          "answers-KIND-DATE-TIME.csv in {folder})").format(folder=data_dir() / "answers"))
+
+
+def attach(server, args: argparse.Namespace) -> RoomServer:
+    """`server` with a room (each tutor reports to it) and a control socket for the instructor."""
+    room = Room(ask_name=args.ask_name)
+    server.room = room
+    kind = args.serve_command
+    answers = args.answers or default_answers_path(kind, data_dir() / "answers")
+    return RoomServer(server, room, kind, answers)
+
+
+def register(sub, shared: argparse.ArgumentParser) -> None:
+    def with_server(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--server", metavar="ID",
+                       help=_("which running server: its pid, its kind (ssh or web) or its control socket"))
+        return p
+
+    status = with_server(sub.add_parser(
+        "status", help=_("the live table of a running server's sessions"),
+        description=_("Print where each attendee of the workshop servers running here is: lesson and page, or "
+                      "view, word and step; how long connected and idle; right and wrong answers.")))
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.set_defaults(func=cmd_status)
+
+    lead = with_server(sub.add_parser(
+        "lead", help=_("bring every attendee to a lesson page or a step, reveal, release, or send a message"),
+        description=_("Lead the room: --lesson L [--page P] or --view V --word W --step S bring every attendee "
+                      "there and into follow mode (--lock: they cannot leave it); --release lets them go; "
+                      "--reveal shows the open question's worked answer to everyone; --message sends one line.")))
+    lead.add_argument("--lesson", type=_positive, metavar="L")
+    lead.add_argument("--page", type=_positive, metavar="P")
+    lead.add_argument("--view", choices=VIEWS)
+    lead.add_argument("--word", type=_positive, metavar="W")
+    lead.add_argument("--step", type=_positive, metavar="S")
+    lead.add_argument("--lock", action="store_true", help=_("attendees cannot leave follow mode"))
+    lead.add_argument("--release", action="store_true", help=_("end follow mode for everyone"))
+    lead.add_argument("--reveal", nargs="?", const="", metavar="QUESTION",
+                      help=_("show the worked answer of the open question (of QUESTION only, e.g. 05-softmax/3)"))
+    lead.add_argument("--message", metavar="TEXT", help=_("show one line to every attendee"))
+    lead.set_defaults(func=cmd_lead)
+
+    answers = with_server(sub.add_parser(
+        "answers", help=_("the anonymous answer table as CSV"),
+        description=_("Print (or write to --output) every answer given so far: session id, seconds since the "
+                      "server started, lesson, page, question, right or wrong, the choice or value.")))
+    answers.add_argument("--output", metavar="FILE", type=Path)
+    answers.set_defaults(func=cmd_answers)
+
+    dashboard = with_server(sub.add_parser(
+        "dashboard", help=_("the instructor's live view of a running server"),
+        description=_("A live table of the sessions, the room's answers as bars, and keys to lead, reveal, "
+                      "release, send a message, sort, filter the stuck, and export the answers.")))
+    dashboard.add_argument("--stuck-minutes", type=_positive, default=5, metavar="N",
+                           help=_("stuck: on the same place for more than N minutes (or 3 wrong answers there)"))
+    dashboard.set_defaults(func=cmd_dashboard)
+
+
+# --- finding the server -----------------------------------------------------------------------
+def _servers(choice: str | None) -> list[Path]:
+    try:
+        found = discover()
+    except ControlError as exc:
+        raise UsageError(f"tui-attention serve: {exc}") from None
+    if choice is not None:
+        found = [p for p in found if choice in (str(p), p.stem, p.stem.split("-")[0], p.stem.split("-")[-1])]
+        if not found:
+            raise UsageError(_("tui-attention serve: no running server of yours matches --server {id}").format(
+                id=choice))
+    if not found:
+        raise UsageError(_("tui-attention serve: no workshop server of yours is running on this machine"))
+    return found
+
+
+def one_server(choice: str | None) -> Path:
+    found = _servers(choice)
+    if len(found) > 1:
+        names = ", ".join(p.stem for p in found)
+        raise UsageError(_("tui-attention serve: several servers are running ({names}): choose one with "
+                           "--server").format(names=names))
+    return found[0]
+
+
+def _ask(path: Path, kind: str, **fields) -> dict:
+    try:
+        return request(path, kind, **fields)
+    except ControlError as exc:
+        raise UsageError(f"tui-attention serve: {exc}") from None
+
+
+# --- the commands -------------------------------------------------------------------------------
+def cmd_status(args: argparse.Namespace) -> int:
+    tables = []
+    for path in _servers(args.server):
+        reply = _ask(path, "status")
+        tables.append({k: reply[k] for k in ("server", "lead", "answers", "sessions")})
+    if args.format == "json":
+        print(json.dumps(tables, indent=2, ensure_ascii=False))
+        return 0
+    for table in tables:
+        print(status_text(table))
+    return 0
+
+
+def status_text(table: dict) -> str:
+    server = table["server"]
+    lines = [f"{server.get('kind', '?')} server on port {server.get('port', '?')} (pid {server.get('pid', '?')}): "
+             f"{len(table['sessions'])} sessions, {lead_text(table['lead'])}, {table['answers']} answers"]
+    if table["sessions"]:
+        lines.append(f"  {'id':<5} {'name':<16} {'connected':>9} {'idle':>7}  {'where':<24} {'right':>5} {'wrong':>5}")
+    for s in table["sessions"]:
+        name = (s["name"] or "")[:16]
+        lines.append(f"  {s['id']:<5} {name:<16} {duration_text(s['connected']):>9} {duration_text(s['idle']):>7}  "
+                     f"{place_text(s):<24} {s['answers']['right']:>5} {s['answers']['wrong']:>5}")
+    return "\n".join(lines)
+
+
+def lead_request(args: argparse.Namespace) -> tuple[str, dict]:
+    """The control request `serve lead`'s options ask for; UsageError for a wrong combination."""
+    chosen = [name for name, on in (("--lesson", args.lesson is not None), ("--view", args.view is not None),
+                                    ("--release", args.release), ("--reveal", args.reveal is not None),
+                                    ("--message", args.message is not None)) if on]
+    if len(chosen) != 1:
+        raise UsageError(_("tui-attention serve lead: give exactly one of --lesson, --view, --release, --reveal, "
+                           "--message"))
+    step_options = args.word is not None or args.step is not None
+    if args.lesson is not None:
+        if step_options:
+            raise UsageError(_("tui-attention serve lead: --word and --step go with --view, not --lesson"))
+        return "goto", {"lesson": args.lesson, "page": args.page or 1, "lock": args.lock}
+    if args.page is not None:
+        raise UsageError(_("tui-attention serve lead: --page goes with --lesson"))
+    if args.view is not None:
+        return "goto", {"view": args.view, "word": args.word or 1, "step": args.step or 1, "lock": args.lock}
+    if args.lock or step_options:
+        raise UsageError(_("tui-attention serve lead: --lock, --word and --step go with --lesson or --view"))
+    if args.release:
+        return "release", {}
+    if args.reveal is not None:
+        return "reveal", {"question": args.reveal or None}
+    problem = printable_problem(args.message, MAX_TEXT)
+    if problem is not None:
+        raise UsageError(_("tui-attention serve lead: --message: {problem}").format(problem=problem))
+    return "message", {"text": args.message}
+
+
+def cmd_lead(args: argparse.Namespace) -> int:
+    kind, fields = lead_request(args)
+    reply = _ask(one_server(args.server), kind, **fields)
+    print(_("sent to {count} sessions").format(count=reply.get("sent", 0)))
+    return 0
+
+
+def fetch_answers(path: Path) -> list[dict]:
+    rows: list[dict] = []
+    while True:
+        reply = _ask(path, "answers", since=len(rows))
+        rows += reply.get("rows", [])
+        if not reply.get("rows"):
+            return rows
+
+
+def cmd_answers(args: argparse.Namespace) -> int:
+    text = answers_csv(fetch_answers(one_server(args.server)))
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    from tui_attention.infra.files import write_atomic
+
+    try:
+        write_atomic(args.output, text)
+    except OSError as exc:
+        raise UsageError(_("tui-attention serve answers: cannot write {path}: {why}").format(
+            path=args.output, why=exc.strerror or exc)) from None
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .run import check_terminal
+
+    path = one_server(args.server)
+    check_terminal()
+    from tui_attention.tui.dashboard import DashboardApp
+
+    DashboardApp(path, stuck_minutes=args.stuck_minutes, answers_dir=data_dir() / "answers").run()
+    return 0

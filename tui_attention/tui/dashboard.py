@@ -1,0 +1,414 @@
+"""`tui-attention serve dashboard`: the instructor's live view of a running workshop server.
+
+It talks to the server only through its control socket, in `infra.channel`'s requests
+(status, answers, goto, release, reveal, message), once a second and on each key. On screen:
+
+    a line: the server, how many sessions (how many stuck), what the instructor leads
+    the sessions: short id, name (with --ask-name), connected, idle, where, right, wrong, flags
+    the clicker: the answers to one question as bars (one per choice, or numeric answers
+        binned), the right one marked ✓: each session's first answer counts
+    the keys (footer)
+
+The question is the one most of the room is on, or one the instructor picks (c). "Stuck" (s
+shows only them) is on the same place for more than --stuck-minutes, or 3 wrong answers
+there. The lessons (for the question's text and right answer) are read as the tutor reads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from tui_attention.i18n import _
+from tui_attention.infra.channel import (MAX_REPLY, MAX_TEXT, ChannelError, answers_csv, decode_reply,
+                                         duration_text, encode, lead_text, parse_goto, place_text, printable_problem)
+from tui_attention.infra.files import write_atomic
+
+POLL = 1.0  # seconds between two looks at the room
+BAR = 30  # cells of the longest bar
+LABEL = 34  # cells of a choice's text
+SORTS = ("id", "name", "place", "idle", "wrong")
+KEYS = Text(_("f: everyone to the selected session's place · [ ]: lead to the previous/next page · c: another "
+              "question · o: sort · s: only the stuck"), style="dim")
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """What the dashboard shows of one question: where, its prompt, its choices (empty for a
+    numeric one), the right choice (1-based) or the right value and its tolerance."""
+
+    id: str
+    lesson: int
+    page: int
+    kind: str
+    prompt: str
+    choices: tuple[str, ...]
+    right: int | None
+    value: float | None
+    tolerance: float | None
+    decimals: int
+
+
+def load_questions() -> dict[str, QuestionInfo]:
+    """Every lesson question, rendered from its page's numbers as the tutor renders it."""
+    from tui_attention.core import compute
+    from tui_attention.lessons import evaluate, load_lessons, render_page
+
+    found: dict[str, QuestionInfo] = {}
+    for lesson in load_lessons(validate=False):
+        for page in lesson.pages:
+            q = page.question
+            if q is None:
+                continue
+            try:
+                trace = compute(page.config())
+                rendered = render_page(page, trace).question
+                if q.kind == "choice":
+                    right = (int(evaluate(q.answer, trace)) if q.token_choices
+                             else next(k for k, c in enumerate(q.choices, 1) if c.correct))
+                    value = tolerance = None
+                else:
+                    right, value, tolerance = None, float(evaluate(q.answer, trace)), q.tolerance
+            except Exception:  # a lesson the tutor cannot render either: no bars for it
+                continue
+            found[q.id] = QuestionInfo(q.id, lesson.number, page.number, q.kind, rendered.prompt,
+                                       rendered.choices, right, value, tolerance, max(q.decimals, 0))
+    return found
+
+
+def first_answers(rows: list[dict[str, Any]], question: str, present: set[str] | None = None) -> list[dict[str, Any]]:
+    """Each session's first answer to `question` (the prediction, before any feedback); only
+    the sessions in `present` (the room now) unless it is None."""
+    seen: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if present is not None and row["session"] not in present:
+            continue
+        if row["question"] == question and row["session"] not in seen:
+            seen[row["session"]] = row
+    return list(seen.values())
+
+
+def bars(rows: list[dict[str, Any]], info: QuestionInfo, present: set[str] | None = None) -> list[tuple[str, int, bool]]:
+    """(label, how many, is it right) per bar, from each session's first answer (of the sessions
+    `present`): one per choice; or, for a numeric question, the right answers (within the
+    tolerance) and the wrong values, each value or four equal bins."""
+    answers = first_answers(rows, info.id, present)
+    if info.kind == "choice":
+        counts = Counter(row["choice"] for row in answers)
+        return [(f"{k} {label}", counts[k], k == info.right) for k, label in enumerate(info.choices, 1)]
+    d = info.decimals
+    right = sum(1 for row in answers if row["correct"])
+    out = [(_("{value:+.{d}f} ± {tol:g}").format(value=info.value, d=d, tol=info.tolerance), right, True)]
+    wrong = sorted(row["value"] for row in answers if not row["correct"] and row["value"] is not None)
+    if len(set(wrong)) <= 4:
+        out += [(f"{value:+.{d}f}", count, False) for value, count in sorted(Counter(wrong).items())]
+    else:
+        low, high = wrong[0], wrong[-1]
+        width = (high - low) / 4
+        for k in range(4):
+            a, b = low + k * width, low + (k + 1) * width
+            count = sum(1 for v in wrong if a <= v < b or (k == 3 and v == b))
+            out.append((f"{a:+.{d}f} to {b:+.{d}f}", count, False))
+    return out
+
+
+def stuck(record: dict[str, Any], minutes: int) -> bool:
+    return record["here"] > minutes * 60 or record["wrong_here"] >= 3
+
+
+class RoomClient:
+    """One connection to a server's control socket: `ask(kind, **fields)` sends a request and
+    returns its reply (ConnectionError when the server cannot be reached or refuses)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._lock = asyncio.Lock()
+
+    async def ask(self, kind: str, **fields: Any) -> dict[str, Any]:
+        async with self._lock:
+            try:
+                if self._streams is None:
+                    self._streams = await asyncio.open_unix_connection(str(self.path), limit=MAX_REPLY + 1)
+                reader, writer = self._streams
+                writer.write(encode(kind, **fields))
+                await writer.drain()
+                line = await asyncio.wait_for(reader.readline(), 5)
+                if not line:
+                    raise ConnectionError("the server hung up")
+                reply = decode_reply(line)
+            except (OSError, ValueError, ChannelError, TimeoutError, asyncio.IncompleteReadError) as exc:
+                self.close()
+                raise ConnectionError(str(exc) or type(exc).__name__) from None
+        if reply["kind"] == "error":
+            raise ConnectionError(str(reply.get("error")))
+        return reply
+
+    def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            self._streams = None
+
+
+class DashboardApp(App[int]):
+    """The instructor's dashboard for the server listening at `path` (a control socket)."""
+
+    TITLE = "tui-attention dashboard"
+    CSS = """
+    #room { height: 1; background: $primary-background; text-style: bold; }
+    #sessions { height: 1fr; }
+    #clicker { height: auto; max-height: 14; border: round $accent; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("g", "goto", _("Go to"), id="dashboard.goto"),
+        Binding("f", "bring_to_selected", _("To selected"), show=False, id="dashboard.bring"),
+        Binding("right_square_bracket", "turn(1)", _("Next page"), show=False, id="dashboard.next_page"),
+        Binding("left_square_bracket", "turn(-1)", _("Prev page"), show=False, id="dashboard.prev_page"),
+        Binding("k", "lock", _("Lock"), id="dashboard.lock"),
+        Binding("r", "reveal", _("Reveal"), id="dashboard.reveal"),
+        Binding("u", "release", _("Release"), id="dashboard.release"),
+        Binding("m", "message", _("Message"), id="dashboard.message"),
+        Binding("o", "sort", _("Sort"), show=False, id="dashboard.sort"),
+        Binding("s", "stuck", _("Stuck"), show=False, id="dashboard.stuck"),
+        Binding("c", "question", _("Question"), show=False, id="dashboard.question"),
+        Binding("x", "export", _("Export"), id="dashboard.export"),
+        Binding("q", "quit", _("Quit"), id="dashboard.quit"),
+    ]
+
+    def __init__(self, path: Path, *, stuck_minutes: int = 5, answers_dir: Path | None = None) -> None:
+        super().__init__()
+        self.theme = "textual-dark"
+        self.client = RoomClient(path)
+        self.stuck_minutes = stuck_minutes
+        self.answers_dir = answers_dir or Path.cwd()
+        self.table: dict[str, Any] | None = None  # the last status reply
+        self.rows: list[dict[str, Any]] = []  # the answer table so far
+        self.questions: dict[str, QuestionInfo] | None = None
+        self.picked: str | None = None  # the clicker's question; None: the one most of the room is on
+        self.sort = 0
+        self.only_stuck = False
+        self.lock = False
+        self.error: str | None = None
+        self._polling = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="room")
+        table = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        table.add_columns(_("id"), _("name"), _("on"), _("idle"), _("where"), "✓", "✗", "")
+        yield table
+        yield Static(id="clicker")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.questions = await asyncio.get_running_loop().run_in_executor(None, load_questions)
+        await self.poll()
+        self.set_interval(POLL, self.poll)
+
+    async def on_unmount(self) -> None:
+        self.client.close()
+
+    # --- looking at the room ---------------------------------------------------------------
+    async def poll(self) -> None:
+        if self._polling:
+            return
+        self._polling = True
+        try:
+            self.table = await self.client.ask("status")
+            while True:
+                reply = await self.client.ask("answers", since=len(self.rows))
+                if not reply["rows"]:
+                    break
+                self.rows += reply["rows"]
+            self.error = None
+        except ConnectionError as exc:
+            self.error = str(exc)
+        finally:
+            self._polling = False
+        self.show()
+
+    def sessions(self) -> list[dict[str, Any]]:
+        records = list((self.table or {}).get("sessions", []))
+        if self.only_stuck:
+            records = [r for r in records if stuck(r, self.stuck_minutes)]
+        key = SORTS[self.sort]
+        order = {"id": lambda r: r["id"], "name": lambda r: ((r["name"] or "~").lower(), r["id"]),
+                 "place": lambda r: (r["lesson"] or 0, r["page"] or 0, r["view"] or "", r["word"] or 0,
+                                     r["step"] or 0),
+                 "idle": lambda r: -r["idle"], "wrong": lambda r: -r["answers"]["wrong"]}[key]
+        return sorted(records, key=order)
+
+    def question(self) -> tuple[str | None, str]:
+        """The clicker's question and why it is that one: the one picked, else the one most of
+        the room is on, else the one answered last."""
+        if self.picked is not None:
+            return self.picked, _("picked")
+        on = Counter(r["question"] for r in (self.table or {}).get("sessions", []) if r["question"])
+        if on:
+            return on.most_common(1)[0][0], _("most of the room is on it")
+        return (self.rows[-1]["question"], _("answered last")) if self.rows else (None, "")
+
+    def present(self) -> set[str]:
+        return {r["id"] for r in (self.table or {}).get("sessions", [])}
+
+    def show(self) -> None:
+        table = self.table or {"server": {}, "lead": {}, "sessions": [], "answers": 0}
+        server = table["server"]
+        records = table["sessions"]
+        n_stuck = sum(1 for r in records if stuck(r, self.stuck_minutes))
+        parts = [f" {server.get('kind', '?')} :{server.get('port', '?')}",
+                 _("{n} sessions ({stuck} stuck)").format(n=len(records), stuck=n_stuck),
+                 lead_text(table["lead"]) + (" · " + _("next lead locked") if self.lock else ""),
+                 _("sort: {key}").format(key=SORTS[self.sort])]
+        if self.only_stuck:
+            parts.append(_("stuck only"))
+        if self.error:
+            parts = [" " + _("cannot reach the server: {why}").format(why=self.error)]
+        self.query_one("#room", Static).update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
+        self._show_sessions()
+        self._show_clicker(len(records))
+
+    def _show_sessions(self) -> None:
+        grid = self.query_one(DataTable)
+        selected = self.selected()
+        grid.clear()
+        for r in self.sessions():
+            flags = ("F" if r["following"] else "") + ("!" if stuck(r, self.stuck_minutes) else "")
+            grid.add_row(r["id"], (r["name"] or "")[:16], duration_text(r["connected"]), duration_text(r["idle"]),
+                         place_text(r), str(r["answers"]["right"]), str(r["answers"]["wrong"]), flags, key=r["id"])
+        if selected is not None and selected["id"] in grid.rows:
+            grid.move_cursor(row=grid.get_row_index(selected["id"]), animate=False)
+
+    def selected(self) -> dict[str, Any] | None:
+        grid = self.query_one(DataTable)
+        if not grid.row_count:
+            return None
+        key = grid.coordinate_to_cell_key((grid.cursor_row, 0)).row_key.value
+        return next((r for r in (self.table or {}).get("sessions", []) if r["id"] == key), None)
+
+    def clicker_lines(self, sessions: int) -> list[Text]:
+        qid, how = self.question()
+        info = (self.questions or {}).get(qid) if qid else None
+        if info is None:
+            return [Text(_("No question yet: the room's answers show here as bars."), style="dim"), KEYS]
+        head = Text.assemble((_("Lesson {lesson}, page {page}").format(lesson=info.lesson, page=info.page), "bold"),
+                             f" ({how}): ", info.prompt.replace("\n", " "))
+        head.truncate(max(20, self.size.width - 4) * 2, overflow="ellipsis")
+        lines = [head]
+        counted = bars(self.rows, info, self.present())
+        top = max([count for _label, count, _right in counted] + [1])
+        for label, count, right in counted:
+            short = label if len(label) <= LABEL else label[: LABEL - 1] + "…"
+            bar = "█" * round(BAR * count / top)
+            lines.append(Text.assemble(("✓ " if right else "  ", "bold green"), f"{short:<{LABEL}} ",
+                                       (bar, "green" if right else "red"), f" {count}"))
+        answered = len(first_answers(self.rows, info.id, self.present()))
+        lines.append(Text(_("{answered} of {sessions} sessions answered · r reveals it to everyone").format(
+            answered=answered, sessions=sessions), style="dim"))
+        return [*lines, KEYS]
+
+    def _show_clicker(self, sessions: int) -> None:
+        self.query_one("#clicker", Static).update(Text("\n").join(self.clicker_lines(sessions)))
+
+    # --- leading ------------------------------------------------------------------------------
+    async def send(self, kind: str, **fields: Any) -> None:
+        try:
+            reply = await self.client.ask(kind, **fields)
+        except ConnectionError as exc:
+            self.notify(_("Not sent: {why}").format(why=exc), severity="error", markup=False)
+            return
+        self.notify(_("Sent to {count} sessions.").format(count=reply["sent"]), timeout=3, markup=False)
+        await self.poll()
+
+    def _prompt(self, title: str, explain: str, validate, then) -> None:
+        from tui_attention.tui.screens.forms import PromptScreen
+
+        async def done(text: str | None) -> None:
+            if text is not None:
+                await then(text)
+
+        self.push_screen(PromptScreen(title, "", validate, explain), done)
+
+    def action_goto(self) -> None:
+        async def go(text: str) -> None:
+            await self.send("goto", **parse_goto(text), lock=self.lock)
+
+        self._prompt(_("Bring everyone to"), _("A lesson page: \"5 2\". A step: \"w 1 3\" (walkthrough, word 1, "
+                                              "step 3) or \"m 1 4\" (matrix view)."),
+                     lambda text: None if parse_goto(text) else _("Type \"5 2\", \"w 1 3\" or \"m 1 4\"."), go)
+
+    async def action_bring_to_selected(self) -> None:
+        r = self.selected()
+        if r is None or r["view"] is None:
+            self.notify(_("Select a session that has reported where it is."), markup=False)
+        elif r["lesson"] is not None:
+            await self.send("goto", lesson=r["lesson"], page=r["page"], lock=self.lock)
+        else:
+            await self.send("goto", view=r["view"], word=r["word"], step=r["step"], lock=self.lock)
+
+    async def action_turn(self, delta: int) -> None:
+        goto = ((self.table or {}).get("lead") or {}).get("goto") or {}
+        if "lesson" not in goto:
+            self.notify(_("Lead a lesson page first (g)."), markup=False)
+            return
+        await self.send("goto", lesson=goto["lesson"], page=max(1, goto["page"] + delta), lock=self.lock)
+
+    async def action_lock(self) -> None:
+        self.lock = not self.lock
+        lead = (self.table or {}).get("lead") or {}
+        if lead.get("following") and lead.get("goto"):  # the room is led now: lock or unlock it now
+            await self.send("goto", **lead["goto"], lock=self.lock)
+        else:
+            self.show()
+
+    async def action_reveal(self) -> None:
+        await self.send("reveal", question=self.question()[0])
+
+    async def action_release(self) -> None:
+        self.lock = False
+        await self.send("release")
+
+    def action_message(self) -> None:
+        async def say(text: str) -> None:
+            await self.send("message", text=text)
+
+        self._prompt(_("Message to everyone"), _("One line, shown to every attendee."),
+                     lambda text: printable_problem(text, MAX_TEXT), say)
+
+    def action_sort(self) -> None:
+        self.sort = (self.sort + 1) % len(SORTS)
+        self.show()
+
+    def action_stuck(self) -> None:
+        self.only_stuck = not self.only_stuck
+        self.show()
+
+    def action_question(self) -> None:
+        """Cycle the clicker's question: most of the room, then each question answered so far."""
+        asked = list(dict.fromkeys(row["question"] for row in self.rows))
+        if self.picked is None:
+            self.picked = asked[0] if asked else None
+        else:
+            k = asked.index(self.picked) + 1 if self.picked in asked else len(asked)
+            self.picked = asked[k] if k < len(asked) else None
+        self.show()
+
+    def action_export(self) -> str | None:
+        kind = ((self.table or {}).get("server") or {}).get("kind", "server")
+        path = self.answers_dir / time.strftime(f"answers-{kind}-%Y%m%d-%H%M%S.csv")
+        try:
+            write_atomic(path, answers_csv(self.rows), make_parents=True)
+        except OSError as exc:
+            self.notify(_("Could not write {path}: {why}").format(path=path, why=exc.strerror or exc),
+                        severity="error", markup=False)
+            return None
+        self.notify(_("Wrote {n} answers to {path}").format(n=len(self.rows), path=path), timeout=8, markup=False)
+        return str(path)

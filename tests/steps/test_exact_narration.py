@@ -164,7 +164,8 @@ def test_qkt_scale_and_mask_each_show_their_own_stage_on_the_selected_row():
     h = BOTH.heads[0]
     steps = matrix_steps(BOTH, word=1)
     assert "raw scores before any scaling or mask" in next(s for s in steps if s.kind == "qkt").narration
-    assert formula(steps, "scale") == (f"S[2,3] / √3 = {fmt(h.scores[1, 2])} / {math.sqrt(3):.4f} = "
+    # the factors with one decimal more than the result (notation.factor_decimals)
+    assert formula(steps, "scale") == (f"S[2,3] / √3 = {fmt(h.scores[1, 2], 5)} / {math.sqrt(3):.5f} = "
                                        f"{fmt(h.scaled[1, 2])}")
     mask = formula(steps, "mask").splitlines()
     assert mask[0] == "S[i,j] for j > i becomes -inf"

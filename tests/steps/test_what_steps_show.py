@@ -128,3 +128,46 @@ def test_a_saturated_softmax_says_what_the_other_words_get():
         others = np.sort(huge.heads[0].weights[i])[:-1]
         assert others.max() < 0.01
         assert "each other word less than 0.01" in word_step(huge, i, SOFTMAX).narration
+
+
+# --- #36: one precision per formula block: factors d + 1, results d, for every line and word ------
+
+NUMBER = re.compile(r"[+-]?\d+\.(\d+)")
+
+
+def factor_places(line):
+    """The decimals of the factors in a worked line: the numbers in parentheses or brackets left of
+    its last '=' (the result), the max in a softmax line, a divisor after '/'."""
+    body = line.removesuffix("  (from unrounded values)")
+    left = body.rsplit(" = ", 1)[0].split(" = ", 1)[-1]
+    return {len(m) for m in NUMBER.findall(left)}
+
+
+def worked(step):
+    """The worked lines of a step: those that multiply or divide numbers it shows."""
+    return [line for line in step.formula if re.search(r"\)\(|/ \d|×", line)]
+
+
+def test_every_factor_of_every_worked_line_has_one_decimal_more_than_the_results():
+    from tui_attention.steps import word_steps
+
+    for t in (NOTEBOOK, trace(weight_scale=3.0, scale="sqrt_dk", mask="causal")):
+        for d in (2, 4, 6):
+            seen: dict[str, set[int]] = {}
+            for i in range(t.n):
+                for step in word_steps(t, i, decimals=d):
+                    for line in worked(step):
+                        places = factor_places(line)
+                        if step.kind == "softmax":
+                            places -= {d}  # Σ: computed on the line above, printed as it is there
+                        seen.setdefault(step.kind, set()).update(places)
+            expected = {"query", "scores", "softmax", "output"} | ({"scale"} if t.config.scale == "sqrt_dk" else set())
+            assert set(seen) == expected
+            assert all(places == {d + 1} for places in seen.values()), (d, seen)
+
+
+def test_the_softmax_sum_reads_the_same_on_its_line_and_as_the_divisor():
+    step = word_step(NOTEBOOK, 0, SOFTMAX)
+    total = re.search(r"Σ_j exp\(s₁ⱼ - max\) = (\d+\.\d+)", step.formula[0])[1]
+    assert len(total.split(".")[1]) == 4
+    assert all(line.split(" / ")[1].startswith(total + " ") for line in step.formula[1:])

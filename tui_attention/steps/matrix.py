@@ -18,7 +18,7 @@ from tui_attention.core.trace import Trace
 from tui_attention.i18n import _
 
 from .labels import score_labels, score_suffix
-from .notation import DEFAULT_DECIMALS, fmt, fmt_vector, sub
+from .notation import DEFAULT_DECIMALS, factor_decimals, fmt, fmt_vector, sub
 from .step import Cell, Step, passed_on
 from .word import scale_lines
 
@@ -63,7 +63,7 @@ def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, 
     cell = f"S[{r},{k}]"
     if c.scale == "sqrt_dk":
         scale_formula = tuple(scale_lines([f"{cell} / √{c.d_k}"], h.scores[i, j:j + 1], trace.scale_divisor,
-                                          h.scaled[i, j:j + 1], d))
+                                          h.scaled[i, j:j + 1], d, factor_decimals(d)))
     else:
         scale_formula = (_("{scores} unchanged: no scaling (press s to divide by √d_k)").format(
             scores=f"{cell} = {fmt(h.scaled[i, j], d)}"),)

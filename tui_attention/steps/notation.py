@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -130,45 +130,27 @@ def readds(again: Iterable[float], result: Iterable[float], decimals: int) -> bo
     return bool(np.all(agrees(np.asarray(again, dtype=np.float64), np.asarray(result, dtype=np.float64), decimals)))
 
 
-EXTRA_DECIMALS = 2  # how many more decimals a line's operands may take before it says "from unrounded values"
+FACTOR_DECIMALS = 1  # a worked line prints what it reads with this many decimals more than what it computes
 
 
-def operand_decimals(lines: Callable[[int], Iterable[tuple]], decimals: int) -> tuple[int, tuple[bool, ...]]:
-    """The decimals to print a step's operands with, and which of its lines then re-add.
+def factor_decimals(decimals: int) -> int:
+    """The decimals of the factors of every worked line, when results show `decimals`.
 
-    `lines(p)` gives pairs (recomputed from operands printed with p decimals, result printed
-    with `decimals`): numbers, or arrays with one entry per worked line. The fewest p in
-    decimals..decimals+EXTRA_DECIMALS at which every line re-adds; if none does, the fewest at
-    which the most lines do, the others being the ones to mark as computed from unrounded values.
+    One rule for every line of every step and every word: a number a formula block reads from
+    an earlier step (x₁[1], W_q[1,1], s₁₂, the row's max) shows decimals + 1; a number the block
+    computes (q₁[1], Σ exp, α₁₂, z₁) shows `decimals`, and the same wherever it appears in the
+    block (Σ on its own line and as the divisor below it). So x₁[1] never reads +0.9670 on one
+    line and +0.96699 on the next, nor word 1's softmax 5 decimals and word 3's 6. A line whose
+    factors so printed do not re-add to its result says so (`unrounded`).
     """
-    best: tuple[int, tuple[bool, ...]] | None = None
-    for p in range(decimals, decimals + EXTRA_DECIMALS + 1):
-        ok = tuple(bool(x) for again, result in lines(p)
-                   for x in np.ravel(agrees(np.ravel(again), np.ravel(result), decimals)))
-        if all(ok):
-            return p, ok
-        if best is None or sum(ok) > sum(best[1]):
-            best = (p, ok)
-    assert best is not None
-    return best
+    return decimals + FACTOR_DECIMALS
 
 
-def line_decimals(again: Callable[[int], np.ndarray], results: np.ndarray,
-                  decimals: int) -> list[tuple[int, bool]]:
-    """operand_decimals line by line, for lines that share nothing but their layout.
-
-    Line k's result is results[k] (a number or a vector); again(p)[k] is it recomputed from its
-    operands printed with p decimals. Per line: the fewest p at which it re-adds, and True; or
-    `decimals` and False when none does.
-    """
+def lines_readd(again: np.ndarray, results: np.ndarray, decimals: int) -> list[bool]:
+    """Per line k: whether again[k] (its result recomputed from its factors as printed, a number or
+    a vector) agrees with results[k] printed with `decimals`."""
     results = np.asarray(results, dtype=np.float64)
-    chosen = np.full(len(results), -1)
-    for p in range(decimals, decimals + EXTRA_DECIMALS + 1):
-        ok = agrees(again(p), results, decimals).reshape(len(results), -1).all(axis=1)
-        chosen[(chosen < 0) & ok] = p
-        if (chosen >= 0).all():
-            break
-    return [(int(p), True) if p >= 0 else (decimals, False) for p in chosen]
+    return [bool(k) for k in agrees(again, results, decimals).reshape(len(results), -1).all(axis=1)]
 
 
 def unrounded(line: str, ok: bool) -> str:

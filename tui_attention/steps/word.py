@@ -32,7 +32,7 @@ from tui_attention.core.trace import Trace
 from tui_attention.i18n import _, ngettext
 
 from .labels import score_labels, score_suffix
-from .notation import (DEFAULT_DECIMALS, fmt, fmt_vector, line_decimals, operand_decimals, readds, shown, shown_all,
+from .notation import (DEFAULT_DECIMALS, factor_decimals, fmt, fmt_vector, lines_readd, readds, shown, shown_all,
                        sub, sub2, unrounded, vector_columns)
 from .step import RESULT_COLUMNS, WORD_STEP_KINDS, Cell, Step, VectorRow, passed_on, rows_around
 
@@ -50,16 +50,12 @@ def dot_terms(a: np.ndarray, b: np.ndarray, d: int) -> str:
     return " + ".join("…" if p is None else f"({fmt(p[0], d)})({fmt(p[1], d)})" for p in pairs)
 
 
-def dot_lines(row: np.ndarray, cols: np.ndarray, results: np.ndarray, d: int) -> list[tuple[int, bool]]:
-    """line_decimals for the dot products row·cols[k] = results[k] (the q·k or x·w lines)."""
-    return line_decimals(lambda p: shown_all(cols, p) @ shown_all(row, p), results, d)
-
-
-def scale_lines(labels: list[str], scores: np.ndarray, divisor: float, results: np.ndarray, d: int) -> list[str]:
-    """'s₁₂ / √3 = a / b = c' per label, with the operands as precise as re-adding needs."""
-    chosen = line_decimals(lambda p: shown_all(scores, p) / shown(divisor, p), results, d)
+def scale_lines(labels: list[str], scores: np.ndarray, divisor: float, results: np.ndarray, d: int,
+                p: int) -> list[str]:
+    """'s₁₂ / √3 = a / b = c' per label, the factors with p decimals (notation.factor_decimals)."""
+    oks = lines_readd(shown_all(scores, p) / shown(divisor, p), results, d)
     return [unrounded(f"{label} = {fmt(s, p)} / {divisor:.{p}f} = {fmt(r, d)}", ok)
-            for label, s, r, (p, ok) in zip(labels, scores, results, chosen)]
+            for label, s, r, ok in zip(labels, scores, results, oks)]
 
 
 def _name(trace: Trace, i: int) -> str:
@@ -142,8 +138,10 @@ def _query(w: _Word) -> tuple:
     t, i, d, I, h, c = w.trace, w.i, w.d, w.I, w.h, w.trace.config
     cols = range(min(c.d_k, 8))
     lines = [f"q{I} = x{I} W_q = {fmt_vector(h.Q[i], d)}"]
+    p = factor_decimals(d)
+    oks = lines_readd(shown_all(h.W_q[:, cols].T, p) @ shown_all(t.X[i], p), h.Q[i, cols], d)
     lines += [unrounded(f"q{I}[{col + 1}] = {dot_terms(t.X[i], h.W_q[:, col], p)} = {fmt(h.Q[i, col], d)}", ok)
-              for col, (p, ok) in zip(cols, dot_lines(t.X[i], h.W_q[:, cols].T, h.Q[i, cols], d))]
+              for col, ok in zip(cols, oks)]
     return (
         _("Query of {word}: {formula}").format(word=w.word, formula=f"q{I} = x{I} W_q"),
         _("W_q turns {x} (1x{d_model}) into the query {q} (1x{d_k}): what {word} is looking for. "
@@ -184,6 +182,7 @@ def _values(w: _Word) -> tuple:
 def _scores(w: _Word) -> tuple:
     t, i, d, I, h = w.trace, w.i, w.d, w.I, w.h
     best = int(np.argmax(h.scores[i]))
+    p = factor_decimals(d)
     return (
         _("Similarity of {word} to each word: {formula}").format(word=w.word, formula=f"q{I}·k_j"),
         _("The dot product {formula} is large when the query and the key point the same way, and it "
@@ -192,7 +191,7 @@ def _scores(w: _Word) -> tuple:
             formula=f"q{I}·k_j = |q{I}| |k_j| cos θ", word=w.word, best=_name(t, best),
             score=fmt(h.scores[i, best], d)),
         tuple(unrounded(f"q{I}·k{sub(j + 1)} = {dot_terms(h.Q[i], h.K[j], p)} = {fmt(h.scores[i, j], d)}", ok)
-              for j, (p, ok) in enumerate(dot_lines(h.Q[i], h.K, h.scores[i], d))),
+              for j, ok in enumerate(lines_readd(shown_all(h.K, p) @ shown_all(h.Q[i], p), h.scores[i], d))),
         (Cell("Q", i), Cell("K")), (Cell("scores", i),),
     )
 
@@ -207,7 +206,8 @@ def _scale(w: _Word) -> tuple:
             "so without this the softmax saturates for large d_k. Spread of the scores of {word}: "
             "std {before} before, {after} after.").format(
             d_k=c.d_k, root=f"{root:.{d}f}", word=w.word, before=f"{before:.{d}f}", after=f"{after:.{d}f}")
-        lines = tuple(scale_lines([f"s{w.s(j)} / √{c.d_k}" for j in range(t.n)], h.scores[i], root, h.scaled[i], d))
+        lines = tuple(scale_lines([f"s{w.s(j)} / √{c.d_k}" for j in range(t.n)], h.scores[i], root, h.scaled[i], d,
+                                  factor_decimals(d)))
     else:
         text = _(
             "No scaling here (scale = none), as in the notebook. The original Transformer divides by √d_k "
@@ -242,25 +242,24 @@ def _mask(w: _Word) -> tuple:
 
 
 def _softmax_lines(w: _Word, top: float, total: float) -> list[str]:
-    """max and Σ, then one α line per word, each operand as precise as re-adding needs."""
+    """max and Σ, then one α line per word: the scores and max with factor_decimals, Σ and α as results."""
     t, i, d, h = w.trace, w.i, w.d, w.h
     row = h.logits[i]
     finite = np.isfinite(row)
 
-    def readd(p: int):
-        again = np.exp(shown_all(row[finite], p) - shown(top, p))
-        alphas = np.zeros(t.n)  # exp(-inf) / Σ = 0 exactly
-        alphas[finite] = again / shown(total, p)
-        return [(again.sum(), total), (alphas, h.weights[i])]  # the Σ line, then one line per α
-
-    p, ok = operand_decimals(readd, d)
+    p = factor_decimals(d)
+    again = np.exp(shown_all(row[finite], p) - shown(top, p))
+    alphas = np.zeros(t.n)  # exp(-inf) / Σ = 0 exactly
+    alphas[finite] = again / shown(total, d)
+    # Σ is the result of the first line (d decimals) and is printed the same in every α line below it.
+    ok = (readds(again.sum(), total, d), *lines_readd(alphas, h.weights[i], d))
     out = [unrounded(f"max = {fmt(top, p)}   Σ_j exp(s{sub(i + 1)}ⱼ - max) = {total:.{d}f}", ok[0])]
     for j in range(t.n):
         if finite[j]:
-            out.append(unrounded(f"α{w.s(j)} = exp({fmt(row[j], p)} - ({fmt(top, p)})) / {total:.{p}f} = "
+            out.append(unrounded(f"α{w.s(j)} = exp({fmt(row[j], p)} - ({fmt(top, p)})) / {total:.{d}f} = "
                                  f"{fmt(h.weights[i, j], d)}", ok[j + 1]))
         else:
-            out.append(f"α{w.s(j)} = exp(-inf) / {total:.{p}f} = {fmt(0.0, d)}")
+            out.append(f"α{w.s(j)} = exp(-inf) / {total:.{d}f} = {fmt(0.0, d)}")
     return out
 
 
@@ -355,10 +354,10 @@ def _output(w: _Word) -> tuple:
     products = h.weights[i][:, None] * h.V
     z_loop = weighted_sum(h.weights[i], h.V)
     cols = vector_columns(t.config.d_v)  # a learner can only redo the entries on screen
-    chosen = line_decimals(lambda p: shown_all(h.weights[i], p)[:, None] * shown_all(h.V[:, cols], p),
-                           products[:, cols], d)
+    p = factor_decimals(d)
+    oks = lines_readd(shown_all(h.weights[i], p)[:, None] * shown_all(h.V[:, cols], p), products[:, cols], d)
     lines = [unrounded(f"α{w.s(j)}·v{sub(j + 1)} = {fmt(h.weights[i, j], p)} × {fmt_vector(h.V[j], p)} = "
-                       f"{fmt_vector(products[j], d)}", ok) for j, (p, ok) in enumerate(chosen)]
+                       f"{fmt_vector(products[j], d)}", ok) for j, ok in enumerate(oks)]
     # z adds the products as printed above; when those do not re-add, z says so.
     z_ok = readds(shown_all(products[:, cols], d).sum(axis=0), z_loop[cols], d)
     lines.append(unrounded(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}", z_ok))

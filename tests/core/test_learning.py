@@ -167,3 +167,27 @@ def test_one_word_has_nothing_to_learn_for_previous():
     with pytest.raises(ConfigError, match="nothing to learn"):
         L.make_setup(config, "previous")
     L.make_setup(config, "first")  # the word itself is its target
+
+
+def test_trained_config_round_trips_through_toml_with_its_training_table(trained, tmp_path):
+    from tui_attention.core.scenario import dumps_scenario, load_scenario
+
+    setup, state, _ = trained["reverse"]
+    config = L.trained_config(setup, state)
+    assert config.heads == 1 and config.mask == "none"
+    assert config.training["task"] == "reverse" and config.training["steps"] == STEPS
+    assert config.training["w_out"].shape == (3, 5)
+    path = tmp_path / "r.toml"
+    path.write_text(dumps_scenario(config))
+    back = load_scenario(path)
+    assert back.same_as(config)
+    assert not back.same_as(back.replace(training=None))
+    # The file's trace is the trained head: every row on the mirror word.
+    assert compute(back).heads[0].weights.argmax(axis=1).tolist() == [4, 3, 2, 1, 0]
+
+
+def test_a_multi_head_scenario_trains_its_first_head(default_config):
+    two = default_config.with_heads(2)
+    setup = L.make_setup(two, "first")
+    assert setup.config.heads == 1
+    assert np.array_equal(L.initial_params(setup)["W_q"], compute(two).heads[0].W_q)

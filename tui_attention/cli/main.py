@@ -16,11 +16,11 @@ from tui_attention.core.config import ConfigError
 from tui_attention.i18n import _
 from tui_attention.infra.served import Served
 
-from . import export, lessons, run, screenshot, serve, trace
+from . import export, lessons, run, screenshot, serve, trace, train
 from .options import Parser, UsageError, scenario_options
 
 COMMANDS = {"run": run, "trace": trace, "screenshot": screenshot, "export": export, "lessons": lessons,
-            "serve": serve}
+            "serve": serve, "train": train}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,11 @@ SCALES = ("none", "sqrt_dk")
 MASKS = ("none", "causal")
 POSITION_KINDS = ("table", "sinusoidal", "none")
 WEIGHT_NAMES = ("w_q", "w_k", "w_v", "w_o", "w_1", "b_1", "w_2", "b_2")
+# The [training] table of a trained scenario (core/learning.py): what was learnt, and W_out.
+TRAINING_TASKS = ("reverse", "previous", "first")
+TRAINING_KEYS = ("task", "steps", "seed", "lr", "batch", "w_out")
+TRAINING_REQUIRED = ("task", "steps", "seed", "w_out")
+MAX_TRAINING_STEPS = 1_000_000
 
 NOTEBOOK_DEFAULTS: dict[str, Any] = {
     "seed": 23,
@@ -95,6 +100,34 @@ def _check_int(name: str, value: Any, low: int, high: int) -> int:
     return int(value)
 
 
+def _checked_training(table: Any, d_v: int, vocab: int) -> dict[str, Any]:
+    """The [training] table, validated: w_out is (d_v, vocab), vocab the number of distinct words."""
+    if not isinstance(table, dict):
+        raise ConfigError(_("training: must be a table ([training])"))
+    for key in table:
+        if key not in TRAINING_KEYS:
+            raise ConfigError(_("training.{key}: unknown key (expected one of {choices})").format(
+                key=key, choices=", ".join(TRAINING_KEYS)))
+    for key in TRAINING_REQUIRED:
+        if key not in table:
+            raise ConfigError(_("training.{key}: missing").format(key=key))
+    if table["task"] not in TRAINING_TASKS:
+        raise ConfigError(_("training.task: must be one of {choices}, got {value!r}").format(
+            choices=", ".join(TRAINING_TASKS), value=table["task"]))
+    out: dict[str, Any] = {"task": table["task"],
+                           "steps": _check_int("training.steps", table["steps"], 0, MAX_TRAINING_STEPS),
+                           "seed": _check_int("training.seed", table["seed"], 0, MAX_SEED)}
+    if "lr" in table:
+        lr = table["lr"]
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 10:
+            raise ConfigError(_("training.lr: must be a number in (0, 10], got {value!r}").format(value=lr))
+        out["lr"] = float(lr)
+    if "batch" in table:
+        out["batch"] = _check_int("training.batch", table["batch"], 1, 4096)
+    out["w_out"] = frozen_matrix("training.w_out", table["w_out"], (d_v, vocab))
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Config:
     """One scenario, validated on construction.
@@ -106,6 +139,7 @@ class Config:
       w_v         (d_model, d_v) or (h, d_model, d_v)
       w_o         (h*d_v, d_model)
       w_1, b_1    (d_model, d_ff), (d_ff,);  w_2, b_2  (d_ff, d_model), (d_model,)
+      training    None, or {task, steps, seed, [lr], [batch], w_out (d_v, distinct words)}
     """
 
     tokens: tuple[str, ...]
@@ -122,6 +156,7 @@ class Config:
     positions_kind: str = "sinusoidal"
     positions: np.ndarray | None = None
     weights: dict[str, np.ndarray] = field(default_factory=dict)
+    training: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         tokens = tuple(self.tokens)
@@ -179,6 +214,8 @@ class Config:
                     name=name, choices=", ".join(WEIGHT_NAMES)))
             checked[name] = frozen_matrix(f"weights.{name}", value, self.weight_shape(name))
         object.__setattr__(self, "weights", checked)
+        if self.training is not None:
+            object.__setattr__(self, "training", _checked_training(self.training, self.d_v, len(set(tokens))))
 
     @property
     def n(self) -> int:
@@ -242,7 +279,7 @@ class Config:
         """Field-by-field equality, comparing arrays by value."""
         for f in fields(self):
             a, b = getattr(self, f.name), getattr(other, f.name)
-            if f.name == "weights":
+            if f.name in ("weights", "training") and a is not None and b is not None:
                 if a.keys() != b.keys() or any(not np.array_equal(a[k], b[k]) for k in a):
                     return False
             elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):

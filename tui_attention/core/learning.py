@@ -37,19 +37,19 @@ from tui_attention.i18n import _
 
 from . import backward as bw
 from .attention import apply_mask, causal_mask, scale_scores
-from .config import Config, ConfigError
+from .config import MAX_TRAINING_STEPS, TRAINING_TASKS, Config, ConfigError
 from .positions import no_positions, sinusoidal
 from .seeding import rng_for
 from .trace import compute
 
-TASKS = ("reverse", "previous", "first")
+TASKS = TRAINING_TASKS  # ("reverse", "previous", "first")
 TASK_MASKS = {"reverse": "none", "previous": "causal", "first": "causal"}
 PARAM_NAMES = ("E", "W_q", "W_k", "W_v", "W_out")
 
 DEFAULT_STEPS = 1000
 DEFAULT_BATCH = 64
 DEFAULT_LR = 0.1
-MAX_STEPS = 1_000_000
+MAX_STEPS = MAX_TRAINING_STEPS
 MAX_BATCH = 4096
 MAX_LR = 10.0
 # b·n·n cells in one (b, n, n) array; the step holds about eight of them.  2**20 cells
@@ -300,7 +300,7 @@ def check_steps(steps: Any) -> int:
 
 
 def make_setup(config: Config, task: str, batch: int = DEFAULT_BATCH, lr: float = DEFAULT_LR) -> Setup:
-    """Validate a run; the scenario's mask is replaced by the task's.  Raises ConfigError."""
+    """Validate a run on the scenario's first head; its mask is replaced by the task's.  Raises ConfigError."""
     if task not in TASKS:
         raise ConfigError(_("task: must be one of {choices}, got {value!r}").format(
             choices=", ".join(TASKS), value=task))
@@ -317,8 +317,8 @@ def make_setup(config: Config, task: str, batch: int = DEFAULT_BATCH, lr: float 
     if not np.any(target_positions(task, n) >= 0):
         raise ConfigError(_("task {task}: a sentence of one word has nothing to learn").format(task=task))
     vocab = vocabulary(config.tokens)
-    return Setup(config.replace(mask=TASK_MASKS[task]), task, vocab, token_ids(config.tokens, vocab),
-                 int(batch), float(lr))
+    return Setup(config.with_heads(1).replace(mask=TASK_MASKS[task]), task, vocab,
+                 token_ids(config.tokens, vocab), int(batch), float(lr))
 
 
 @dataclass(frozen=True, eq=False)
@@ -461,3 +461,28 @@ def sentence_pass(setup: Setup, params: dict[str, np.ndarray]) -> tuple[float, F
     targets = task_targets(setup.task, tokens)
     fwd = forward(params, tokens, setup.config)
     return cross_entropy(fwd, targets), fwd, backward(params, tokens, targets, setup.config, fwd)
+
+
+def evaluate(setup: Setup, params: dict[str, np.ndarray]) -> tuple[float, float]:
+    """(loss, accuracy) on the evaluation sequences (see evaluation_tokens)."""
+    tokens = evaluation_tokens(setup)
+    targets = task_targets(setup.task, tokens)
+    fwd = forward(params, tokens, setup.config)
+    has = targets >= 0
+    return cross_entropy(fwd, targets), float(np.mean(fwd.Y.argmax(axis=-1)[has] == targets[has]))
+
+
+def predictions(setup: Setup, params: dict[str, np.ndarray]) -> np.ndarray:
+    """The most likely word (a row of E) at each position of the sentence.  Shape (n,)."""
+    return forward(params, sentence_tokens(setup), setup.config).Y[0].argmax(axis=-1)
+
+
+def trained_config(setup: Setup, state: State) -> Config:
+    """The scenario with the trained numbers, one head and the task's mask: E's rows for the
+    sentence's words, W_q, W_k, W_v explicit, and the [training] table (task, steps, seed,
+    lr, batch, W_out).  Its Trace shows the trained attention."""
+    p = state.params
+    weights = {**setup.config.weights, "w_q": p["W_q"], "w_k": p["W_k"], "w_v": p["W_v"]}
+    training = {"task": setup.task, "steps": state.step, "seed": setup.seed, "lr": setup.lr,
+                "batch": setup.batch, "w_out": p["W_out"]}
+    return setup.config.replace(embeddings=p["E"][setup.sentence], weights=weights, training=training)

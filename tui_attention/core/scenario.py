@@ -12,15 +12,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 
 from tui_attention.i18n import _
 
-from .config import NOTEBOOK_DEFAULTS, WEIGHT_NAMES, Config, ConfigError
+from .config import NOTEBOOK_DEFAULTS, TRAINING_KEYS, WEIGHT_NAMES, Config, ConfigError
 
 NOTEBOOK_TOKENS = ("me", "gusta", "estudiar", "inteligencia", "artificial")
-TOP_KEYS = {"tokens", "sentence", *NOTEBOOK_DEFAULTS, "embeddings", "positions", "weights"}
-TABLE_KEYS = {"embeddings": {"values"}, "positions": {"kind", "values"}, "weights": set(WEIGHT_NAMES)}
+TOP_KEYS = {"tokens", "sentence", *NOTEBOOK_DEFAULTS, "embeddings", "positions", "weights", "training"}
+TABLE_KEYS = {"embeddings": {"values"}, "positions": {"kind", "values"}, "weights": set(WEIGHT_NAMES),
+              "training": set(TRAINING_KEYS)}
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
@@ -70,6 +72,8 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     if "values" in positions:
         kwargs["positions"] = positions["values"]
     kwargs["weights"] = dict(data.get("weights", {}))
+    if "training" in data:
+        kwargs["training"] = dict(data["training"])
     return Config(tokens=tuple(tokens), **kwargs)
 
 
@@ -118,6 +122,8 @@ def config_to_dict(config: Config) -> dict[str, Any]:
     out["positions"] = positions
     if config.weights:
         out["weights"] = {name: config.weights[name].tolist() for name in WEIGHT_NAMES if name in config.weights}
+    if config.training is not None:
+        out["training"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in config.training.items()}
     return out
 
 

@@ -47,8 +47,11 @@ def server_options(p: argparse.ArgumentParser) -> None:
                           "answers-KIND-DATE-TIME.csv in {folder})").format(folder=data_dir() / "answers"))
 
 
-def attach(server, args: argparse.Namespace) -> RoomServer:
-    """`server` with a room (each tutor reports to it) and a control socket for the instructor."""
+def attach(server, args: argparse.Namespace):
+    """`server` with a room (each tutor reports to it) and a control socket for the instructor,
+    as a `RoomServer`; a server behind Jupyter (one user's own tutor) stays as it is."""
+    if getattr(args, "behind_jupyter", False):
+        return server
     room = Room(ask_name=args.ask_name)
     server.room = room
     kind = args.serve_command

@@ -170,6 +170,8 @@ def request(path: Path, kind: str, timeout: float = 5.0, **fields: Any) -> dict[
         reply = decode_reply(bytes(data))
     except ChannelError as exc:
         raise ControlError(f"the server at {path} sent a bad reply: {exc}") from None
+    except (BrokenPipeError, ConnectionResetError):
+        raise ControlError(f"the server at {path} hung up (is it another user's?)") from None
     except OSError as exc:
         raise ControlError(f"cannot reach {path}: {exc.strerror or exc}") from None
     finally:

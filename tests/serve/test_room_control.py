@@ -1,0 +1,200 @@
+"""The instructor's control socket (serve.control): only the instructor's user can attach,
+several servers each have their own, and `serve status|lead|answers` speak through it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import socket
+import stat
+import tempfile
+
+import pytest
+
+from serve_helpers import wait_until
+from tui_attention.cli import main
+from tui_attention.infra import channel
+from tui_attention.serve import control
+from tui_attention.serve.control import ControlError, ControlSocket, Credentials, RoomServer
+from tui_attention.serve.room import Room
+
+
+@pytest.fixture
+def runtime(monkeypatch):
+    """A short private XDG_RUNTIME_DIR (a Unix socket path has at most 107 bytes)."""
+    path = tempfile.mkdtemp(prefix="h14-", dir="/tmp")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def fake_stat(mode: int, uid: int) -> os.stat_result:
+    return os.stat_result((mode, 0, 0, 1, uid, 0, 0, 0, 0, 0))
+
+
+def test_the_directory_and_socket_checks():
+    me = os.getuid()
+    assert control.dir_problem(fake_stat(stat.S_IFDIR | 0o700, me), me) is None
+    assert "mode 0755" in control.dir_problem(fake_stat(stat.S_IFDIR | 0o755, me), me)
+    assert "mode 0710" in control.dir_problem(fake_stat(stat.S_IFDIR | 0o710, me), me)
+    assert "belongs to user" in control.dir_problem(fake_stat(stat.S_IFDIR | 0o700, me + 1), me)
+    assert "not a directory" in control.dir_problem(fake_stat(stat.S_IFLNK | 0o777, me), me)
+    assert control.socket_problem(fake_stat(stat.S_IFSOCK | 0o600, me), me) is None
+    assert "mode 0660" in control.socket_problem(fake_stat(stat.S_IFSOCK | 0o660, me), me)
+    assert "mode 0700" in control.socket_problem(fake_stat(stat.S_IFSOCK | 0o700, me), me)
+    assert "belongs to user" in control.socket_problem(fake_stat(stat.S_IFSOCK | 0o600, me + 1), me)
+    assert "not a socket" in control.socket_problem(fake_stat(stat.S_IFREG | 0o600, me), me)
+
+
+def test_only_the_instructors_own_user_may_attach():
+    me = os.getuid()
+    assert control.peer_allowed(Credentials(pid=123, uid=me, gid=0), me)
+    assert not control.peer_allowed(Credentials(pid=123, uid=me + 1, gid=0), me)
+    assert not control.peer_allowed(Credentials(pid=1, uid=0, gid=0), 1000)  # not even root
+
+
+def test_peer_credentials_come_from_the_kernel():
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with a, b:
+        assert control.peer_credentials(a) == (os.getpid(), os.getuid(), os.getgid())
+
+
+async def test_the_real_socket_is_0600_in_a_0700_directory_and_answers_its_owner(runtime):
+    sockets = ControlSocket(Room(), "ssh")
+    path = await sockets.start()
+    try:
+        assert path == control.control_dir() / f"ssh-{os.getpid()}.sock"
+        directory = os.lstat(path.parent)
+        assert stat.S_IMODE(directory.st_mode) == 0o700 and directory.st_uid == os.getuid()
+        st = os.lstat(path)
+        assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == os.getuid()
+        reply = await asyncio.to_thread(control.request, path, "status")
+        assert reply["kind"] == "status" and reply["sessions"] == []
+        assert await asyncio.to_thread(control.discover) == [path]
+    finally:
+        await sockets.close()
+    assert not path.exists()
+
+
+async def test_another_user_is_hung_up_on_and_logged(runtime, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    sockets = ControlSocket(Room(), "ssh")
+    path = await sockets.start()
+    stranger = Credentials(pid=4242, uid=os.getuid() + 1, gid=0)
+    monkeypatch.setattr(control, "peer_credentials", lambda sock: stranger)  # as the kernel would say
+    try:
+        with pytest.raises(ControlError, match="hung up"):
+            await asyncio.to_thread(control.request, path, "status")
+        assert f"refused a control connection from pid 4242, uid {stranger.uid}: another user" in caplog.text
+    finally:
+        await sockets.close()
+
+
+async def test_an_unsafe_directory_is_refused_in_one_line(runtime):
+    os.mkdir(os.path.join(runtime, control.DIR_NAME), 0o755)
+    os.chmod(os.path.join(runtime, control.DIR_NAME), 0o755)  # whatever the umask
+    with pytest.raises(ControlError, match="has mode 0755: others may enter it"):
+        await ControlSocket(Room(), "ssh").start()
+    with pytest.raises(ControlError, match="has mode 0755"):
+        control.discover()
+
+
+async def test_several_servers_each_have_a_socket_and_stale_ones_are_tidied(runtime):
+    ssh, web = ControlSocket(Room(), "ssh"), ControlSocket(Room(), "web")
+    await ssh.start()
+    await web.start()
+    stale = control.control_dir() / "ssh-999999.sock"
+    orphan = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    orphan.bind(str(stale))  # bound, never listening: a server killed with SIGKILL
+    os.chmod(stale, 0o600)
+    orphan.close()
+    try:
+        found = await asyncio.to_thread(control.discover)
+        assert sorted(p.name for p in found) == sorted([ssh.path.name, web.path.name])
+        assert not stale.exists()
+    finally:
+        await ssh.close()
+        await web.close()
+
+
+class FakeServer:
+    """Stands in for TutorSSHServer in RoomServer: what it calls, nothing more."""
+
+    port, max_sessions = 2222, 50
+
+    def __init__(self) -> None:
+        self.started = self.closed = False
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def close(self) -> None:
+        self.closed = True
+
+    def banner_lines(self) -> list[str]:
+        return ["tui-attention: serving", "  Press Ctrl+C to stop."]
+
+
+def tutor_end(member) -> socket.socket:
+    sock = socket.socket(fileno=socket.dup(member.child_fd))
+    member.started()
+    return sock
+
+
+async def test_cli_status_lead_and_answers_through_the_socket_and_the_csv_at_the_end(runtime, tmp_path, capsys):
+    room = Room()
+    answers = tmp_path / "answers.csv"
+    served = RoomServer(FakeServer(), room, "ssh", answers)
+    await served.start()
+    try:
+        assert any("serve dashboard" in line for line in served.banner_lines())
+        ana, bo = room.join(), room.join()
+        ends = [tutor_end(ana), tutor_end(bo)]
+        ends[0].sendall(channel.encode("state", view="matrix", word=2, words=5, step=4, steps=11,
+                                       switches={"scale": "none", "mask": "none", "heads": 1, "weight_scale": 1.0},
+                                       lesson=5, page=3, pages=4, question="05-softmax/3", settled=False,
+                                       following=False, locked=False, name=None))
+        ends[0].sendall(channel.encode("answer", lesson=5, page=3, question="05-softmax/3", type="choice",
+                                       correct=False, choice=1, value=None))
+        assert await wait_until(lambda: len(room.answers) == 1, 5)
+
+        assert await asyncio.to_thread(main, ["serve", "status", "--format", "json"]) == 0
+        (table,) = json.loads(capsys.readouterr().out)
+        assert table["server"]["kind"] == "ssh" and table["server"]["pid"] == os.getpid()
+        by_id = {s["id"]: s for s in table["sessions"]}
+        assert set(by_id) == {ana.id, bo.id}
+        for key in ("id", "name", "lesson", "page", "view", "word", "step", "answers"):
+            assert key in by_id[ana.id]
+        assert (by_id[ana.id]["lesson"], by_id[ana.id]["page"], by_id[ana.id]["word"]) == (5, 3, 2)
+        assert by_id[ana.id]["answers"] == {"right": 0, "wrong": 1}
+        assert by_id[bo.id]["lesson"] is None  # no report yet
+
+        assert await asyncio.to_thread(main, ["serve", "status"]) == 0
+        text = capsys.readouterr().out
+        assert "2 sessions, not leading, 1 answers" in text and "lesson 5 p3/4 ?" in text
+
+        assert await asyncio.to_thread(main, ["serve", "lead", "--lesson", "5", "--page", "2", "--lock"]) == 0
+        assert "sent to 2 sessions" in capsys.readouterr().out
+        for end in ends:
+            lines = await asyncio.to_thread(end.recv, 65536)
+            assert [channel.decode_command(x)["kind"] for x in lines.splitlines()] == ["follow", "goto"]
+
+        assert await asyncio.to_thread(main, ["serve", "answers"]) == 0
+        assert capsys.readouterr().out.splitlines()[1].startswith(f"{ana.id},")
+
+        assert await asyncio.to_thread(main, ["serve", "lead", "--lesson", "5", "--word", "2"]) == 2
+        assert await asyncio.to_thread(main, ["serve", "lead", "--message", "a\x1b[2Jb"]) == 2
+        assert await asyncio.to_thread(main, ["serve", "status", "--server", "web"]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 3 and "Traceback" not in err
+        for end in ends:
+            end.close()
+    finally:
+        await served.close()
+    assert answers.read_text().splitlines()[1].startswith(f"{ana.id},")
+    assert stat.S_IMODE(answers.stat().st_mode) == 0o600
+    assert await asyncio.to_thread(main, ["serve", "status"]) == 2  # gone: one line, status 2
+    assert "no workshop server of yours" in capsys.readouterr().err

@@ -1,0 +1,113 @@
+"""The instructor's dashboard with Pilot, against a real `serve ssh` on loopback (its room and
+control socket) and two scripted SSH attendees running the real tutor: one answers right, one
+wrong, and the bars show 1 and 1; follow mode moves both; reveal, release; the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+
+import pytest
+
+from serve_helpers import TerminalClient, bounded, wait_until
+from tui_attention.serve.child import tutor_argv
+from tui_attention.serve.control import RoomServer
+from tui_attention.serve.room import Room
+from tui_attention.serve.ssh import TutorSSHServer
+from tui_attention.tui.dashboard import DashboardApp, bars, load_questions
+
+pytestmark = pytest.mark.serve
+QUESTION = "05-softmax/3"  # a choice question
+
+
+@pytest.fixture
+def runtime(monkeypatch):
+    path = tempfile.mkdtemp(prefix="h14-", dir="/tmp")  # a Unix socket path is short
+    monkeypatch.setenv("XDG_RUNTIME_DIR", path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_questions_are_read_from_the_lessons_with_their_right_answers():
+    questions = load_questions()
+    info = questions[QUESTION]
+    assert (info.lesson, info.page, info.kind) == (5, 3, "choice")
+    assert info.right is not None and 1 <= info.right <= len(info.choices)
+    numeric = next(q for q in questions.values() if q.kind == "numeric")
+    rows = [{"session": s, "question": numeric.id, "correct": ok, "choice": None, "value": v}
+            for s, ok, v in (("a", True, numeric.value), ("b", False, 1.5), ("b", True, numeric.value),
+                             ("c", False, 1.5), ("d", False, -2.0))]
+    counted = bars(rows, numeric)
+    assert counted[0][1:] == (1, True)  # b's second answer does not count: first answers only
+    assert [(label, n) for label, n, _right in counted[1:]] == [
+        (f"{-2.0:+.{numeric.decimals}f}", 1), (f"{1.5:+.{numeric.decimals}f}", 2)]
+    assert bars(rows, numeric, present={"a"})[0][1] == 1 and sum(n for _l, n, _r in bars(rows, numeric, {"a"})) == 1
+
+
+def shows_tutor(client: TerminalClient) -> bool:
+    lines = client.text().splitlines()
+    return bool(lines) and "word 1/5" in lines[0] and "Next" in lines[-1]
+
+
+async def test_dashboard_leads_two_attendees_counts_their_answers_reveals_releases_and_exports(runtime, tmp_path):
+    right = load_questions()[QUESTION].right
+    wrong = 1 if right != 1 else 2
+    room = Room()
+    server = TutorSSHServer(tutor_argv(), port=0, room=room)
+    served = RoomServer(server, room, "ssh", tmp_path / "at-stop.csv")
+
+    async def scenario() -> None:
+        await served.start()
+        clients: list[TerminalClient] = []
+        try:
+            for _ in range(2):
+                clients.append(await TerminalClient(100, 30).connect(server.port))
+            assert await wait_until(lambda: all(shows_tutor(c) for c in clients), 40), clients[0].text()
+            app = DashboardApp(served.control.path, answers_dir=tmp_path / "exports")
+            async with app.run_test(size=(100, 30)) as pilot:
+                async def until(predicate, timeout: float = 20.0) -> bool:
+                    return await wait_until(predicate, timeout, step=0.1)
+
+                grid = app.query_one("#sessions")
+                assert await until(lambda: grid.row_count == 2)
+                assert "2 sessions (0 stuck) · not leading" in str(app.query_one("#room").render())
+
+                await pilot.press("g")
+                await pilot.press(*"5 3", "enter")  # bring everyone to lesson 5, page 3
+                assert await until(lambda: all("Following the instructor" in c.text().splitlines()[0]
+                                               and "Lesson 5" in c.text() for c in clients))
+                assert await until(lambda: all(r["page"] == 3 and r["following"] for r in app.table["sessions"]))
+                assert "leading lesson 5 page 3" in str(app.query_one("#room").render())
+
+                clients[0].send(str(right))
+                clients[1].send(str(wrong))
+                assert await until(lambda: sum(n for _l, n, _r in bars(app.rows, app.questions[QUESTION],
+                                                                          app.present())) == 2)
+                await pilot.pause(0.2)
+                shown = str(app.query_one("#clicker").render()).splitlines()
+                right_line = next(line for line in shown if line.startswith(f"✓ {right} "))
+                wrong_line = next(line for line in shown if line.startswith(f"  {wrong} "))
+                assert right_line.rstrip().endswith("█ 1") and wrong_line.rstrip().endswith("█ 1")
+                assert "2 of 2 sessions answered" in "\n".join(shown)
+
+                await pilot.press("r")  # reveal: the worked answer on both screens at once
+                assert await until(lambda: all("Worked answer" in c.text() for c in clients))
+
+                await pilot.press("u")  # release
+                assert await until(lambda: all("Following" not in c.text().splitlines()[0] for c in clients))
+                assert await until(lambda: not any(r["following"] for r in app.table["sessions"]))
+
+                path = app.action_export()
+                with open(path, newline="") as f:
+                    rows = list(csv.DictReader(f))
+                assert sorted((r["question"], r["correct"], r["choice"]) for r in rows) == sorted(
+                    [(QUESTION, "yes", str(right)), (QUESTION, "no", str(wrong))])
+                assert {r["session"] for r in rows} == {r["id"] for r in app.table["sessions"]}
+        finally:
+            for client in clients:
+                await client.close()
+            await served.close()
+        assert len((tmp_path / "at-stop.csv").read_text().splitlines()) == 3  # header and two answers
+
+    await bounded(scenario(), 120)

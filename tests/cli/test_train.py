@@ -129,3 +129,40 @@ def test_a_bad_training_table_is_one_line_and_exit_2(tmp_path, table, message):
     assert done.returncode == 2
     assert message in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("task", learning.TASKS)
+def test_shipped_trained_scenarios_load_by_name_and_show_their_pattern(task, capsys):
+    assert main(["trace", "--scenario", task, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    weights = np.array(data["heads"][0]["weights"])
+    where = learning.target_positions(task, 5)
+    for i, j in enumerate(where):
+        assert weights[i, j if j >= 0 else i] >= 0.8, (task, i)
+    from tui_attention.core.scenario import resolve_scenario
+
+    config = load_scenario(resolve_scenario(task))
+    assert config.training["task"] == task and config.training["steps"] == 1000
+
+
+def test_the_shipped_reverse_is_what_the_script_makes():
+    # scripts/make_trained_scenario.py: 1000 default steps on the notebook's scenario.
+    from tui_attention.core.scenario import build_config, resolve_scenario
+
+    setup = learning.make_setup(build_config(None), "reverse")
+    made = learning.trained_config(setup, learning.train(setup, 1000))
+    shipped = load_scenario(resolve_scenario("reverse"))
+    assert np.allclose(shipped.embeddings, made.embeddings, atol=1e-8)
+    assert np.allclose(shipped.training["w_out"], made.training["w_out"], atol=1e-8)
+
+
+def test_an_unknown_name_lists_the_shipped_ones_and_a_local_file_wins(tmp_path, capsys, monkeypatch):
+    assert main(["trace", "--scenario", "reversed"]) == 2
+    err = capsys.readouterr().err
+    assert "reversed: no such file, and no shipped scenario of that name" in err
+    assert "first, notebook, previous, reverse" in err and err.count("\n") == 1
+    # A file called "reverse" in the current folder is read instead of the shipped one.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reverse").write_text('tokens = ["solo"]\nd_model = 2\n')
+    assert main(["trace", "--scenario", "reverse", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tokens"] == ["solo"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tui_attention.core.config import Config
-from tui_attention.core.scenario import Overrides, build_config
+from tui_attention.core.config import Config, ConfigError
+from tui_attention.core.scenario import Overrides, build_config, resolve_scenario, shipped_scenarios
 from tui_attention.steps.budget import check_fits
 from tui_attention.i18n import _
 
@@ -39,11 +39,21 @@ def number(text: str) -> float:
         raise argparse.ArgumentTypeError(_("must be a number, got {text!r}").format(text=text)) from None
 
 
+def scenario_file(text: str) -> str:
+    """--scenario FILE, or the name of a shipped scenario (core.scenario.resolve_scenario)."""
+    try:
+        return str(resolve_scenario(text))
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def scenario_options() -> argparse.ArgumentParser:
     """The scenario and override options shared by run, trace, screenshot, export and serve."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group(_("scenario"))
-    g.add_argument("--scenario", metavar="FILE", help=_("a scenario TOML file (default: the notebook's)"))
+    g.add_argument("--scenario", metavar="FILE", type=scenario_file,
+                   help=_("a scenario TOML file, or the name of a shipped one: {names} (default: notebook)").format(
+                       names=", ".join(shipped_scenarios())))
     g.add_argument("--sentence", metavar="TEXT", help=_("your own sentence (tokens split on spaces)"))
     g.add_argument("--seed", type=whole_number, metavar="N")
     g.add_argument("--d-model", dest="d_model", type=whole_number, metavar="N")

@@ -31,6 +31,25 @@ def default_scenario_path() -> Path:
     return Path(str(resources.files("tui_attention.assets") / "scenarios" / "notebook.toml"))
 
 
+def shipped_scenarios() -> tuple[str, ...]:
+    """The names of the scenarios shipped in assets/scenarios ("notebook", "reverse", ...), sorted."""
+    return tuple(sorted(p.stem for p in default_scenario_path().parent.glob("*.toml")))
+
+
+def resolve_scenario(text: str) -> Path:
+    """The file a --scenario argument names. A bare name (no folder, no .toml) that is not a
+    file here names a shipped scenario: "reverse" is assets/scenarios/reverse.toml. ConfigError
+    for a bare name that is neither; any other text is returned as a path, checked when read."""
+    path = Path(text)
+    bare = path.name == text and path.suffix.lower() != ".toml" and text not in (".", "..")
+    if not bare or path.exists():
+        return path
+    if text in shipped_scenarios():
+        return default_scenario_path().parent / f"{text}.toml"
+    raise ConfigError(_("{name}: no such file, and no shipped scenario of that name (shipped: {names})").format(
+        name=text, names=", ".join(shipped_scenarios())))
+
+
 def tokens_from_sentence(sentence: Any) -> tuple[str, ...]:
     """Split a sentence on white space into tokens."""
     if not isinstance(sentence, str):

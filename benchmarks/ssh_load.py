@@ -21,7 +21,12 @@ every process, an overestimate) and PSS (shared pages divided among their
 users, what the machine really spends).
 
 Output: JSON lines on stdout: one "ready" line once all sessions show the
-tutor, one "progress" line every 5 s, and a final "result" line.
+tutor, one "progress" line every 5 s, and a final "result" line. The result
+gives the CPU the server and the tutors spent per key sent, the figure that
+the workshop channel (each tutor's state report to the server's room) adds to:
+--no-channel serves without it (`serve ssh --no-room`), and --compare-channel
+runs without it and then with it, and adds a "channel" line with the
+difference.
 
 The clients run on the same machine as the server, so on a 2-core machine
 their own SSH work competes with the server for the same two cores.
@@ -287,7 +292,8 @@ async def drive(client: Client, seconds: float, interval: float, stats: dict) ->
 
 async def main_async(args: argparse.Namespace) -> int:
     data_dir = tempfile.mkdtemp(prefix="ssh-load-")
-    server, port = start_server(args.sessions, data_dir, args.server_args)
+    extra = [*args.server_args, *(["--no-room"] if args.no_channel else [])]
+    server, port = start_server(args.sessions, data_dir, extra)
     conns: list[asyncssh.SSHClientConnection] = []
     clients: list[Client] = []
     try:
@@ -343,8 +349,10 @@ async def main_async(args: argparse.Namespace) -> int:
         p95 = percentile(latencies, 95)
         per_session_pss = peak["pss_mb"] / args.sessions
         per_session_rss = peak["rss_mb"] / args.sessions
+        keys = max(stats["sent"], 1)
         result = {
             "type": "result",
+            "channel": not args.no_channel,
             "sessions": args.sessions,
             "seconds": args.seconds,
             "cpus": os.cpu_count(),
@@ -372,6 +380,9 @@ async def main_async(args: argparse.Namespace) -> int:
             "cpu_share_server": round(cpu[0] / wall / (os.cpu_count() or 1), 3),
             "cpu_share_tutors": round(cpu[1] / wall / (os.cpu_count() or 1), 3),
             "cpu_share_clients": round(cpu[2] / wall / (os.cpu_count() or 1), 3),
+            # CPU per key sent: the server's, the tutors' (the channel's cost shows here)
+            "cpu_ms_per_key_server": round(cpu[0] / keys * 1000, 3),
+            "cpu_ms_per_key_tutors": round(cpu[1] / keys * 1000, 3),
             # everything else the machine did meanwhile (other users' work disturbs the figures)
             "cpu_share_other": round(max(0.0, cpu[3] - cpu[0] - cpu[1] - cpu[2]) / wall / (os.cpu_count() or 1), 3),
             "meets_p95_target": p95 is not None and p95 <= TARGET_P95_MS,
@@ -386,6 +397,26 @@ async def main_async(args: argparse.Namespace) -> int:
     survivors = [p for p in leftover if os.path.exists(f"/proc/{p}")]
     result["children_left_after_stop"] = len(survivors)
     emit(result)
+    return result
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Without the channel, then with it: one "channel" line with what it adds per key."""
+    runs = {}
+    for no_channel in (True, False):
+        args.no_channel = no_channel
+        runs[no_channel] = asyncio.run(main_async(args))
+    without, with_ = runs[True], runs[False]
+    cost = {k: (without[k], with_[k]) for k in ("cpu_ms_per_key_server", "cpu_ms_per_key_tutors")}
+    total_without = sum(a for a, _b in cost.values())
+    total_with = sum(b for _a, b in cost.values())
+    emit({
+        "type": "channel", "sessions": args.sessions,
+        "cpu_ms_per_key_without": round(total_without, 3), "cpu_ms_per_key_with": round(total_with, 3),
+        "extra_cpu_percent": round(100 * (total_with - total_without) / total_without, 1) if total_without else None,
+        "cpu_share_other": [without["cpu_share_other"], with_["cpu_share_other"]],
+        "keys_sent": [without["keys_sent"], with_["keys_sent"]],
+    })  # fmt: skip
     return 0
 
 
@@ -397,12 +428,19 @@ def main() -> int:
     parser.add_argument("--quiet-ms", type=float, default=150.0, help="an update is over after this long without output (default 150)")
     parser.add_argument("--connect-parallel", type=int, default=4, help="sessions opened at once during start-up")
     parser.add_argument("--startup-timeout", type=float, default=180.0, help="seconds for each tutor to show its first screen")
+    parser.add_argument("--no-channel", action="store_true",
+                        help="serve without the workshop channel (serve ssh --no-room)")
+    parser.add_argument("--compare-channel", action="store_true",
+                        help="run without the channel, then with it, and report the CPU it adds per key")
     parser.add_argument("server_args", nargs="*", help="extra `serve ssh` options after --, e.g. -- --sentence 'a b c'")
     args = parser.parse_args()
     if args.sessions < 1 or args.seconds <= 0 or args.interval <= 0 or args.quiet_ms <= 0:
         parser.error("--sessions, --seconds, --interval and --quiet-ms must be positive")
     Client.quiet = args.quiet_ms / 1000
-    return asyncio.run(main_async(args))
+    if args.compare_channel:
+        return compare(args)
+    asyncio.run(main_async(args))
+    return 0
 
 
 if __name__ == "__main__":

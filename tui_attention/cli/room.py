@@ -45,12 +45,15 @@ def server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--answers", metavar="FILE", type=Path,
                    help=_("where the anonymous answer table (CSV) is written when the server stops (default: "
                           "answers-KIND-DATE-TIME.csv in {folder})").format(folder=data_dir() / "answers"))
+    p.add_argument("--no-room", action="store_true",
+                   help=_("serve without the instructor's view: no channel to the tutors, no control socket "
+                          "(benchmarks/ssh_load.py --no-channel measures what the channel costs)"))
 
 
 def attach(server, args: argparse.Namespace):
     """`server` with a room (each tutor reports to it) and a control socket for the instructor,
     as a `RoomServer`; a server behind Jupyter (one user's own tutor) stays as it is."""
-    if getattr(args, "behind_jupyter", False):
+    if args.no_room or getattr(args, "behind_jupyter", False):
         return server
     room = Room(ask_name=args.ask_name)
     server.room = room

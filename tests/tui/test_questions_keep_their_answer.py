@@ -11,6 +11,7 @@ import pytest
 from tui_attention.lessons import load_lessons, render_page
 from tui_attention.lessons.giveaways import concealed
 from tui_attention.steps.conceal import Concealed
+from tui_attention.steps.notation import factor_decimals
 from tui_attention.tui.app import AttentionApp
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
@@ -101,9 +102,10 @@ async def test_a_numeric_question_shows_what_to_compute_from_and_reveals_when_an
         assert app.state.current.kind == "query"
         trace = app.state.trace
         text = screen_text(app)
-        # what q₁[1] is computed from: x₁ and W_q's first column, term by term
+        # what q₁[1] is computed from: x₁ and W_q's first column, term by term (as factors: d + 1 decimals)
+        places = factor_decimals(app.state.decimals)
         for value in (*trace.X[0], *trace.heads[0].W_q[:, 0]):
-            assert f"{value:+.4f}" in text
+            assert f"({value:+.{places}f})" in text
         assert "W_q" in text_of(app.query_one("#weights"))
         formula = text_of(app.query_one("#narration-text"))
         assert "q₁[1] =" in formula and "?" in formula

@@ -45,6 +45,23 @@ def test_questions_are_read_from_the_lessons_with_their_right_answers():
     assert bars(rows, numeric, present={"a"})[0][1] == 1 and sum(n for _l, n, _r in bars(rows, numeric, {"a"})) == 1
 
 
+async def test_names_are_shown_as_typed_never_as_markup(tmp_path):
+    app = DashboardApp(tmp_path / "nobody.sock")  # no server: the header says it cannot reach one
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.3)
+        assert "cannot reach the server" in str(app.query_one("#room").render())
+        record = {"id": "ab12", "name": "[b]Ana[/b] [u]x", "connected": 5.0, "idle": 1.0, "lesson": None,
+                  "page": None, "pages": None, "question": None, "settled": None, "view": "walkthrough", "word": 1,
+                  "words": 5, "step": 2, "steps": 9, "switches": None, "following": False, "locked": False,
+                  "answers": {"right": 0, "wrong": 0}, "wrong_here": 0, "here": 3.0}
+        app.table = {"server": {"kind": "ssh", "port": 1}, "lead": {}, "answers": 0, "sessions": [record]}
+        app.show()
+        await pilot.pause(0.1)
+        grid = app.query_one("#sessions")
+        assert grid.row_count == 1
+        assert "[b]Ana[/b]&#160;[u]x" in app.export_screenshot()  # as typed, brackets and all
+
+
 def shows_tutor(client: TerminalClient) -> bool:
     lines = client.text().splitlines()
     return bool(lines) and "word 1/5" in lines[0] and "Next" in lines[-1]

@@ -282,8 +282,10 @@ class DashboardApp(App[int]):
         grid.clear()
         for r in self.sessions():
             flags = ("F" if r["following"] else "") + ("!" if stuck(r, self.stuck_minutes) else "")
-            grid.add_row(r["id"], (r["name"] or "")[:16], duration_text(r["connected"]), duration_text(r["idle"]),
-                         place_text(r), str(r["answers"]["right"]), str(r["answers"]["wrong"]), flags, key=r["id"])
+            cells = (r["id"], (r["name"] or "")[:16], duration_text(r["connected"]), duration_text(r["idle"]),
+                     place_text(r), str(r["answers"]["right"]), str(r["answers"]["wrong"]), flags)
+            # Text, not str: DataTable reads a str as markup, and a name is the attendee's.
+            grid.add_row(*(Text(cell) for cell in cells), key=r["id"])
         if selected is not None and selected["id"] in grid.rows:
             grid.move_cursor(row=grid.get_row_index(selected["id"]), animate=False)
 

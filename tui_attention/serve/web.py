@@ -73,7 +73,7 @@ log = logging.getLogger("tui_attention.serve")
 
 PAGE_DIR = Path(__file__).resolve().parent / "web_page"
 MAX_MESSAGE = 1024 * 1024  # bytes of one websocket message (a big paste)
-DESCRIPTORS_PER_TAB = 4  # three pipes, and one spare for spawning (measured: see start())
+DESCRIPTORS_PER_TAB = 5  # three pipes, the room channel, and one spare for spawning (measured: see start())
 SPARE_DESCRIPTORS = 32  # the loop, the log, a tutor being spawned, the listening sockets
 
 

@@ -7,6 +7,9 @@
 * a page is on the word its question asks about, and a matrix page on a row its text names;
 * worked answers and hints re-add: "a + b = c", "(a)(b) + (c)(d) = e" and "a / b = c" hold
   to half a unit of the result's last decimal, from the numbers as shown;
+* a wrong answer's feedback explains the misconception without giving the right answer, and
+  the right choice does not stand out (no longer than the others, explained only if they are);
+* no earlier page of a lesson prints what a later question asks;
 * the sentences an ML review corrected stay corrected.
 """
 
@@ -18,10 +21,14 @@ import re
 
 import pytest
 
-from tui_attention.lessons import load_lessons, render_page, render_text
+import numpy as np
+
+from tui_attention.core.tensors import tensor
+from tui_attention.lessons import check_answer, evaluate, load_lessons, render_page, render_text
 from tui_attention.lessons.giveaways import concealed
 from tui_attention.lessons.refs import TENSOR_NAMES, _placeholders, cells_of, parse_ref
 from tui_attention.steps import matrix_steps
+from tui_attention.steps.conceal import Concealed
 from tui_attention.steps.notation import MAX_DECIMALS, MIN_DECIMALS
 
 LESSONS = load_lessons()
@@ -202,12 +209,13 @@ def arithmetic(expr: str) -> float:
 
 def equations(text: str) -> list[tuple[str, str, str]]:
     """(line, left side, result) of every "<numbers and operators> = <number>" in `text`; the left
-    side runs from the previous "=" or ":" (or the line's start). Lines saying "rounded" are left out."""
+    side runs from the previous "=", ":" or ";" (or the line's start), so a list of products
+    "(a)(b) = c; (d)(e) = f" is read one by one. Lines saying "rounded" are left out."""
     out = []
     for line in text.splitlines():
         if "rounded" in line.lower():
             continue
-        parts = re.split(r"([=:])", line)
+        parts = re.split(r"([=:;])", line)
         for k in range(0, len(parts) - 2, 2):
             left, sep, right = parts[k].strip(), parts[k + 1], parts[k + 2]
             result = re.match(r"\s*(" + NUMBER + ")", right)
@@ -237,10 +245,12 @@ def test_the_equation_reader_finds_what_the_lessons_write():
     found = equations("x₁[1] = e₁[1] + p₁[1] = +0.6670 + (+0.3000) = +0.9670.\n"
                       "q = (+0.5)(+0.2) + (-0.1)(+1.0) = +0.0000; α = exp(+0.1) / +2.0 = +0.5 / +2.0 = +0.25\n"
                       "z = sum of [-0.05 +0.02] = -0.03 and 5 × 4 = 20\n"
+                      "The products: (+0.9670)(+0.0442) = +0.0427; (-0.8742)(-0.0939) = +0.0821.\n"
                       "from rounded values: +1.0 + (+1.0) = +3.0")
     assert [(left, result) for _, left, result in found] == [
         ("+0.6670 + (+0.3000)", "+0.9670"), ("(+0.5)(+0.2) + (-0.1)(+1.0)", "+0.0000"),
-        ("+0.5 / +2.0", "+0.25"), ("sum of [-0.05 +0.02]", "-0.03")]
+        ("+0.5 / +2.0", "+0.25"), ("sum of [-0.05 +0.02]", "-0.03"),
+        ("(+0.9670)(+0.0442)", "+0.0427"), ("(-0.8742)(-0.0939)", "+0.0821")]
     assert arithmetic("(+0.5)(+0.2) + (-0.1)(+1.0)") == pytest.approx(0.0)
     assert arithmetic("(( +1.0) − (+0.5)) / +0.25") == pytest.approx(2.0)
 
@@ -260,6 +270,177 @@ def test_worked_answers_and_hints_add_up_from_the_numbers_they_show(lesson, page
                 if not abs(got - float(result.replace("−", "-"))) <= 0.5 * 10 ** -places + 1e-12:
                     problems.append(f"at {decimals} decimals: {left} = {got:.{places + 2}f}, shown as {result}")
     assert not problems, f"{page.question.id}:\n" + "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- a second attempt stays a question
+
+LITERAL_PAGES = [(l, p) for l, p in QUESTION_PAGES if p.question.kind == "choice" and not p.question.token_choices]
+DECIMAL_NUMBER = re.compile(r"[+-]?\d+\.\d+")
+
+
+def literal_choices(page, trace) -> tuple[str, list[tuple[str, str]]]:
+    """The right choice as shown, and every wrong one with its explanation, as shown."""
+    shown = render_page(page, trace).question
+    q = page.question
+    right = next(c for c, choice in zip(shown.choices, q.choices) if choice.correct)
+    wrong = [(c, render_text(choice.why, trace)) for c, choice in zip(shown.choices, q.choices) if not choice.correct]
+    return right, wrong
+
+
+def names_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+
+
+@pytest.mark.parametrize("lesson,page", QUESTION_PAGES, ids=page_id)
+def test_wrong_answer_feedback_does_not_give_the_right_answer(lesson, page):
+    """After a wrong answer the learner tries again: the explanation names the misconception,
+    never the right choice, the right word or the right number."""
+    q, trace = page.question, page.trace()
+    if q.kind == "numeric":
+        answer = Concealed(values=(float(evaluate(q.answer, trace)),))
+        for m in q.mistakes:
+            why = render_text(m.why, trace)
+            assert answer.text(why) == why, f"{q.id}: the feedback for {m.answer} prints the answer: {why}"
+    elif q.token_choices:
+        right = int(evaluate(q.answer, trace))
+        columns = hidden_by_column(page)
+        for choice in range(1, trace.n + 1):
+            if trace.tokens[choice - 1] == trace.tokens[right - 1]:
+                continue
+            why = render_text(q.why, trace, choice=choice)
+            assert not names_word(why, trace.tokens[right - 1]), f"{q.id}: choosing {choice} names the answer: {why}"
+            # the chosen word's own score may be printed, no other hidden one
+            others = Concealed(values=tuple(v for col, vs in columns.items() if col != choice for v in vs))
+            assert others.text(why) == why, f"{q.id}: choosing {choice} prints another word's hidden value: {why}"
+    else:
+        right, wrong = literal_choices(page, trace)
+        others = " ".join(c for c, _ in wrong)
+        for choice, why in wrong:
+            assert right.lower() not in why.lower(), f"{q.id}: the feedback for {choice!r} names {right!r}"
+            for number in DECIMAL_NUMBER.findall(right):
+                assert number in others or number not in why, f"{q.id}: the feedback for {choice!r} prints {number}"
+
+
+def hidden_by_column(page) -> dict[int, list[float]]:
+    """A token choice hides rows of scores or weights: their values, by 1-based column (word)."""
+    trace = page.trace()
+    out: dict[int, list[float]] = {}
+    for key, h, r, c in concealed(page.question, trace, page.head_index).cells:
+        out.setdefault(c + 1, []).append(float(tensor(key).of(trace, h)[r, c]))
+    return out
+
+
+@pytest.mark.parametrize("lesson,page", LITERAL_PAGES, ids=page_id)
+def test_the_right_choice_does_not_stand_out(lesson, page):
+    """Options parallel in form and length: the right one is not the longest by a margin, and it
+    carries an explanation (": ..." or "because ...") only if every option does."""
+    right, wrong = literal_choices(page, page.trace())
+    choices = [right] + [c for c, _ in wrong]
+    assert len(right) <= max(len(c) for c, _ in wrong) + 4, f"{page.question.id}: {right!r} is the longest"
+    explained = {": " in c or " because " in c for c in choices}
+    assert len(explained) == 1, f"{page.question.id}: only some choices carry an explanation: {choices}"
+
+
+@pytest.mark.parametrize("lesson,page", [(l, p) for l, p in QUESTION_PAGES if p.question.kind == "choice"],
+                         ids=page_id)
+def test_the_explanation_after_right_reads_on(lesson, page):
+    """The screen says "Right." before the explanation: it must not go on with "No." or "Yes."."""
+    text = page.question.explain or page.question.worked
+    assert not re.match(r"\s*(no|yes)\b", text, re.I), f"{page.question.id}: 'Right. {text[:20]}...'"
+
+
+def giveaways(page) -> tuple[Concealed, list[str]]:
+    """What would answer `page`'s question if printed earlier: numbers (a numeric answer, the right
+    word's hidden score or weight) and texts (the right literal choice and its own numbers)."""
+    q, trace = page.question, page.trace()
+    if q.kind == "numeric":
+        return Concealed(values=(float(evaluate(q.answer, trace)),)), []
+    if q.token_choices:
+        right = int(evaluate(q.answer, trace))
+        return Concealed(values=tuple(hidden_by_column(page)[right])), []
+    right, wrong = literal_choices(page, trace)
+    others = " ".join(c for c, _ in wrong)
+    return Concealed(), [right] + [n for n in DECIMAL_NUMBER.findall(right) if n not in others]
+
+
+def seen_after(page) -> str:
+    """What a page shows once done with: its title and text, and its question's worked answer."""
+    trace = page.trace()
+    shown = render_page(page, trace)
+    texts = [shown.title, shown.text]
+    if page.question is not None:
+        texts += [shown.question.worked, render_text(page.question.explain, trace)]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("lesson,page", [(l, p) for l, p in QUESTION_PAGES if p.number > 1], ids=page_id)
+def test_no_earlier_page_prints_what_a_question_asks(lesson, page):
+    """A question is asked before any page shows its answer (lesson 1 p3, 2 p2, 4 p2, 5 p2 and
+    6 p2 used to ask what the page before printed). The lesson's title and summary count too."""
+    numbers, texts = giveaways(page)
+    earlier = "\n".join([lesson.title, lesson.summary] + [seen_after(p) for p in lesson.pages[: page.number - 1]])
+    assert numbers.text(earlier) == earlier, f"{page.question.id}: an earlier page prints its answer"
+    for text in texts:
+        assert text.lower() not in earlier.lower(), f"{page.question.id}: an earlier page says {text!r}"
+
+
+def test_the_divisor_is_asked_before_anything_shows_it():
+    """Lesson 8 asks which divisor brings the variance back to 1: until then scaling stays off (the
+    status line and the score columns would say "÷√d_k"), and neither the lesson's title nor any
+    earlier lesson names √d_k."""
+    index = next(i for i, l in enumerate(LESSONS) if "scaling" in l.title.lower())
+    scaling = LESSONS[index]
+    page = next(p for p in scaling.pages if p.question and any(c.correct and c.text == "√d_k"
+                                                               for c in p.question.choices))
+    assert all(p.config().scale == "none" for p in scaling.pages[: page.number])
+    assert "√" not in scaling.title + scaling.summary
+    for lesson in LESSONS[:index]:
+        assert "√d_k" not in lesson_text_of(lesson), f"{lesson.source} names √d_k before lesson 8"
+    variance = scaling.pages[0].question
+    assert variance.kind == "numeric" and evaluate(variance.answer, scaling.pages[0].trace()) == scaling.config().d_k
+
+
+def test_common_mistakes_get_their_own_explanation():
+    """exp(s₁₁ − max) not divided by the sum (lesson 5), and s₁₂ multiplied by √d_k (lesson 8)."""
+    softmax = next(l for l in LESSONS if l.title.lower() == "softmax")
+    page = next(p for p in softmax.pages if p.question and p.question.answer == "A[1,1]")
+    trace = page.trace()
+    scores = trace.heads[0].scores[0]
+    verdict = check_answer(page.question, trace, f"{np.exp(scores[0] - scores.max()):.3f}")
+    assert not verdict.correct and "divided by the sum" in verdict.explanation
+    scaling = next(l for l in LESSONS if "scaling" in l.title.lower())
+    page = next(p for p in scaling.pages if p.question and p.question.answer == "scaled[1,2]")
+    trace = page.trace()
+    typed = trace.heads[0].scores[0, 1] * np.sqrt(trace.config.d_k)
+    verdict = check_answer(page.question, trace, f"{typed:.2f}")
+    assert not verdict.correct and "multiplied by √d_k" in verdict.explanation
+
+
+def test_lesson_10_keeps_the_inputs_and_head_1_of_the_earlier_lessons():
+    """More heads add seeded heads; X = E + P and head 1's W_q, W_k, W_v stay the notebook's."""
+    heads = next(l for l in LESSONS if "heads" in l.title.lower())
+    notebook = LESSONS[0].pages[0].trace()
+    first = heads.pages[0]
+    trace = first.trace()
+    assert trace.config.heads == 2
+    np.testing.assert_array_equal(trace.X, notebook.X)
+    for name in ("W_q", "W_k", "W_v"):
+        np.testing.assert_array_equal(getattr(trace.heads[0], name), getattr(notebook.heads[0], name))
+        assert not np.allclose(getattr(trace.heads[1], name), getattr(notebook.heads[0], name))
+    text = " ".join(first.text.split())
+    assert "Head 1 is the single head of the earlier lessons" in text and "same inputs" in text
+    assert "fresh" not in lesson_text("heads")
+
+
+def lesson_text_of(lesson) -> str:
+    parts = [lesson.title, lesson.summary]
+    for page in lesson.pages:
+        parts += [page.title, page.text]
+        q = page.question
+        if q is not None:
+            parts += [q.prompt, q.worked, q.explain, q.why, *q.hints, *(c.text + " " + c.why for c in q.choices),
+                      *(m.why for m in q.mistakes)]
+    return " ".join(" ".join(parts).split())
 
 
 # --------------------------------------------------------------------------- reviewed sentences
@@ -293,4 +474,11 @@ def test_the_reviewed_sentences_stay_exact():
     assert "n − 1" not in norm and "d_model − 1" in norm
     assert "cosine" in lesson_text("dot product")
     assert "d_k = d_model = 512" in lesson_text("heads")
+    # the panes hold the step before, or stack what g shows: the text says what is really there
+    invitation = re.search(r"g for [^.]*", lesson_text("heads")).group(0)
+    assert "one above the other" in invitation and "side by side" not in invitation
+    assert "Q and K are on the right" not in lesson_text("matri")
+    assert "The panes now show it" not in lesson_text("quer")
+    assert "Lesson 10 uses" not in lesson_text("position")  # lesson 10 keeps the notebook's positions
+    assert not any("almost nothing" in lesson_text_of(l) for l in LESSONS)
 

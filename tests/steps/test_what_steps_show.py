@@ -171,3 +171,80 @@ def test_the_softmax_sum_reads_the_same_on_its_line_and_as_the_divisor():
     total = re.search(r"Σ_j exp\(s₁ⱼ - max\) = (\d+\.\d+)", step.formula[0])[1]
     assert len(total.split(".")[1]) == 4
     assert all(line.split(" / ")[1].startswith(total + " ") for line in step.formula[1:])
+
+
+# --- #4, #5: an open question holds back the sentences that give it away, by its subject ----------
+
+SCORES = 4
+HELD = "(held back until you answer)"
+
+
+def question(answer, kind="numeric", hides=()):
+    from tui_attention.lessons.model import Question
+
+    return Question(id="t/1", kind=kind, prompt="?", answer=answer, hides=tuple(hides),
+                    token_choices=kind == "choice")
+
+
+def test_an_argmax_question_holds_back_every_sentence_that_names_the_word():
+    from tui_attention.lessons.giveaways import concealed
+
+    best = NOTEBOOK.tokens[int(np.argmax(NOTEBOOK.heads[0].scores[0]))]
+    hidden = concealed(question("argmax(A[1])", "choice"), NOTEBOOK)
+    for index in (SCORES, SOFTMAX):
+        narration = word_step(NOTEBOOK, 0, index).narration
+        assert f"'{best}'" in narration  # what would give it away, without the question
+        shown = hidden.text(narration)
+        assert f"'{best}'" not in shown and HELD in shown, index
+    kept = hidden.text(word_step(NOTEBOOK, 0, SCORES).narration)
+    assert "it is not the cosine similarity" in kept  # the other sentences stay
+    other = word_step(NOTEBOOK, 1, SCORES).narration  # another word's row answers nothing
+    assert hidden.text(other) == other
+
+
+def test_the_argmax_of_one_head_holds_back_that_heads_sentence_only():
+    from tui_attention.lessons.giveaways import concealed
+
+    two = trace(heads=2)
+    hidden = concealed(question("argmax(A@2[1])", "choice", hides=["A@2[1]"]), two)  # lesson 10's form
+    head2 = word_step(two, 0, SCORES, head=1).narration
+    best = two.tokens[int(np.argmax(two.heads[1].scores[0]))]
+    assert f"highest here is with '{best}'" in head2
+    assert f"'{best}'" not in hidden.text(head2).split("cosine similarity.")[1]
+    head1 = word_step(two, 0, SCORES, head=0).narration
+    assert hidden.text(head1) == head1
+
+
+# --- #8, #9, #10: a hidden cell of a row that sums to 1 (or is normalised) hides its row ----------
+
+def test_a_hidden_weight_hides_its_whole_row_and_the_lines_made_from_it():
+    from tui_attention.lessons.giveaways import concealed
+    from tui_attention.steps import matrix_steps
+
+    hidden = concealed(question("A[1,1]"), NOTEBOOK)
+    w = NOTEBOOK.heads[0].weights
+    assert all(hidden.cell("weights", 0, 0, j) for j in range(NOTEBOOK.n))
+    assert not any(hidden.cell("weights", 0, 1, j) for j in range(NOTEBOOK.n))
+    for j in range(1, NOTEBOOK.n):  # 1 - Σ of the others is no longer on offer
+        assert any(abs(v - w[0, j]) < 1e-15 for v in hidden.values)
+    output = hidden.lines(word_step(NOTEBOOK, 0, OUTPUT).formula)
+    assert output[:NOTEBOOK.n] == [f"α₁{s}·v{s} = ?" for s in "₁₂₃₄₅"]  # α₁ⱼ·vⱼ / vⱼ would be α₁ⱼ
+    assert output[-1] == "z₁ = Σ_j α₁ⱼ v_j = ?"
+    other = word_step(NOTEBOOK, 1, OUTPUT).formula
+    assert hidden.lines(other) == list(other)
+    softmax = next(s for s in matrix_steps(NOTEBOOK) if s.kind == "softmax")
+    assert softmax.formula[0].startswith("row sums: [+1.0000")
+    assert hidden.lines(softmax.formula)[0] == HELD
+
+
+def test_a_hidden_layer_norm_cell_hides_its_row():
+    from tui_attention.lessons.giveaways import concealed
+    from tui_attention.steps import matrix_steps
+
+    hidden = concealed(question("norm_1[1,1]"), NOTEBOOK)
+    d = NOTEBOOK.config.d_model
+    assert all(hidden.cell("norm_1", 0, 0, c) for c in range(d))
+    assert not hidden.cell("norm_1", 0, 1, 0)
+    step = next(s for s in matrix_steps(NOTEBOOK) if s.kind == "add_norm_1")
+    line = next(line for line in hidden.lines(step.formula) if line.startswith("norm1[1]"))
+    assert line == "norm1[1] = [" + " ".join(["      ?"] * d) + "]"  # mean 0: no entry from the others

@@ -71,7 +71,7 @@ def leaks(app) -> list[str]:
     if q.token_choices:
         word = app.lesson.trace.tokens[int(__import__("tui_attention.lessons", fromlist=["evaluate"]).evaluate(
             q.answer, app.lesson.trace)) - 1]
-        for pattern in (f"most to '{word}'", f"highest here is with '{word}'"):
+        for pattern in (f"most to '{word}'", f"highest here is with '{word}'", f"saturated: '{word}'"):
             if pattern in text:
                 found.append(pattern)
     return found
@@ -117,3 +117,27 @@ async def test_a_numeric_question_shows_what_to_compute_from_and_reveals_when_an
         await pilot.pause()
         assert app.lesson.session.solved
         assert f"{answer:+.4f}" in text_of(app.query_one("#narration-text"))
+
+
+async def test_a_hidden_weight_hides_its_row_its_sum_and_its_bars():
+    """α₁₁ is 1 - Σ of the others: with one weight hidden, the row, Σ_j α₁ⱼ and the bars are too,
+    while the scores the learner computes from stay."""
+    app = AttentionApp()
+    li, pi = next((li, pi) for li, pi in QUESTIONS
+                  if LESSONS[li].pages[pi].question.answer == "A[1,1]")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tutor.open_lesson(li, pi)
+        await pilot.pause()
+        assert app.state.current.kind == "softmax" and app.state.word == 0
+        results = text_of(app.query_one("#results"))
+        h = app.state.trace.heads[app.state.head]
+        assert "Σ_j α₁ⱼ = ?" in results and "1.0000" not in results
+        assert not any(glyph in results for glyph in "▏▎▍▌▋▊▉█")
+        for j in range(app.state.n):
+            assert f"{h.weights[0, j]:+.4f}" not in results
+            assert f"{h.scores[0, j]:+.4f}" in results  # what α₁₁ is computed from
+        await pilot.press("right")  # the output step: α₁ⱼ·vⱼ would give each α₁ⱼ back
+        await pilot.pause()
+        formula = text_of(app.query_one("#narration-text"))
+        assert "α₁₂·v₂ = ?" in formula and "z₁ = Σ_j α₁ⱼ v_j = ?" in formula
+        assert "z₁ = ?" in text_of(app.query_one("#results"))

@@ -3,11 +3,20 @@
     numeric "Q[1,1]"            the cell Q[1,1] and its value
     numeric "sum(exp(S[1]))"    the value, wherever a number rounds to it
     choice  "argmax(A[1])"      row 1 of A and of every stage of the scores (the order of
-                                the scores is the order of the weights)
-    any     hides = ["S[1]"]    cells the lesson names itself, instead of the rules above
-                                (the value of a numeric answer stays hidden either way)
+                                the scores is the order of the weights), and the fact itself:
+                                no sentence may name the word that scores highest in row 1
+    any     hides = ["S[1]"]    cells the lesson names itself, instead of the cell rules above
+                                (the value of a numeric answer, and an argmax's fact, stay
+                                hidden either way)
 
-The panes draw hidden cells as "?" and no text prints a hidden value (`steps.conceal`).
+Two rules widen what is hidden, whoever named the cells:
+    a row that sums to 1 (A) or has mean 0 and variance ~1 (norm_1, norm_2): one cell is
+        1 - Σ of the others away, so the whole row is hidden (and the Σ line, the bars, and
+        every line that prints numbers derived from the row);
+    a score passed on unchanged to a later stage (no scaling, no mask): hidden there too.
+
+The panes draw hidden cells as "?" and no text prints a hidden value or states a hidden fact
+(`steps.conceal`).
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ def _selection(ref_node):
     return None
 
 
+ROW_NORMALISED = ("weights", "norm_1", "norm_2")  # any cell follows from the rest of its row
 PASSED_ON = ("scores", "scaled", "logits")  # stages of the scores a switched-off step passes on unchanged
 
 
@@ -50,12 +60,37 @@ def _same_number_elsewhere(cells, trace: Trace) -> set[tuple[str, int, int, int]
     return out
 
 
+def _whole_rows(cells, trace: Trace) -> set[tuple[str, int, int, int]]:
+    """Every cell of the rows of a row-normalised tensor that `cells` touch."""
+    out = set()
+    for key, h, r, _c in cells:
+        if key in ROW_NORMALISED:
+            out |= {(key, h, r, c) for c in range(tensor(key).of(trace, h).shape[1])}
+    return out
+
+
+def _facts(node, argument: str, trace: Trace, head: int) -> frozenset:
+    """("argmax", head, row) for argmax/argmin of rows of the scores or weights: no sentence
+    may name the word a row scores highest while the question asks which it is."""
+    if node.op != "call" or TENSOR_NAMES[node.args[0].value].key not in SCORE_STAGES:
+        return frozenset()
+    try:
+        cells = cells_of(argument, trace, head)
+    except RefError:
+        return frozenset()
+    return frozenset(("argmax", h, r) for _k, h, r, _c in cells)
+
+
 def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
-    """The cells and numbers `question` hides on `trace` (the page's), head `head` (0-based)."""
+    """The cells, numbers and facts `question` hides on `trace` (the page's), head `head` (0-based)."""
     refs = list(question.hides)
     values: list[float] = []
+    facts: frozenset = frozenset()
     if question.answer:
         node = parse_ref(question.answer)
+        selected = _selection(node)
+        if selected is not None and selected is not node:
+            facts = _facts(node, question.answer[question.answer.index("(") + 1:-1], trace, head)
         picked = None if question.hides else _selection(node)
         if picked is not None:
             argument = question.answer if picked is node else question.answer[question.answer.index("(") + 1:-1]
@@ -72,7 +107,8 @@ def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
             cells.update(cells_of(ref, trace, head))
         except RefError:
             continue
+    cells |= _whole_rows(cells, trace)
     cells |= _same_number_elsewhere(cells, trace)
     for key, h, r, c in cells:
         values.append(float(tensor(key).of(trace, h)[r, c]))
-    return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)))
+    return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)), facts)

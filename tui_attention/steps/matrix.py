@@ -19,6 +19,7 @@ from tui_attention.i18n import _
 
 from .labels import score_labels, score_suffix
 from .notation import DEFAULT_DECIMALS, factor_decimals, fmt, fmt_vector, sub
+from .conceal import Said, Sentences
 from .step import Cell, Step, passed_on
 from .word import scale_lines
 
@@ -91,10 +92,14 @@ def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, 
            "mask. Row i holds word i's similarities."),
          (f"{cell} = q{sub(r)}·k{sub(k)} = {fmt(h.scores[i, j], d)}",), (Cell("Q"), Cell("K")), (Cell("scores"),)),
         ("scale", _("Scaling: {formula}").format(formula="S / √d_k") if c.scale == "sqrt_dk" else _("Scaling: off"),
-         (_("Divide every score by √d_k = √{d_k}. Std of the scores: {before} before, {after} after.")
-          if c.scale == "sqrt_dk" else
-          _("No scaling, as in the notebook (press s for ÷√d_k). Std of the scores: {before}.")).format(
-             d_k=c.d_k, before=f"{before:.{d}f}", after=f"{after:.{d}f}"),
+         Sentences((
+             _("Divide every score by √d_k = √{d_k}.").format(d_k=c.d_k) if c.scale == "sqrt_dk" else
+             _("No scaling, as in the notebook (press s for ÷√d_k)."),
+             # the spread of every score: held back while a question hides one
+             Said((_("Std of the scores: {before} before, {after} after.") if c.scale == "sqrt_dk" else
+                   _("Std of the scores: {before}.")).format(before=f"{before:.{d}f}", after=f"{after:.{d}f}"),
+                  cells={("scores", head, None, None), ("scaled", head, None, None)}),
+         )),
          scale_formula, *passed_on(c, "scale")),
         ("mask", _("Causal mask") if c.mask == "causal" else _("Mask: off"),
          (_("Cells above the diagonal (a word looking at a later word) become -inf, so their weights are 0.")
@@ -102,7 +107,9 @@ def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, 
          mask_formula, *passed_on(c, "mask")),
         ("softmax", _("{formula}, row by row").format(formula="A = softmax(S)"),
          _("The softmax runs along each row: every query's weights over the keys sum to 1. Columns do not."),
-         (_("row sums: {sums}").format(sums=fmt_vector(h.weights.sum(axis=1), d)),
+         # 1 - the sum of the others would give a hidden weight: held back with its row
+         (Said(_("row sums: {sums}").format(sums=fmt_vector(h.weights.sum(axis=1), d)),
+               cells={("weights", head, None, None)}),
           f"A[{r},{k}] = {fmt(h.weights[i, j], d)}"),
          (Cell("logits"),), (Cell("weights"),)),
         ("av", f"Z = A V  ({_shape(h.output)})",

@@ -31,6 +31,7 @@ from tui_attention.core.tensors import tensor
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import _, ngettext
 
+from .conceal import Said, Sentences
 from .labels import score_labels, score_suffix
 from .notation import (DEFAULT_DECIMALS, factor_decimals, fmt, fmt_vector, lines_readd, readds, shown, shown_all,
                        sub, sub2, unrounded, vector_columns)
@@ -183,13 +184,17 @@ def _scores(w: _Word) -> tuple:
     t, i, d, I, h = w.trace, w.i, w.d, w.I, w.h
     best = int(np.argmax(h.scores[i]))
     p = factor_decimals(d)
+    highest = _("The highest here is with {best} ({score}).").format(best=_name(t, best),
+                                                                      score=fmt(h.scores[i, best], d))
     return (
         _("Similarity of {word} to each word: {formula}").format(word=w.word, formula=f"q{I}·k_j"),
-        _("The dot product {formula} is large when the query and the key point the same way, and it "
-          "also grows with the length of each: it is not the cosine similarity. {word} gets one score per "
-          "word, itself included. The highest here is with {best} ({score}).").format(
-            formula=f"q{I}·k_j = |q{I}| |k_j| cos θ", word=w.word, best=_name(t, best),
-            score=fmt(h.scores[i, best], d)),
+        Sentences((
+            _("The dot product {formula} is large when the query and the key point the same way, and it "
+              "also grows with the length of each: it is not the cosine similarity. {word} gets one score per "
+              "word, itself included.").format(formula=f"q{I}·k_j = |q{I}| |k_j| cos θ", word=w.word),
+            # Names the word an argmax question asks for: held back while one is open.
+            Said(highest, cells={("scores", w.head, i, best)}, facts={("argmax", w.head, i)}),
+        )),
         tuple(unrounded(f"q{I}·k{sub(j + 1)} = {dot_terms(h.Q[i], h.K[j], p)} = {fmt(h.scores[i, j], d)}", ok)
               for j, ok in enumerate(lines_readd(shown_all(h.K, p) @ shown_all(h.Q[i], p), h.scores[i], d))),
         (Cell("Q", i), Cell("K")), (Cell("scores", i),),
@@ -201,19 +206,23 @@ def _scale(w: _Word) -> tuple:
     before, after = float(np.std(h.scores[i])), float(np.std(h.scaled[i]))
     if c.scale == "sqrt_dk":
         root = t.scale_divisor
-        text = _(
-            "Each score is divided by √d_k = √{d_k} = {root}. The variance of q·k grows with d_k, "
-            "so without this the softmax saturates for large d_k. Spread of the scores of {word}: "
-            "std {before} before, {after} after.").format(
-            d_k=c.d_k, root=f"{root:.{d}f}", word=w.word, before=f"{before:.{d}f}", after=f"{after:.{d}f}")
+        text = Sentences((
+            _("Each score is divided by √d_k = √{d_k} = {root}. The variance of q·k grows with d_k, "
+              "so without this the softmax saturates for large d_k.").format(d_k=c.d_k, root=f"{root:.{d}f}"),
+            Said(_("Spread of the scores of {word}: std {before} before, {after} after.").format(
+                word=w.word, before=f"{before:.{d}f}", after=f"{after:.{d}f}"),
+                cells={("scores", w.head, i, None), ("scaled", w.head, i, None)}),
+        ))
         lines = tuple(scale_lines([f"s{w.s(j)} / √{c.d_k}" for j in range(t.n)], h.scores[i], root, h.scaled[i], d,
                                   factor_decimals(d)))
     else:
-        text = _(
-            "No scaling here (scale = none), as in the notebook. The original Transformer divides by √d_k "
-            "(press s) because the variance of q·k grows with d_k. Spread of these scores: std {before}; "
-            "÷√{d_k} would make it {after}.").format(
-            before=f"{before:.{d}f}", d_k=c.d_k, after=f"{before / np.sqrt(c.d_k):.{d}f}")
+        text = Sentences((
+            _("No scaling here (scale = none), as in the notebook. The original Transformer divides by √d_k "
+              "(press s) because the variance of q·k grows with d_k."),
+            Said(_("Spread of these scores: std {before}; ÷√{d_k} would make it {after}.").format(
+                before=f"{before:.{d}f}", d_k=c.d_k, after=f"{before / np.sqrt(c.d_k):.{d}f}"),
+                cells={("scores", w.head, i, None)}),
+        ))
         lines = (_("{scores} unchanged: no scaling (press s to divide by √d_k)").format(scores=f"s{sub(i + 1)}ⱼ"),)
     cells = passed_on(c, "scale", i)
     return (_("Scaling the scores"), text, lines, *cells)
@@ -263,7 +272,7 @@ def _softmax_lines(w: _Word, top: float, total: float) -> list[str]:
     return out
 
 
-def _softmax_signs(w: _Word, masked: int, top: float) -> str:
+def _softmax_signs(w: _Word, masked: int, top: float) -> tuple[str, ...]:
     """The weights sum to 1; masked words get 0; the visible ones are positive unless exp() underflows."""
     row, weights = w.h.logits[w.i], w.h.weights[w.i]
     visible = np.isfinite(row)
@@ -281,20 +290,31 @@ def _softmax_signs(w: _Word, masked: int, top: float) -> str:
         turns = _("The softmax turns the scores of {word}, along its row, into weights {alpha} that sum to 1 "
                   "and are all positive.")
     text = turns.format(word=w.word, alpha=alpha, masked=masked)
-    if zero.any():
-        count = int(zero.sum())
-        gap = top - float(np.max(row[zero]))
-        text += " " + ngettext(
-            "{count} weight it can see is exactly 0, not just small: that score is {gap} or more below the "
-            "maximum, and exp(s - max) / Σ underflows to 0 in float64.",
-            "{count} weights it can see are exactly 0, not just small: those scores are {gap} or more below the "
-            "maximum, and exp(s - max) / Σ underflows to 0 in float64.", count).format(
-                count=count, gap=fmt(gap, w.d).lstrip("+"))
-    return text
+    if not zero.any():
+        return (text,)
+    count = int(zero.sum())
+    gap = top - float(np.max(row[zero]))
+    return text, Said(ngettext(
+        "{count} weight it can see is exactly 0, not just small: that score is {gap} or more below the "
+        "maximum, and exp(s - max) / Σ underflows to 0 in float64.",
+        "{count} weights it can see are exactly 0, not just small: those scores are {gap} or more below the "
+        "maximum, and exp(s - max) / Σ underflows to 0 in float64.", count).format(
+            count=count, gap=fmt(gap, w.d).lstrip("+")), cells=_row_of_weights(w))
 
 
-def _softmax_verdict(w: _Word) -> str:
-    """Near-uniform, saturated or neither, judged against 1/(words it can see), with the reason."""
+def _row_of_weights(w: _Word) -> set:
+    """What a sentence about the weights of word i lets a learner work out: its row of A and of
+    what the softmax reads."""
+    return {("weights", w.head, w.i, None), ("logits", w.head, w.i, None)}
+
+
+def _softmax_verdict(w: _Word) -> Said:
+    """Near-uniform, saturated or neither, judged against 1/(words it can see), with the reason;
+    it names the word attended to most, and so is held back by an open question on that row."""
+    return Said(_verdict(w), cells=_row_of_weights(w), facts={("argmax", w.head, w.i)})
+
+
+def _verdict(w: _Word) -> str:
     t, d, row = w.trace, w.d, w.h.logits[w.i]
     visible = np.isfinite(row)
     seen, scores = w.h.weights[w.i][visible], row[visible]
@@ -336,8 +356,8 @@ def _softmax(w: _Word) -> tuple:
     finite = np.isfinite(row)
     top = float(np.max(row[finite]))
     total = float(np.sum(np.exp(row[finite] - top)))
-    text = " ".join((
-        _softmax_signs(w, int((~finite).sum()), top),
+    text = Sentences((
+        *_softmax_signs(w, int((~finite).sum()), top),
         _("Subtracting the row's maximum first keeps exp() from overflowing and changes nothing."),
         _softmax_verdict(w),
         *_notebook_note(t, i, _("The notebook's own printout of these weights (In[24]) comes from an earlier, "
@@ -356,11 +376,17 @@ def _output(w: _Word) -> tuple:
     cols = vector_columns(t.config.d_v)  # a learner can only redo the entries on screen
     p = factor_decimals(d)
     oks = lines_readd(shown_all(h.weights[i], p)[:, None] * shown_all(h.V[:, cols], p), products[:, cols], d)
-    lines = [unrounded(f"α{w.s(j)}·v{sub(j + 1)} = {fmt(h.weights[i, j], p)} × {fmt_vector(h.V[j], p)} = "
-                       f"{fmt_vector(products[j], d)}", ok) for j, ok in enumerate(oks)]
+    # α_ij v_j gives α_ij away (divide by v_j, on screen), and z_i with the others the row: held
+    # back while a question hides those weights.
+    lines = [Said(unrounded(f"α{w.s(j)}·v{sub(j + 1)} = {fmt(h.weights[i, j], p)} × {fmt_vector(h.V[j], p)} = "
+                            f"{fmt_vector(products[j], d)}", ok),
+                  cells={("weights", w.head, i, j)}, instead=f"α{w.s(j)}·v{sub(j + 1)} = ?")
+             for j, ok in enumerate(oks)]
     # z adds the products as printed above; when those do not re-add, z says so.
     z_ok = readds(shown_all(products[:, cols], d).sum(axis=0), z_loop[cols], d)
-    lines.append(unrounded(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}", z_ok))
+    z = f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j"
+    lines.append(Said(unrounded(f"{z} = {fmt_vector(z_loop, d)}", z_ok), cells={("weights", w.head, i, None)},
+                      instead=f"{z} = ?"))
     if t.mask is not None:
         informed = _("It is the new representation of {word}, informed by the words it may see (itself and the "
                      "earlier ones).")

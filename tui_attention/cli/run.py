@@ -28,8 +28,11 @@ def make_app(args: argparse.Namespace):
     check_lesson_number(lesson)
     config_from_args(args, interactive=True)  # refuses, in one line, a scenario too big to step through
     state = TutorState(scenario=Path(args.scenario) if args.scenario else None, overrides=overrides_from_args(args))
+    learn = getattr(args, "learn", None)
+    if learn is not None and lesson is not None:
+        raise UsageError(_("tui-attention: give --lesson or --learn, not both"))
     return AttentionApp(state, theme=getattr(args, "theme", None), start_lesson=lesson,
-                        served=Served.from_environment())
+                        served=Served.from_environment(), start_learn=learn)
 
 
 FALLBACK_TERM = "xterm-256color"
@@ -68,4 +71,6 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers, shared: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("run", parents=[shared], help=_("open the tutor (the default)"))
     tutor_options(p)
+    p.add_argument("--learn", metavar="TASK", choices=("reverse", "previous", "first"),
+                   help=_("open the learn view, training the head on TASK: reverse, previous or first"))
     p.set_defaults(func=run)

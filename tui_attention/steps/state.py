@@ -18,6 +18,7 @@ from tui_attention.core.scenario import apply_overrides
 from tui_attention.i18n import _
 
 from .conceal import NOTHING, Concealed
+from .learning import trained_source
 from .matrix import matrix_steps
 from .notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
 from .step import WORD_STEP_KINDS, Step
@@ -191,9 +192,12 @@ class TutorState:
         self.edited = self.edited | {(matrix, row, col)}
 
     def source(self) -> str:
-        """Where the numbers come from, in a word: notebook, seeded, a file name, or edited."""
+        """Where the numbers come from, in a word: notebook, seeded, a file name, edited, or
+        "trained: reverse @ step 400" for a trained scenario (its [training] table)."""
         if self.edited:
             return _("edited")
+        if self.config is not None and self.config.training is not None:
+            return trained_source(self.config.training)
         if self.scenario is not None:
             name = Path(self.scenario).name
             return name if len(name) <= 14 else name[:13] + "…"

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from tui_attention.infra.served import Served
 from tui_attention.lessons.controller import LessonController
 from tui_attention.steps.state import TutorState
-from tui_attention.tui.bindings import GLOBAL_KEYS, TUTOR_KEYS, Key, bindings, every_key
+from tui_attention.tui.bindings import GLOBAL_KEYS, LEARN_KEYS, TUTOR_KEYS, Key, bindings, every_key
 from tui_attention.tui.files import Destination
 from tui_attention.tui.reporting import connect
 from tui_attention.tui.screens.tutor import TutorScreen
@@ -37,7 +37,7 @@ class AttentionApp(App[int]):
 
     def __init__(self, state: TutorState | None = None, theme: str | None = None, *,
                  scenario: Path | None = None, start_lesson: int | None = None,
-                 served: Served | None = None) -> None:
+                 served: Served | None = None, start_learn: str | None = None) -> None:
         super().__init__()
         self.served = served  # started by `tui-attention serve`: writes in its session folder only
         self.destination = Destination(served.root if served else None)
@@ -46,6 +46,7 @@ class AttentionApp(App[int]):
         self.state = state or TutorState(scenario=scenario)
         self.lesson = LessonController()
         self.start_lesson = start_lesson  # 1-based, from --lesson
+        self.start_learn = start_learn  # a task, from --learn: the learn view opens on it
         self.keymap: dict[str, str] = {}  # binding id -> keys, from the keymap file
         self.reporting = connect(self)  # a workshop server's channel, if it gave us one (else inert)
 
@@ -93,6 +94,10 @@ class AttentionApp(App[int]):
         return self.keymap.get(key.id, key.keys)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        if screen.id == "learn":  # the learn view's keys act on it, not on the tutor below
+            yield from (SystemCommand(key.description, f"{key.id}  ({self.keys_of(key)})",
+                                      partial(screen.run_action, key.action)) for key in (*LEARN_KEYS, *GLOBAL_KEYS))
+            return
         tutor = self.tutor
         for key in (*TUTOR_KEYS, *GLOBAL_KEYS):
             target = self if key in GLOBAL_KEYS else tutor

@@ -51,6 +51,7 @@ TUTOR_KEYS: tuple[Key, ...] = (
     Key("tutor.save", "ctrl+s", "save", _("Save scenario")),
     Key("tutor.export", "x", "export", _("Export")),
     Key("tutor.lessons", "L", "lessons", _("Lessons"), footer=True),
+    Key("tutor.learn", "T", "learn", _("Watch attention learn (train a head)")),
     Key("lesson.next_page", "right_square_bracket", "page(1)", _("Next lesson page")),
     Key("lesson.scroll_down", "right_curly_bracket", "scroll_lesson(1)", _("Scroll the lesson down")),
     Key("lesson.scroll_up", "left_curly_bracket", "scroll_lesson(-1)", _("Scroll the lesson up")),
@@ -59,6 +60,23 @@ TUTOR_KEYS: tuple[Key, ...] = (
     Key("lesson.answer", "a", "answer", _("Type an answer")),
     Key("lesson.hint", "i", "hint", _("Hint, then the worked answer")),
     Key("tutor.unfocus", "escape,period", "back", _("Leave the matrix grid, then the lesson")),
+)
+
+# The learn view's own keys (screens/learn.py), on a screen of their own: space, ., + and -
+# mean other things there than on the tutor's screen, so they stay out of every_key() (one
+# namespace for the keymap file) and show in the learn view's footer and command palette.
+LEARN_KEYS: tuple[Key, ...] = (
+    Key("learn.play", "space", "play", _("Play / pause training"), footer=True),
+    Key("learn.step", "period", "step_once", _("One training step"), footer=True),
+    Key("learn.faster", "plus,equals_sign", "speed(1)", _("Train faster")),
+    Key("learn.slower", "minus", "speed(-1)", _("Train slower")),
+    Key("learn.next_stage", "right,l,n", "stage(1)", _("Next gradient equation"), footer=True),
+    Key("learn.prev_stage", "left,h,p", "stage(-1)", _("Previous gradient equation")),
+    *(Key(f"learn.task_{k + 1}", str(k + 1), f"task('{t}')", _("Task: {task}").format(task=t))
+      for k, t in enumerate(("reverse", "previous", "first"))),
+    Key("learn.reset", "r", "reset", _("Reset training to step 0"), footer=True),
+    Key("learn.use", "u", "use", _("Use these weights in the tutor"), footer=True),
+    Key("learn.close", "escape,ctrl+g,T", "close", _("Back to the tutor"), footer=True),
 )
 
 GLOBAL_KEYS: tuple[Key, ...] = (

@@ -27,6 +27,7 @@ from tui_attention.steps.labels import mask_word, scale_word, weights_word, step
 from tui_attention.steps.notation import fmt
 from tui_attention.steps.conceal import NOTHING
 from tui_attention.steps.state import TutorState
+from tui_attention.steps.step import WORD_STEP_KINDS
 from tui_attention.tui import files
 from tui_attention.tui.bindings import TUTOR_KEYS, bindings
 from tui_attention.tui.files import Ask
@@ -98,6 +99,8 @@ class TutorScreen(Screen):
         self.refresh_view()
         if self.app.start_lesson:
             self.open_lesson(self.app.start_lesson - 1, None)
+        elif getattr(self.app, "start_learn", None):
+            self.action_learn(self.app.start_learn)
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT, "-too-small")
@@ -300,6 +303,28 @@ class TutorScreen(Screen):
                         title=_("Not yet"), severity="warning", timeout=6, markup=False)
             return
         self.ask(files.export(self.state, self.app.destination))
+
+    def action_learn(self, task: str = "reverse") -> None:
+        """T: the learn view on this scenario; "use these weights" comes back with the trained
+        scenario's file, loaded like --scenario FILE, at word 1's softmax."""
+        if self._lesson_holds_the_numbers():
+            return
+        from tui_attention.tui.screens.learn import LearnScreen
+
+        def use(path) -> None:
+            if path is None:
+                return
+            self.state.scenario, self.state.overrides = path, Overrides()
+            self.state.set_config(build_config(path))
+            self.state.view, self.state.word, self.state.step = "walkthrough", 0, WORD_STEP_KINDS.index("softmax")
+            self.refresh_view()
+            self._announce(_("Now using the trained weights ({source}). Every step works as before; ctrl+s "
+                             "saves them.").format(source=self.state.source()))
+
+        try:
+            self.app.push_screen(LearnScreen(self.state.config, task), use)
+        except ConfigError as exc:
+            self.notify(str(exc), title=_("Not possible here"), severity="warning", timeout=8, markup=False)
 
     # --- lessons ----------------------------------------------------------------------------
     def action_lessons(self) -> None:

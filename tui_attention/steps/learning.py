@@ -1,0 +1,274 @@
+"""The learn view's session and words: a training run that steps on demand, and the gradient
+of the sentence as a chain of backward stages, each with its formula and one line of narration.
+No Textual here: the screen (tui/screens/learn.py) only shows what this module decides.
+
+    dY  dW_out  dZ  dA  dV  dS  mask/scale  dQ  dK  dW  dE
+
+The gradient shown is the loss of the scenario's own sentence alone (a batch of one) at
+the current weights, so that every matrix has one row per word of the sentence on screen;
+a training step averages the same over a batch of random sequences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tui_attention.core import learning
+from tui_attention.core.attention import scale_factor
+from tui_attention.core.config import Config
+from tui_attention.i18n import N_, _
+
+from .notation import fmt, significant
+
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500)  # steps a second
+DEFAULT_SPEED = 3  # 10 steps a second: the pattern forms in about ten seconds
+HISTORY = 2000  # losses kept for the curve (older ones are thinned out, every second one dropped)
+
+TASK_PATTERNS = {
+    "reverse": N_("word i must name word n + 1 − i: the anti-diagonal (no mask)"),
+    "previous": N_("word i must name word i − 1: the diagonal just below (causal mask)"),
+    "first": N_("every word must name word 1: the first column (causal mask)"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """One matrix of a stage: its title, values and row and column labels."""
+
+    title: str
+    values: np.ndarray
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    heat: bool = False
+    masked: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Stage:
+    """One equation of the backward pass: title (the formula), a line of narration, the matrices it reads and writes."""
+
+    kind: str
+    index: int
+    total: int
+    title: str
+    narration: str
+    reads: tuple[Grid, ...]
+    writes: tuple[Grid, ...]
+
+
+STAGE_KINDS = ("d_logits", "d_w_out", "d_z", "d_a", "d_v", "d_s", "mask_scale", "d_q", "d_k", "d_w", "d_e")
+
+
+def word_labels(tokens: tuple[str, ...], width: int = 7) -> tuple[str, ...]:
+    """"3 estud": the word's number and the start of the word."""
+    return tuple(f"{i + 1} {t}"[:width].rstrip() for i, t in enumerate(tokens))
+
+
+def _numbers(count: int) -> tuple[str, ...]:
+    return tuple(str(k + 1) for k in range(count))
+
+
+def _biggest(a: np.ndarray) -> str:
+    """The largest |value| of a gradient, to 2 significant digits: cells round to +0.0000 late in training."""
+    return significant(float(np.abs(a).max())) if a.size else "0"
+
+
+def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, decimals: int = 4) -> tuple[Stage, ...]:
+    """The backward pass of the sentence at the current weights, one Stage per equation."""
+    c = setup.config
+    _loss, fwd, g = learning.sentence_pass(setup, params)
+    words = word_labels(c.tokens)
+    vocab = tuple(w[:7] for w in setup.vocabulary)
+    dk, dv, dm = _numbers(c.d_k), _numbers(c.d_v), _numbers(c.d_model)
+    targets = learning.task_targets(setup.task, learning.sentence_tokens(setup))[0]
+    count = int((targets >= 0).sum())
+    mask = learning.mask_of(c)
+    i = int(np.argmax(targets >= 0))  # the first word with a target, for the live examples
+    t = int(targets[i])
+    out: list[tuple[str, str, str, tuple[Grid, ...], tuple[Grid, ...]]] = [
+        ("d_logits", "dY = (softmax(Y) − onehot(target)) / N",
+         _("How wrong each guess is: word {i} gives its target '{word}' p = {p}, so dY = ({p} − 1)/{n} = {d} "
+           "there; every other word gets its own p/{n}.").format(
+             i=i + 1, word=setup.vocabulary[t], p=fmt(fwd.probs[0, i, t], decimals), n=count,
+             d=fmt(g.d_logits[0, i, t], decimals)),
+         (Grid("P = softmax(Y)", fwd.probs[0], words, vocab, heat=True),),
+         (Grid("dY", g.d_logits[0], words, vocab),)),
+        ("d_w_out", "dW_out = Zᵀ dY",
+         _("The readout's gradient: each word's output z_i times how wrong its guess was, summed over the "
+           "words (largest |dW_out| {big}).").format(big=_biggest(g.W_out)),
+         (Grid("Z", fwd.Z[0], words, dv), Grid("dY", g.d_logits[0], words, vocab)),
+         (Grid("dW_out", g.W_out, dv, vocab),)),
+        ("d_z", "dZ = dY W_outᵀ",
+         _("Which way each output z_i should move: the readout sends each wrong guess back to the "
+           "numbers that made it (largest |dZ| {big}).").format(big=_biggest(g.Z)),
+         (Grid("dY", g.d_logits[0], words, vocab), Grid("W_out", params["W_out"], dv, vocab)),
+         (Grid("dZ", g.Z[0], words, dv),)),
+        ("d_a", "dA = dZ Vᵀ",
+         _("dA[i, j] = dz_i · v_j: more weight on word j helps word i when v_j points where z_i should go "
+           "(negative dA: more weight lowers the loss)."),
+         (Grid("dZ", g.Z[0], words, dv), Grid("V", fwd.V[0], words, dv)),
+         (Grid("dA", g.A[0], words, words),)),
+        ("d_v", "dV = Aᵀ dZ",
+         _("Each value v_j is pulled by every word that attends to it, in proportion to its weight "
+           "(largest |dV| {big}).").format(big=_biggest(g.V)),
+         (Grid("A", fwd.A[0], words, words, heat=True), Grid("dZ", g.Z[0], words, dv)),
+         (Grid("dV", g.V[0], words, dv),)),
+        ("d_s", "dS = A ⊙ (dA − rowsum(A ⊙ dA))",
+         _("Softmax backward: a score gains only if its dA is below its row's weighted average; each row "
+           "of dS sums to 0, since weights taken from one word go to the others."),
+         (Grid("A", fwd.A[0], words, words, heat=True), Grid("dA", g.A[0], words, words)),
+         (Grid("dS", g.S_masked[0], words, words, masked=mask),)),
+    ]
+    divisor = scale_factor(c.scale, c.d_k)
+    if c.mask == "causal" or c.scale == "sqrt_dk":
+        parts = []
+        if c.mask == "causal":
+            parts.append(_("masked cells get 0 (their score is the constant −inf)"))
+        if c.scale == "sqrt_dk":
+            parts.append(_("every cell is divided by √d_k = {c}, as the scores were").format(c=fmt(divisor, decimals)))
+        title = "dS ← mask(dS) / √d_k" if c.scale == "sqrt_dk" else "dS ← mask(dS)"
+        say = _("Back through the mask and the scale: {what}.").format(what="; ".join(parts))
+    else:
+        title = "dS unchanged"
+        say = _("No mask and no scaling here, so the gradient of the raw scores Q Kᵀ is dS itself.")
+    out.append(("mask_scale", title, say, (Grid("dS", g.S_masked[0], words, words, masked=mask),),
+                (Grid("dS", g.S[0], words, words, masked=mask),)))
+    out += [
+        ("d_q", "dQ = dS K",
+         _("Each query q_i moves toward the keys whose scores should rise (dS < 0 lowers the loss as the "
+           "score rises) and away from the others."),
+         (Grid("dS", g.S[0], words, words, masked=mask), Grid("K", fwd.K[0], words, dk)),
+         (Grid("dQ", g.Q[0], words, dk),)),
+        ("d_k", "dK = dSᵀ Q",
+         _("Each key k_j moves toward the queries that should look at it more (largest |dK| {big}).").format(
+             big=_biggest(g.K)),
+         (Grid("dS", g.S[0], words, words, masked=mask), Grid("Q", fwd.Q[0], words, dk)),
+         (Grid("dK", g.K[0], words, dk),)),
+        ("d_w", "dW_q = Xᵀ dQ   dW_k = Xᵀ dK   dW_v = Xᵀ dV",
+         _("The weights collect every word's wish: x_i times its row of dQ, dK or dV, summed over the "
+           "words (largest |dW_q| {q}).").format(q=_biggest(g.W_q)),
+         (Grid("X", fwd.X[0], words, dm),),
+         (Grid("dW_q", g.W_q, dm, dk), Grid("dW_k", g.W_k, dm, dk), Grid("dW_v", g.W_v, dm, dv))),
+        ("d_e", "dX = dQ W_qᵀ + dK W_kᵀ + dV W_vᵀ;  dE[w] = Σ dX[i] where word i is w",
+         _("X = E + P, and P is fixed: each word's embedding gets the gradient of every place it stands. "
+           "Adam then moves every number by about lr = {lr:g} against its gradient (step {step}).").format(
+             lr=setup.lr, step=step),
+         (Grid("dX", g.X[0], words, dm),),
+         (Grid("dE", g.E, vocab, dm),)),
+    ]
+    total = len(out)
+    return tuple(Stage(kind, k, total, title, narration, reads, writes)
+                 for k, (kind, title, narration, reads, writes) in enumerate(out))
+
+
+@dataclass
+class LearnSession:
+    """A training run the learn view drives: its setup, the current state, and the curve so far."""
+
+    config: Config
+    task: str = "reverse"
+    speed: int = DEFAULT_SPEED
+    setup: learning.Setup = field(init=False)
+    state: learning.State = field(init=False)
+    losses: list[float] = field(default_factory=list)  # evaluation loss at each point of the curve
+    steps_at: list[int] = field(default_factory=list)
+    accuracy: float = 0.0
+    first: tuple[float, float] = (math.nan, math.nan)  # (loss, accuracy) at step 0
+    stage: int = 0
+
+    def __post_init__(self) -> None:
+        self.reset(self.task)
+
+    def reset(self, task: str | None = None) -> None:
+        """Back to step 0 (of `task`, if given): the scenario's own weights again."""
+        self.task = task or self.task
+        self.setup = learning.make_setup(self.config, self.task)
+        self.state = learning.initial_state(self.setup)
+        self.losses, self.steps_at = [], []
+        self.measure()
+        self.first = (self.losses[-1], self.accuracy)
+
+    def advance(self, steps: int) -> None:
+        """`steps` training steps (the caller measures afterwards, at most ~10 times a second)."""
+        self.state = learning.train(self.setup, steps, self.state)
+
+    def measure(self) -> None:
+        """Loss and accuracy over the evaluation sequences, added to the curve."""
+        loss, self.accuracy = learning.evaluate(self.setup, self.state.params)
+        if self.steps_at and self.steps_at[-1] == self.state.step:
+            return
+        self.losses.append(loss)
+        self.steps_at.append(self.state.step)
+        if len(self.losses) > HISTORY:
+            # Keep the start and thin the rest: the curve keeps its shape in bounded memory.
+            self.losses[1:] = self.losses[1::2][: HISTORY // 2]
+            self.steps_at[1:] = self.steps_at[1::2][: HISTORY // 2]
+
+    @property
+    def loss(self) -> float:
+        return self.losses[-1]
+
+    @property
+    def steps_per_second(self) -> int:
+        return SPEEDS[self.speed]
+
+    def change_speed(self, delta: int) -> None:
+        self.speed = max(0, min(len(SPEEDS) - 1, self.speed + delta))
+
+    def stages(self, decimals: int = 4) -> tuple[Stage, ...]:
+        return stages(self.setup, self.state.params, self.state.step, decimals)
+
+    def move_stage(self, delta: int) -> None:
+        self.stage = max(0, min(len(STAGE_KINDS) - 1, self.stage + delta))
+
+    def attention(self) -> np.ndarray:
+        """A of the sentence at the current weights.  (n, n)"""
+        return learning.sentence_pass(self.setup, self.state.params)[1].A[0]
+
+    def trained_config(self) -> Config:
+        return learning.trained_config(self.setup, self.state)
+
+    # --- words --------------------------------------------------------------------------------
+    def pattern(self) -> str:
+        return _(TASK_PATTERNS[self.task])
+
+    def status(self, playing: bool) -> str:
+        """learn reverse · step 120 · loss 0.0123 · accuracy 100.0% · 10 steps/s · playing"""
+        return " " + " · ".join([
+            _("learn {task}").format(task=self.task),
+            _("step {step}").format(step=self.state.step),
+            _("loss {loss}").format(loss=significant(self.loss, 3)),
+            _("accuracy {accuracy:.1%}").format(accuracy=self.accuracy),
+            _("{speed} steps/s").format(speed=self.steps_per_second),
+            _("playing") if playing else _("paused"),
+        ])
+
+    def curve_text(self) -> str:
+        """loss 1.61 → 0.0123, then accuracy 20% → 100%, on two lines."""
+        return _("loss {start} → {now}\naccuracy {a0:.0%} → {a1:.0%}").format(
+            start=significant(self.first[0], 3), now=significant(self.loss, 3), a0=self.first[1], a1=self.accuracy)
+
+    def predictions(self) -> str:
+        """What the model says at each word of the sentence: "→ artificial ✓" per word, a ✗ when wrong."""
+        guess = learning.predictions(self.setup, self.state.params)
+        targets = learning.task_targets(self.task, learning.sentence_tokens(self.setup))[0]
+        parts = []
+        for i, g in enumerate(guess):
+            mark = "" if targets[i] < 0 else ("✓" if g == targets[i] else "✗")
+            parts.append(f"{i + 1}→{self.setup.vocabulary[g][:7]}{mark}")
+        return _("predicts: {words}").format(words=" ".join(parts))
+
+
+
+def log_curve(losses: list[float]) -> list[float]:
+    """The loss curve on a log scale (a sparkline's heights): the fall from 1.6 to 0.0001 is four
+    steps of ten, not one cliff and a flat line."""
+    return [math.log10(max(x, 1e-12)) for x in losses]
+
+
+def trained_source(training: dict) -> str:
+    """Where trained numbers come from, for the status line: "trained: reverse @ step 400"."""
+    return _("trained: {task} @ step {step}").format(task=training["task"], step=training["steps"])

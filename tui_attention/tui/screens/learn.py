@@ -1,0 +1,236 @@
+"""The learn view: train the scenario's head on a task and watch its attention sharpen.
+
+    status: learn reverse · step 120 · loss 0.00123 · accuracy 100.0% · 10 steps/s · playing
+    ┌ loss, log scale ──────┐ ┌ A = softmax(Q Kᵀ), the sentence ┐
+    │ ▇▆▅▃▂▁▁               │ │ heat grid; * the cell the task needs │
+    │ loss 1.61 → 0.00123   │ └──────────────────────────────────┘
+    └───────────────────────┘
+    predicts: 1→artificial✓ 2→inteligencia✓ ...
+    ┌ dS = A ⊙ (dA − rowsum(A ⊙ dA)) ────────── gradient 6/11 ┐
+    │ one line of narration                                   │
+    │ [A] [dA]  ->  [dS]                                      │
+    └─────────────────────────────────────────────────────────┘
+
+Training runs in small chunks on a 0.1 s timer: each tick takes the steps its speed asks
+for (at most TICK_BUDGET seconds of them), then redraws once, so keys stay responsive
+and the screen updates at most ten times a second. The session (`steps.learning`) holds
+the numbers and the words; this screen only shows them. "Use these weights" writes the
+trained scenario to the state folder and dismisses with its path.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Sparkline, Static
+
+from tui_attention.core import learning
+from tui_attention.core.config import Config
+from tui_attention.core.scenario import dumps_scenario
+from tui_attention.i18n import _
+from tui_attention.infra.files import write_atomic
+from tui_attention.infra.paths import state_dir
+from tui_attention.steps.learning import LearnSession, Stage, log_curve, word_labels
+from tui_attention.tui.bindings import LEARN_KEYS, bindings
+from tui_attention.tui.widgets.matrix_grid import MatrixGrid
+from tui_attention.tui.widgets.render import plain
+
+TICK = 0.1  # seconds between redraws while playing: at most ten a second
+TICK_BUDGET = 0.04  # seconds of training per tick, so that a key never waits long
+GRID_FRAME = 3  # a grid's border (2) and its vertical scrollbar
+GRID_POOL = 4  # the most matrices a stage shows (dW_q, dW_k, dW_v and X)
+GRADIENT_DECIMALS = 3  # gradients are small; three decimals keep two 5x5 grids side by side
+
+
+def keep_trained(config: Config, folder: Path | None = None) -> Path:
+    """Write the trained scenario as <state folder>/trained-<task>.toml and return its path (OSError if not)."""
+    path = (folder or state_dir()) / f"trained-{config.training['task']}.toml"
+    header = "# " + _("Trained in the learn view; load with: {command}").format(
+        command=f"tui-attention --scenario {path}") + "\n"
+    return write_atomic(path, dumps_scenario(config, header), make_parents=True)
+
+
+class LearnScreen(Screen[Path | None]):
+    """Train, watch, step through one gradient; dismissed with the trained scenario's path (u) or None."""
+
+    BINDINGS = bindings(LEARN_KEYS)
+    AUTO_FOCUS = ""
+    DEFAULT_CSS = """
+    LearnScreen { layout: vertical; }
+    LearnScreen #learn-status { height: 1; background: $primary-background; color: $text; text-style: bold; }
+    LearnScreen #learn-top { height: auto; }
+    LearnScreen #learn-curve { width: 1fr; min-width: 24; height: auto; border: round $primary;
+        border-title-color: $foreground; padding: 0 1; }
+    LearnScreen #learn-spark { height: 3; }
+    LearnScreen #learn-curve-text { height: auto; }
+    LearnScreen #learn-attention { border: round $accent; border-title-color: $accent; max-height: 12; }
+    LearnScreen #learn-predictions { height: auto; max-height: 2; padding: 0 1; }
+    LearnScreen #learn-gradient { height: 1fr; border: round $accent; border-title-color: $foreground;
+        border-title-style: bold; padding: 0 1; }
+    LearnScreen #learn-narration { height: auto; }
+    LearnScreen #learn-grids { height: 1fr; }
+    LearnScreen #learn-grids MatrixGrid { margin: 0 1 0 0; border: round $primary; max-height: 100%;
+        border-title-color: $foreground; }
+    LearnScreen #learn-grids MatrixGrid.-written { border: round $accent; border-title-color: $accent;
+        border-title-style: bold; }
+    """
+
+    def __init__(self, config: Config, task: str = "reverse") -> None:
+        super().__init__(id="learn")
+        self.session = LearnSession(config, task)  # ConfigError if this scenario cannot be trained
+        self.playing = False
+        self._carry = 0.0  # steps owed but not yet taken (slow speeds take less than one per tick)
+        self._last = time.perf_counter()
+        self.redraws = 0  # for tests: how often the screen was updated
+        self._probe = MatrixGrid()  # never mounted: measures a grid before it is placed
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="learn-status")
+        with Horizontal(id="learn-top"):
+            with Vertical(id="learn-curve"):
+                yield Sparkline([], summary_function=min, id="learn-spark")
+                yield Static(id="learn-curve-text")
+            yield MatrixGrid(id="learn-attention")
+        yield Static(id="learn-predictions")
+        with Vertical(id="learn-gradient"):
+            yield Static(id="learn-narration")
+            with Horizontal(id="learn-grids"):
+                for _k in range(GRID_POOL):
+                    yield MatrixGrid()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        curve = self.query_one("#learn-curve")
+        curve.border_title = plain(_("loss, log scale"))
+        curve.border_subtitle = plain(_("task: 1 2 3"))
+        self._timer = self.set_interval(TICK, self._tick)
+        self.show()
+
+    # --- training -------------------------------------------------------------------------
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        elapsed, self._last = now - self._last, now
+        if not self.playing:
+            return
+        self._carry += min(elapsed, 1.0) * self.session.steps_per_second
+        due = int(self._carry)
+        if not due:
+            return
+        taken = 0
+        while taken < due and time.perf_counter() - now < TICK_BUDGET:
+            self.session.advance(1)
+            taken += 1
+        # What the budget could not take is dropped, not owed: a slow machine trains slower, it never falls behind.
+        self._carry = 0.0 if taken < due else self._carry - due
+        self.session.measure()
+        self.show()
+
+    # --- drawing ----------------------------------------------------------------------------
+    def show(self) -> None:
+        s = self.session
+        self.redraws += 1
+        self.query_one("#learn-status", Static).update(plain(s.status(self.playing)))
+        self.query_one("#learn-spark", Sparkline).data = log_curve(s.losses)
+        self.query_one("#learn-curve-text", Static).update(plain(s.curve_text()))
+        self._show_attention()
+        self.query_one("#learn-predictions", Static).update(plain(s.predictions()))
+        self._show_stage(s.stages()[s.stage])
+
+    def _show_attention(self) -> None:
+        s = self.session
+        grid = self.query_one("#learn-attention", MatrixGrid)
+        c = s.setup.config
+        grid.set_data(s.attention(), word_labels(c.tokens), [str(k + 1) for k in range(c.n)], decimals=2,
+                      heat=True, masked=learning.mask_of(c))
+        grid.label = _("A = softmax(Q Kᵀ); * the task's cell")
+        grid.marked = {(i, int(j)) for i, j in enumerate(s.setup.targets_at) if j >= 0}
+        grid.styles.width = grid.virtual_size.width + GRID_FRAME
+
+    def _show_stage(self, stage: Stage) -> None:
+        box = self.query_one("#learn-gradient")
+        box.border_title = plain(stage.title)
+
+        grids = list(self.query_one("#learn-grids").query(MatrixGrid))
+        room = (self.size.width or self.app.size.width) - 4
+        shown: list[tuple] = []
+        used = 0
+        # What the stage writes always shows; what it reads shows while there is room beside it.
+        needs = [(g, True) for g in stage.writes] + [(g, False) for g in stage.reads]
+        for grid_data, written in needs:
+            width = self._measure(grid_data)
+            if written or used + width <= room:
+                shown.append((grid_data, written, width))
+                used += width + 1
+        left_out = [g.title for g in stage.reads if all(g is not x for x, _w, _n in shown)]
+        shown.sort(key=lambda item: (item[1], 0))  # reads first, then writes, as in the matrix view
+        subtitle = _("gradient {k}/{n} at step {step}").format(k=stage.index + 1, n=stage.total,
+                                                                step=self.session.state.step)
+        if left_out:
+            subtitle = _("{names} not shown: too narrow").format(names=", ".join(left_out)) + " · " + subtitle
+        box.border_subtitle = plain(subtitle)
+        self.query_one("#learn-narration", Static).update(plain(stage.narration))
+        for k, grid in enumerate(grids):
+            if k < len(shown):
+                data, written, width = shown[k]
+                grid.set_data(data.values, data.rows, data.cols, decimals=GRADIENT_DECIMALS, heat=data.heat,
+                              masked=data.masked)
+                grid.label = data.title
+                grid.set_class(written, "-written")
+                grid.styles.width = width
+                grid.display = True
+            else:
+                grid.display = False
+
+    def _measure(self, data) -> int:
+        """The cells a grid of `data` takes: labels, one slot per column, and its frame."""
+        self._probe.set_data(data.values, data.rows, data.cols, decimals=GRADIENT_DECIMALS, heat=data.heat)
+        return self._probe.virtual_size.width + GRID_FRAME
+
+    # --- keys -------------------------------------------------------------------------------
+    def action_play(self) -> None:
+        self.playing = not self.playing
+        self._last = time.perf_counter()
+        self._carry = 0.0
+        self.show()
+
+    def action_step_once(self) -> None:
+        self.session.advance(1)
+        self.session.measure()
+        self.show()
+
+    def action_speed(self, delta: int) -> None:
+        self.session.change_speed(delta)
+        self.show()
+
+    def action_reset(self) -> None:
+        self.playing = False
+        self.session.reset()
+        self.show()
+        self.notify(_("Back to step 0: the scenario's own weights."), timeout=2.5, markup=False)
+
+    def action_task(self, task: str) -> None:
+        self.playing = False
+        self.session.reset(task)
+        self.show()
+        self.notify(plain(self.session.pattern()), title=_("Task: {task}").format(task=task), timeout=5,
+                    markup=False)
+
+    def action_stage(self, delta: int) -> None:
+        self.session.move_stage(delta)
+        self._show_stage(self.session.stages()[self.session.stage])
+
+    def action_use(self) -> None:
+        try:
+            path = keep_trained(self.session.trained_config())
+        except OSError as exc:
+            self.notify(_("Cannot keep the weights: {why}").format(why=exc.strerror or exc), severity="error",
+                        timeout=8, markup=False)
+            return
+        self.dismiss(path)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,16 +1,22 @@
 """How the step-through shares the screen: the step's text first, the panes in what is left.
 
-The rule, at every size from 80x24 up: the step's title, narration and formula are on
-screen without scrolling; the panes get the rest, and where a pane cannot show all its
-rows it shows the rows around the current word (a pane with no room for one row is
-hidden). Pure arithmetic on line counts, so it is tested without Textual; the panes
-render to exactly these budgets.
+The rule, at every size from 80x24 up: the step's title and the query word's formula line
+are always on screen, and so is the whole narration paragraph where there is room; from the
+scores on, the Results show the words around the query word (all of a sentence of up to
+SMALL_N words) before the formula shows more lines. Short of room, the formula window
+shrinks first, then the paragraph keeps MIN_PARAGRAPH lines and scrolls inside its box
+(its border says pgdn shows the rest), then the Results rows give way. Every pane keeps
+its border: a pane with no room for one row is hidden. Pure arithmetic on line counts, so
+it is tested without Textual; the panes render to exactly these budgets.
 
     ┌ status (1) ─────────────────────────────┐
     │ tokens (3: one line of words)            │
     │ middle: [vectors / weights] [results]    │  <- middle_height, rows per pane
-    │ narration: title, text, formula          │  <- at least narration_height
+    │ narration: title, text, formula          │  <- narration_height
     └ footer (1) ─────────────────────────────┘
+
+When a step's Vector rows are wider than their half of the screen (s₁ and α₁ at steps 6-8)
+and the lines are there, the Vectors pane goes above the Results instead (`stacked`).
 """
 
 from __future__ import annotations
@@ -20,12 +26,18 @@ from typing import Callable, Sequence
 
 from rich.cells import cell_len
 
+CHROME = 2  # the status line above the views and the footer below them
+LESSON_PANEL_WIDTH = 36  # the lesson panel beside the views (screens/lessons.py)
 TOKENS_HEIGHT = 3  # a border above and below one line of words
 BORDERS = 2
 MIN_MIDDLE = 6  # below this the panes show nothing useful: the formula is windowed instead
                 # (and never less than the Results pane with one word row)
 MAX_WEIGHT_ROWS = 7  # the Weights pane shows W's first rows (d_model can be 1024)
 MAX_RESULT_ROWS = 11  # the Results pane shows the words around the query word
+SMALL_N = 5  # from the scores on, the Results show this many words (all of a short sentence) before
+             # the formula shows more than the query word's line
+MIN_PARAGRAPH = 3  # a narration paragraph cut for room keeps at least these lines (it scrolls)
+LEFT_MIN_WIDTH = 42  # app.tcss: #left { min-width: 42 }
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,8 @@ class Plan:
     weight_rows: int  # W rows of the Weights pane (0 with multiplies: hidden; idle pane: 1 line)
     show_weights: bool
     result_rows: int  # word rows of the Results table
+    paragraph_lines: int = 0  # lines of the narration paragraph shown (fewer than it has: it scrolls)
+    stacked: bool = False  # the Vectors pane above the Results, each the whole width
 
 
 def weights_height(rows: int, d_model: int, active: bool) -> int:
@@ -57,6 +71,11 @@ def results_height(rows: int, n: int, weights_filled: bool) -> int:
     return BORDERS + 1 + rows + (1 if weights_filled else 0) + 1
 
 
+def left_width(width: int) -> int:
+    """Cells of the Vectors and Weights column beside the Results (app.tcss: 1fr each, at least 42)."""
+    return max(LEFT_MIN_WIDTH, width // 2)
+
+
 def plan_walkthrough(
     height: int,
     *,
@@ -71,29 +90,64 @@ def plan_walkthrough(
     weights_filled: bool,
     left_column: bool,
     results_column: bool = True,
+    results_first: bool = False,
+    width: int = 0,
+    vectors_width: int = 0,
 ) -> Plan:
-    """The budgets for a view `height` lines tall (status and footer excluded).
+    """The budgets for a view `height` lines tall and `width` wide (status and footer excluded).
 
     narration_lines: the narration paragraph, wrapped to the pane's width
     formula_heights(k): lines taken by a formula window of k lines, wrapped
     vectors, vector_notes: the Step's Vector rows and notes
     left_column, results_column: whether the Vectors and Weights, and the Results, are shown
     (beside a lesson on a narrow screen there is room for one of the two)
+    results_first: the step fills the Results table (scores onwards): its rows of the words
+    around the query word, up to SMALL_N, come before a longer formula and the whole paragraph
+    vectors_width: cells the widest Vector row needs, borders included
+
+    What gives way, first to last: formula lines beyond the query word's (a window that pgdn
+    moves), then the paragraph beyond MIN_PARAGRAPH lines (it scrolls, and says so), then
+    Results rows. The title and one formula window are always there.
     """
     room = height - TOKENS_HEIGHT
-    # The text wins: the whole paragraph, then as many formula lines as leave the panes
-    # their smallest useful size.
-    min_middle = max(MIN_MIDDLE, results_height(1, n, weights_filled) if results_column else 0)
-    formula_room = room - BORDERS - narration_lines - min_middle
-    k = formula_count
-    while k > 1 and formula_heights(k) > formula_room:
-        k -= 1
-    narration = BORDERS + narration_lines + (formula_heights(k) if k else 0)
+    wanted_results = min(n, SMALL_N) if results_first else 1
+    results_need = results_height(wanted_results, n, weights_filled) if results_column else 0
+    min_middle = max(MIN_MIDDLE, results_need)
+
+    def formula_fit(text_room: int, paragraph: int) -> int:
+        k = formula_count
+        while k > 1 and paragraph + formula_heights(k) > text_room:
+            k -= 1
+        return k
+
+    text_room = room - BORDERS - min_middle
+    paragraph = narration_lines
+    k = formula_fit(text_room, paragraph)
+    first = formula_heights(k) if k else 0
+    if paragraph + first > text_room:
+        # The whole paragraph does not fit beside one formula window: it scrolls inside its box
+        # (at least MIN_PARAGRAPH lines of it, the rest from the Results when even that is short).
+        paragraph = max(min(MIN_PARAGRAPH, narration_lines), text_room - first)
+    narration = BORDERS + paragraph + first
     space = max(room - narration, 0)
+
+    # Steps 5-7 show one or two long rows (s₁, α₁) that the half-width Vectors pane cuts with
+    # "…": when the screen has the lines, the Vectors pane goes above the Results, whole.
+    stacked = False
+    if left_column and results_column and not multiplies and vectors and width and \
+            vectors_width > left_width(width) and paragraph == narration_lines and k == formula_count:
+        stacked_need = vectors_height(vectors, vector_notes) + results_height(min(n, SMALL_N), n, weights_filled)
+        stacked = stacked_need <= space
 
     weight_need = weights_height(min(d_model, MAX_WEIGHT_ROWS), d_model, multiplies) if left_column else 0
     vector_need = vectors_height(vectors, vector_notes) if left_column and vectors else 0
     result_need = results_height(min(n, MAX_RESULT_ROWS), n, weights_filled) if results_column else 0
+    if stacked:
+        result_rows = min(n, MAX_RESULT_ROWS)
+        while result_rows > SMALL_N and vector_need + results_height(result_rows, n, weights_filled) > space:
+            result_rows -= 1
+        middle = vector_need + results_height(result_rows, n, weights_filled)
+        return Plan(k, narration, middle, vectors, 0, False, result_rows, paragraph, True)
     middle = min(space, max(weight_need + vector_need, result_need))
 
     # Left column: the W being multiplied keeps its rows; an idle W pane (only shapes) goes
@@ -101,6 +155,7 @@ def plan_walkthrough(
     # (one note line says so), or hides when not one row fits.
     weight_rows, show_weights = min(d_model, MAX_WEIGHT_ROWS), left_column
     vector_rows = vectors if left_column else 0
+    cut_note = 0
     if left_column and weight_need + vector_need > middle:
         if not multiplies:
             show_weights, weight_need = False, 0
@@ -113,7 +168,31 @@ def plan_walkthrough(
     result_rows = min(n, MAX_RESULT_ROWS)
     while result_rows > 1 and results_height(result_rows, n, weights_filled) > middle:
         result_rows -= 1
-    return Plan(k, narration, middle, max(vector_rows, 0), weight_rows, show_weights, result_rows)
+
+    # The panes may need fewer lines than they were offered (a pane hidden, a column shorter):
+    # those lines go back to the text, the paragraph first, then formula lines.
+    left_used = (weight_need if show_weights else 0) + \
+        (vectors_height(vector_rows, vector_notes + cut_note) if vector_rows > 0 else 0)
+    middle = max(left_used, results_height(result_rows, n, weights_filled) if results_column else 0)
+    extra = room - narration - middle
+    while extra > 0:
+        if paragraph < narration_lines:
+            paragraph, extra = paragraph + 1, extra - 1
+        elif k < formula_count and formula_heights(k + 1) - formula_heights(k) <= extra:
+            extra -= formula_heights(k + 1) - formula_heights(k)
+            k += 1
+        else:
+            break
+    narration = BORDERS + paragraph + (formula_heights(k) if k else 0)
+    return Plan(k, narration, middle, max(vector_rows, 0), weight_rows, show_weights, result_rows, paragraph)
+
+
+def views_size(screen_width: int, screen_height: int, lesson: bool) -> tuple[int, int]:
+    """The room of the step-through and matrix views: the screen less the status line and the
+    footer, and less the lesson panel while a lesson is open. Worked out from the screen, not
+    read from the views: a view's own size lags a frame behind when the lesson panel opens or
+    closes, and a plan made for the old size squeezes the panes until the next key."""
+    return max(0, screen_width - (LESSON_PANEL_WIDTH if lesson else 0)), max(0, screen_height - CHROME)
 
 
 def window(count: int, centre: int, size: int) -> range:

@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 from tui_attention.i18n import _, ngettext
 from tui_attention.lessons import Lesson, QuestionSession, RenderedPage
 from tui_attention.lessons.progress import Progress
+from tui_attention.tui.layout import LESSON_PANEL_WIDTH
 from tui_attention.tui.widgets.render import plain
 
 CHECK = "✓"
@@ -149,9 +150,9 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
 class LessonPanel(VerticalScroll, can_focus=False):
     """The lesson page beside the live panes, with its question, hints and feedback."""
 
-    DEFAULT_CSS = """
-    LessonPanel { width: 36; border: round $success; padding: 0 1; scrollbar-size-vertical: 1; }
-    LessonPanel > Static { width: 1fr; }
+    DEFAULT_CSS = f"""
+    LessonPanel {{ width: {LESSON_PANEL_WIDTH}; border: round $success; padding: 0 1; scrollbar-size-vertical: 1; }}
+    LessonPanel > Static {{ width: 1fr; }}
     """
 
     def compose(self) -> ComposeResult:

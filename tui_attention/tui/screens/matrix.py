@@ -16,6 +16,7 @@ from rich.cells import set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.widgets import Static
 
 from tui_attention.core.editing import EDITABLE
@@ -25,6 +26,7 @@ from tui_attention.steps.labels import score_grid_label
 from tui_attention.steps.notation import fmt_vector, sub
 from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import Step
+from tui_attention.tui.layout import views_size
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 from tui_attention.tui.widgets.render import plain
 
@@ -193,10 +195,11 @@ class MatrixView(Vertical, can_focus=False):
             _("largest difference {gap:.1e}").format(gap=step.result_gap),
         )
 
-    def _area(self):
-        """The room the views have (this view's own size lags while it is being switched in)."""
-        area = self.parent.size if self.parent is not None else self.size
-        return area if area.width and area.height else self.app.size.with_height(self.app.size.height - 2)
+    def _area(self) -> Size:
+        """The room the views have (`layout.views_size`): from the screen, since this view's own
+        size lags while it is being switched in or the lesson panel opens or closes."""
+        screen = self.screen.size if self.screen.size.width else self.app.size
+        return Size(*views_size(screen.width, screen.height, self.screen.has_class("-lesson")))
 
     def _width(self) -> int:
         return self._area().width

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
 from tui_attention.steps.labels import step_counter, word_counter
+from tui_attention.steps.notation import fmt
 from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import WORD_STEP_KINDS
-from tui_attention.tui.layout import Plan, plan_walkthrough
+from tui_attention.tui.layout import Plan, plan_walkthrough, views_size
 from tui_attention.tui.widgets.narration import NarrationPane
 from tui_attention.tui.widgets.results import ResultsPane
 from tui_attention.tui.widgets.tokens import TokensPane
 from tui_attention.tui.widgets.vectors import VectorsPane
 from tui_attention.tui.widgets.weights import WeightsPane
 
-CHROME = 2  # the status line above the views and the footer below them
 NARRATION_INDENT = 3  # the narration's border on either side and its left padding
+VECTORS_FRAME = 3  # the Vectors pane's border on either side and its left padding
+
+
+def vectors_width(step, decimals: int) -> int:
+    """Cells the Vectors pane needs to show its widest row whole: label, shape, the numbers."""
+    if not step.vectors:
+        return 0
+    name_w = max(cell_len(r.label) for r in step.vectors)
+    shape_w = max(len(r.shape) for r in step.vectors)
+    num_w = max(len(fmt(x, decimals)) for r in step.vectors for x in r.values)
+    widest = max(len(r.values) for r in step.vectors)
+    return VECTORS_FRAME + name_w + 1 + shape_w + 1 + widest * (num_w + 1) - 1
 
 
 class WalkthroughView(Vertical):
@@ -33,10 +46,10 @@ class WalkthroughView(Vertical):
         yield NarrationPane(id="narration")
 
     def _view_size(self) -> tuple[int, int]:
-        """This view's size; before the first layout, the screen's less the status and footer."""
-        if self.size.width and self.size.height:
-            return self.size.width, self.size.height
-        return self.app.size.width, self.app.size.height - CHROME
+        """The room this view has (`layout.views_size`): from the screen, since the view's own
+        size lags behind the lesson panel opening or closing."""
+        screen = self.screen.size if self.screen.size.width else self.app.size
+        return views_size(screen.width, screen.height, self.screen.has_class("-lesson"))
 
     def beside_lesson(self) -> bool:
         """Beside a lesson on a narrow screen: the lesson's text explains, the step shows its
@@ -64,23 +77,44 @@ class WalkthroughView(Vertical):
             return sum(lines(line) for line in step.formula_window(k))
 
         left, results = self.columns(step)
-        self.query_one("#left").display = left
-        self.query_one(ResultsPane).display = results
         widest = max((len(r.values) for r in step.vectors), default=0)
         return plan_walkthrough(
-            height, narration_lines=0 if self.beside_lesson() else lines(step.narration),
+            height, narration_lines=0 if self.beside_lesson() else lines(state.concealed.text(step.narration)),
             formula_heights=formula_heights,
             formula_count=len(step.formula), vectors=len(step.vectors),
             vector_notes=len(step.vector_notes) + (1 if widest > 8 else 0), multiplies=bool(step.multiplies),
             d_model=trace.config.d_model, n=trace.n, weights_filled="weights" in step.filled, left_column=left,
-            results_column=results)
+            results_column=results, results_first=bool(step.filled), width=width,
+            vectors_width=vectors_width(step, state.decimals))
+
+    _shown_for: tuple | None = None  # (state, the size it was planned for)
+    _layout: tuple | None = None  # what the panes' widths depend on, at the last show
+
+    def on_resize(self) -> None:
+        # A size the plan did not foresee (views_size should foresee every one): plan again now,
+        # not at the learner's next key.
+        if self._shown_for is not None and self.display and self._shown_for[1] != tuple(self.size):
+            self.show(self._shown_for[0])
+
+    def _arrange(self, plan: Plan, left: bool, results: bool) -> None:
+        """Side by side, or (plan.stacked) the Vectors pane above the Results, each whole width.
+        Inline styles: they outrank app.tcss, which places the panes side by side."""
+        middle, column = self.query_one("#middle"), self.query_one("#left")
+        column.display, self.query_one(ResultsPane).display = left, results
+        middle.styles.height = plan.middle_height
+        middle.styles.layout = "vertical" if plan.stacked else "horizontal"
+        for pane in (column, self.query_one(ResultsPane)):
+            pane.styles.width = "100%" if plan.stacked else None
 
     def show(self, state: TutorState) -> None:
         step = state.current
         trace = state.trace
         plan = self.plan(state)
-        self.query_one("#middle").styles.height = plan.middle_height
-        self.query_one(TokensPane).show(trace.tokens, state.word, step.used_words, self._view_size()[0] - 4)
+        size = self._view_size()
+        self._shown_for = (state, size)
+        left, results = self.columns(step)
+        self._arrange(plan, left, results)
+        self.query_one(TokensPane).show(trace.tokens, state.word, step.used_words, size[0] - 4)
         vectors = self.query_one(VectorsPane)
         vectors.display = plan.vector_rows > 0
         vectors.show(step, state.decimals, plan.vector_rows, state.concealed)
@@ -89,4 +123,16 @@ class WalkthroughView(Vertical):
         weights.show(trace, step, state.decimals, state.edited, plan.weight_rows, state.concealed)
         self.query_one(ResultsPane).show(trace, step, state.decimals, plan.result_rows, state.concealed)
         self.query_one(NarrationPane).show(step, f"{word_counter(state.word, trace.n)} · {step_counter(step)}",
-                                           plan.formula_lines, state.concealed, paragraph=not self.beside_lesson())
+                                           plan.formula_lines, state.concealed, paragraph=not self.beside_lesson(),
+                                           paragraph_lines=plan.paragraph_lines,
+                                           width=max(10, size[0] - NARRATION_INDENT))
+        # The Vectors and Results panes fit their columns to their own width, which a new
+        # arrangement changes only at the next layout: draw them once more after it.
+        layout = (size, plan.stacked, left, results)
+        if layout != self._layout:
+            self._layout = layout
+            self.call_after_refresh(self._redraw, state)
+
+    def _redraw(self, state: TutorState) -> None:
+        if self._shown_for is not None and self._shown_for[0] is state and self.display:
+            self.show(state)

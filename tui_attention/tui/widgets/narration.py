@@ -23,39 +23,83 @@ class NarrationPane(VerticalScroll, can_focus=False):
         yield Static(id="narration-text")
 
     _shown: tuple = ()
-    _shift = 0
-    _more = False
+    _shift = 0  # formula lines moved on from the query word's window (pgdn, pgup)
+    _top = 0  # the first paragraph line shown, when the paragraph is cut for room
 
     def show(self, step: Step, counter: str, max_lines: int = 24, hidden: Concealed = NOTHING,
-             paragraph: bool = True) -> None:
+             paragraph: bool = True, paragraph_lines: int | None = None, width: int | None = None) -> None:
         """Title in the border, the narration, then `max_lines` formula lines (a window around
-        the query word when the step writes one line per word; pgdn/pgup move it)."""
+        the query word when the step writes one line per word; pgdn/pgup move it).
+
+        paragraph_lines: the narration's lines to show, wrapped to `width` cells; when it has
+        more, they scroll (pgdn first shows the rest of the paragraph) and the border says so.
+        """
         if (step.kind, step.word, step.title) != self._shown[:3]:
-            self._shift = 0
-        self._shown = (step.kind, step.word, step.title, step, counter, max_lines, hidden, paragraph)
+            self._shift = self._top = 0
+        self._shown = (step.kind, step.word, step.title, step, counter, max_lines, hidden, paragraph,
+                       paragraph_lines, width)
         self._render_window()
 
+    def _paragraph(self) -> list[Text]:
+        """The paragraph's lines, wrapped as the pane shows them."""
+        step, hidden, width = self._shown[3], self._shown[6], self._shown[9]
+        text = Text(hidden.text(step.narration))
+        if not text.plain:
+            return []
+        return list(text.wrap(self.app.console, max(10, width or self.content_size.width or 77)))
+
+    def _paragraph_cut(self) -> tuple[int, int]:
+        """(lines shown, lines in all) of the paragraph."""
+        if not self._shown or not self._shown[7]:
+            return 0, 0
+        total = len(self._paragraph())
+        shown = self._shown[8]
+        return (total if shown is None else min(shown, total)), total
+
     def page(self, direction: int) -> None:
-        """Move the formula window a page on (1) or back (-1); without a window, scroll."""
+        """pgdn: the rest of a cut paragraph, then the formula window a page on; pgup: back the
+        same way. Without either, scroll."""
         if not self._shown:
             return
         step, max_lines = self._shown[3], self._shown[5]
-        if len(step.formula) <= max_lines:
+        shown, total = self._paragraph_cut()
+        windowed = len(step.formula) > max_lines
+        if direction > 0 and self._top + shown < total:
+            self._top = min(total - shown, self._top + max(1, shown - 1))
+        elif direction < 0 and self._top > 0 and self._shift <= 0:
+            self._top = max(0, self._top - max(1, shown - 1))
+        elif windowed:
+            self._shift += direction * max_lines
+            last = len(step.formula) - step.word
+            self._shift = max(-step.word, min(self._shift, last))
+        else:
             self.scroll_relative(y=direction * max(1, self.size.height - 1), animate=False)
             return
-        self._shift += direction * max_lines
-        last = len(step.formula) - step.word
-        self._shift = max(-step.word, min(self._shift, last))
         self._render_window()
 
     def _render_window(self) -> None:
-        step, counter, max_lines, hidden, paragraph = self._shown[3:]
+        step, counter, max_lines, hidden, paragraph = self._shown[3:8]
         formula = hidden.lines(step.formula_window(max_lines, self._shift))
         text = Text("\n".join(formula), style="bold", no_wrap=False)
-        body = Group(Text(hidden.text(step.narration)), text) if paragraph else text
+        shown, total = self._paragraph_cut()
+        if paragraph and shown:
+            self._top = max(0, min(self._top, total - shown))
+            lines = self._paragraph()[self._top:self._top + shown]
+            body = Group(Text("\n").join(lines), text)
+        else:
+            body = text
         self.border_title = plain(hidden.text(step.title))
         windowed = len(step.formula) > max_lines
-        self.border_subtitle = plain(_("pgdn/pgup: more lines · {counter}").format(counter=counter) if windowed
-                                     else counter)
+        cut = shown < total
+        if cut and windowed:
+            hint = _("pgdn/pgup: more text and lines · {counter}")
+        elif cut:
+            hint = _("pgdn: more text · {counter}") if self._top + shown < total else \
+                _("pgup: back to the start · {counter}")
+        elif windowed:
+            hint = _("pgdn/pgup: more lines · {counter}")
+        else:
+            hint = "{counter}"
+        self.border_subtitle = plain(hint.format(counter=counter))
         self.query_one("#narration-text", Static).update(body)
         self.scroll_home(animate=False)

@@ -376,17 +376,14 @@ def _output(w: _Word) -> tuple:
     cols = vector_columns(t.config.d_v)  # a learner can only redo the entries on screen
     p = factor_decimals(d)
     oks = lines_readd(shown_all(h.weights[i], p)[:, None] * shown_all(h.V[:, cols], p), products[:, cols], d)
-    # α_ij v_j gives α_ij away (divide by v_j, on screen), and z_i with the others the row: held
-    # back while a question hides those weights.
+    # α_ij v_j gives α_ij away (divide by v_j, on screen): held back while a question hides it.
     lines = [Said(unrounded(f"α{w.s(j)}·v{sub(j + 1)} = {fmt(h.weights[i, j], p)} × {fmt_vector(h.V[j], p)} = "
                             f"{fmt_vector(products[j], d)}", ok),
                   cells={("weights", w.head, i, j)}, instead=f"α{w.s(j)}·v{sub(j + 1)} = ?")
              for j, ok in enumerate(oks)]
     # z adds the products as printed above; when those do not re-add, z says so.
     z_ok = readds(shown_all(products[:, cols], d).sum(axis=0), z_loop[cols], d)
-    z = f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j"
-    lines.append(Said(unrounded(f"{z} = {fmt_vector(z_loop, d)}", z_ok), cells={("weights", w.head, i, None)},
-                      instead=f"{z} = ?"))
+    lines.append(unrounded(f"z{I} = Σ_j α{sub(i + 1)}ⱼ v_j = {fmt_vector(z_loop, d)}", z_ok))
     if t.mask is not None:
         informed = _("It is the new representation of {word}, informed by the words it may see (itself and the "
                      "earlier ones).")

@@ -80,17 +80,13 @@ class ResultsPane(Static):
                 row += [dots, ""]
             table.add_row(*row, style="bold reverse" if j == i else None)
         parts = [table]
-        # A hidden weight hides its row (it is 1 - Σ of the others), and so the row's sum and z_i,
-        # which is made from the row.
-        row_hidden = hidden.any_cell("weights", head, i)
         if "weights" in filled:
-            total = HIDDEN if row_hidden else f"{step.weight_sum:.{decimals}f}"
+            # A hidden weight hides its row (it is 1 - Σ of the others), and the row's sum with it.
+            total = HIDDEN if hidden.any_cell("weights", head, i) else f"{step.weight_sum:.{decimals}f}"
             parts.append(Text(f"Σ_j α{sub(i + 1)}ⱼ = {total}", style="dim"))
-        if "output" in filled:
-            z = HIDDEN if row_hidden else hidden.text(fmt_vector(h.output[i], decimals))
-        else:
-            z = _("· (step {step})").format(step=9)
-        parts.append(Text(f"z{sub(i + 1)} = {z}", style="bold" if "output" in filled else "dim"))
+        parts.append(Text(f"z{sub(i + 1)} = " + (hidden.text(fmt_vector(h.output[i], decimals)) if "output" in filled
+                                                 else _("· (step {step})").format(step=9)),
+                          style="bold" if "output" in filled else "dim"))
         self.border_title = plain(_("Results"))
         subtitle = _("word {number}: '{token}'").format(number=i + 1, token=trace.tokens[i])
         if len(shown) < trace.n:  # in the border: the table keeps its lines for words

@@ -463,9 +463,9 @@ def sentence_pass(setup: Setup, params: dict[str, np.ndarray]) -> tuple[float, F
     return cross_entropy(fwd, targets), fwd, backward(params, tokens, targets, setup.config, fwd)
 
 
-def evaluate(setup: Setup, params: dict[str, np.ndarray]) -> tuple[float, float]:
-    """(loss, accuracy) on the evaluation sequences (see evaluation_tokens)."""
-    tokens = evaluation_tokens(setup)
+def evaluate(setup: Setup, params: dict[str, np.ndarray], tokens: np.ndarray | None = None) -> tuple[float, float]:
+    """(loss, accuracy) on `tokens` (b, n), by default the evaluation sequences (see evaluation_tokens)."""
+    tokens = evaluation_tokens(setup) if tokens is None else tokens
     targets = task_targets(setup.task, tokens)
     fwd = forward(params, tokens, setup.config)
     has = targets >= 0

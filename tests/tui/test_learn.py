@@ -1,0 +1,208 @@
+"""The learn view, driven by Pilot at 80x24: opening it, training by steps and in play,
+speed, tasks, reset, the gradient equations, and using the trained weights in the tutor.
+Every number checked here is recomputed from the core (core.learning), never typed in."""
+
+import numpy as np
+
+from tui_attention.core import build_config, compute
+from tui_attention.core import learning
+from tui_attention.core.scenario import load_scenario
+from tui_attention.steps.learning import SPEEDS, STAGE_KINDS
+from tui_attention.tui.app import AttentionApp
+from tui_attention.tui.screens.learn import LearnScreen
+from tui_attention.tui.widgets.matrix_grid import MatrixGrid
+
+from tui_helpers import text_of
+
+SIZE = (80, 24)
+
+
+def status(app) -> str:
+    return text_of(app.screen.query_one("#learn-status"))
+
+
+def heat(app) -> np.ndarray:
+    return app.screen.query_one("#learn-attention", MatrixGrid).values
+
+
+def shown_grids(app) -> dict[str, np.ndarray]:
+    return {g.label.split("  ")[0]: g.values for g in app.screen.query_one("#learn-grids").query(MatrixGrid)
+            if g.display}
+
+
+async def open_learn(pilot, app):
+    await pilot.press("T")
+    await pilot.pause()
+    assert isinstance(app.screen, LearnScreen)
+    return app.screen
+
+
+async def test_T_opens_the_learn_view_on_the_scenarios_own_attention():
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_learn(pilot, app)
+        assert "learn reverse · step 0" in status(app) and "paused" in status(app)
+        # Step 0 is the notebook's own head: the same A as the tutor's trace.
+        assert np.allclose(heat(app), compute(build_config(None)).heads[0].weights)
+        grid = screen.query_one("#learn-attention", MatrixGrid)
+        assert grid.marked == frozenset({(0, 4), (1, 3), (2, 2), (3, 1), (4, 0)})  # the anti-diagonal
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, LearnScreen)
+        assert app.state.config.training is None  # closing keeps the tutor's numbers
+
+
+async def test_period_takes_one_step_with_the_cores_numbers():
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_learn(pilot, app)
+        await pilot.press("period", "period", "period")
+        await pilot.pause()
+        setup = learning.make_setup(build_config(None), "reverse")
+        state = learning.train(setup, 3)
+        assert "step 3" in status(app)
+        assert np.array_equal(heat(app), learning.sentence_pass(setup, state.params)[1].A[0])
+        screen = app.screen
+        assert len(screen.session.measured) == 521  # every 6th of the 3 125 sequences
+        loss, acc = learning.evaluate(setup, state.params, screen.session.measured)
+        assert f"accuracy {acc:.1%}" in status(app)
+
+
+async def test_space_plays_keys_stay_responsive_and_space_pauses():
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_learn(pilot, app)
+        await pilot.press("plus", "plus", "plus")  # 10 -> 100 steps a second
+        assert screen.session.steps_per_second == SPEEDS[6]
+        redraws = screen.redraws
+        await pilot.press("space")
+        await pilot.pause(1.0)
+        assert screen.session.state.step > 0 and "playing" in status(app)
+        # At most about ten redraws a second while playing (the timer is 0.1 s).
+        assert screen.redraws - redraws <= 14
+        await pilot.press("right")  # a key while training runs is handled at once
+        await pilot.pause()
+        assert screen.session.stage == 1
+        await pilot.press("space")
+        await pilot.pause()
+        stopped = screen.session.state.step
+        await pilot.pause(0.4)
+        assert screen.session.state.step == stopped and "paused" in status(app)
+        await pilot.press("minus")
+        assert screen.session.steps_per_second == SPEEDS[5]
+
+
+async def test_training_in_play_sharpens_the_anti_diagonal():
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_learn(pilot, app)
+        for _ in range(5):
+            await pilot.press("plus")  # 500 steps a second (as many as the tick's budget allows)
+        await pilot.press("space")
+        for _ in range(40):
+            await pilot.pause(0.25)
+            if screen.session.state.step >= 300:
+                break
+        await pilot.press("space")
+        await pilot.pause()
+        a = heat(app)
+        assert [int(row.argmax()) for row in a] == [4, 3, 2, 1, 0]
+        assert min(a[i, 4 - i] for i in range(5)) >= 0.8
+        assert "✗" not in text_of(screen.query_one("#learn-predictions"))
+
+
+async def test_tasks_reset_and_the_causal_mask():
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_learn(pilot, app)
+        await pilot.press("period", "2")
+        await pilot.pause()
+        assert screen.session.task == "previous" and screen.session.state.step == 0
+        assert screen.session.setup.config.mask == "causal"
+        assert np.all(np.triu(heat(app), k=1) == 0.0)  # no word sees a later one
+        assert screen.query_one("#learn-attention", MatrixGrid).marked == frozenset({(1, 0), (2, 1), (3, 2), (4, 3)})
+        await pilot.press("3", "period", "period", "r")
+        await pilot.pause()
+        assert screen.session.task == "first" and screen.session.state.step == 0
+        assert "learn first · step 0" in status(app)
+
+
+async def test_the_gradient_equations_show_the_cores_backward_pass():
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_learn(pilot, app)
+        await pilot.press(*["period"] * 20)
+        await pilot.pause()
+        setup = learning.make_setup(build_config(None), "reverse")
+        _, fwd, grads = learning.sentence_pass(setup, learning.train(setup, 20).params)
+        expected = {"d_logits": ("dY", grads.d_logits[0]), "d_a": ("dA", grads.A[0]), "d_v": ("dV", grads.V[0]),
+                    "d_s": ("dS", grads.S_masked[0]), "d_q": ("dQ", grads.Q[0]), "d_k": ("dK", grads.K[0]),
+                    "d_w": ("dW_q", grads.W_q), "d_e": ("dE", grads.E)}
+        gradient = screen.query_one("#learn-gradient")
+        for k, kind in enumerate(STAGE_KINDS):
+            assert screen.session.stage == k
+            assert f"gradient {k + 1}/{len(STAGE_KINDS)}" in str(gradient.border_subtitle)
+            if kind in expected:
+                name, values = expected[kind]
+                assert np.allclose(shown_grids(app)[name], values, atol=0, rtol=0), kind
+            narration = text_of(screen.query_one("#learn-narration"))
+            assert narration.strip() and narration.count("\n") <= 3  # a line or two, never a page
+            await pilot.press("right")
+            await pilot.pause()
+        assert screen.session.stage == len(STAGE_KINDS) - 1  # stays on the last
+        assert str(gradient.border_title).startswith("dX = dQ W_qᵀ")
+        await pilot.press("left")
+        await pilot.pause()
+        assert str(gradient.border_title) == "dW_q = Xᵀ dQ   dW_k = Xᵀ dK   dW_v = Xᵀ dV"
+
+
+async def test_use_these_weights_returns_to_the_step_through_with_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_learn(pilot, app)
+        screen.session.advance(399)
+        await pilot.press("period", "u")
+        await pilot.pause()
+        assert not isinstance(app.screen, LearnScreen)
+        s = app.state
+        assert s.config.training["task"] == "reverse" and s.config.training["steps"] == 400
+        assert "trained: reverse @ step 400" in text_of(app.query_one("#status"))
+        assert (s.view, s.word, s.current.kind) == ("walkthrough", 0, "softmax")
+        # 'me' attends to 'artificial' with weight >= 0.8, in the tutor's own trace.
+        assert s.trace.heads[0].weights[0, 4] >= 0.8
+        setup = learning.make_setup(build_config(None), "reverse")
+        assert np.array_equal(s.trace.heads[0].W_q, learning.train(setup, 400).params["W_q"])
+        # Every step works as before, and a switch keeps the trained weights.
+        await pilot.press("right", "m", "s")
+        await pilot.pause()
+        assert s.view == "matrix" and s.config.scale == "sqrt_dk" and s.config.training is not None
+        # ctrl+s saves them, [training] table included.
+        await pilot.press("ctrl+s")
+        app.screen.query_one("#prompt-input").value = str(tmp_path / "mine.toml")
+        await pilot.press("enter")
+        await pilot.pause()
+    saved = load_scenario(tmp_path / "mine.toml")
+    assert saved.training["task"] == "reverse" and saved.training["steps"] == 400
+    assert np.array_equal(saved.weights["w_q"], s.config.weights["w_q"])
+
+
+async def test_learn_option_opens_the_view_on_a_task_and_the_palette_lists_its_keys():
+    app = AttentionApp(start_learn="first")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LearnScreen) and app.screen.session.task == "first"
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Play / pause training", "Use these weights in the tutor", "Reset training to step 0"} <= titles
+        assert "Next" not in titles  # the tutor's keys are not the learn view's
+
+
+async def test_a_lesson_holds_the_numbers_so_T_is_refused():
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.tutor.open_lesson(0, 0)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("T")
+        await pilot.pause()
+        assert not isinstance(app.screen, LearnScreen)

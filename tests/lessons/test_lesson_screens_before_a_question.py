@@ -1,0 +1,105 @@
+"""The page before a question does not show its answer on screen.
+
+A learner reads a page, answers its question (or asks for the worked answer), presses `]`
+and meets the next question: whatever the previous page showed is still in mind. So the
+previous page, in the state the learner leaves it (question answered, its step revealed),
+must not show the next question's answer in any pane, grid, title or text, at 80x24 or
+120x40. (The lesson texts alone are checked for every earlier page in test_lesson_content.)
+"""
+
+import re
+
+import pytest
+
+from tui_attention.core.tensors import tensor
+from tui_attention.lessons import evaluate, load_lessons, render_page
+from tui_attention.lessons.giveaways import concealed
+from tui_attention.steps.conceal import Concealed
+from tui_attention.tui.app import AttentionApp
+from tui_attention.tui.widgets.matrix_grid import MatrixGrid
+
+from tui_helpers import text_of
+
+LESSONS = load_lessons()
+NEXT_QUESTIONS = [(li, p.number - 1) for li, lesson in enumerate(LESSONS) for p in lesson.pages
+                  if p.question and p.number > 1]
+DECIMAL_NUMBER = re.compile(r"[+-]?\d+\.\d+")
+SHAPE = re.compile(r"^(\d+) × (\d+)")
+
+
+def screen_text(app) -> str:
+    """What the learner reads: status line, panes, visible grid lines and the page's text."""
+    out = [text_of(app.query_one("#status"))]
+    for widget in app.screen.query("*"):
+        if not widget.display or not widget.is_on_screen or widget.id == "lesson-panel":
+            continue
+        for title in (widget.border_title, widget.border_subtitle):
+            if title:
+                out.append(str(title))
+        if isinstance(widget, MatrixGrid):
+            out += [widget.render_line(y).text for y in range(widget.scrollable_content_region.height)]
+        elif widget.id in ("tokens", "vectors", "weights", "results", "narration-text", "matrix-narration"):
+            out.append(text_of(widget))
+    rendered = render_page(app.lesson.current_page, app.lesson.trace, app.state.decimals)
+    out += [rendered.title, rendered.text]
+    return "\n".join(out)
+
+
+def giveaways(page) -> tuple[Concealed, list[str]]:
+    """Numbers that answer `page`'s question (a numeric answer; for a word, the right word's
+    hidden scores and weights) and texts (a literal right choice, its own numbers, its shape as
+    the panes write it, "5x6")."""
+    q, trace = page.question, page.trace()
+    if q.kind == "numeric":
+        return Concealed(values=(float(evaluate(q.answer, trace)),)), []
+    if q.token_choices:
+        right = int(evaluate(q.answer, trace)) - 1
+        cells = concealed(q, trace, page.head_index).cells
+        values = tuple(float(tensor(key).of(trace, h)[r, c]) for key, h, r, c in cells if c == right)
+        return Concealed(values=values), []
+    shown = render_page(page, trace).question
+    right = next(c for c, choice in zip(shown.choices, q.choices) if choice.correct)
+    wrong = " ".join(c for c, choice in zip(shown.choices, q.choices) if not choice.correct)
+    texts = [right] + [n for n in DECIMAL_NUMBER.findall(right) if n not in wrong]
+    shape = SHAPE.match(right)
+    if shape and not any(SHAPE.match(c) and SHAPE.match(c).groups() == shape.groups()
+                         for c, choice in zip(shown.choices, q.choices) if not choice.correct):
+        texts.append(f"{shape.group(1)}x{shape.group(2)}")
+    return Concealed(), texts
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_the_page_before_a_question_does_not_show_its_answer(size):
+    app = AttentionApp()
+    problems = []
+    async with app.run_test(size=size) as pilot:
+        for li, pi in NEXT_QUESTIONS:
+            numbers, texts = giveaways(LESSONS[li].pages[pi])
+            app.tutor.open_lesson(li, pi - 1)
+            await pilot.pause()
+            session = app.lesson.session
+            if session is not None:  # done with, as the learner leaves it: worked answer shown, step revealed
+                for _ in range(len(session.question.hints) + 1):
+                    app.tutor.action_hint()
+                assert app.lesson.session.revealed
+            await pilot.pause()
+            await pilot.pause()
+            text = screen_text(app)
+            if numbers.text(text) != text:
+                problems.append(f"lesson {li + 1} page {pi}: shows the answer of page {pi + 1}")
+            problems += [f"lesson {li + 1} page {pi}: shows {t!r}, the answer of page {pi + 1}"
+                         for t in texts if t.lower() in text.lower()]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_giveaways_read_the_next_question():
+    """The strings looked for are the answers: lesson 4's s₁₂, lesson 7's S shape."""
+    dot = next(l for l in LESSONS if "dot product" in l.title.lower())
+    page = next(p for p in dot.pages if p.question and p.question.kind == "numeric")
+    numbers, _ = giveaways(page)
+    s12 = page.trace().heads[0].scores[0, 1]
+    assert numbers.text(f"q₁·k₂ = {s12:+.4f}") != f"q₁·k₂ = {s12:+.4f}"
+    matrices = next(l for l in LESSONS if "matri" in l.title.lower())
+    page = next(p for p in matrices.pages if p.question and "shape of S" in p.question.prompt)
+    n = page.trace().n
+    assert f"{n}x{n}" in giveaways(page)[1]

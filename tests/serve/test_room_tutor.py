@@ -4,6 +4,7 @@ what it reports, and what the instructor's commands do on the attendee's screen.
 from __future__ import annotations
 
 import json
+import os
 import socket
 
 from tui_attention.infra import channel
@@ -19,7 +20,8 @@ class Server:
         self.sock.setblocking(False)
 
     def environ(self) -> dict[str, str]:
-        return {channel.CHANNEL_FD_ENV: str(self.tutor_end.fileno())}
+        # A descriptor of the tutor's own, as a child inherits it: the reporter closes it, not us.
+        return {channel.CHANNEL_FD_ENV: str(os.dup(self.tutor_end.fileno()))}
 
     def send(self, kind: str, **fields) -> None:
         self.sock.sendall(channel.encode(kind, **fields))

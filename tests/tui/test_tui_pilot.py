@@ -99,7 +99,11 @@ async def test_similarity_formula_is_written_out():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*["right"] * 4)
         narration = panes(app)["narration"]
-        assert "q₁·k₂ = (-0.1159)(+0.0452) + (-0.0089)(-0.0045) + (-0.0807)(+0.2849) = -0.0282" in narration
+        # factors read from earlier steps at one more decimal than the result (4 by default)
+        head = NOTEBOOK.heads[0]
+        terms = " + ".join(f"({q:+.5f})({k:+.5f})" for q, k in zip(head.Q[0], head.K[1]))
+        assert terms == "(-0.11592)(+0.04520) + (-0.00890)(-0.00448) + (-0.08074)(+0.28487)"
+        assert f"q₁·k₂ = {terms} = {head.scores[0, 1]:+.4f}" in narration
 
 
 async def test_help_opens_and_closes_with_escape_or_question_mark():

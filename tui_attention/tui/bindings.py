@@ -82,6 +82,8 @@ LEARN_KEYS: tuple[Key, ...] = (
 GLOBAL_KEYS: tuple[Key, ...] = (
     Key("tutor.help", "question_mark,f1", "help", _("Help"), footer=True),
     Key("tutor.quit", "q", "quit", _("Quit"), footer=True),
+    # Only does something when a workshop server's instructor leads the room (tui/reporting.py).
+    Key("tutor.leave_follow", "f", "leave_follow", _("Leave follow mode (when the instructor leads)")),
 )
 
 PALETTE_KEY = Key("app.command_palette", "ctrl+p", "command_palette", _("Command palette (every action)"))

@@ -32,7 +32,13 @@ MAX_OUTBOX = 64 * 1024  # bytes of reports waiting for a server that does not re
 HELD = {("state", "move_step"), ("state", "first_step"), ("state", "last_step"), ("state", "move_word"),
         ("toggle_view", None), ("page", None), ("lessons", None), ("back", None), ("edit_scenario", None),
         ("default_scenario", None)}
-LEAVE_KEY = "f"
+LEAVE_KEY_ID = "tutor.leave_follow"  # bindings.GLOBAL_KEYS; a keymap file may give it another key
+
+
+def leave_key(app: Any) -> str:
+    """The key that leaves follow mode now (the keymap's, else "f"), as the learner types it."""
+    keys = getattr(app, "keymap", {}).get(LEAVE_KEY_ID, "f")
+    return keys.split(",")[0]
 
 
 class Reporting:
@@ -91,7 +97,6 @@ class Reporter(Reporting):
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.app.lesson.on_answer = self._answered
-        self.app.bind(LEAVE_KEY, "leave_follow", description=_("Leave follow mode"), show=False)
         # Commands wait until the tutor's screen is up.
         self.app.call_after_refresh(self._loop.add_reader, self.sock.fileno(), self._readable)
         self.report()
@@ -236,7 +241,7 @@ class Reporter(Reporting):
         self.following, self.locked = on, on and locked
         if on and not was:
             how = (_("locked for now") if self.locked
-                   else _("press {key} to go your own way").format(key=LEAVE_KEY))
+                   else _("press {key} to go your own way").format(key=leave_key(self.app)))
             self.app.notify(_("The instructor is leading the room ({how}).").format(how=how), timeout=6,
                             markup=False)
         elif was and not on:
@@ -281,7 +286,7 @@ class Reporter(Reporting):
             return ""
         if self.locked:
             return _(" Following the instructor (locked) ·")
-        return _(" Following the instructor · {key}: on your own ·").format(key=LEAVE_KEY)
+        return _(" Following the instructor · {key}: on your own ·").format(key=leave_key(self.app))
 
     def leave_follow(self) -> None:
         if not self.following:

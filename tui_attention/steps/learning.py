@@ -27,6 +27,7 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500)  # steps a second
 DEFAULT_SPEED = 3  # 10 steps a second: the pattern forms in about ten seconds
 HISTORY = 2000  # losses kept for the curve (older ones are thinned out, every second one dropped)
 MEASURED = 512  # evaluation sequences measured at each redraw: every 6th of the notebook's 3 125, in order
+# (and at most 2**18 attention cells of them, so that a long sentence's redraw stays quick)
 
 TASK_PATTERNS = {
     "reverse": N_("word i must name word n + 1 − i: the anti-diagonal (no mask)"),
@@ -187,11 +188,14 @@ class LearnSession:
     def reset(self, task: str | None = None) -> None:
         """Back to step 0 (of `task`, if given): the scenario's own weights again."""
         self.task = task or self.task
-        self.setup = learning.make_setup(self.config, self.task)
+        n = self.config.n
+        # A long sentence trains on fewer sequences a step, within the memory bound of one step.
+        batch = max(1, min(learning.DEFAULT_BATCH, learning.MAX_BATCH_CELLS // (n * n)))
+        self.setup = learning.make_setup(self.config, self.task, batch=batch)
         self.state = learning.initial_state(self.setup)
         every = learning.evaluation_tokens(self.setup)
         # Ten redraws a second measure a spread-out subset; `tui-attention train` measures them all.
-        self.measured = every[:: max(1, len(every) // MEASURED)]
+        self.measured = every[:: max(1, len(every) // MEASURED)][: max(1, 2**18 // (n * n))]
         self.losses, self.steps_at = [], []
         self.measure()
         self.first = (self.losses[-1], self.accuracy)

@@ -85,6 +85,7 @@ class LearnScreen(Screen[Path | None]):
         self.playing = False
         self._carry = 0.0  # steps owed but not yet taken (slow speeds take less than one per tick)
         self._last = time.perf_counter()
+        self._rest_until = 0.0  # after a long tick (a long sentence), the loop is left to the keys a while
         self.redraws = 0  # for tests: how often the screen was updated
         self._probe = MatrixGrid()  # never mounted: measures a grid before it is placed
 
@@ -113,9 +114,10 @@ class LearnScreen(Screen[Path | None]):
     # --- training -------------------------------------------------------------------------
     def _tick(self) -> None:
         now = time.perf_counter()
-        elapsed, self._last = now - self._last, now
-        if not self.playing:
+        if not self.playing or now < self._rest_until:
+            self._last = now
             return
+        elapsed, self._last = now - self._last, now
         self._carry += min(elapsed, 1.0) * self.session.steps_per_second
         due = int(self._carry)
         if not due:
@@ -128,6 +130,9 @@ class LearnScreen(Screen[Path | None]):
         self._carry = 0.0 if taken < due else self._carry - due
         self.session.measure()
         self.show()
+        # One step of a long sentence can outlast the tick: rest as long as the tick took, so that
+        # training never takes more than about half of the time and keys are handled in between.
+        self._rest_until = time.perf_counter() + (time.perf_counter() - now)
 
     # --- drawing ----------------------------------------------------------------------------
     def show(self) -> None:

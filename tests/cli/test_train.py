@@ -152,8 +152,9 @@ def test_the_shipped_reverse_is_what_the_script_makes():
     setup = learning.make_setup(build_config(None), "reverse")
     made = learning.trained_config(setup, learning.train(setup, 1000))
     shipped = load_scenario(resolve_scenario("reverse"))
-    assert np.allclose(shipped.embeddings, made.embeddings, atol=1e-8)
-    assert np.allclose(shipped.training["w_out"], made.training["w_out"], atol=1e-8)
+    # Close, not equal: another BLAS may round a last bit differently over 1000 steps.
+    assert np.allclose(shipped.embeddings, made.embeddings, rtol=1e-6, atol=1e-9)
+    assert np.allclose(shipped.training["w_out"], made.training["w_out"], rtol=1e-6, atol=1e-9)
 
 
 def test_an_unknown_name_lists_the_shipped_ones_and_a_local_file_wins(tmp_path, capsys, monkeypatch):

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from tui_attention.core import Overrides
+from tui_attention.lessons import load_lessons
 from tui_attention.steps import matrix_step_kinds
 from tui_attention.steps.notation import fmt
 from tui_attention.steps.state import TutorState
@@ -215,3 +216,163 @@ async def test_steps_6_and_7_use_the_room_for_the_whole_row_of_scores(step):
         assert all(fmt(s, app.state.decimals) in text for s in scores), text
         assert "…" not in text
         assert not walkthrough_problems(app)
+
+
+# --- every box whole: the matrix view and the lessons -------------------------------------------
+
+def on_screen_widgets(app, kind):
+    return [w for w in app.screen._compositor.visible_widgets if isinstance(w, kind)]
+
+
+def grid_problems(app) -> list[str]:
+    """What is cut in the matrix view: a grid with no data row in view (a header alone), without
+    its bottom border on screen, past the right edge, or scrolled away from the current word's
+    row; the text box without its bottom border."""
+    lines = screen_lines(app)
+    footer, width = app.size.height - 1, app.size.width
+    problems = []
+    for grid in on_screen_widgets(app, MatrixGrid):
+        r, name = grid.region, grid.border_title
+        rows = grid.scrollable_content_region.height - 1  # below its column header
+        if rows < 1:
+            problems.append(f"{name}: no row in view ({r})")
+        if r.bottom > footer or r.right > width:
+            problems.append(f"{name}: past the screen ({r})")
+        elif not (lines[r.bottom - 1][r.x] == "╰" and lines[r.bottom - 1][r.right - 1] == "╯"):
+            problems.append(f"{name}: no bottom border on line {r.bottom - 1}: {lines[r.bottom - 1]!r}")
+        if grid.highlight_row is not None and rows >= 1:
+            top = grid.scroll_offset.y
+            if not top <= grid.highlight_row < top + rows:
+                problems.append(f"{name}: row {grid.highlight_row + 1} not in view (rows {top + 1}-{top + rows})")
+    text = app.query_one("#matrix-narration").region
+    if text.bottom > footer or lines[text.bottom - 1][text.x] != "╰":
+        problems.append(f"the text box has no bottom border ({text})")
+    return problems
+
+
+MATRIX_CASES = {
+    "notebook": (Overrides(), False, (0, 2, 4)),
+    "masked and scaled, 2 heads": (Overrides(scale="sqrt_dk", mask="causal", heads=2), False, (0, 4)),
+    "2 heads, every head's A (g)": (Overrides(heads=2), True, (0, 3)),
+    "40 words": (Overrides(sentence=" ".join(f"w{i}" for i in range(40))), False, (0, 20, 39)),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("case", list(MATRIX_CASES))
+async def test_every_matrix_grid_on_screen_is_a_whole_box_with_the_current_word(size, case):
+    """Audit #19: at 80x24 grids lost their side and bottom borders, FFN was cut at the footer,
+    the qkv step showed seven one-row grids. Every grid on screen now has its border, at least
+    one data row (two or more unless a single grid is too tall), and the current word's row."""
+    overrides, all_heads, words = MATRIX_CASES[case]
+    app = AttentionApp(TutorState(overrides=overrides))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("m")
+        if all_heads:
+            await pilot.press("g")
+        await pilot.pause()
+        for word in words:
+            for k, kind in enumerate(matrix_step_kinds(app.state.config.heads)):
+                app.state.word, app.state.matrix_step = word, k
+                app.tutor.refresh_view()
+                await pilot.pause()
+                await pilot.pause()
+                assert not grid_problems(app), (word + 1, kind, grid_problems(app))
+                grids = on_screen_widgets(app, MatrixGrid)
+                assert grids, (word + 1, kind)
+                several = [g for g in grids if g.scrollable_content_region.height - 1 < min(2, len(g.row_labels))]
+                assert not several or all_heads, (word + 1, kind, [g.border_title for g in several])
+
+
+def test_the_scene_plan_prefers_fewer_grids_with_more_rows():
+    from tui_attention.tui.layout import GridBox, plan_scene
+
+    # matrix step 2 at 80x24: X, W_q, W_k, W_v, then Q, K, V (written first), 17 lines under the text
+    boxes = [GridBox(46, 5, 2, 1), GridBox(32, 4, 2, 1), GridBox(32, 4, 2, 1), GridBox(32, 4, 2, 1),
+             GridBox(38, 5, 1, 1), GridBox(38, 5, 1, 1), GridBox(38, 5, 1, 1)]
+    plan = plan_scene(boxes, 79, 17)
+    assert plan.height <= 17
+    shown = [i for i, h in enumerate(plan.heights) if h]
+    assert {4, 5, 6} <= set(shown) and len(shown) < 7  # what the step writes stays
+    assert all(plan.rows[i] >= 3 for i in shown)
+    # with room for everything, everything, whole
+    roomy = plan_scene(boxes, 118, 40)
+    assert roomy.dropped == () and roomy.rows == tuple(b.rows for b in boxes)
+    # three grids that fit with two rows each are all shown rather than two with three
+    three = [GridBox(46, 5, 2, 1), GridBox(46, 5, 2, 1), GridBox(46, 5, 1, 1)]
+    plan = plan_scene(three, 79, 17)
+    assert plan.dropped == () and min(plan.rows) >= 2 and plan.height <= 17
+    # a grid wider than the line scrolls sideways: one more line for its scrollbar, still a row
+    wide = plan_scene([GridBox(60, 5, 1, 1)], 43, 5)
+    assert wide.widths == (42,) and wide.heights == (5,) and wide.rows == (1,)
+
+
+LESSONS = load_lessons()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("lesson", range(len(LESSONS)), ids=[lesson.id[:2] for lesson in LESSONS])
+async def test_every_lesson_page_keeps_its_boxes_whole(size, lesson):
+    """Audit #15 and #20: beside a lesson, narration boxes ran off the bottom, grids had a header
+    and no rows or were cut at the right edge. On every page: every box whole, every grid with a
+    row, and from the scores on, the Results with min(n, 5) words (lesson 10's 'which word'
+    needs all five scores)."""
+    app = AttentionApp()
+    async with app.run_test(size=size) as pilot:
+        for page in range(len(LESSONS[lesson].pages)):
+            app.tutor.open_lesson(lesson, page)
+            await pilot.pause()
+            await pilot.pause()
+            await pilot.pause()
+            where = (LESSONS[lesson].id, page + 1)
+            panel = app.query_one("#lesson-panel").region
+            assert panel.bottom <= app.size.height - 1, where
+            if app.state.view == "matrix":
+                assert not grid_problems(app), (where, grid_problems(app))
+            else:
+                assert not walkthrough_problems(app), (where, walkthrough_problems(app))
+                if app.state.current.filled and app.query_one("#results").display:
+                    rows = result_rows(app)
+                    assert len(rows) >= min(app.state.n, 5), (where, rows)
+
+
+def grid_text(app, grid) -> str:
+    lines = screen_lines(app)
+    r = grid.region
+    return "\n".join(line[r.x:r.right] for line in lines[r.y:r.bottom])
+
+
+@pytest.mark.parametrize("word", [0, 19, 38])
+async def test_a_cut_masked_s_shows_where_the_mask_begins(word):
+    """Audit #21: S with a causal mask, too wide for the screen, hid its -inf cells behind '…'.
+    Its columns now centre on the current word's own (the diagonal): the -inf cells to the right
+    of it are in view."""
+    app = AttentionApp(TutorState(overrides=Overrides(sentence=" ".join(f"w{i}" for i in range(40)),
+                                                      mask="causal")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        app.state.word = word
+        app.state.matrix_step = matrix_step_kinds(1).index("mask")
+        app.tutor.refresh_view()
+        await pilot.pause()
+        await pilot.pause()
+        masked = next(g for g in on_screen_widgets(app, MatrixGrid) if "masked" in g.border_title)
+        row = next(line for line in grid_text(app, masked).splitlines() if line[1:].startswith(f">{word + 1} "))
+        assert "-inf" in row and f"{word + 1}" in grid_text(app, masked).splitlines()[1], row
+        assert not grid_problems(app)
+
+
+async def test_lesson_9_shows_the_masked_cells_once_answered():
+    li = next(k for k, lesson in enumerate(LESSONS) if lesson.id.startswith("09"))
+    last = len(LESSONS[li].pages) - 1
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.tutor.open_lesson(li, last)
+        await pilot.pause()
+        for _ in range(5):  # hints, then the worked answer: the question is over
+            await pilot.press("i")
+        await pilot.pause()
+        await pilot.pause()
+        grids = on_screen_widgets(app, MatrixGrid)
+        assert any("-inf" in grid_text(app, g) for g in grids), [grid_text(app, g) for g in grids]
+        assert not grid_problems(app)

@@ -220,3 +220,121 @@ def token_line(tokens: Sequence[str], query: int, width: int) -> range:
             used += cost[lo]
             grew = True
     return range(lo, hi + 1)
+
+
+# --- the matrix view: which grids, on which lines, with how many rows --------------------------
+
+GRID_CHROME = 3  # a grid's border (2) and its column header line
+GRID_GAP = 1  # cells between two grids on a line
+MIN_GRID_ROWS = 3  # a grid shows at least the current word's row and one either side
+TWO_ROWS = 2  # ... or two rows, when that shows every grid of the step and three would not
+
+
+@dataclass(frozen=True)
+class GridBox:
+    """One matrix grid to place: `width` cells with its frame (border and scrollbar), `rows` data
+    rows. Grids of a lower `priority` are placed first; grids of another `group` (the heads strip,
+    the step's scene) start a new line."""
+
+    width: int
+    rows: int
+    priority: int = 0
+    group: int = 0
+    min_rows: int = MIN_GRID_ROWS
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    """Where each grid goes: `lines` of grid indices; per grid its `widths` (cells), `rows` (data
+    rows shown) and `heights` (lines, frame included); 0 for a grid left out."""
+
+    lines: tuple[tuple[int, ...], ...]
+    widths: tuple[int, ...]
+    rows: tuple[int, ...]
+    heights: tuple[int, ...]
+
+    @property
+    def dropped(self) -> tuple[int, ...]:
+        return tuple(i for i, h in enumerate(self.heights) if not h)
+
+    @property
+    def height(self) -> int:
+        return sum(max(self.heights[i] for i in line) for line in self.lines)
+
+
+def grid_chrome(box: GridBox, width: int) -> int:
+    """Lines a grid takes besides its rows: border and header, and a horizontal scrollbar when
+    its columns are wider than the line (a grid with a header and no row is the thing to avoid)."""
+    return GRID_CHROME + (1 if box.width > width - GRID_GAP else 0)
+
+
+def pack_grids(boxes: Sequence[GridBox], chosen: Sequence[int], width: int) -> list[list[int]]:
+    """The chosen grids in order, on lines no wider than `width`; a wider grid has a line of its own."""
+    lines: list[list[int]] = []
+    used = 0
+    for i in chosen:
+        need = min(boxes[i].width, width - GRID_GAP) + GRID_GAP
+        if not lines or boxes[lines[-1][-1]].group != boxes[i].group or used + need > width:
+            lines.append([])
+            used = 0
+        lines[-1].append(i)
+        used += need
+    return lines
+
+
+def _line_height(boxes: Sequence[GridBox], line: Sequence[int], rows: int, width: int) -> int:
+    return max(grid_chrome(boxes[i], width) + min(boxes[i].rows, rows) for i in line)
+
+
+def _least_rows(boxes: Sequence[GridBox], line: Sequence[int], least: int | None = None) -> int:
+    return max(min(boxes[i].rows, boxes[i].min_rows if least is None else min(least, boxes[i].min_rows))
+               for i in line)
+
+
+def _need(boxes: Sequence[GridBox], chosen: Sequence[int], width: int, least: int | None = None) -> int:
+    return sum(_line_height(boxes, line, _least_rows(boxes, line, least), width)
+               for line in pack_grids(boxes, chosen, width))
+
+
+def plan_scene(boxes: Sequence[GridBox], width: int, height: int) -> ScenePlan:
+    """Place the grids in `width` x `height`: every grid shown whole-bordered with at least its
+    `min_rows` rows (the rows around the current word), or left out. Fewer grids with more rows
+    beat many one-row grids: grids are taken in priority order while the lines they need still
+    fit; the first always is (with fewer rows if it must). Only when every grid fits with
+    TWO_ROWS rows (the word's and a neighbour's) are they all shown so. The lines left over go
+    to the lines whose grids have rows cut, one at a time, in turn."""
+    everything = list(range(len(boxes)))
+    if _need(boxes, everything, width) > height and _need(boxes, everything, width, TWO_ROWS) <= height:
+        chosen, least = everything, TWO_ROWS
+    else:
+        chosen, least = [], None
+        for i in sorted(everything, key=lambda i: boxes[i].priority):
+            trial = sorted([*chosen, i])
+            if _need(boxes, trial, width) <= height or not chosen:
+                chosen = trial
+    lines = pack_grids(boxes, chosen, width)
+    rows = [_least_rows(boxes, line, least) for line in lines]
+
+    def total() -> int:
+        return sum(_line_height(boxes, line, r, width) for line, r in zip(lines, rows))
+
+    while total() > height and any(r > 1 for r in rows):  # only when the first grid alone is too tall
+        k = max(range(len(rows)), key=lambda j: rows[j])
+        rows[k] -= 1
+    grew = True
+    while grew:
+        grew = False
+        for k, line in enumerate(lines):
+            if any(boxes[i].rows > rows[k] for i in line):
+                rows[k] += 1
+                if total() <= height:
+                    grew = True
+                else:
+                    rows[k] -= 1
+    widths, shown, heights = [0] * len(boxes), [0] * len(boxes), [0] * len(boxes)
+    for line, r in zip(lines, rows):
+        for i in line:
+            widths[i] = min(boxes[i].width, width - GRID_GAP)
+            shown[i] = min(boxes[i].rows, r)
+            heights[i] = grid_chrome(boxes[i], width) + shown[i]
+    return ScenePlan(tuple(tuple(line) for line in lines), tuple(widths), tuple(shown), tuple(heights))

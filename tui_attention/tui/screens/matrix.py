@@ -2,11 +2,13 @@
 
 Each matrix step shows its text at the top, always in view, and below it a scene: the
 matrices the step reads, then those it writes (`Step.reads`, `Step.writes`), packed into
-lines that fit the width. A scene is built the first time its step is shown and kept;
-switching steps switches scenes. Where the scene is taller than the room left under the
-text, every grid shrinks to the rows around the current word (it scrolls to keep that row
-in view), so the step's matrices stay on screen. The query word's row is highlighted in
-every matrix with one row per word; `g` adds every head's A on top.
+lines that fit the width. Where they do not all fit under the text, `layout.plan_scene`
+decides: every grid keeps its whole border and at least the rows around the current word
+(scrolled so that word's row is in the middle); fewer grids with more rows beat many
+one-row grids, so what the step writes stays and what it reads is left out, last first,
+and the text's border names what was left out. A scene is built for its step and its
+placement and kept; switching steps switches scenes. The query word's row is highlighted
+in every matrix with one row per word; `g` adds every head's A on top.
 """
 
 from __future__ import annotations
@@ -26,16 +28,14 @@ from tui_attention.steps.labels import score_grid_label
 from tui_attention.steps.notation import fmt_vector, sub
 from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import Step
-from tui_attention.tui.layout import views_size
-from tui_attention.tui.widgets.matrix_grid import MatrixGrid
+from tui_attention.tui.layout import GridBox, ScenePlan, plan_scene, views_size
+from tui_attention.tui.widgets.matrix_grid import MatrixGrid, natural_width
 from tui_attention.tui.widgets.render import plain
 
-GAP = 1  # cells between two grids on a line
 BORDERS = 2
-GRID_CHROME = 3  # a grid's border (2) and its column header line
 GRID_FRAME = 3  # a grid's border (2) and its vertical scrollbar, shown when rows are cut
-MIN_GRID_HEIGHT = GRID_CHROME + 1  # the header and one row
-STRIP_GRID_HEIGHT = GRID_CHROME + 2  # every head's A (g): the header and two rows each
+SCROLLBAR = 1  # #scenes keeps a cell for its scrollbar, so that no line of grids is cut at the right
+NARRATION_FRAME = 4  # the text box's border and padding, either side
 
 
 def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
@@ -96,10 +96,6 @@ class Scene(Vertical):
     /* What the step writes stands out from what it reads. */
     Scene MatrixGrid.-written { border: round $accent; border-title-color: $accent; border-title-style: bold; }
     Scene MatrixGrid:focus { border: round $secondary; }
-    /* Short of room: only the top border (it holds the title), one line saved per grid. */
-    Scene.-compact MatrixGrid, Scene.-compact MatrixGrid:focus {
-        border-left: none; border-right: none; border-bottom: none;
-    }
     """
 
     def __init__(self, kind: str, signature: tuple, lines: list[list[MatrixGrid]], extra: list[Static]) -> None:
@@ -126,7 +122,7 @@ class MatrixView(Vertical, can_focus=False):
     MatrixView.-all-heads #heads-strip { display: block; }
     MatrixView #heads-strip > Horizontal { height: auto; }
     MatrixView #heads-strip MatrixGrid { margin: 0 1 0 0; border: round $secondary; }
-    MatrixView #scenes { height: 1fr; }
+    MatrixView #scenes { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
     MatrixView .matrix-check { height: auto; width: 1fr; padding: 0 1; }
     """
 
@@ -134,7 +130,7 @@ class MatrixView(Vertical, can_focus=False):
         super().__init__(**kwargs)
         self._scenes: dict[str, Scene] = {}
         self._heads_key: tuple | None = None
-        self._strip_lines = 0
+        self._strip: list[MatrixGrid] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="matrix-narration")
@@ -162,24 +158,41 @@ class MatrixView(Vertical, can_focus=False):
     def show(self, state: TutorState) -> None:
         step = state.current_matrix
         text = self._show_text(step, state)
-        scene = self._scene_for(step, state)
+        wanted = scene_tensors(step, state.config.heads)
+        strip = self._strip_tensors(state)
+        boxes = self._boxes(strip, wanted, step, state)
+        narration = BORDERS + len(text.wrap(self.app.console, max(10, self._width() - NARRATION_FRAME)))
+        plan = plan_scene(boxes, self._width() - SCROLLBAR, max(1, self._area().height - narration))
+        first = len(strip)
+        scene = self._scene_for(step, state, wanted, plan, first)
         for other in self._scenes.values():
             other.display = other is scene
         self._fill(scene, state)
-        self._fill_heads(state)
-        self._fit_heights(scene, text)
+        self._fill_heads(state, strip, plan)
+        self._fit(scene, plan, first, state)
+        left_out = [grid_title(x, state, h) for k, (x, h) in enumerate(wanted) if not plan.heights[first + k]]
+        left_out += [_("A head {head}").format(head=h + 1) for k, (_x, h) in enumerate(strip) if not plan.heights[k]]
+        counter = _("matrix step {step}/{steps}").format(step=step.index + 1, steps=step.total)
+        box = self.query_one("#matrix-narration", Static)
+        box.border_subtitle = plain(_("no room for {grids} · {counter}").format(
+            grids=", ".join(left_out), counter=counter) if left_out else counter)
+
+    def beside_lesson(self) -> bool:
+        """Beside a lesson on a narrow screen the lesson's text explains: the step shows its
+        title and formula, and the room goes to the matrices (as the step-through does)."""
+        return self.screen.has_class("-lesson") and self.screen.has_class("-narrow")
 
     def _show_text(self, step: Step, state: TutorState) -> Text:
         hidden = state.concealed
-        text = Text(hidden.text(step.narration))
+        text = Text() if self.beside_lesson() else Text(hidden.text(step.narration))
         if step.formula:
-            text.append("\n" + "\n".join(pack_lines(hidden.lines(step.formula), self._width() - 4)), style="bold")
-        if step.kind == "av":
+            formula = "\n".join(pack_lines(hidden.lines(step.formula), self._width() - NARRATION_FRAME))
+            text.append(("\n" if text.plain else "") + formula, style="bold")
+        if step.kind == "av" and not self.beside_lesson():
             text.append("\n")
             text.append(hidden.text(self._check(state, step).plain))
         box = self.query_one("#matrix-narration", Static)
         box.border_title = plain(hidden.text(step.title))
-        box.border_subtitle = plain(_("matrix step {step}/{steps}").format(step=step.index + 1, steps=step.total))
         box.update(text)
         return text
 
@@ -204,48 +217,59 @@ class MatrixView(Vertical, can_focus=False):
     def _width(self) -> int:
         return self._area().width
 
-    def _scene_for(self, step: Step, state: TutorState) -> Scene:
-        """The step's scene, built (or rebuilt, when the shapes, decimals or width changed)."""
-        t = state.trace
-        wanted = scene_tensors(step, t.config.heads)
+    def _strip_tensors(self, state: TutorState) -> list[tuple[Tensor, int]]:
+        """With `g` and several heads, every head's A, in a strip above the scene."""
+        if not (state.all_heads and state.config.heads > 1):
+            return []
+        return [(tensor("weights"), k) for k in range(state.config.heads)]
+
+    def _boxes(self, strip, wanted, step: Step, state: TutorState) -> list[GridBox]:
+        """What `plan_scene` places: the heads strip first (one row each will do: it compares the
+        current word's weights across heads), then the step's grids, what it writes before what
+        it reads."""
         written = {c.matrix for c in step.writes}
+        boxes = []
+        for x, h in strip:
+            values, rows, _cols, heat = self._grid_values(x, h, state)
+            boxes.append(GridBox(natural_width(values, rows, state.decimals, heat) + GRID_FRAME, len(rows),
+                                 priority=0, group=0, min_rows=1))
+        for x, h in wanted:
+            values, rows, _cols, heat = self._grid_values(x, h, state)
+            boxes.append(GridBox(natural_width(values, rows, state.decimals, heat) + GRID_FRAME, len(rows),
+                                 priority=1 if x.key in written else 2, group=1))
+        return boxes
+
+    def _scene_for(self, step: Step, state: TutorState, wanted, plan: ScenePlan, first: int) -> Scene:
+        """The step's scene, built (or rebuilt, when the shapes, decimals, width or the placement
+        of its grids changed): only the grids the plan places, on the plan's lines."""
+        t = state.trace
+        written = {c.matrix for c in step.writes}
+        lines = tuple(tuple(i - first for i in line) for line in plan.lines if line[0] >= first)
         signature = (tuple((x.key, h) for x, h in wanted), t.n, t.config.d_model, t.config.d_k, t.config.d_v,
-                     t.config.d_ff, t.config.heads, state.decimals, self._width())
+                     t.config.d_ff, t.config.heads, state.decimals, self._width(), lines)
         scene = self._scenes.get(step.kind)
         if scene is not None and scene.signature == signature:
             return scene
         if scene is not None:
             scene.remove()
-        grids = []
-        for x, h in wanted:
-            grid = MatrixGrid(show_cursor=x.key in EDITABLE, classes="-written" if x.key in written else None)
-            grid.symbol, grid.key, grid.head = x.symbol, x.key, h
-            self._set_data(grid, x, h, state)
-            # Room for the vertical scrollbar, so that cutting rows never cuts columns too.
-            grid.styles.width = grid.virtual_size.width + GRID_FRAME
-            grids.append(grid)
-        scene = Scene(step.kind, signature, self._pack(grids), [])
+        grid_lines = []
+        for line in lines:
+            grid_lines.append([])
+            for k in line:
+                x, h = wanted[k]
+                grid = MatrixGrid(show_cursor=x.key in EDITABLE, classes="-written" if x.key in written else None)
+                grid.symbol, grid.key, grid.head = x.symbol, x.key, h
+                self._set_data(grid, x, h, state)
+                grid_lines[-1].append(grid)
+        scene = Scene(step.kind, signature, grid_lines, [])
         scene.display = False
         self._scenes[step.kind] = scene
         self.query_one("#scenes").mount(scene)
         return scene
 
-    def _pack(self, grids: list[MatrixGrid]) -> list[list[MatrixGrid]]:
-        """Lines of grids, in order, each line no wider than the view (a wider grid gets a
-        line of its own and scrolls inside it)."""
-        room = self._width() - 2
-        lines: list[list[MatrixGrid]] = []
-        used = 0
-        for g in grids:
-            need = g.virtual_size.width + GRID_FRAME + GAP
-            if not lines or (lines[-1] and used + need > room):
-                lines.append([])
-                used = 0
-            lines[-1].append(g)
-            used += need
-        return lines
-
-    def _set_data(self, grid: MatrixGrid, x: Tensor, head: int | None, state: TutorState) -> None:
+    def _grid_values(self, x: Tensor, head: int | None, state: TutorState):
+        """(values, row labels, column labels, heat) of the grid of tensor `x`; a bias goes under
+        its weights as one more row."""
         t = state.trace
         h = state.head if head is None else head
 
@@ -254,14 +278,21 @@ class MatrixView(Vertical, can_focus=False):
 
         rows = short_labels(t.tokens) if x.rows == "token" else (numbers(x.rows) if x.rows else [x.symbol])
         values = x.of(t, h)
-        hidden = state.concealed.mask(x.key, h, values.shape)
-        title = grid_title(x, state, head)
         if x.key in BIAS_OF:
             bias = tensor(BIAS_OF[x.key])
             values, rows = np.vstack([values, bias.of(t)]), [*rows, bias.symbol]
+        return values, rows, numbers(x.cols), x.key == "weights"
+
+    def _set_data(self, grid: MatrixGrid, x: Tensor, head: int | None, state: TutorState) -> None:
+        t = state.trace
+        h = state.head if head is None else head
+        values, rows, cols, heat = self._grid_values(x, head, state)
+        hidden = state.concealed.mask(x.key, h, x.of(t, h).shape)
+        title = grid_title(x, state, head)
+        if x.key in BIAS_OF:
             hidden = None if hidden is None else np.vstack([hidden, np.zeros((1, hidden.shape[1]), bool)])
-            title = _("{weights} and {bias} (last row)").format(weights=title, bias=bias.symbol)
-        grid.set_data(values, rows, numbers(x.cols), decimals=state.decimals, heat=x.key == "weights",
+            title = _("{weights} and {bias} (last row)").format(weights=title, bias=tensor(BIAS_OF[x.key]).symbol)
+        grid.set_data(values, rows, cols, decimals=state.decimals, heat=heat,
                       masked=t.mask if x.cols == "token" else None, hidden=hidden)
         grid.label = title
 
@@ -276,54 +307,56 @@ class MatrixView(Vertical, can_focus=False):
             g.highlight_row = state.word if by_word else None
             if g.symbol in EDITABLE:
                 g.marked = {(r, c) for (m, r, c) in state.edited if m == g.symbol}
-            if by_word:
-                g.scroll_to_row(state.word)
 
-    def _fit_heights(self, scene: Scene, text: Text) -> None:
-        """Every line of the scene in the room under the text: each grid at most its share,
-        scrolled to the current word's row."""
-        narration = BORDERS + len(text.wrap(self.app.console, max(10, self._width() - 4)))
-        strip = STRIP_GRID_HEIGHT * self._strip_lines if self.has_class("-all-heads") else 0
-        room = self._area().height - narration - strip
-        lines = max(1, len(scene.lines))
-        compact = room < lines * MIN_GRID_HEIGHT
-        scene.set_class(compact, "-compact")
-        share, extra = divmod(room, lines)
-        for k, line in enumerate(scene.lines):
-            height = max(MIN_GRID_HEIGHT - (1 if compact else 0), share + (1 if k < extra else 0))
-            for g in line:
-                if g.styles.max_height is None or g.styles.max_height.value != height:
-                    g.styles.max_height = height
+    def _fit(self, scene: Scene, plan: ScenePlan, first: int, state: TutorState) -> None:
+        """Each grid at the plan's width and height, scrolled to the rows around the current
+        word (and S and A to the columns around it: a causal mask's -inf cells begin there)."""
+        placed = [i for line in plan.lines for i in line if i >= first]  # the scene's grids, in order
+        for g, i in zip(scene.grids, placed):
+            self._place_grid(g, plan, i)
+        for g in scene.grids:
+            x = tensor(g.key)
+            if x.rows == "token":
+                g.scroll_around(state.word, state.word if x.cols == "token" else None)
 
-    def _fill_heads(self, state: TutorState) -> None:
+    @staticmethod
+    def _place_grid(grid: MatrixGrid, plan: ScenePlan, i: int) -> None:
+        width, height = plan.widths[i], plan.heights[i]
+        if grid.styles.width is None or grid.styles.width.value != width:
+            grid.styles.width = width
+        if grid.styles.height is None or grid.styles.height.value != height:
+            grid.styles.height = height
+        grid.styles.max_height = None
+
+    def _fill_heads(self, state: TutorState, strip, plan: ScenePlan) -> None:
         """With `g` and several heads, every head's A in a strip above the scene."""
         t = state.trace
-        show = state.all_heads and t.config.heads > 1
-        self.set_class(show, "-all-heads")
-        strip = self.query_one("#heads-strip", Vertical)
-        if not show:
+        self.set_class(bool(strip), "-all-heads")
+        holder = self.query_one("#heads-strip", Vertical)
+        if not strip:
             return
-        key = (id(t), state.decimals, t.config.heads, state.concealed)
+        lines = tuple(line for line in plan.lines if line[0] < len(strip))
+        key = (id(t), state.decimals, t.config.heads, state.concealed, self._width(), lines)
         if self._heads_key != key:
-            strip.remove_children()
+            holder.remove_children()
             weights = tensor("weights")
-            grids = []
-            for k in range(t.config.heads):
-                g = MatrixGrid()
-                g.symbol, g.key, g.head = weights.symbol, weights.key, k
-                self._set_data(g, weights, k, state)
-                g.label = _("A head {head}").format(head=k + 1)
-                g.highlight_row = state.word
-                g.scroll_to_row(state.word)
-                g.styles.max_height = STRIP_GRID_HEIGHT
-                g.styles.width = g.virtual_size.width + GRID_FRAME
-                grids.append(g)
-            lines = self._pack(grids)
-            strip.mount(*(Horizontal(*line) for line in lines))
-            self._heads_key, self._strip_lines = key, len(lines)
-        for g in strip.query(MatrixGrid):
+            rows, self._strip = [], []
+            for line in lines:
+                grids = []
+                for k in line:
+                    g = MatrixGrid()
+                    g.symbol, g.key, g.head = weights.symbol, weights.key, k
+                    self._set_data(g, weights, k, state)
+                    g.label = _("A head {head}").format(head=k + 1)
+                    grids.append(g)
+                rows.append(Horizontal(*grids))
+                self._strip += grids
+            holder.mount(*rows)
+            self._heads_key = key
+        for g in self._strip:  # (the grids just mounted are not in the DOM yet: kept here)
+            self._place_grid(g, plan, g.head)
             g.highlight_row = state.word
-            g.scroll_to_row(state.word)
+            g.scroll_around(state.word, state.word)
 
     def on_matrix_grid_cell_selected(self, event: MatrixGrid.CellSelected) -> None:
         event.stop()

@@ -68,6 +68,33 @@ STYLE_CACHE_SIZE = 256
 """Blended cell styles kept per grid (every combination of layers fits)."""
 
 
+def measure(values: np.ndarray, row_labels: Sequence[str], decimals: int, heat: bool) -> tuple[int, int, int]:
+    """(number width, cells per column, cells of the row-label area) of a grid of `values`:
+    what it needs to show every column whole, known before the grid is built."""
+    number_width = 4  # "-inf"
+    if values.size:
+        finite = np.isfinite(values)
+        if finite.all():
+            magnitude = float(np.abs(values).max())
+        elif finite.any():
+            magnitude = float(np.abs(values[finite]).max())
+        else:
+            magnitude = 0.0
+        # fmt() rounds, so 9.99996 with 4 decimals prints as +10.0000.
+        magnitude = round(magnitude, decimals)
+        number_width = max(number_width, width(decimals, magnitude))
+    # A heat grid leads each cell with a glyph; others use the trailing slot (space or *) as the gap.
+    pitch = number_width + 1 + (1 if heat else 0)
+    longest = max((cell_len(label) for label in row_labels), default=1)
+    return number_width, pitch, min(MAX_LABEL_WIDTH, max(1, longest)) + 3  # marker, label, space, bar
+
+
+def natural_width(values: np.ndarray, row_labels: Sequence[str], decimals: int, heat: bool) -> int:
+    """Cells of content a grid of `values` needs to show every column (its frame not included)."""
+    _, pitch, label_width = measure(np.atleast_2d(values), row_labels, decimals, heat)
+    return label_width + np.atleast_2d(values).shape[1] * pitch
+
+
 def _heat_level(value: float) -> int:
     """Background shade 0..HEAT_LEVELS for a value in [0, 1] (clipped; non-finite -> 0)."""
     if not value >= 0.05:  # also catches nan
@@ -374,25 +401,8 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _measure(self) -> None:
         """Column and label widths from the data (vectorised, no per-cell Python)."""
-        values = self._values
-        decimals = self._decimals
-        number_width = 4  # "-inf"
-        if values.size:
-            finite = np.isfinite(values)
-            if finite.all():
-                magnitude = float(np.abs(values).max())
-            elif finite.any():
-                magnitude = float(np.abs(values[finite]).max())
-            else:
-                magnitude = 0.0
-            # fmt() rounds, so 9.99996 with 4 decimals prints as +10.0000.
-            magnitude = round(magnitude, decimals)
-            number_width = max(number_width, width(decimals, magnitude))
-        self._number_width = number_width
-        # A heat grid leads each cell with a glyph; others use the trailing slot (space or *) as the gap.
-        self._pitch = number_width + 1 + (1 if self._heat else 0)
-        longest = max((cell_len(label) for label in self._row_labels), default=1)
-        self._label_width = min(MAX_LABEL_WIDTH, max(1, longest)) + 3  # marker, label, space, bar
+        self._number_width, self._pitch, self._label_width = measure(
+            self._values, self._row_labels, self._decimals, self._heat)
 
     def _update_title(self) -> None:
         rows, cols = self._values.shape
@@ -614,9 +624,14 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         data_strip = Strip(data, data_cells).crop_extend(crop, crop + data_width, blank)
         # A number cut at the right edge would read as a different number: blank it, mark the cut.
         cut = (crop + data_width) % self._pitch if crop + data_width < data_cells else 0
-        if cut > 1:
+        if cut:
             data_strip = Strip.join([data_strip.crop(0, data_width - cut),
                                      Strip([Segment(" " * (cut - 1) + "…", blank)], cut)])
+        # The same at the left edge, where a scroll that is not a whole number of columns starts.
+        head = min(self._pitch - crop, data_width) if crop else 0
+        if head > 0:
+            data_strip = Strip.join([Strip([Segment("…" + " " * (head - 1), blank)], head),
+                                     data_strip.crop(head, data_width)])
         return Strip([*label, *data_strip], width)
 
     def _render_header(self, scroll_x: int, width: int) -> Strip:
@@ -698,6 +713,7 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
     def scroll_to_cell(self, row: int, col: int | None = None, *, animate: bool = False) -> None:
         """Scroll the least distance that shows cell (row, col) below the header and
         right of the row labels (col None: only scroll vertically)."""
+        self._centre = None
         viewport = self._viewport
         if not self.is_attached or viewport.height < 2 or viewport.width <= self._label_width:
             # Not mounted or laid out yet: scroll once it has a size (see on_resize).
@@ -707,10 +723,31 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self._scroll_to_cell_now(row, col, viewport, animate)
 
     _pending_scroll: tuple[int, int | None] | None = None
+    _centre: tuple[int, int | None] | None = None  # the cell scroll_around keeps in the middle
 
     def on_resize(self) -> None:
-        if self._pending_scroll is not None:
+        if self._centre is not None:
+            self.scroll_around(*self._centre)  # a new height keeps the rows around the word
+        elif self._pending_scroll is not None:
             self.scroll_to_cell(*self._pending_scroll)
+
+    def scroll_around(self, row: int, col: int | None = None) -> None:
+        """Scroll so that data row `row` is in the middle of the rows in view, and (col given)
+        column `col` in the middle of the columns, as far as the edges allow: the rows around
+        the current word, and for S and A the columns around its own (the diagonal, which
+        shows where a causal mask begins). Kept through resizes until another scroll."""
+        self._centre = (row, col)
+        viewport = self._viewport
+        if not self.is_attached or viewport.height < 2 or viewport.width <= self._label_width:
+            return  # scrolled once laid out (on_resize)
+        rows, cols = self._values.shape
+        shown = max(1, viewport.height - 1)
+        y = max(0, min(row - (shown - 1) // 2, rows - shown))
+        x = None
+        if col is not None:
+            across = max(1, (viewport.width - self._label_width) // self._pitch)
+            x = max(0, min(col - (across - 1) // 2, cols - across)) * self._pitch
+        self.scroll_to(x, y, animate=False, immediate=True)
 
     def _scroll_to_cell_now(self, row: int, col: int | None, viewport: Size, animate: bool) -> None:
         scroll_x, scroll_y = self.scroll_offset

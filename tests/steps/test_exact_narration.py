@@ -346,3 +346,10 @@ def test_the_masked_scores_are_not_filled_before_the_mask_step():
     assert {"scaled", "logits"} <= mask.filled
     scaled_only = word_steps(trace(scale="sqrt_dk"), 1)[SCALE]
     assert "logits" in scaled_only.filled  # no mask follows: what the softmax reads is already there
+
+
+@given(TIES | st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), st.integers(2, 10))
+def test_one_number_reads_back_as_an_array_of_one(x, d):
+    """A 0-d array (a 200-word softmax at 7 decimals has a tie-near single entry) keeps its shape."""
+    again = shown_all(np.array(x), d)
+    assert again.shape == () and float(again) == pytest.approx(float(fmt(x, d)), rel=1e-15, abs=0)

@@ -43,7 +43,7 @@ async def test_browser_lists_every_lesson_and_opens_one():
         assert isinstance(app.screen, LessonBrowser)
         listed = app.screen.query_one("#lesson-list")
         assert listed.option_count == len(LESSONS) >= 11
-        assert "0 / 11" in text_of(app.screen.query_one("#lesson-progress"))
+        assert f"0 / {len(LESSONS)}" in text_of(app.screen.query_one("#lesson-progress"))
         await pilot.press("down", "enter")
         assert app.lesson.index == 1 and app.lesson.page == 0
         page = LESSONS[1].pages[0]
@@ -186,7 +186,7 @@ async def test_corrupt_progress_file_is_moved_aside_with_a_notice():
         await pilot.press("L")
         assert isinstance(app.screen, LessonBrowser)
         shown = text_of(app.screen.query_one("#lesson-progress"))
-        assert "0 / 11" in shown and ".bak" in shown
+        assert f"0 / {len(LESSONS)}" in shown and ".bak" in shown
         await pilot.press("enter")
         assert app.lesson.active
     assert path.with_name("progress.json.bak").read_text() == "{not json"
@@ -205,4 +205,4 @@ async def test_reset_asks_first():
         assert load_progress().is_completed(LESSONS[0].id)
         await pilot.press("r", "y")
         assert not load_progress().is_completed(LESSONS[0].id)
-        assert "0 / 11" in text_of(app.screen.query_one("#lesson-progress"))
+        assert f"0 / {len(LESSONS)}" in text_of(app.screen.query_one("#lesson-progress"))

@@ -95,7 +95,8 @@ def shown(value: float, decimals: int) -> float:
 def shown_all(values: np.ndarray, decimals: int) -> np.ndarray:
     """shown() of every entry, vectorised: rounding at the decimal point, and fmt() itself for
     the entries where that could differ from what fmt() prints (near a tie, huge, not finite)."""
-    a = np.asarray(values, dtype=np.float64)
+    given = np.asarray(values, dtype=np.float64)
+    a = given.reshape(-1)  # a 0-d array rounds to a scalar, which cannot take the exact entries
     scaled = a * 10.0**decimals
     out = np.round(a, decimals)
     with np.errstate(invalid="ignore"):
@@ -103,7 +104,7 @@ def shown_all(values: np.ndarray, decimals: int) -> np.ndarray:
                  | (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-5))
     if exact.any():
         out[exact] = [shown(x, decimals) for x in a[exact]]
-    return out
+    return out.reshape(given.shape)
 
 
 def half_unit(value: float, decimals: int) -> float:

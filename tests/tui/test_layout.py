@@ -376,3 +376,38 @@ async def test_lesson_9_shows_the_masked_cells_once_answered():
         grids = on_screen_widgets(app, MatrixGrid)
         assert any("-inf" in grid_text(app, g) for g in grids), [grid_text(app, g) for g in grids]
         assert not grid_problems(app)
+
+
+async def test_answer_options_wrap_under_their_own_text():
+    """Audit #39: a choice that wraps went on at the left edge, under its number. Every choice
+    of every question, shown in the lesson panel at 80x24, wraps under its own text."""
+    import re
+
+    option = re.compile(r"^  (\d)  \S")
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        wrapped = 0
+        for li, lesson in enumerate(LESSONS):
+            for pi, page in enumerate(lesson.pages):
+                if not (page.question and page.question.choices):
+                    continue
+                app.tutor.open_lesson(li, pi)
+                await pilot.pause()
+                panel = app.query_one("#lesson-text")
+                lines = [line.rstrip() for line in
+                         tui_text(panel.content, panel.content_region.width).splitlines()]
+                starts = [k for k, line in enumerate(lines) if option.match(line)]
+                assert len(starts) == len(page.question.choices), (lesson.id, pi + 1, lines)
+                end = next(k for k in range(starts[-1], len(lines)) if not lines[k] or "press" in lines[k]
+                           or lines[k].startswith(("Hint", "Right", "Not")))
+                for k in range(starts[0], end):
+                    if k not in starts:
+                        wrapped += 1
+                        assert lines[k].startswith(" " * 5) and lines[k][5] != " ", (lesson.id, pi + 1, lines[k])
+        assert wrapped  # some choice does wrap in a 36-cell panel: the test looks at something
+
+
+def tui_text(renderable, width: int) -> str:
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()

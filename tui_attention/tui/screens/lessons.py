@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.console import Group
 from rich.markdown import Markdown
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -170,8 +171,14 @@ class LessonPanel(VerticalScroll, can_focus=False):
         if q is not None and session is not None:
             parts.append(Text("\n" + _("Question"), style="bold underline"))
             parts.append(Markdown(q.prompt))
-            for k, choice in enumerate(q.choices, start=1):
-                parts.append(Text(f"  {k}  {choice}"))
+            if q.choices:
+                # A hanging indent: a choice that wraps goes on under its own text, not its number.
+                options = Table.grid()
+                options.add_column(no_wrap=True)
+                options.add_column()
+                for k, choice in enumerate(q.choices, start=1):
+                    options.add_row(f"  {k}  ", Text(choice))
+                parts.append(options)
             # Only a numeric question has a tolerance, and only a choice question has choices.
             if q.choices:
                 how = _("press 1-{last} to answer").format(last=len(q.choices))

@@ -411,3 +411,36 @@ def tui_text(renderable, width: int) -> str:
     console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
     console.print(renderable)
     return console.export_text()
+
+
+async def test_pgdn_shows_the_rest_of_a_cut_paragraph_then_moves_the_formula():
+    """Audit #15: a narration too long for its box ran off the bottom. At 80x24 the softmax
+    step keeps its Results whole and cuts its paragraph: the box says so, pgdn shows the rest
+    of it, then moves the formula window; pgup comes back the same way."""
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.state.step = 7
+        app.tutor.refresh_view()
+        await pilot.pause()
+        narration = app.query_one("#narration")
+        paragraph = [line.plain.strip() for line in screen_paragraph(app, app.state.current)]
+
+        def box() -> str:
+            r = narration.region
+            return "\n".join(line[r.x:r.right] for line in screen_lines(app)[r.y:r.bottom])
+
+        assert "pgdn" in str(narration.border_subtitle)
+        assert paragraph[0] in box() and paragraph[-1] not in box()
+        for _ in range(len(paragraph)):
+            if paragraph[-1] in box():
+                break
+            await pilot.press("pagedown")
+            await pilot.pause()
+        assert paragraph[-1] in box() and "α₁₁" in box() and not walkthrough_problems(app)
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert "α₁₂" in box()  # then the formula window moves on
+        for _ in range(len(paragraph) + 1):
+            await pilot.press("pageup")
+            await pilot.pause()
+        assert paragraph[0] in box() and "α₁₁" in box()

@@ -53,7 +53,14 @@ class CheckedModal(ModalScreen):
     closes with the result only when there is none. Cancel, escape or ctrl+g close with None.
 
     Subclasses compose their fields, a Static with classes "error" and the `buttons()`.
+
+    It closes once: a second enter (a double tap, or a paste ending in a newline) can reach
+    the modal before the first close has taken it off the screen stack, and a second
+    `dismiss` would pop the screen below it (ScreenStackError: the tutor ends). `dismiss_once`
+    is the only way it closes.
     """
+
+    dismissed = False  # closed already: later submits and cancels are ignored
 
     def check(self):  # pragma: no cover - every subclass has its own
         raise NotImplementedError
@@ -75,18 +82,28 @@ class CheckedModal(ModalScreen):
     def _changed(self) -> None:
         self._show_error(self.check()[1])
 
+    def dismiss_once(self, result) -> None:
+        """Dismiss with `result`, the first time only, and only while on top: a modal taken off
+        the stack another way (the instructor moving the room) must not pop what is below it."""
+        if self.dismissed or self.app.screen is not self:
+            return
+        self.dismissed = True
+        self.dismiss(result)
+
     @on(Input.Submitted)
     @on(Button.Pressed, ".ok")
     def _submit(self) -> None:
+        if self.dismissed:
+            return
         result, error = self.check()
         if error:
             self._show_error(error)
             return
-        self.dismiss(result)
+        self.dismiss_once(result)
 
     @on(Button.Pressed, ".cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.dismiss_once(None)
 
 
 class PromptScreen(CheckedModal):

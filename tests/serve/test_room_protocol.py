@@ -235,3 +235,45 @@ async def test_a_tutor_that_never_reads_cannot_make_the_server_buffer_without_bo
     assert len(member._outbox) <= room_module.MAX_OUTBOX  # noqa: SLF001
     room.close()
     tutor.sock.close()
+
+
+async def test_one_session_holding_a_wrong_answer_key_cannot_fill_the_answer_table(caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    room = Room()
+    flooder, other = room.join(), room.join()
+    flooding, answering = Tutor(flooder), Tutor(other)
+    cap = room_module.ATTEMPTS_PER_QUESTION
+    flooding.send(b"".join(channel.encode("answer", **answer(correct=False, choice=1 + k % 2)) for k in range(60)))
+    assert await wait_until(lambda: flooder.wrong == 60, 5)
+    answering.send(channel.encode("answer", **answer(correct=True, choice=3)))
+    assert await wait_until(lambda: other.right == 1, 5)
+    sessions = [row["session"] for row in room.answers]
+    assert sessions.count(flooder.id) == cap and sessions.count(other.id) == 1  # the room's answer is kept
+    status = room.status()
+    assert status["answers"] == cap + 1 and status["dropped"] == 60 - cap
+    records = {record["id"]: record for record in status["sessions"]}
+    assert records[flooder.id]["dropped"] == 60 - cap and records[other.id]["dropped"] == 0
+    assert records[flooder.id]["answers"] == {"right": 0, "wrong": 60}  # still counted in the live table
+    dropped = [m for m in caplog.messages if "out of the answer table" in m]
+    assert 1 <= len(dropped) <= 3 and all(flooder.id in m for m in dropped)  # said, a few lines a burst
+    assert "more than %d answers to one question" % cap in dropped[0]
+    room.close()
+
+
+async def test_a_session_keeps_at_most_its_cap_of_rows_over_many_questions(monkeypatch):
+    monkeypatch.setattr(room_module, "ROWS_PER_SESSION", 10)
+    room = Room()
+    member = room.join()
+    tutor = Tutor(member)
+    tutor.send(b"".join(channel.encode("answer", **answer(question=f"q{k}/1")) for k in range(25)))
+    assert await wait_until(lambda: member.right == 25, 5)
+    assert len(room.answers) == 10 and room.status()["dropped"] == 15
+    room.close()
+
+
+def test_serve_status_says_when_answers_were_left_out():
+    from tui_attention.cli.room import status_text
+
+    table = {"server": {"kind": "ssh", "port": 1, "pid": 2}, "lead": {}, "answers": 5, "dropped": 55, "sessions": []}
+    assert "55 more left out of the table" in status_text(table)
+    assert "left out" not in status_text({**table, "dropped": 0})

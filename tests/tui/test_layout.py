@@ -18,6 +18,7 @@ from tui_attention.tui.layout import plan_walkthrough, token_line, window
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
 SIZES = [(80, 24), (100, 30), (120, 40)]
+BOX_SIZES = [(60, 20), *SIZES]  # 60x20: the smallest screen the tutor draws on
 SCENARIOS = {
     "notebook": Overrides(),
     "masked and scaled, 2 heads": Overrides(scale="sqrt_dk", mask="causal", heads=2),
@@ -149,7 +150,7 @@ def result_rows(app) -> list[str]:
 WORDS = {"notebook": (0, 2, 4), "masked and scaled, 2 heads": (0, 4), "40 words": (0, 20, 39)}
 
 
-@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("size", BOX_SIZES, ids=[f"{w}x{h}" for w, h in BOX_SIZES])
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 async def test_every_walkthrough_step_keeps_its_boxes_whole_and_the_words_around_the_query(size, scenario):
     """Every pane has its bottom border on screen; a cut paragraph says pgdn shows the rest; from
@@ -172,7 +173,7 @@ async def test_every_walkthrough_step_keeps_its_boxes_whole_and_the_words_around
                     assert "pgdn" in str(narration.border_subtitle), where
                 if step.filled:
                     rows = result_rows(app)
-                    assert len(rows) >= min(n, 5), (where, rows)
+                    assert len(rows) >= (min(n, 5) if size[1] >= 24 else 1), (where, rows)
                     assert any(row.split()[0] == str(word + 1) for row in rows), (where, rows)
 
 
@@ -258,7 +259,7 @@ MATRIX_CASES = {
 }
 
 
-@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("size", BOX_SIZES, ids=[f"{w}x{h}" for w, h in BOX_SIZES])
 @pytest.mark.parametrize("case", list(MATRIX_CASES))
 async def test_every_matrix_grid_on_screen_is_a_whole_box_with_the_current_word(size, case):
     """Audit #19: at 80x24 grids lost their side and bottom borders, FFN was cut at the footer,

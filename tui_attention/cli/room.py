@@ -145,7 +145,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     tables = []
     for path in _servers(args.server):
         reply = _ask(path, "status")
-        tables.append({k: reply[k] for k in ("server", "lead", "answers", "sessions")})
+        tables.append({**{k: reply[k] for k in ("server", "lead", "answers", "sessions")},
+                       "dropped": reply.get("dropped", 0)})
     if args.format == "json":
         print(json.dumps(tables, indent=2, ensure_ascii=False))
         return 0
@@ -157,7 +158,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 def status_text(table: dict) -> str:
     server = table["server"]
     lines = [f"{server.get('kind', '?')} server on port {server.get('port', '?')} (pid {server.get('pid', '?')}): "
-             f"{len(table['sessions'])} sessions, {lead_text(table['lead'])}, {table['answers']} answers"]
+             f"{len(table['sessions'])} sessions, {lead_text(table['lead'])}, {table['answers']} answers"
+             + (f" ({dropped} more left out of the table: past the cap per session)"
+                if (dropped := table.get("dropped", 0)) else "")]
     if table["sessions"]:
         lines.append(f"  {'id':<5} {'name':<16} {'connected':>9} {'idle':>7}  {'where':<24} {'right':>5} {'wrong':>5}")
     for s in table["sessions"]:

@@ -27,14 +27,16 @@ Server -> tutor (commands, at most MAX_REPORT bytes):
 
 Instructor's tools -> server, on the control socket (requests, at most MAX_REPORT bytes):
 
-    status                     -> status {server, lead, sessions, answers}
+    status                     -> status {server, lead, sessions, answers, dropped}
     answers  since             -> answers {since, rows} (at most ANSWERS_PER_REPLY rows)
     goto     {lesson, page} or {view, word, step}, lock  -> done {sent}
     release                    -> done {sent}
     reveal   question or null  -> done {sent}
     message  text              -> done {sent}
 
-and anything refused -> error {error}. Replies are at most MAX_REPLY bytes.
+and anything refused -> error {error}. Replies are at most MAX_REPLY bytes. In a status,
+`answers` counts the rows of the answer table and `dropped` the answers left out of it (past
+a cap per session and question, see `serve.room`); each session has its own `dropped` too.
 """
 
 from __future__ import annotations

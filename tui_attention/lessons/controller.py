@@ -23,7 +23,7 @@ from .answers import QuestionSession, RenderedPage, render_page
 from .giveaways import concealed
 from .model import Lesson, Page
 from .parser import load_lessons
-from .progress import Progress, load_progress, save_progress
+from .progress import Progress, load_progress, save_changed
 
 WORKED_STYLE = "bold"  # the feedback style of a worked answer, and of nothing else
 # Lesson texts are English and may open with a verdict of their own; the app's verdicts are translated.
@@ -54,6 +54,9 @@ class LessonController:
     before: dict | None = None  # the learner's own scenario and place, given back when the lesson ends
     # Told of every answer judged: on_answer(controller, given, correct) (a served tutor reports it).
     on_answer: Callable[[LessonController, object, bool], None] | None = None
+    # The open question's answers so far, as typed -> their verdict: the same answer again (a key
+    # held down) is judged as before and neither counted, reported nor written again.
+    given: dict = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -78,8 +81,10 @@ class LessonController:
         return []
 
     def save(self) -> list[Notice]:
+        """Write the progress file if it changed (a page turn or an answer that changes nothing
+        writes nothing)."""
         try:
-            save_progress(self.progress)
+            save_changed(self.progress)
         except OSError as exc:
             return [Notice(_("Could not save progress: {why}").format(why=exc.strerror or exc), "warning")]
         return []
@@ -119,6 +124,7 @@ class LessonController:
         self._set_step(state, page.view, index)
         self.trace = state.trace
         self.session = QuestionSession(page.question, state.trace) if page.question else None
+        self.given = {}
         state.concealed = concealed(page.question, state.trace, state.head) if page.question else NOTHING
         self.feedback = []
         self.progress.set_position(lesson.id, self.page)
@@ -201,14 +207,19 @@ class LessonController:
         if session.solved:
             # A right answer stands: a later key press must not turn it into "Not quite".
             return [Notice(_("Already answered right. Press ] for the next page."), timeout=4)]
-        verdict = session.attempt(given)
+        typed = str(given).strip()
+        repeated = typed in self.given
+        verdict = self.given[typed] if repeated else session.attempt(given)
         if not verdict.valid:
             self.feedback.append(("yellow", verdict.explanation))
             return []
-        self.progress.record_answer(session.question.id, verdict.correct)
-        if self.on_answer is not None:
-            self.on_answer(self, given, verdict.correct)
-        notices = self.save()
+        notices: list[Notice] = []
+        if not repeated:
+            self.given[typed] = verdict
+            self.progress.record_answer(session.question.id, verdict.correct)
+            if self.on_answer is not None:
+                self.on_answer(self, given, verdict.correct)
+            notices = self.save()
         style = "bold green" if verdict.correct else "bold red"
         text = verdict.explanation
         openings = VERDICT_OPENINGS + tuple(_(word).lower() for word in TRANSLATED_OPENINGS)

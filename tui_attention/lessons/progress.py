@@ -21,6 +21,10 @@ wrong shape is moved aside to ``progress.json.bak``, progress starts fresh and
 `Progress.notice` says what happened (for the UI to show once). Writes are
 atomic (a temporary file in the same directory, then os.replace); a failed
 write raises OSError, which the caller shows and otherwise ignores.
+`save_changed` writes only when the text differs from what was last read or
+written: the tutor calls it on every page turn and answer, and a key held down
+(a wrong answer, `[` on the first page) must not rewrite and fsync the file at
+key-repeat rate.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from tui_attention.i18n import _
 from tui_attention.infra.files import write_atomic
 from tui_attention.infra.paths import state_dir
 
-__all__ = ["QuestionScore", "Progress", "progress_path", "load_progress", "save_progress", "reset_progress"]
+__all__ = ["QuestionScore", "Progress", "progress_path", "load_progress", "save_progress", "save_changed",
+           "reset_progress"]
 
 VERSION = 1
 FILE_NAME = "progress.json"
@@ -61,6 +66,7 @@ class Progress:
     questions: dict[str, QuestionScore] = field(default_factory=dict)
     path: Path | None = None  # where it was loaded from / is saved to
     notice: str | None = None  # set when the file was unreadable or corrupt; not saved
+    written: str | None = field(default=None, repr=False, compare=False)  # the text last read from or written to path
 
     # --- queries
     def is_completed(self, lesson_id: str) -> bool:
@@ -211,6 +217,7 @@ def load_progress(path: str | Path | None = None) -> Progress:
     except _Corrupt as exc:
         return _corrupt(path, str(exc))
     progress.path = path
+    progress.written = _text(progress)
     return progress
 
 
@@ -232,9 +239,23 @@ def save_progress(progress: Progress, path: str | Path | None = None) -> Path:
     temporary file is left behind either way.
     """
     path = Path(path) if path is not None else (progress.path or progress_path())
-    write_atomic(path, json.dumps(progress.to_dict(), ensure_ascii=False, indent=2) + "\n", make_parents=True)
-    progress.path = path
+    text = _text(progress)
+    write_atomic(path, text, make_parents=True)
+    progress.path, progress.written = path, text
     return path
+
+
+def save_changed(progress: Progress) -> bool:
+    """`save_progress` to the progress's own path, only if the text would differ from what was
+    last read from or written to it; True if it wrote. Raises OSError if it cannot write."""
+    if progress.path is not None and progress.written == _text(progress):
+        return False
+    save_progress(progress)
+    return True
+
+
+def _text(progress: Progress) -> str:
+    return json.dumps(progress.to_dict(), ensure_ascii=False, indent=2) + "\n"
 
 
 def reset_progress(path: str | Path | None = None) -> Progress:

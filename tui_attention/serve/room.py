@@ -6,9 +6,14 @@ number from TUI_ATTENTION_CHANNEL_FD) and can reach nothing else: not the other 
 the control socket. The server reads its reports (`infra.channel`: newline-delimited JSON,
 versioned) and keeps one `Member` record per session: a short random id, the name the
 attendee typed (only with --ask-name), when it connected and last pressed a key, where it is
-(lesson and page, or view, word and step), its right and wrong answers. Every answer also
-goes into the anonymous answer table (`Room.answers`, exported as CSV), under the session's
-random id and nothing else.
+(lesson and page, or view, word and step), its right and wrong answers. Its answers also go
+into the anonymous answer table (`Room.answers`, exported as CSV), under the session's
+random id and nothing else, but at most `ATTEMPTS_PER_QUESTION` of one session to one
+question (the clicker counts the first; the next few show how it went on) and at most
+`ROWS_PER_SESSION` in all, so that one attendee holding a wrong-answer key cannot fill the
+table for the room. An answer past either cap is still counted in the session's right and
+wrong, but its row is dropped: counted in `status()` (`dropped`, in all and per session),
+shown by `serve status` and the dashboard, and logged (rate-limited, `guard.RefusalLog`).
 
 A tutor may send only its own state and answers. Anything else (not JSON, another version,
 a command, a field out of range, a line past `channel.MAX_REPORT` bytes) is ignored and
@@ -38,6 +43,8 @@ REPORT_BURST = 200.0  # ...in bursts of this many
 FLOOD_PAUSE = 1.0  # seconds the server stops reading a tutor past its rate
 MAX_OUTBOX = 64 * 1024  # bytes of commands waiting for a tutor that does not read
 MAX_ANSWERS = 200_000  # rows of the answer table kept (about 40 MB at most)
+ATTEMPTS_PER_QUESTION = 5  # rows kept of one session's answers to one question
+ROWS_PER_SESSION = 500  # rows kept of one session's answers (12 lessons ask about 40 questions)
 CHANNEL_BUFFER = 64 * 1024  # socket buffer of each end
 
 
@@ -52,6 +59,8 @@ class Member:
         self.connected = self.last_key = self.place_since = now
         self.state: dict[str, Any] | None = None
         self.right = self.wrong = self.wrong_here = 0
+        self.rows = self.dropped = 0  # its rows in the answer table, and its answers left out of it
+        self.attempts: dict[str, int] = {}  # question -> its rows kept
         self.sock = server_end
         self._child_end: socket.socket | None = child_end
         self._reader = LineReader(MAX_REPORT)
@@ -177,7 +186,7 @@ class Member:
             "view": s.get("view"), "word": s.get("word"), "words": s.get("words"),
             "step": s.get("step"), "steps": s.get("steps"), "switches": s.get("switches"),
             "following": s.get("following"), "locked": s.get("locked"),
-            "answers": {"right": self.right, "wrong": self.wrong},
+            "answers": {"right": self.right, "wrong": self.wrong}, "dropped": self.dropped,
             "wrong_here": self.wrong_here, "here": round(now - self.place_since, 1),
         }
 
@@ -259,11 +268,29 @@ class Room:
             member.wrong += 1
             if member.state is not None and report["question"] == member.state.get("question"):
                 member.wrong_here += 1
-        if len(self.answers) >= MAX_ANSWERS:
+        question = report["question"]
+        why = self._no_room(member, question)
+        if why is not None:
+            member.dropped += 1
             self.dropped_answers += 1
+            self.refusals(f"session {member.id}", "answers", "session %s: left an answer to %s out of the answer "
+                          "table (%s; %d of its answers left out so far)", member.id, clean(question, 60), why,
+                          member.dropped)
             return
+        member.rows += 1
+        member.attempts[question] = member.attempts.get(question, 0) + 1
         row = {key: report[key] for key in ("lesson", "page", "question", "type", "correct", "choice", "value")}
         self.answers.append({"session": member.id, "seconds": round(now - self.started, 1), **row})
+
+    def _no_room(self, member: Member, question: str) -> str | None:
+        """Why `member`'s next answer to `question` gets no row, or None."""
+        if member.attempts.get(question, 0) >= ATTEMPTS_PER_QUESTION:
+            return f"more than {ATTEMPTS_PER_QUESTION} answers to one question"
+        if member.rows >= ROWS_PER_SESSION:
+            return f"more than {ROWS_PER_SESSION} answers from one session"
+        if len(self.answers) >= MAX_ANSWERS:
+            return f"the table is full ({MAX_ANSWERS} rows)"
+        return None
 
     # --- the instructor's requests ----------------------------------------------------------------
     def broadcast(self, line: bytes) -> int:
@@ -272,7 +299,7 @@ class Room:
     def status(self) -> dict[str, Any]:
         now = self.clock()
         return {"server": self.info, "lead": self.lead, "answers": len(self.answers),
-                "sessions": [m.record(now) for m in self.members.values()]}
+                "dropped": self.dropped_answers, "sessions": [m.record(now) for m in self.members.values()]}
 
     def handle(self, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """A valid control request (`channel.decode_request`) -> (reply kind, its fields)."""

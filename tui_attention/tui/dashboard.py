@@ -270,6 +270,8 @@ class DashboardApp(App[int]):
                  _("sort: {key}").format(key=SORTS[self.sort])]
         if self.only_stuck:
             parts.append(_("stuck only"))
+        if table.get("dropped"):  # the table stopped growing for someone: say so, not silently
+            parts.append(_("{n} answers left out of the table").format(n=table["dropped"]))
         if self.error:
             parts = [" " + _("cannot reach the server: {why}").format(why=self.error)]
         self.query_one("#room", Static).update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))

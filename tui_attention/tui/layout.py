@@ -184,6 +184,10 @@ def plan_walkthrough(
         else:
             break
     narration = BORDERS + paragraph + (formula_heights(k) if k else 0)
+    # On the smallest screens (60x20) even MIN_PARAGRAPH lines and one Results row may not fit
+    # beside a long formula line: the paragraph gives way down to one line, never a border.
+    while narration + middle > room and paragraph > 1:
+        paragraph, narration = paragraph - 1, narration - 1
     return Plan(k, narration, middle, max(vector_rows, 0), weight_rows, show_weights, result_rows, paragraph)
 
 

@@ -11,7 +11,7 @@ from tui_attention.steps.labels import step_counter, word_counter
 from tui_attention.steps.notation import fmt
 from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import WORD_STEP_KINDS
-from tui_attention.tui.layout import Plan, plan_walkthrough, views_size
+from tui_attention.tui.layout import Plan, left_width, plan_walkthrough, views_size
 from tui_attention.tui.widgets.narration import NarrationPane
 from tui_attention.tui.widgets.results import ResultsPane
 from tui_attention.tui.widgets.tokens import TokensPane
@@ -20,6 +20,7 @@ from tui_attention.tui.widgets.weights import WeightsPane
 
 NARRATION_INDENT = 3  # the narration's border on either side and its left padding
 VECTORS_FRAME = 3  # the Vectors pane's border on either side and its left padding
+RESULTS_MIN_WIDTH = 36  # the Results' numbers, a word and its bar, with their border
 
 
 def vectors_width(step, decimals: int) -> int:
@@ -57,9 +58,12 @@ class WalkthroughView(Vertical):
         return self.screen.has_class("-lesson") and self.screen.has_class("-narrow")
 
     def columns(self, step) -> tuple[bool, bool]:
-        """(Vectors and Weights shown, Results shown). Beside a lesson on a narrow screen only one
-        column fits: the vectors and weights while they are computed (steps 1-4), the Results after."""
-        if not self.beside_lesson():
+        """(Vectors and Weights shown, Results shown). Beside a lesson on a narrow screen, or where
+        the Results would get fewer than RESULTS_MIN_WIDTH cells beside the Vectors (below 78
+        columns), only one column fits: the vectors and weights while they are computed (steps
+        1-4), the Results after."""
+        width = self._view_size()[0]
+        if not self.beside_lesson() and width - left_width(width) >= RESULTS_MIN_WIDTH:
             return True, True
         early = step.index < WORD_STEP_KINDS.index("scores")
         return early, not early

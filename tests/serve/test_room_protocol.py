@@ -143,7 +143,7 @@ async def test_state_and_answers_make_the_live_record_and_the_anonymous_table():
     tutor.send(channel.encode("answer", **answer(correct=True, choice=3)))
     assert await wait_until(lambda: len(room.answers) == 2, 5)
     record = room.status()["sessions"][0]
-    assert record["id"] == member.id and len(member.id) == 4
+    assert record["id"] == member.id
     assert record["name"] == "Ana"
     assert (record["lesson"], record["page"], record["question"]) == (5, 3, "05-softmax/3")
     assert record["answers"] == {"right": 1, "wrong": 1} and record["wrong_here"] == 1
@@ -277,3 +277,14 @@ def test_serve_status_says_when_answers_were_left_out():
     table = {"server": {"kind": "ssh", "port": 1, "pid": 2}, "lead": {}, "answers": 5, "dropped": 55, "sessions": []}
     assert "55 more left out of the table" in status_text(table)
     assert "left out" not in status_text({**table, "dropped": 0})
+
+
+def test_session_ids_are_unique_over_the_servers_life_not_only_among_those_present():
+    room = Room()
+    seen = set()
+    for _ in range(3000):  # with 16 random bits, two of 3000 ids would share one almost surely
+        member = room.join()
+        assert member.id not in seen
+        seen.add(member.id)
+        room.leave(member)
+    assert all(len(i) <= 10 for i in seen)  # still short enough for the table

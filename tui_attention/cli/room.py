@@ -162,10 +162,10 @@ def status_text(table: dict) -> str:
              + (f" ({dropped} more left out of the table: past the cap per session)"
                 if (dropped := table.get("dropped", 0)) else "")]
     if table["sessions"]:
-        lines.append(f"  {'id':<5} {'name':<16} {'connected':>9} {'idle':>7}  {'where':<24} {'right':>5} {'wrong':>5}")
+        lines.append(f"  {'id':<8} {'name':<16} {'connected':>9} {'idle':>7}  {'where':<24} {'right':>5} {'wrong':>5}")
     for s in table["sessions"]:
         name = (s["name"] or "")[:16]
-        lines.append(f"  {s['id']:<5} {name:<16} {duration_text(s['connected']):>9} {duration_text(s['idle']):>7}  "
+        lines.append(f"  {s['id']:<8} {name:<16} {duration_text(s['connected']):>9} {duration_text(s['idle']):>7}  "
                      f"{place_text(s):<24} {s['answers']['right']:>5} {s['answers']['wrong']:>5}")
     return "\n".join(lines)
 

@@ -276,7 +276,7 @@ ANSWER_COLUMNS = ("session", "seconds", "lesson", "page", "question", "type", "c
 
 def answers_csv(rows: Iterable[dict[str, Any]]) -> str:
     """The anonymous answer table as CSV: one row per answer given, with the session's short
-    random id (no name, no address), seconds since the server started, where, and what."""
+    id (no name, no address), seconds since the server started, where, and what."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ANSWER_COLUMNS)

@@ -4,16 +4,17 @@ instructor's commands out to every tutor.
 Each tutor gets one end of a socket pair (`Room.join`; the child inherits it and learns its
 number from TUI_ATTENTION_CHANNEL_FD) and can reach nothing else: not the other tutors, not
 the control socket. The server reads its reports (`infra.channel`: newline-delimited JSON,
-versioned) and keeps one `Member` record per session: a short random id, the name the
-attendee typed (only with --ask-name), when it connected and last pressed a key, where it is
-(lesson and page, or view, word and step), its right and wrong answers. Its answers also go
-into the anonymous answer table (`Room.answers`, exported as CSV), under the session's
-random id and nothing else, but at most `ATTEMPTS_PER_QUESTION` of one session to one
-question (the clicker counts the first; the next few show how it went on) and at most
-`ROWS_PER_SESSION` in all, so that one attendee holding a wrong-answer key cannot fill the
-table for the room. An answer past either cap is still counted in the session's right and
-wrong, but its row is dropped: counted in `status()` (`dropped`, in all and per session),
-shown by `serve status` and the dashboard, and logged (rate-limited, `guard.RefusalLog`).
+versioned) and keeps one `Member` record per session: a short id (a count and a random
+suffix, "7-3fa2", unique over the server's life), the name the attendee typed (only with
+--ask-name), when it connected and last pressed a key, where it is (lesson and page, or
+view, word and step), its right and wrong answers. Its answers also go into the anonymous
+answer table (`Room.answers`, exported as CSV), under the session's id and nothing else,
+but at most `ATTEMPTS_PER_QUESTION` of one session to one question (the clicker counts the
+first; the next few show how it went on) and at most `ROWS_PER_SESSION` in all, so that one
+attendee holding a wrong-answer key cannot fill the table for the room. An answer past
+either cap is still counted in the session's right and wrong, but its row is dropped:
+counted in `status()` (`dropped`, in all and per session), shown by `serve status` and the
+dashboard, and logged (rate-limited, `guard.RefusalLog`).
 
 A tutor may send only its own state and answers. Anything else (not JSON, another version,
 a command, a field out of range, a line past `channel.MAX_REPORT` bytes) is ignored and
@@ -207,6 +208,7 @@ class Room:
         self.clock = clock
         self.started = clock()
         self.members: dict[str, Member] = {}
+        self._joined = 0  # sessions so far: the first part of each session's id
         self.answers: list[dict[str, Any]] = []
         self.dropped_answers = 0
         self.lead: dict[str, Any] = {"following": False, "locked": False, "goto": None}
@@ -221,9 +223,12 @@ class Room:
         for end in (server_end, child_end):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHANNEL_BUFFER)
         server_end.setblocking(False)
-        member_id = secrets.token_hex(2)
-        while member_id in self.members:
-            member_id = secrets.token_hex(2)
+        # A count, so that ids are unique over the server's life and two attendees' rows in the
+        # answer table never share one (a random 16-bit id alone repeated itself on about a third
+        # of 200-session days); and a random suffix, so that tables of two runs of the server
+        # (both counting from 1) can be put together.
+        self._joined += 1
+        member_id = f"{self._joined}-{secrets.token_hex(2)}"
         member = Member(self, member_id, server_end, child_end)
         self.members[member_id] = member
         if self.ask_name:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tui_attention.serve.guard import (LOG_LINE_CHARS, MAX_LOGGED_CHARS, UNSAFE_CATEGORIES, Backoff, InputFilter, OneLineFormatter, Quota, RefusalLog,
-                                       clean, file_descriptors, source_of)
+                                       Turns, clean, file_descriptors, source_of)
 
 
 def test_clean_escapes_every_control_and_bounds_the_length():
@@ -121,3 +121,22 @@ def test_no_sequence_longer_than_the_bound_gets_through(data):
     assert len(out) <= len(data)
     if b"\x1b" not in data:
         assert out == data
+
+
+async def test_turns_let_one_coroutine_of_a_source_in_at_a_time_and_forget_idle_sources():
+    import asyncio
+
+    turns = Turns()
+    inside = {"a": 0, "b": 0}
+    most = {"a": 0, "b": 0}
+
+    async def check(source: str) -> None:
+        async with turns(source):
+            inside[source] += 1
+            most[source] = max(most[source], inside[source])
+            await asyncio.sleep(0.01)
+            inside[source] -= 1
+
+    await asyncio.gather(*(check(s) for s in "ab" * 5))
+    assert most == {"a": 1, "b": 1}  # one at a time per source; the two sources side by side
+    assert turns.waiting("a") == 0 and not turns._locks  # noqa: SLF001 - nothing kept for quiet sources

@@ -363,3 +363,41 @@ async def test_unconfined_is_said_in_the_banner_and_on_every_attendees_status_li
         assert await wait_until(lambda: client.closed, 20)
     finally:
         server.stop()
+
+
+async def test_parallel_connections_from_one_address_guess_no_faster_than_one(tmp_path):
+    """8 connections (the per-address cap before login) guessing at once: the wrong answers to
+    that address still come at most one per `longest` seconds, as the docs say."""
+    async with serving(tmp_path, password="right") as server:
+        server.backoff = Backoff(first=0.2, longest=0.4)
+        failures: list[float] = []
+        count = server.backoff.failure
+
+        def counted(source, now=None):
+            if source == ATTACKER:
+                failures.append(time.monotonic())
+            return count(source, now)
+
+        server.backoff.failure = counted
+
+        async def guess() -> None:
+            while True:
+                try:
+                    await asyncssh.connect("127.0.0.1", server.port, **client_options(
+                        local_addr=(ATTACKER, 0), password="wrong", preferred_auth="password"))
+                except (asyncssh.Error, OSError):
+                    pass
+
+        guessers = [asyncio.create_task(guess()) for _ in range(8)]
+        started = time.monotonic()
+        await asyncio.sleep(3.0)
+        for task in guessers:
+            task.cancel()
+        await asyncio.gather(*guessers, return_exceptions=True)
+        within = [t for t in failures if t - started <= 3.0]
+        # one at a time: the first at once, then 0.2 s, then 0.4 s each (8 in parallel gave about 8 times that)
+        assert 3 <= len(within) <= 2 + 3.0 / 0.4 + 1, len(within)
+        started = time.monotonic()
+        client = await bounded(attendee(server, OTHER, password="right"))  # another address: no wait
+        assert time.monotonic() - started < 0.4 * 3
+        await client.close()

@@ -8,12 +8,15 @@ clipboard writes or a forged log line onto the instructor's terminal.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import resource
 import time
 import unicodedata
 from collections import OrderedDict
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 log = logging.getLogger("tui_attention.serve")
 
@@ -150,6 +153,37 @@ class Backoff:
 
     def success(self, source: str) -> None:
         self._failures.pop(source, None)
+
+
+class Turns:
+    """One at a time per source: `async with turns(source):` waits while another coroutine of
+    the same source is inside. Password checks go through it, so that the growing delay of
+    `Backoff` holds per address however many connections it opens at once (each one waiting
+    its own delay beside the others multiplied the guessing rate). A source's lock is kept
+    only while someone holds it or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def __call__(self, source: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(source, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[source] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[source]
+            if users <= 1:
+                del self._locks[source]
+            else:
+                self._locks[source] = (lock, users - 1)
+
+    def waiting(self, source: str) -> int:
+        """Coroutines of `source` inside or waiting."""
+        return self._locks.get(source, (None, 0))[1]
 
 
 def file_descriptors(needed: int) -> tuple[int, int]:

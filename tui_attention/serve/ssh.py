@@ -12,9 +12,11 @@ address holding the most is dropped, never the newcomer, so that one address
 cannot lock out the others. After login an address holds at most
 `max_per_address` connections, each with one tutor, and a connection that
 has not started its tutor within `session_grace` seconds is closed. Wrong
-passwords wait longer each time per address (`guard.Backoff`). Every string a
-client sends is escaped before it is logged (`guard.clean`), and repeated
-refusals from one address are logged once per burst (`guard.RefusalLog`).
+passwords wait longer each time per address (`guard.Backoff`), and an address's
+password checks take turns (`guard.Turns`), so that parallel connections do not
+multiply its rate. Every string a client sends is escaped before it is logged
+(`guard.clean`), and repeated refusals from one address are logged once per burst
+(`guard.RefusalLog`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from tui_attention.infra.files import write_atomic
 from tui_attention.infra.paths import data_dir
 from tui_attention.serve.budget import MemoryBudget
 from tui_attention.serve.child import Limits, confinement, remove_stale_workdirs
-from tui_attention.serve.guard import Backoff, Quota, RefusalLog, clean, source_of
+from tui_attention.serve.guard import Backoff, Quota, RefusalLog, Turns, clean, source_of
 from tui_attention.serve.room import Room
 from tui_attention.serve.ssh_session import Session, guard_requests
 
@@ -140,6 +142,7 @@ class TutorSSHServer:
         self.closing = False
         self.refusal = RefusalLog()
         self.backoff = Backoff()
+        self.password_turns = Turns()  # one password check at a time per address
         self.connect_log = Quota(5, 10.0)  # "connect"/"disconnect" lines per source
 
     @property
@@ -381,17 +384,20 @@ class _Connection(asyncssh.SSHServer):
         return self.server.password is not None
 
     async def validate_password(self, username: str, password: str) -> bool:
-        # Every answer to an address with recent wrong passwords waits, right or wrong:
-        # guessing from one address slows down to one try per `Backoff.longest` seconds.
-        delay = self.server.backoff.delay(self.source)
-        if delay:
-            await asyncio.sleep(delay)
-        expected = self.server.password
-        if expected is not None and hmac.compare_digest(password.encode(), expected.encode()):
-            self.server.backoff.success(self.source)
-            return True
+        # Every answer to an address with recent wrong passwords waits, right or wrong, and the
+        # address's checks take turns (the last one's failure is counted before the next reads
+        # its delay): guessing from one address, over however many connections, slows down to
+        # one try per `Backoff.longest` seconds.
+        async with self.server.password_turns(self.source):
+            delay = self.server.backoff.delay(self.source)
+            if delay:
+                await asyncio.sleep(delay)
+            expected = self.server.password
+            if expected is not None and hmac.compare_digest(password.encode(), expected.encode()):
+                self.server.backoff.success(self.source)
+                return True
+            self.server.backoff.failure(self.source)
         self.failures += 1
-        self.server.backoff.failure(self.source)
         self.server.refusal(self.source, "password", "wrong password from %s (user %s)", self.peer,
                             clean(username, 40))
         if self.failures >= MAX_PASSWORD_FAILURES:

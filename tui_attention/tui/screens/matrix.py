@@ -17,7 +17,7 @@ import numpy as np
 from rich.cells import set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.geometry import Size
 from textual.widgets import Static
 
@@ -30,6 +30,7 @@ from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import Step
 from tui_attention.tui.layout import GridBox, ScenePlan, plan_scene, views_size
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid, natural_width
+from tui_attention.tui.widgets.one_frame import Column, Label, OneFrame, Row, Scroll
 from tui_attention.tui.widgets.render import plain
 
 BORDERS = 2
@@ -86,7 +87,7 @@ def pack_lines(parts: tuple[str, ...], width: int, sep: str = "   ") -> list[str
     return lines
 
 
-class Scene(Vertical):
+class Scene(OneFrame, Vertical):
     """The grids of one matrix step, in lines; `signature` says what it was built for."""
 
     DEFAULT_CSS = """
@@ -105,7 +106,7 @@ class Scene(Vertical):
 
     def compose(self) -> ComposeResult:
         for line in self.lines:
-            with Horizontal():
+            with Row():
                 yield from line
         yield from self.extra
 
@@ -114,7 +115,7 @@ class Scene(Vertical):
         return [g for line in self.lines for g in line]
 
 
-class MatrixView(Vertical, can_focus=False):
+class MatrixView(OneFrame, Vertical, can_focus=False):
     DEFAULT_CSS = """
     MatrixView { height: 1fr; }
     MatrixView #matrix-narration { height: auto; border: round $accent; padding: 0 1; }
@@ -133,9 +134,9 @@ class MatrixView(Vertical, can_focus=False):
         self._strip: list[MatrixGrid] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(id="matrix-narration")
-        yield Vertical(id="heads-strip")
-        yield VerticalScroll(id="scenes", can_focus=False)
+        yield Label(id="matrix-narration")
+        yield Column(id="heads-strip")
+        yield Scroll(id="scenes", can_focus=False)
 
     # --- what is on screen ----------------------------------------------------------------
     @property
@@ -349,7 +350,7 @@ class MatrixView(Vertical, can_focus=False):
                     self._set_data(g, weights, k, state)
                     g.label = _("A head {head}").format(head=k + 1)
                     grids.append(g)
-                rows.append(Horizontal(*grids))
+                rows.append(Row(*grids))
                 self._strip += grids
             holder.mount(*rows)
             self._heads_key = key

@@ -63,6 +63,12 @@ def status_line(state: TutorState, width: int = 200) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def _shown(state: TutorState) -> tuple:
+    """What the views draw from: equal before and after a key means the key changed nothing."""
+    return (state.view, state.word, state.step, state.matrix_step, state.head, state.all_heads, state.decimals,
+            state.trace, state.concealed, state.edited)  # a Trace compares by identity (eq=False)
+
+
 class TutorScreen(Screen):
     """The main screen."""
 
@@ -157,12 +163,14 @@ class TutorScreen(Screen):
 
     # --- navigation and switches -----------------------------------------------------------
     def _change(self, change, *args) -> None:
+        before = _shown(self.state)
         try:
             change(*args)
         except ConfigError as exc:
             self.notify(str(exc), title=_("Not possible here"), severity="warning", timeout=8, markup=False)
             return
-        self.refresh_view()
+        if _shown(self.state) != before:  # an arrow held past the last step draws nothing
+            self.refresh_view()
 
     def action_state(self, method: str, *args) -> None:
         """A key that only moves the tutor's state (the table names the TutorState method)."""

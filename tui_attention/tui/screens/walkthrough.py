@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 
 from tui_attention.steps.labels import step_counter, word_counter
 from tui_attention.steps.notation import fmt
@@ -17,6 +17,7 @@ from tui_attention.tui.widgets.results import ResultsPane
 from tui_attention.tui.widgets.tokens import TokensPane
 from tui_attention.tui.widgets.vectors import VectorsPane
 from tui_attention.tui.widgets.weights import WeightsPane
+from tui_attention.tui.widgets.one_frame import Column, OneFrame, Row
 
 NARRATION_INDENT = 3  # the narration's border on either side and its left padding
 VECTORS_FRAME = 3  # the Vectors pane's border on either side and its left padding
@@ -34,13 +35,13 @@ def vectors_width(step, decimals: int) -> int:
     return VECTORS_FRAME + name_w + 1 + shape_w + 1 + widest * (num_w + 1) - 1
 
 
-class WalkthroughView(Vertical):
+class WalkthroughView(OneFrame, Vertical):
     """Tokens on top; vectors and weights beside the results; the step's text below, whole."""
 
     def compose(self) -> ComposeResult:
         yield TokensPane(id="tokens")
-        with Horizontal(id="middle"):
-            with Vertical(id="left"):
+        with Row(id="middle"):
+            with Column(id="left"):
                 yield VectorsPane(id="vectors")
                 yield WeightsPane(id="weights")
             yield ResultsPane(id="results")

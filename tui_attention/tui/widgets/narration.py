@@ -11,16 +11,17 @@ from tui_attention.i18n import _
 from tui_attention.steps.conceal import NOTHING, Concealed
 from tui_attention.steps.step import Step
 from .render import plain
+from .one_frame import Label, OneFrame
 
 
-class NarrationPane(VerticalScroll, can_focus=False):
+class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
     NarrationPane { border: round $accent; padding: 0 0 0 1; height: auto; scrollbar-size-vertical: 0; }
     NarrationPane > Static { width: 1fr; height: auto; }
     """
 
     def compose(self):
-        yield Static(id="narration-text")
+        yield Label(id="narration-text")
 
     _shown: tuple = ()
     _shift = 0  # formula lines moved on from the query word's window (pgdn, pgup)
@@ -78,6 +79,8 @@ class NarrationPane(VerticalScroll, can_focus=False):
         self._render_window()
 
     def _render_window(self) -> None:
+        if self.unchanged(*self._shown[3:], self._shift, self._top):
+            return
         step, counter, max_lines, hidden, paragraph = self._shown[3:8]
         formula = hidden.lines(step.formula_window(max_lines, self._shift))
         text = Text("\n".join(formula), style="bold", no_wrap=False)

@@ -5,6 +5,9 @@ Panes format what the Trace holds; they never compute attention themselves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Sequence
+
 import numpy as np
 from rich.cells import cell_len, set_cell_size
 from rich.table import Table
@@ -32,6 +35,58 @@ def col_window(d: int, limit: int = 8) -> list[int | None]:
 
 def grid(show_header: bool = True) -> Table:
     return Table(box=None, show_header=show_header, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a `text_table`: header, "left" or "right", a style for its cells, and the
+    width bounds (the widest cell sets the width, within [min_width, max_width])."""
+
+    header: str = ""
+    justify: str = "left"
+    style: str = ""
+    min_width: int = 0
+    max_width: int | None = None
+
+
+def text_table(columns: Sequence[Column], rows: Sequence[tuple[Sequence[str | Text], str]],
+               show_header: bool = True) -> Text:
+    """Rows of cells in aligned columns, one space apart, as a single Text of one line per row.
+
+    What `grid()` draws for short cells that fit, at a fraction of the cost: no measuring pass
+    and no wrapping, and its height is its number of lines, so a pane that holds it can be
+    measured without rendering. rows: (cells, row style). A cell wider than its column is cut
+    with an ellipsis (a number never is: its column is as wide as its widest number).
+    """
+    def width_of(cell: str | Text) -> int:
+        return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
+
+    widths = []
+    for c, col in enumerate(columns):
+        w = max([col.min_width, cell_len(col.header) if show_header else 0, *(width_of(r[0][c]) for r in rows)])
+        widths.append(min(w, col.max_width) if col.max_width is not None else w)
+
+    def line(cells: Sequence[str | Text], style: str, header: bool) -> Text:
+        out = Text(no_wrap=True, overflow="crop", style=style, end="")
+        for c, (cell, col, w) in enumerate(zip(cells, columns, widths)):
+            piece = cell.copy() if isinstance(cell, Text) else Text(cell)
+            if piece.cell_len > w:
+                piece = Text(fit_cells(piece.plain, w), style=piece.style)
+            pad = " " * (w - piece.cell_len)
+            if col.justify == "right":
+                piece = Text(pad) + piece
+            else:
+                piece.append(pad)
+            if c + 1 < len(columns):
+                piece.append(" ")  # the gap takes the cell's style, as a Table's padding does
+            if not header and col.style:
+                piece.stylize(col.style)
+            out.append_text(piece)
+        return out
+
+    lines = [line([Text(col.header) for col in columns], "bold", True)] if show_header else []
+    lines += [line(cells, style or "", False) for cells, style in rows]
+    return Text("\n", no_wrap=True, overflow="crop").join(lines)
 
 
 def cells(vector: np.ndarray, decimals: int, cols: list[int | None]) -> list[str]:

@@ -17,12 +17,13 @@ from tui_attention.steps.notation import fmt, fmt_vector, sub
 from tui_attention.steps.step import Step
 from tui_attention.tui.layout import window
 
-from .render import bar, fit_cells, grid, label, plain
+from .render import Column, bar, fit_cells, plain, text_table
+from .one_frame import OneFrame
 
 BAR_CELLS = 6
 
 
-class ResultsPane(Static):
+class ResultsPane(OneFrame, Static):
     DEFAULT_CSS = """
     ResultsPane { border: round $primary; padding: 0 1; height: auto; }
     """
@@ -30,6 +31,8 @@ class ResultsPane(Static):
     def show(self, trace: Trace, step: Step, decimals: int, rows: int = 11, hidden: Concealed = NOTHING) -> None:
         """One line per word (the `rows` words around the query word), then Σα and z; the cells
         an open question hides are "?"."""
+        if self.unchanged(trace, step, decimals, rows, hidden):
+            return
         i = step.word
         h = trace.heads[step.head]
         filled = step.filled
@@ -38,12 +41,9 @@ class ResultsPane(Static):
         stage = "logits" if "logits" in filled else "scaled" if "scaled" in filled else None
         logit_head = step.score_label(stage or "logits") if step.score_label("logits") != "s" else ""
         shown = window(trace.n, i, rows)
-        table = grid()
         # As wide as the widest score shown (a cut number would be a wrong number).
         num = max(decimals + 3, *(len(fmt(h.scaled[i, j], decimals)) for j in shown if h.scaled[i, j] > float("-inf")))
-        # Numbers never shrink (a cut number would be a wrong number); the word column gives way.
-        table.add_column("j", justify="right", no_wrap=True, style="dim", min_width=len(str(trace.n)))
-        # Share the width out by hand: Rich would rather drop whole columns (the bar) than shorten a word.
+        # Share the width out by hand: a table would rather drop whole columns (the bar) than shorten a word.
         avail = self.content_size.width or 36
         fixed = len(str(trace.n)) + num + (max(num, 4) if logit_head else 0) + decimals + 3
         gaps = 5 if logit_head else 4
@@ -53,12 +53,13 @@ class ResultsPane(Static):
         if word_w < 5:
             bar_cells = max(2, bar_cells - (5 - word_w))
             word_w = max(3, avail - fixed - gaps - bar_cells)
-        table.add_column(_("word"), no_wrap=True, overflow="ellipsis", max_width=word_w)
-        table.add_column(f"q{sub(i + 1)}·k_j", justify="right", no_wrap=True, min_width=num)
+        # Numbers never shrink (a cut number would be a wrong number); the word column gives way.
+        columns = [Column("j", "right", "dim", len(str(trace.n))), Column(_("word"), max_width=word_w),
+                   Column(f"q{sub(i + 1)}·k_j", "right", min_width=num)]
         if logit_head:
-            table.add_column(logit_head, justify="right", no_wrap=True, min_width=max(num, 4))
-        table.add_column(f"α{sub(i + 1)}ⱼ", justify="right", no_wrap=True, min_width=decimals + 3)
-        table.add_column(_("bar"), no_wrap=True, min_width=bar_cells, max_width=bar_cells)
+            columns.append(Column(logit_head, "right", min_width=max(num, 4)))
+        columns += [Column(f"α{sub(i + 1)}ⱼ", "right", min_width=decimals + 3),
+                    Column(_("bar"), min_width=bar_cells, max_width=bar_cells)]
         dots = "·"
         head = step.head
 
@@ -67,9 +68,10 @@ class ResultsPane(Static):
                 return HIDDEN
             return fmt(getattr(h, key)[i, j], decimals)
 
+        rows = []
         for j in shown:
             word = trace.tokens[j]
-            row = [str(j + 1), label(fit_cells(word, word_w))]
+            row = [str(j + 1), fit_cells(word, word_w)]
             row.append(number("scores", j) if "scores" in filled else dots)
             if logit_head:
                 row.append(number(stage, j) if stage else dots)
@@ -78,7 +80,8 @@ class ResultsPane(Static):
                 row += [shown_weight, bar(h.weights[i, j], bar_cells) if shown_weight != HIDDEN else ""]
             else:
                 row += [dots, ""]
-            table.add_row(*row, style="bold reverse" if j == i else None)
+            rows.append((row, "bold reverse" if j == i else ""))
+        table = text_table(columns, rows)
         parts = [table]
         if "weights" in filled:
             # A hidden weight hides its row (it is 1 - Σ of the others), and the row's sum with it.

@@ -8,15 +8,18 @@ from textual.widgets import Static
 from tui_attention.i18n import _
 from tui_attention.tui.layout import token_line
 from .render import plain
+from .one_frame import OneFrame
 
 
-class TokensPane(Static):
+class TokensPane(OneFrame, Static):
     DEFAULT_CSS = """
     TokensPane { height: auto; border: round $primary; border-title-color: $text; padding: 0 1; }
     """
 
     def show(self, tokens: tuple[str, ...], query: int | None, used: frozenset[int], width: int) -> None:
         """One line: the words around the query word that fit `width` cells."""
+        if self.unchanged(tokens, query, used, width):
+            return
         text = Text(no_wrap=True, overflow="ellipsis")
         shown = token_line(tokens, query or 0, width)
         if shown.start > 0:

@@ -12,6 +12,7 @@ from tui_attention.steps.notation import fmt, sub
 from tui_attention.steps.step import Step, VectorRow
 from tui_attention.tui.layout import window
 from .render import plain
+from .one_frame import OneFrame
 
 STYLES = {"read": "", "read-query": "underline", "written": "reverse", "read-written": "reverse"}
 SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉"
@@ -62,7 +63,7 @@ def fit_rows(step: Step, max_rows: int | None) -> tuple[list[VectorRow], list[st
     return kept, notes
 
 
-class VectorsPane(Static):
+class VectorsPane(OneFrame, Static):
     DEFAULT_CSS = """
     VectorsPane { border: round $primary; padding: 0 0 0 1; height: auto; }
     """
@@ -70,6 +71,8 @@ class VectorsPane(Static):
     def show(self, step: Step, decimals: int, max_rows: int | None = None, hidden: Concealed = NOTHING) -> None:
         """The Step's rows; with `max_rows`, a long run of one matrix's rows (k₁..kₙ) is cut to
         the rows around the query word, and a note says so."""
+        if self.unchanged(step, decimals, max_rows, hidden):
+            return
         rows, notes = fit_rows(step, max_rows)
         self.border_title = plain(_("Vectors"))
         self.border_subtitle = plain(_("read · written (reversed)"))

@@ -12,8 +12,9 @@ from tui_attention.steps.conceal import HIDDEN, NOTHING, Concealed
 from tui_attention.steps.step import WEIGHT_KEYS, Step
 
 from .render import cells, col_window, grid, label, plain
+from .one_frame import OneFrame
 
-class WeightsPane(Static):
+class WeightsPane(OneFrame, Static):
     DEFAULT_CSS = """
     WeightsPane { border: round $primary; padding: 0 1; height: auto; }
     """
@@ -21,6 +22,8 @@ class WeightsPane(Static):
     def show(self, trace: Trace, step: Step, decimals: int, edited: frozenset = frozenset(), rows: int = 7,
              hidden: Concealed = NOTHING) -> None:
         """W_q, W_k, W_v: the one being multiplied, its first `rows` rows; idle, their shapes."""
+        if self.unchanged(trace, step.head, step.multiplies, decimals, edited, rows, hidden):
+            return
         head = trace.heads[step.head]
         active = step.multiplies
         if not active:

@@ -34,3 +34,30 @@ def test_report_never_follows_a_symlink(tmp_path):
     log.symlink_to(target)
     Served(tmp_path, log).report(RuntimeError("boom"))
     assert target.read_text() == "keep"
+
+
+def test_report_goes_to_the_inherited_file_named_by_the_environment(tmp_path):
+    import os
+
+    from tui_attention.serve.child import make_error_report, read_error_report
+
+    fd = make_error_report()
+    try:
+        os.pwrite(fd, b"an older, longer report " * 100, 0)
+        served = Served.from_environment({"TUI_ATTENTION_SERVED": "1", "TUI_ATTENTION_ERROR_FD": str(fd)})
+        assert served.error_fd == fd and served.error_log is None
+        try:
+            raise KeyError("boom")
+        except KeyError as exc:
+            served.report(exc)
+        report = read_error_report(fd)
+        assert report.rstrip().endswith("KeyError: 'boom'") and "older" not in report  # replaced, not appended
+        assert not (tmp_path / ".error.log").exists()
+    finally:
+        os.close(fd)
+    read_end, write_end = os.pipe()  # an open descriptor that is no file
+    for bad in ("", "x", "-1", "999999", str(read_end)):
+        served = Served.from_environment({"TUI_ATTENTION_SERVED": "1", "TUI_ATTENTION_ERROR_FD": bad})
+        assert served.error_fd is None, bad
+    os.close(read_end)
+    os.close(write_end)

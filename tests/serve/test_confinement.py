@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,8 @@ import pytest
 from serve_helpers import Screen, bounded, wait_until
 from tui_attention.serve import landlock
 from tui_attention.serve.child import (
+    ERROR_FD,
     ERROR_LOG,
-    ERROR_LOG_NAME,
     MAX_ERROR_REPORT,
     SERVED,
     UNCONFINED,
@@ -34,6 +33,7 @@ from tui_attention.serve.child import (
     clean_term,
     confinement,
     confinement_status,
+    make_error_report,
     make_workdir,
     read_error_report,
     tutor_argv,
@@ -283,11 +283,13 @@ def test_a_failing_test_tutor_means_not_in_force(monkeypatch):
 def test_child_environment_says_served_error_log_and_unconfined(monkeypatch, workdirs):
     workdir = workdirs()
     monkeypatch.setenv(UNCONFINED, "1")  # a stray value of the server's is not passed on
-    monkeypatch.setenv(ERROR_LOG, "/elsewhere")
+    monkeypatch.setenv(ERROR_LOG, "/elsewhere")  # nor where the server's own errors would go
+    monkeypatch.setenv(ERROR_FD, "7")
     monkeypatch.setenv("TUI_ATTENTION_LANDLOCK", "on")  # other TUI_ATTENTION_* are
     env = child_environment(workdir, unconfined=False)
     assert env[SERVED] == "1"
-    assert env[ERROR_LOG] == os.path.join(workdir, ERROR_LOG_NAME)
+    assert ERROR_LOG not in env and ERROR_FD not in env
+    assert child_environment(workdir, unconfined=False, error_fd=12)[ERROR_FD] == "12"
     assert UNCONFINED not in env
     assert env["TUI_ATTENTION_LANDLOCK"] == "on"
     assert child_environment(workdir, unconfined=True)[UNCONFINED] == "1"
@@ -317,43 +319,39 @@ def test_the_wrapper_adds_unconfined_when_it_could_not_confine(monkeypatch, work
 # -- error reports ---------------------------------------------------------------------
 
 
-def test_read_error_report_bounds_its_size_and_keeps_the_end(workdirs):
-    workdir = workdirs()
-    assert read_error_report(workdir) is None
-    log = Path(workdir, ERROR_LOG_NAME)
-    log.write_text("")
-    assert read_error_report(workdir) is None
-    log.write_text("Traceback (most recent call last):\nValueError: boom\n")
-    assert read_error_report(workdir) == "Traceback (most recent call last):\nValueError: boom\n"
-    log.write_bytes(b"x" * (5 * MAX_ERROR_REPORT) + b"\xff" + b"\nValueError: the end\n")
-    report = read_error_report(workdir)
-    assert report is not None and len(report) <= MAX_ERROR_REPORT
-    assert report.endswith("ValueError: the end\n") and "\ufffd" in report
-    assert report.startswith("[... ") and "not shown]" in report.splitlines()[0]
+def test_read_error_report_bounds_its_size_and_keeps_the_end():
+    fd = make_error_report()
+    try:
+        assert not os.get_inheritable(fd)  # a child gets it only through pass_fds
+        assert read_error_report(fd) is None
+        os.pwrite(fd, b"  \n", 0)
+        assert read_error_report(fd) is None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, b"Traceback (most recent call last):\nValueError: boom\n", 0)
+        assert read_error_report(fd) == "Traceback (most recent call last):\nValueError: boom\n"
+        os.pwrite(fd, b"x" * (5 * MAX_ERROR_REPORT) + b"\xff" + b"\nValueError: the end\n", 0)
+        report = read_error_report(fd)
+        assert report is not None and len(report) <= MAX_ERROR_REPORT
+        assert report.endswith("ValueError: the end\n") and "\ufffd" in report
+        assert report.startswith("[... ") and "not shown]" in report.splitlines()[0]
+    finally:
+        os.close(fd)
 
 
-def test_read_error_report_reads_no_link_fifo_or_other_file(tmp_path, workdirs):
-    secret = tmp_path / "host_key"
-    secret.write_text("SECRET")
+def test_the_error_report_has_no_name_in_the_session_folder(workdirs):
     workdir = workdirs()
-    log = Path(workdir, ERROR_LOG_NAME)
-    log.symlink_to(secret)
-    assert read_error_report(workdir) is None
-    log.unlink()
-    os.link(secret, log)  # a second name of a server file
-    assert read_error_report(workdir) is None
-    log.unlink()
-    os.mkfifo(log)
-    started = time.monotonic()
-    assert read_error_report(workdir) is None  # and did not block
-    assert time.monotonic() - started < 5
+    fd = make_error_report()
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        assert not target.startswith(workdir) and not os.path.exists(target)  # a memfd, or an unlinked file
+    finally:
+        os.close(fd)
 
 
 ERROR_CHILD = r"""
 import os, sys
-with open(os.environ["TUI_ATTENTION_ERROR_LOG"], "w") as f:
-    f.write("Traceback (most recent call last):\nRuntimeError: served tutor broke\n")
-sys.exit(1)
+os.write(int(os.environ["TUI_ATTENTION_ERROR_FD"]), b"Traceback (most recent call last):\nRuntimeError: served tutor broke\n")
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
 """
 
 
@@ -373,6 +371,16 @@ async def test_pty_child_hands_the_error_report_over_before_removing_its_directo
     assert exits == [1]
     assert reports == [("Traceback (most recent call last):\nRuntimeError: served tutor broke\n", True)]
     assert not os.path.exists(child.workdir or "")
+
+
+async def test_pty_child_reads_no_error_report_after_a_clean_exit():
+    reports: list[str] = []
+    exits: list[int] = []
+    child = PtyChild([sys.executable, "-P", "-c", ERROR_CHILD, "0"], on_output=lambda data: None,
+                     on_exit=exits.append, on_error_report=reports.append)
+    child.start()
+    assert await bounded(wait_until(lambda: bool(exits), 30), 40)
+    assert exits == [0] and reports == []
 
 
 async def test_a_failing_error_report_callback_still_ends_the_child_cleanly():

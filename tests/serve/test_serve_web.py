@@ -729,13 +729,13 @@ def test_the_banner_says_when_tutors_are_not_confined():
 
 
 async def test_a_tutors_internal_error_reaches_the_log_escaped(tmp_path, caplog):
-    """A served tutor writes its traceback to $TUI_ATTENTION_ERROR_LOG and shows the attendee one
-    line; the server logs where and what, escaped (the text is the tutor's)."""
+    """A served tutor writes its traceback to the file $TUI_ATTENTION_ERROR_FD and shows the
+    attendee one line; the server logs where and what, escaped (the text is the tutor's)."""
     caplog.set_level(logging.INFO, logger="tui_attention.serve")
     script = tmp_path / "crash.py"
     script.write_text(
         "import os, sys\n"
-        "open(os.environ['TUI_ATTENTION_ERROR_LOG'], 'w').write("
+        "open(int(os.environ['TUI_ATTENTION_ERROR_FD']), 'w', closefd=False).write("
         "'Traceback (most recent call last):\\n  File \"/x/app.py\", line 7, in boom\\n'"
         " 'ZeroDivisionError: \\x1b[2J division by zero\\n')\n"
         "sys.exit(1)\n")
@@ -754,3 +754,25 @@ async def test_a_tutors_internal_error_reaches_the_log_escaped(tmp_path, caplog)
     await bounded(scenario())
     (line,) = [r.getMessage() for r in caplog.records if "stopped on an internal error" in r.getMessage()]
     assert 'File "/x/app.py", line 7, in boom | ZeroDivisionError: \\x1b[2J division by zero' in line
+
+
+async def test_a_file_the_attendee_saves_cannot_forge_an_internal_error(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    script = tmp_path / "forge.py"
+    script.write_text(  # writes what an attendee's save prompt can write in the session folder, then quits
+        "open('.error.log', 'w').write('Traceback (most recent call last):\\n"
+        "  File \"/x/forged.py\", line 1, in forged\\nRuntimeError: forged\\n')\n")
+
+    async def scenario():
+        server = TutorWebServer([sys.executable, "-P", str(script)], port=0)
+        await server.start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                tab = await Tab(http, server.port).open()
+                assert await wait_until(lambda: tab.closed, 20)
+                assert await wait_until(lambda: not server.services, 20)
+        finally:
+            await server.close()
+
+    await bounded(scenario())
+    assert not [r for r in caplog.records if "internal error" in r.getMessage() or "forged" in r.getMessage()]

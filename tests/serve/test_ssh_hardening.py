@@ -310,7 +310,7 @@ async def test_a_tutor_past_the_memory_budget_is_refused_with_a_message(tmp_path
 
 CRASHING_TUTOR = r'''
 import os, sys
-with open(os.environ["TUI_ATTENTION_ERROR_LOG"], "w") as f:
+with open(int(os.environ["TUI_ATTENTION_ERROR_FD"]), "w", closefd=False) as f:
     f.write('Traceback (most recent call last):\n  File "/x/app.py", line 7, in boom\n    1/0\n'
             'ZeroDivisionError: \x1b]52;c;ZXZpbA==\x07 division by zero\n')
 sys.stderr.write("tui-attention stopped on an internal error (ZeroDivisionError)\r\n")
@@ -401,3 +401,26 @@ async def test_parallel_connections_from_one_address_guess_no_faster_than_one(tm
         client = await bounded(attendee(server, OTHER, password="right"))  # another address: no wait
         assert time.monotonic() - started < 0.4 * 3
         await client.close()
+
+
+FORGING_TUTOR = r'''
+import os, sys
+with open(".error.log", "w") as f:  # a file an attendee's save prompt can write in the session folder
+    f.write('Traceback (most recent call last):\n  File "/x/forged.py", line 1, in forged\nRuntimeError: forged\n')
+sys.exit(int(sys.argv[1]))
+'''
+
+
+@pytest.mark.parametrize("status", [0, 3])
+async def test_a_file_the_attendee_saves_cannot_forge_an_internal_error(tmp_path, caplog, status):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    script = tmp_path / "forge.py"
+    script.write_text(FORGING_TUTOR)
+    server = TutorSSHServer([sys.executable, "-P", str(script), str(status)], port=0)
+    await server.start()
+    try:
+        client = await TerminalClient().connect(server.port)
+        assert await wait_until(lambda: client.closed, 20)
+    finally:
+        await server.close()
+    assert not [m for m in logged(caplog) if "internal error" in m or "forged" in m]

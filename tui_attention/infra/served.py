@@ -4,8 +4,12 @@ The server starts each attendee's tutor with this environment (see `serve.child`
 
     TUI_ATTENTION_SERVED=1           the tutor is served: it writes only inside its session
                                      folder (its working directory and HOME)
-    TUI_ATTENTION_ERROR_LOG=PATH     where an internal error's traceback goes, for the
-                                     instructor's log; the attendee sees one line
+    TUI_ATTENTION_ERROR_FD=N         an open file, inherited from the server, where an
+                                     internal error's traceback goes, for the instructor's
+                                     log; the attendee sees one line. It has no name in the
+                                     session folder, so nothing an attendee saves can forge it
+    TUI_ATTENTION_ERROR_LOG=PATH     the same as a file name, for a tutor started by hand
+                                     (a server never sets it)
     TUI_ATTENTION_UNCONFINED=1       the server runs without Landlock (`serve --unconfined`):
                                      the tutor says so on its status line
 
@@ -15,6 +19,7 @@ Nothing here trusts more than it must: a missing or empty variable means "not so
 from __future__ import annotations
 
 import os
+import stat
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +32,13 @@ MAX_REPORT_BYTES = 64 * 1024  # one traceback; the server reads no more than thi
 
 @dataclass(frozen=True)
 class Served:
-    """A served tutor: `root` is the only folder it writes in; `error_log` receives tracebacks."""
+    """A served tutor: `root` is the only folder it writes in; tracebacks go to the open file
+    `error_fd` (the server's), else to `error_log`."""
 
     root: Path
     error_log: Path | None = None
     unconfined: bool = False
+    error_fd: int | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Served | None:
@@ -40,18 +47,38 @@ class Served:
             return None
         log = environ.get("TUI_ATTENTION_ERROR_LOG") or None
         return cls(root=Path.cwd(), error_log=Path(log) if log else None,
-                   unconfined=environ.get("TUI_ATTENTION_UNCONFINED") == "1")
+                   unconfined=environ.get("TUI_ATTENTION_UNCONFINED") == "1",
+                   error_fd=_report_file(environ.get("TUI_ATTENTION_ERROR_FD", "")))
 
     def report(self, error: BaseException) -> str:
-        """Write `error`'s traceback to the error log (bounded) and return the one line an
-        attendee sees instead."""
-        if self.error_log is not None:
-            text = "".join(traceback.format_exception(error)).encode("utf-8", "backslashreplace")
-            try:
+        """Write `error`'s traceback to the error report (bounded, replacing an earlier one)
+        and return the one line an attendee sees instead."""
+        text = "".join(traceback.format_exception(error)).encode("utf-8", "backslashreplace")
+        text = text[-MAX_REPORT_BYTES:]  # the end of a traceback names the error
+        try:
+            if self.error_fd is not None:
+                os.ftruncate(self.error_fd, 0)
+                os.pwrite(self.error_fd, text, 0)
+            elif self.error_log is not None:
                 fd = os.open(self.error_log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(text[-MAX_REPORT_BYTES:])  # the end of a traceback names the error
-            except OSError:
-                pass  # the attendee's line below still holds; the server logs the exit status
+                    fh.write(text)
+        except OSError:
+            pass  # the attendee's line below still holds; the server logs the exit status
         return _("tui-attention stopped on an internal error ({kind}); the instructor's log has the details. "
                  "Connect again to start over.").format(kind=type(error).__name__)
+
+
+def _report_file(text: str) -> int | None:
+    """The inherited descriptor named by TUI_ATTENTION_ERROR_FD, if it is an open regular file
+    (made not inheritable: nothing the tutor might start gets it); else None."""
+    if not text.isdigit():
+        return None
+    fd = int(text)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        os.set_inheritable(fd, False)
+    except OSError:
+        return None
+    return fd

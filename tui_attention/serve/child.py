@@ -11,8 +11,11 @@ execute nothing but itself and open no TCP connections (see `landlock`);
 `confinement_status()` says whether that is in force. It never sees the
 server's environment beyond PATH and the locale; it is told it is served
 (TUI_ATTENTION_SERVED), whether it is unconfined (TUI_ATTENTION_UNCONFINED)
-and where to leave an error report for the server (TUI_ATTENTION_ERROR_LOG,
-read back by `read_error_report`).
+and where to leave an error report for the server: TUI_ATTENTION_ERROR_FD, an
+open file the server made before the tutor started (`make_error_report`), with
+no name in the session folder, so that nothing an attendee saves can stand in
+for it; the server reads it back (`read_error_report`) only after an exit that
+was not clean.
 
 `pty_child.PtyChild` runs such a child under a pseudo-terminal.
 """
@@ -38,11 +41,11 @@ _TERM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 _COLORTERM_VALUES = ("truecolor", "24bit")
 # TERM values for which Rich's Console.is_dumb_terminal pins the size at 80x25
 _FIXED_SIZE_TERMS = frozenset({"dumb", "unknown"})
-ERROR_LOG_NAME = ".error.log"  # in the session directory: the tutor's traceback
-MAX_ERROR_REPORT = 20 * 1024  # characters of it the server reads
+MAX_ERROR_REPORT = 20 * 1024  # characters of the tutor's traceback the server reads
 SERVED = "TUI_ATTENTION_SERVED"
 UNCONFINED = "TUI_ATTENTION_UNCONFINED"
-ERROR_LOG = "TUI_ATTENTION_ERROR_LOG"
+ERROR_FD = "TUI_ATTENTION_ERROR_FD"  # the descriptor of the error report the tutor inherits
+ERROR_LOG = "TUI_ATTENTION_ERROR_LOG"  # a path instead (a tutor run by hand); never passed on by a server
 
 
 @dataclass(frozen=True)
@@ -226,32 +229,37 @@ def remove_stale_workdirs() -> int:
     return removed
 
 
-def read_error_report(workdir: str) -> str | None:
-    """The tutor's error report (TUI_ATTENTION_ERROR_LOG) in `workdir`, or None if there is none.
+def make_error_report() -> int:
+    """A new, empty file for one tutor's error report, as an open descriptor (not inheritable:
+    pass it to the child with `pass_fds`). It has no name anywhere (a memfd, or an unlinked
+    temporary file where memfd_create is missing), so the tutor reaches it only through the
+    descriptor it inherits, and an attendee's save or export cannot make or replace it."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.memfd_create("tui-attention-error-report", os.MFD_CLOEXEC)
+        except OSError:
+            pass
+    with tempfile.TemporaryFile() as fh:  # the server's TMPDIR, never a session folder
+        return os.dup(fh.fileno())
 
-    The file is the child's: it is opened without following a link, only if
-    it is a regular file of this user with one name, without blocking, and
-    at most its last MAX_ERROR_REPORT characters are returned (a cut is said
-    on the first line). Undecodable bytes become U+FFFD. Empty or
-    whitespace-only reports count as none.
+
+def read_error_report(fd: int) -> str | None:
+    """The tutor's error report in the file `fd` (from `make_error_report`), or None if it is
+    empty. Call it only after an exit that was not clean: a tutor that quit normally has
+    nothing to report.
+
+    At most its last MAX_ERROR_REPORT characters are returned (a cut is said on the first
+    line). Undecodable bytes become U+FFFD. Empty or whitespace-only reports count as none.
     """
-    path = os.path.join(workdir, ERROR_LOG_NAME)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-    except OSError:
-        return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_nlink != 1:
+        if not stat.S_ISREG(st.st_mode):
             return None
         keep = MAX_ERROR_REPORT - 64  # room for the note on the cut
-        size = st.st_size
-        cut = max(size - keep, 0)
+        cut = max(st.st_size - keep, 0)
         data = os.pread(fd, keep, cut)
     except OSError:
         return None
-    finally:
-        os.close(fd)
     text = data.decode("utf-8", errors="replace")
     if not text.strip():
         return None
@@ -262,7 +270,7 @@ def read_error_report(workdir: str) -> str | None:
 
 def child_environment(
     workdir: str, term: str | None = None, colorterm: str | None = None, *, unconfined: bool | None = None,
-    channel_fd: int | None = None,
+    channel_fd: int | None = None, error_fd: int | None = None,
 ) -> dict[str, str]:
     """A small, explicit environment: nothing of the server's secrets leaks in.
 
@@ -272,9 +280,9 @@ def child_environment(
     and break resizing. The pty's window size is set before the child starts.
 
     Always set, for the tutor: TUI_ATTENTION_SERVED=1 (it is served: its
-    save and export prompts stay in its session directory) and
-    TUI_ATTENTION_ERROR_LOG=<workdir>/.error.log (where it writes a traceback
-    for the server, see `read_error_report`). TUI_ATTENTION_UNCONFINED=1 is
+    save and export prompts stay in its session directory). With `error_fd`
+    (from `make_error_report`, inherited), TUI_ATTENTION_ERROR_FD names it:
+    where the tutor writes a traceback for the server. TUI_ATTENTION_UNCONFINED=1 is
     set when `unconfined` is true, or, with the default None, when
     `confinement_status()` says confinement is not in force here (and the
     child wrapper adds it whenever it could not confine the child).
@@ -307,12 +315,13 @@ def child_environment(
     if os.environ.get("VIRTUAL_ENV"):
         env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
     for key, value in os.environ.items():
-        if key.startswith("TUI_ATTENTION_") and key not in (SERVED, UNCONFINED, ERROR_LOG, CHANNEL_FD_ENV):
+        if key.startswith("TUI_ATTENTION_") and key not in (SERVED, UNCONFINED, ERROR_LOG, ERROR_FD, CHANNEL_FD_ENV):
             env[key] = value
     if channel_fd is not None:
         env[CHANNEL_FD_ENV] = str(channel_fd)
     env[SERVED] = "1"
-    env[ERROR_LOG] = os.path.join(workdir, ERROR_LOG_NAME)
+    if error_fd is not None:
+        env[ERROR_FD] = str(error_fd)
     if unconfined is None:
         unconfined = not confinement_status()[0]
     if unconfined:

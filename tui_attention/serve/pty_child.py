@@ -19,8 +19,8 @@ import subprocess
 import termios
 from typing import Callable, Sequence
 
-from tui_attention.serve.child import (Limits, child_environment, clamp_size, clean_term, make_workdir,
-                                       read_error_report, wrapped_argv)
+from tui_attention.serve.child import (Limits, child_environment, clamp_size, clean_term, make_error_report,
+                                       make_workdir, read_error_report, wrapped_argv)
 
 MAX_INPUT_BACKLOG = 64 * 1024  # bytes of attendee input waiting for the child
 KILL_GRACE = 2.0  # seconds between SIGHUP and SIGKILL
@@ -36,10 +36,11 @@ class PtyChild:
 
     on_output(bytes) gets everything the child writes; on_exit(returncode) is
     called exactly once, after the child has been reaped, its remaining output
-    delivered and its working directory removed. If the tutor left an error
-    report in its working directory (see `read_error_report`),
-    on_error_report(text) gets it first, just before the directory is removed;
-    the text is the child's: escape it before logging. `unconfined` is passed
+    delivered and its working directory removed. If the tutor's exit was not
+    clean (not status 0) and it left an error report in the file the server
+    gave it (`make_error_report`, inherited), on_error_report(text) gets it
+    first, just before the directory is removed; the text is the child's:
+    escape it before logging. `unconfined` is passed
     to `child_environment`, and so is `channel_fd`, which the child inherits.
     """
 
@@ -73,6 +74,7 @@ class PtyChild:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._master = -1
         self._pidfd = -1
+        self._error_fd = -1  # the tutor's error report (child.make_error_report)
         self._reading = False
         self._paused = False
         self._output_closed = False
@@ -95,6 +97,7 @@ class PtyChild:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.workdir = make_workdir()
+        self._error_fd = make_error_report()
         master, slave = os.openpty()
         try:
             _set_winsize(slave, *self.size)
@@ -102,7 +105,8 @@ class PtyChild:
             attrs[0] |= getattr(termios, "IUTF8", 0)
             termios.tcsetattr(slave, termios.TCSANOW, attrs)
             env = child_environment(self.workdir, self.term, self.colorterm, unconfined=self.unconfined,
-                                    channel_fd=self.channel_fd)
+                                    channel_fd=self.channel_fd, error_fd=self._error_fd)
+            passed = (self._error_fd,) if self.channel_fd is None else (self._error_fd, self.channel_fd)
             self.proc = subprocess.Popen(
                 wrapped_argv(self.argv, self.limits, tty=True, confine=self.workdir),
                 stdin=slave,
@@ -111,11 +115,13 @@ class PtyChild:
                 cwd=self.workdir,
                 env=env,
                 close_fds=True,
-                pass_fds=() if self.channel_fd is None else (self.channel_fd,),
+                pass_fds=passed,
                 start_new_session=True,
             )
         except BaseException:
             os.close(master)
+            os.close(self._error_fd)
+            self._error_fd = -1
             shutil.rmtree(self.workdir, ignore_errors=True)
             raise
         finally:
@@ -299,16 +305,23 @@ class PtyChild:
                 loop.remove_reader(self._pidfd)
             os.close(self._pidfd)
             self._pidfd = -1
+        if self._error_fd >= 0:
+            # Only an exit that was not clean has a report: a tutor that quit, with status 0,
+            # has nothing to say, whatever the file holds.
+            report = None
+            if self._on_error_report is not None and self.returncode != 0:
+                report = read_error_report(self._error_fd)
+            os.close(self._error_fd)
+            self._error_fd = -1
+            if report is not None:
+                assert self._on_error_report is not None
+                try:
+                    self._on_error_report(report)
+                except Exception as exc:  # on_exit still comes, and the directory still goes
+                    if loop is not None:
+                        loop.call_exception_handler(
+                            {"message": "on_error_report failed", "exception": exc}
+                        )
         if self.workdir:
-            if self._on_error_report is not None:
-                report = read_error_report(self.workdir)
-                if report is not None:
-                    try:
-                        self._on_error_report(report)
-                    except Exception as exc:  # on_exit still comes, and the directory still goes
-                        if loop is not None:
-                            loop.call_exception_handler(
-                                {"message": "on_error_report failed", "exception": exc}
-                            )
             shutil.rmtree(self.workdir, ignore_errors=True)
 

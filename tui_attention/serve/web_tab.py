@@ -18,8 +18,8 @@ from typing import Any
 
 from textual_serve.app_service import AppService
 
-from tui_attention.serve.child import (Limits, child_environment, exit_description, make_workdir, read_error_report,
-                                       wrapped_argv)
+from tui_attention.serve.child import (Limits, child_environment, exit_description, make_error_report, make_workdir,
+                                       read_error_report, wrapped_argv)
 from tui_attention.serve.guard import InputFilter, clean, error_summary
 
 log = logging.getLogger("tui_attention.serve")
@@ -47,11 +47,13 @@ class TutorAppService(AppService):
         self.input: TabInput | None = None  # set once the tutor runs
         self.close_reason = close_reason  # async (code, text): closes the tab with a reason
         self.member = member  # this tab in the server's room (`room.Member`), if it has one
+        self.error_fd = -1  # the tutor's error report (child.make_error_report)
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         assert self.workdir is not None, "the working directory comes first"
         env = child_environment(self.workdir, "xterm-256color",
-                                channel_fd=self.member.child_fd if self.member is not None else None)
+                                channel_fd=self.member.child_fd if self.member is not None else None,
+                                error_fd=self.error_fd if self.error_fd >= 0 else None)
         env.update(
             TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver",
             TEXTUAL_FPS="60",
@@ -65,6 +67,7 @@ class TutorAppService(AppService):
 
     async def _open_app_process(self, width: int = 80, height: int = 24):
         self.workdir = make_workdir()
+        self.error_fd = make_error_report()
         self._process = process = await asyncio.create_subprocess_exec(
             *wrapped_argv(self.argv, self.limits, tty=False, confine=self.workdir),
             stdin=asyncio.subprocess.PIPE,
@@ -73,7 +76,7 @@ class TutorAppService(AppService):
             env=self._build_environment(width, height),
             cwd=self.workdir,
             start_new_session=True,
-            pass_fds=(self.member.child_fd,) if self.member is not None else (),
+            pass_fds=(self.error_fd, self.member.child_fd) if self.member is not None else (self.error_fd,),
         )
         if self.member is not None:
             self.member.started()
@@ -171,7 +174,8 @@ class TutorAppService(AppService):
                 pass
 
     async def stop(self) -> None:
-        """Ask the tutor to quit; kill its session if it does not; reap it; remove its directory."""
+        """Ask the tutor to quit; kill its session if it does not; reap it; log its error report
+        if it did not exit cleanly; remove its directory."""
         self.stopping = True
         task, self._task = self._task, None
         if task is not None:
@@ -187,10 +191,15 @@ class TutorAppService(AppService):
         if self._process is not None and await self._wait(STOP_GRACE) is None:
             self._kill_group()
             await self._wait(STOP_GRACE)
-        if self.workdir:
-            report = read_error_report(self.workdir)
+        if self.error_fd >= 0:
+            returncode = self._process.returncode if self._process is not None else None
+            # A tutor that quit cleanly has nothing to report, whatever the file holds.
+            report = read_error_report(self.error_fd) if returncode not in (0, None) else None
             if report:  # the attendee saw one line; the instructor gets where and what
                 log.error("tutor of %s stopped on an internal error: %s", self.shown, error_summary(report))
+            os.close(self.error_fd)
+            self.error_fd = -1
+        if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 

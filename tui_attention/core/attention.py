@@ -30,8 +30,9 @@ def scale_factor(scale: str, d_k: int) -> float:
 
 
 def scale_scores(s: np.ndarray, scale: str, d_k: int) -> np.ndarray:
-    """S / sqrt(d_k) when scale == "sqrt_dk", else S.  Shape kept, input not mutated."""
-    return s / scale_factor(scale, d_k)
+    """S / sqrt(d_k) when scale == "sqrt_dk", else S itself (the trace's arrays are read-only, so
+    the unscaled stage shares S's memory: 2 MiB at 512 words).  Shape kept, input not mutated."""
+    return s / scale_factor(scale, d_k) if scale == "sqrt_dk" else s
 
 
 def causal_mask(n: int) -> np.ndarray:
@@ -40,9 +41,10 @@ def causal_mask(n: int) -> np.ndarray:
 
 
 def apply_mask(s: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """S with masked cells set to -inf (not a large negative number), so exp() gives exactly 0."""
+    """S with masked cells set to -inf (not a large negative number), so exp() gives exactly 0.
+    Without a mask, S itself (read-only in the trace, so shared rather than copied)."""
     if mask is None:
-        return s.copy()
+        return s
     return np.where(mask, -np.inf, s)
 
 

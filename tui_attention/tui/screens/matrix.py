@@ -13,6 +13,8 @@ in every matrix with one row per word; `g` adds every head's A on top.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from rich.cells import set_cell_size
 from rich.text import Text
@@ -298,7 +300,15 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
         grid.label = title
 
     def _fill(self, scene: Scene, state: TutorState) -> None:
-        key = (id(state.trace), state.head, state.decimals, state.concealed)
+        # The trace by weak reference: an id() could be reused by the next trace, and a strong
+        # reference would keep a replaced trace (44 MiB at 512 x 1024) alive.
+        key = (weakref.ref(state.trace), state.head, state.decimals, state.concealed)
+        for other in self._scenes.values():
+            if other is not scene and other.filled_for is not None and other.filled_for[0]() is not state.trace:
+                # A hidden scene of an older trace lets its arrays go; it is filled again when shown.
+                for g in other.grids:
+                    g.set_data(np.zeros((0, 0)), [], [])
+                other.filled_for = None
         if scene.filled_for != key:
             for g in scene.grids:
                 self._set_data(g, tensor(g.key), g.head, state)
@@ -337,7 +347,7 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
         if not strip:
             return
         lines = tuple(line for line in plan.lines if line[0] < len(strip))
-        key = (id(t), state.decimals, t.config.heads, state.concealed, self._width(), lines)
+        key = (weakref.ref(t), state.decimals, t.config.heads, state.concealed, self._width(), lines)
         if self._heads_key != key:
             holder.remove_children()
             weights = tensor("weights")

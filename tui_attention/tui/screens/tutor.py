@@ -10,6 +10,8 @@ builds only what the first screen needs. Below MIN_WIDTH x MIN_HEIGHT only the
 
 from __future__ import annotations
 
+import weakref
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -66,7 +68,7 @@ def status_line(state: TutorState, width: int = 200) -> str:
 def _shown(state: TutorState) -> tuple:
     """What the views draw from: equal before and after a key means the key changed nothing."""
     return (state.view, state.word, state.step, state.matrix_step, state.head, state.all_heads, state.decimals,
-            state.trace, state.concealed, state.edited)  # a Trace compares by identity (eq=False)
+            weakref.ref(state.trace), state.concealed, state.edited)  # the same trace, not an equal one
 
 
 class TutorScreen(Screen):

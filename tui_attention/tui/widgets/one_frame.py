@@ -10,6 +10,8 @@ finds nothing new. Textual's own scroll path updates sizes the same way (`layout
 
 from __future__ import annotations
 
+import weakref
+
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.widgets import Static
@@ -18,12 +20,30 @@ from textual.widgets import Static
 _PLAIN = (int, float, str, bool, tuple, frozenset, type(None))
 
 
-def same(a: tuple, b: tuple | None) -> bool:
-    """Whether two show() signatures are the same: values compared by value, objects (a Trace, a
-    Step, a Concealed) by identity. The steps are cached per trace, so the same step is the same
-    object, and a pane shown it again has nothing new to draw."""
-    return b is not None and len(a) == len(b) and all(
-        x is y or (isinstance(x, _PLAIN) and type(x) is type(y) and x == y) for x, y in zip(a, b))
+def _held(x: object) -> object:
+    """What a signature keeps of x: a value itself, an object by weak reference (a pane must not
+    keep a replaced trace, 44 MiB at 512 x 1024, alive until it is shown again)."""
+    if isinstance(x, _PLAIN):
+        return x
+    try:
+        return weakref.ref(x)
+    except TypeError:
+        return x
+
+
+def same(new: tuple, held: tuple | None) -> bool:
+    """Whether show() is called with what it was last shown: values compared by value, objects
+    (a Trace, a Step, a Concealed) by identity. The steps are cached per trace, so the same step
+    is the same object, and a pane shown it again has nothing new to draw."""
+    if held is None or len(new) != len(held):
+        return False
+    for x, h in zip(new, held):
+        if isinstance(h, weakref.ref):
+            if h() is not x:
+                return False
+        elif not (h is x or (isinstance(x, _PLAIN) and type(x) is type(h) and x == h)):
+            return False
+    return True
 
 
 class OneFrame:
@@ -38,7 +58,7 @@ class OneFrame:
         signature = (*signature, self.content_size.width)  # type: ignore[attr-defined]
         if same(signature, self._signature):
             return True
-        self._signature = signature
+        self._signature = tuple(_held(x) for x in signature)
         return False
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:

@@ -6,6 +6,7 @@ from importlib import resources
 from typing import Iterable
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -13,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
 from tui_attention.i18n import _
-from tui_attention.tui.bindings import Key, every_key
+from tui_attention.tui.bindings import LEARN_KEYS, Key, every_key
 from tui_attention.tui.widgets.render import plain
 
 
@@ -47,6 +48,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll() as scroll:
             scroll.border_title = plain(_("Help: every key (escape, ? or q closes)"))
             yield Static(key_table(every_key(), self.app), id="help-keys")
+            # The learn view (T) is a screen of its own: its keys are not the tutor's, so listed apart.
+            yield Static(Text(_("In the learn view (T):"), style="bold"), id="help-learn-title")
+            yield Static(key_table(LEARN_KEYS, self.app), id="help-learn-keys")
             text = (resources.files("tui_attention.tui") / "help.md").read_text(encoding="utf-8")
             yield Markdown(text, id="help-text")
 

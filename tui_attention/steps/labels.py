@@ -66,3 +66,8 @@ def word_counter(word: int, n: int) -> str:
 def step_counter(step: Step) -> str:
     """step 3/9: where `step` is in its sequence."""
     return _("step {step}/{steps}").format(step=step.index + 1, steps=step.total)
+
+
+def trained_source(training: dict) -> str:
+    """Where trained numbers come from, for the status line: "trained: reverse @ step 400"."""
+    return _("trained: {task} @ step {step}").format(task=training["task"], step=training["steps"])

@@ -21,6 +21,7 @@ from tui_attention.core.attention import scale_factor
 from tui_attention.core.config import Config
 from tui_attention.i18n import N_, _
 
+from .labels import trained_source  # noqa: F401  (part of this module's interface)
 from .notation import fmt, significant
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500)  # steps a second
@@ -276,8 +277,3 @@ def log_curve(losses: list[float]) -> list[float]:
     """The loss curve on a log scale (a sparkline's heights): the fall from 1.6 to 0.0001 is four
     steps of ten, not one cliff and a flat line."""
     return [math.log10(max(x, 1e-12)) for x in losses]
-
-
-def trained_source(training: dict) -> str:
-    """Where trained numbers come from, for the status line: "trained: reverse @ step 400"."""
-    return _("trained: {task} @ step {step}").format(task=training["task"], step=training["steps"])

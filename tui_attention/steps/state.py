@@ -18,7 +18,7 @@ from tui_attention.core.scenario import apply_overrides
 from tui_attention.i18n import _
 
 from .conceal import NOTHING, Concealed
-from .learning import trained_source
+from .labels import trained_source
 from .matrix import matrix_steps
 from .notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
 from .step import WORD_STEP_KINDS, Step

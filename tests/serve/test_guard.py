@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tui_attention.serve.guard import (LOG_LINE_CHARS, MAX_LOGGED_CHARS, UNSAFE_CATEGORIES, Backoff, InputFilter, OneLineFormatter, Quota, RefusalLog,
-                                       Turns, clean, file_descriptors, source_of)
+                                       StartRate, Turns, clean, file_descriptors, source_of)
 
 
 def test_clean_escapes_every_control_and_bounds_the_length():
@@ -140,3 +140,26 @@ async def test_turns_let_one_coroutine_of_a_source_in_at_a_time_and_forget_idle_
     await asyncio.gather(*(check(s) for s in "ab" * 5))
     assert most == {"a": 1, "b": 1}  # one at a time per source; the two sources side by side
     assert turns.waiting("a") == 0 and not turns._locks  # noqa: SLF001 - nothing kept for quiet sources
+
+
+def test_start_rate_is_a_burst_then_one_per_interval_per_address_and_bounded_in_all():
+    rate = StartRate(burst=3, interval=2.0)
+    for k in range(3):
+        assert rate.refusal("a", now=100.0) is None
+        rate.started("a", now=100.0)
+    why = rate.refusal("a", now=100.0)
+    assert why == "Too many tutors started from your address just now; try again in 2 s."
+    assert rate.refusal("b", now=100.0) is None  # another address is not held back
+    assert rate.refusal("a", now=102.0) is None  # one more after the interval...
+    rate.started("a", now=102.0)
+    assert rate.refusal("a", now=103.0) is not None  # ...and only one
+    everyone = StartRate(burst=1, interval=2.0)  # in all: a burst of 10, then one every 0.5 s
+    for k in range(10):
+        assert everyone.refusal(f"10.0.0.{k}", now=0.0) is None
+        everyone.started(f"10.0.0.{k}", now=0.0)
+    assert everyone.refusal("10.0.1.1", now=0.0) == "Too many tutors are starting at once; try again in 1 s."
+    assert everyone.refusal("10.0.1.1", now=0.5) is None
+    free = StartRate(burst=1, interval=0)
+    for _ in range(100):
+        free.started("a")
+    assert free.refusal("a") is None

@@ -776,3 +776,88 @@ async def test_a_file_the_attendee_saves_cannot_forge_an_internal_error(tmp_path
 
     await bounded(scenario())
     assert not [r for r in caplog.records if "internal error" in r.getMessage() or "forged" in r.getMessage()]
+
+
+# -- how often tutors start, and what a tab closed at once leaves in the log ---------------------
+
+
+def waiting_tutor(tmp_path) -> list[str]:
+    """A stand-in tutor that starts at once and waits for its tab to go (its stdin to close)."""
+    script = tmp_path / "wait.py"
+    script.write_text("import sys\nsys.stdin.buffer.read()\n")
+    return [sys.executable, "-P", str(script)]
+
+
+async def test_tutor_starts_are_rate_limited_per_address_with_a_reason(tmp_path, caplog):
+    """Attack: one address opens and closes tabs in a loop, each a tutor start (about half a
+    second of CPU). Past a burst it is told to wait (code 4006); another address is not."""
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+
+    async def scenario():
+        server = TutorWebServer(waiting_tutor(tmp_path), port=0, start_burst=2, start_interval=1.0)
+        await server.start()
+        try:
+            async with from_address("127.0.0.2") as two, from_address("127.0.0.3") as three:
+                for _ in range(2):
+                    tab = await Tab(two, server.port).open()
+                    assert await wait_until(lambda: len(server.services) == 1, 20)
+                    await tab.close()
+                    assert await wait_until(lambda: not server.services, 20)
+                refused = await Tab(two, server.port).open()
+                assert await wait_until(lambda: refused.closed, 20)
+                assert refused.close_code == 4006
+                assert refused.close_reason.startswith("Too many tutors started from your address just now; try again")
+                other = await Tab(three, server.port).open()
+                assert await wait_until(lambda: len(server.services) == 1, 20)
+                await other.close()
+                await asyncio.sleep(1.1)  # the bucket refills: one more start
+                again = await Tab(two, server.port).open()
+                assert await wait_until(lambda: len(server.services) == 1, 20)
+                await again.close()
+        finally:
+            await server.close()
+
+    await bounded(scenario())
+    assert any("refused 127.0.0.2: Too many tutors started" in r.getMessage() for r in caplog.records)
+
+
+async def test_connect_and_disconnect_lines_are_rate_limited_per_address(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+
+    async def scenario():
+        server = TutorWebServer(waiting_tutor(tmp_path), port=0, start_interval=0)
+        await server.start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(8):
+                    tab = await Tab(http, server.port).open()
+                    assert await wait_until(lambda: len(server.services) == 1, 20)
+                    await tab.close()
+                    assert await wait_until(lambda: not server.services, 20)
+        finally:
+            await server.close()
+
+    await bounded(scenario())
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(("connect ", "disconnect "))]
+    assert 1 <= len(lines) <= 5, lines  # 16 events, a few lines
+
+
+async def test_a_tab_closed_during_start_up_logs_no_internal_error(caplog):
+    """A tab closed right after its first frame used to make the tutor trip over its own
+    half-mounted screen (NoMatches: No child found with id='walkthrough'), logged as an
+    internal error each time."""
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+
+    async def scenario():
+        async with serving(start_interval=0) as server, aiohttp.ClientSession() as http:
+            for _ in range(4):
+                ws = await http.ws_connect(f"http://127.0.0.1:{server.port}/ws")
+                await ws.receive(timeout=20)  # its first frame: the terminal set-up, before the first screen
+                await ws.close()
+                assert await wait_until(lambda: not server.services, 20)
+            tab = await Tab(http, server.port).open()  # and a tab that stays gets its tutor as ever
+            assert await wait_until(lambda: shows_tutor(tab.screen.text()), 30)
+            await tab.close()
+
+    await bounded(scenario())
+    assert not [r.getMessage() for r in caplog.records if "internal error" in r.getMessage()]

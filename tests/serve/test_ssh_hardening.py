@@ -424,3 +424,22 @@ async def test_a_file_the_attendee_saves_cannot_forge_an_internal_error(tmp_path
     finally:
         await server.close()
     assert not [m for m in logged(caplog) if "internal error" in m or "forged" in m]
+
+
+async def test_tutor_starts_are_rate_limited_per_address_with_a_reason(tmp_path, caplog):
+    """Attack: one address (who knows the password) connects and quits in a loop, each a tutor
+    start. Past a burst it is told to wait; another address is not."""
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path, start_burst=2, start_interval=1.0) as server:
+        for _ in range(2):
+            client = await bounded(attendee(server, ATTACKER))
+            await client.close()
+        refused = await bounded(TerminalClient().connect(server.port, local_addr=(ATTACKER, 0)))
+        assert await refused.wait_for("Too many tutors started from your address just now; try again in", 20)
+        assert await wait_until(lambda: refused.closed, 10)
+        other = await bounded(attendee(server, OTHER))
+        await other.close()
+        await asyncio.sleep(1.1)  # the bucket refills: one more start
+        again = await bounded(attendee(server, ATTACKER))
+        await again.close()
+    assert any("Too many tutors started" in m for m in logged(caplog))

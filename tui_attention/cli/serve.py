@@ -89,6 +89,16 @@ def _server_parser(sub, shared: argparse.ArgumentParser, name: str, default_port
                "an address behind NAT)"),
     )  # fmt: skip
     p.add_argument(
+        "--start-burst", type=_at_least(1), default=3, metavar="N",
+        help=_("tutors one address may start at once before --start-interval applies (default: 3; raise it "
+               "with --max-per-address when attendees share an address)"),
+    )  # fmt: skip
+    p.add_argument(
+        "--start-interval", type=_seconds, default=2.0, metavar="SECONDS",
+        help=_("then one tutor start per address every SECONDS (default: 2; all addresses together: 10 times "
+               "the burst, then 4 times the rate; 0: no limit)"),
+    )  # fmt: skip
+    p.add_argument(
         "--idle-timeout", type=_seconds, default=900.0, metavar="SECONDS",
         help=_("close sessions without a key press for this long (default: 900; 0 never)"),
     )  # fmt: skip
@@ -161,6 +171,8 @@ def _common_options(args: argparse.Namespace) -> dict:
         "port": args.port,
         "max_sessions": args.max_sessions,
         "max_per_address": args.max_per_address,
+        "start_burst": args.start_burst,
+        "start_interval": args.start_interval,
         "idle_timeout": args.idle_timeout,
         "memory_budget_mb": args.memory_budget if args.memory_budget is not None else default_budget_mb(),
         "unconfined": unconfined,

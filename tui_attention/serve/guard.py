@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import math
 import resource
 import time
 import unicodedata
@@ -103,6 +104,72 @@ class Quota:
         while len(self._seen) > self.sources:
             self._seen.popitem(last=False)
         return allowed
+
+
+class Buckets:
+    """A token bucket per source: at most `burst` events at once, then one every `interval`
+    seconds (an interval of 0 lets everything through). `wait(source)` is 0 if one may
+    happen now, else the seconds until one may; `take(source)` counts one. Remembers at most
+    `sources` sources (the quietest are forgotten first: a full bucket)."""
+
+    def __init__(self, burst: float, interval: float, sources: int = 4096) -> None:
+        self.burst, self.interval, self.sources = burst, interval, sources
+        self._level: OrderedDict[str, tuple[float, float]] = OrderedDict()  # source -> (tokens, when)
+
+    def _tokens(self, source: str, now: float) -> float:
+        tokens, when = self._level.get(source, (self.burst, now))
+        return min(self.burst, tokens + (now - when) / self.interval)
+
+    def wait(self, source: str, now: float | None = None) -> float:
+        if self.interval <= 0:
+            return 0.0
+        tokens = self._tokens(source, time.monotonic() if now is None else now)
+        return 0.0 if tokens >= 1 else (1 - tokens) * self.interval
+
+    def take(self, source: str, now: float | None = None) -> None:
+        if self.interval <= 0:
+            return
+        now = time.monotonic() if now is None else now
+        tokens = self._tokens(source, now)
+        self._level.pop(source, None)
+        self._level[source] = (tokens - 1, now)
+        while len(self._level) > self.sources:
+            self._level.popitem(last=False)
+
+
+class StartRate:
+    """How often tutors may start (each costs about half a second of CPU): per source address
+    a burst of `burst`, then one every `interval` seconds; and from all addresses together a
+    burst of 10 x `burst`, then one every `interval` / 4 seconds (defaults: 30, then 2 a
+    second, about one core of a 2-core machine), so that many addresses at once are bounded
+    too and a room arriving together still gets in within seconds. `refusal(source)` is None
+    if a tutor may start now (then call `started(source)`), else one line for the attendee."""
+
+    TOTAL_BURST, TOTAL_RATE = 10, 4  # the bucket of all addresses, in multiples of one address's
+
+    def __init__(self, burst: int = 3, interval: float = 2.0) -> None:
+        self.burst, self.interval = burst, interval
+        self.per_source = Buckets(burst, interval)
+        self.total = Buckets(burst * self.TOTAL_BURST, interval / self.TOTAL_RATE)
+
+    def refusal(self, source: str, now: float | None = None) -> str | None:
+        now = time.monotonic() if now is None else now
+        if (wait := self.per_source.wait(source, now)) > 0:
+            return f"Too many tutors started from your address just now; try again in {math.ceil(wait)} s."
+        if (wait := self.total.wait("", now)) > 0:
+            return f"Too many tutors are starting at once; try again in {math.ceil(wait)} s."
+        return None
+
+    def started(self, source: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self.per_source.take(source, now)
+        self.total.take("", now)
+
+    def describe(self) -> str:
+        if self.interval <= 0:
+            return "no limit on how often tutors start"
+        return (f"{self.burst} tutor starts at once per address, then one every {self.interval:g} s "
+                f"({self.burst * self.TOTAL_BURST}, then one every {self.interval / self.TOTAL_RATE:g} s in all)")
 
 
 class RefusalLog:

@@ -11,7 +11,9 @@ from one address; past either cap the oldest waiting connection of the
 address holding the most is dropped, never the newcomer, so that one address
 cannot lock out the others. After login an address holds at most
 `max_per_address` connections, each with one tutor, and a connection that
-has not started its tutor within `session_grace` seconds is closed. Wrong
+has not started its tutor within `session_grace` seconds is closed; tutors start
+at most as often as `guard.StartRate` allows (per address and in all), since
+each start costs about half a second of CPU. Wrong
 passwords wait longer each time per address (`guard.Backoff`), and an address's
 password checks take turns (`guard.Turns`), so that parallel connections do not
 multiply its rate. Every string a client sends is escaped before it is logged
@@ -36,7 +38,7 @@ from tui_attention.infra.files import write_atomic
 from tui_attention.infra.paths import data_dir
 from tui_attention.serve.budget import MemoryBudget
 from tui_attention.serve.child import Limits, confinement, remove_stale_workdirs
-from tui_attention.serve.guard import Backoff, Quota, RefusalLog, Turns, clean, source_of
+from tui_attention.serve.guard import Backoff, Quota, RefusalLog, StartRate, Turns, clean, source_of
 from tui_attention.serve.room import Room
 from tui_attention.serve.ssh_session import Session, guard_requests
 
@@ -108,6 +110,8 @@ class TutorSSHServer:
         memory_budget_mb: int | None = None,
         unconfined: bool = False,
         room: Room | None = None,
+        start_burst: int = 3,
+        start_interval: float = 2.0,
     ) -> None:
         if password is not None and authorized_keys is not None:
             raise ValueError("use either a password or authorized keys, not both")
@@ -143,6 +147,7 @@ class TutorSSHServer:
         self.refusal = RefusalLog()
         self.backoff = Backoff()
         self.password_turns = Turns()  # one password check at a time per address
+        self.starts = StartRate(start_burst, start_interval)  # how often tutors may start
         self.connect_log = Quota(5, 10.0)  # "connect"/"disconnect" lines per source
 
     @property
@@ -206,6 +211,7 @@ class TutorSSHServer:
         if self.unconfined:
             lines.append("  UNCONFINED (--unconfined): every attendee's status line says so")
         lines.append(f"  memory:         {self.budget.describe()}, {self.limits.memory_mb} MB each at most")
+        lines.append(f"  starts:         {self.starts.describe()}")
         if self.password is not None:
             lines.append("  login:          any user name, with the workshop password")
         elif self.authorized_keys is not None:
@@ -267,8 +273,11 @@ class TutorSSHServer:
         if len(self.sessions) >= self.max_sessions:
             return (f"Sorry, this workshop server is full ({self.max_sessions} sessions in use). "
                     "Please try again in a few minutes.")
+        if (why := self.starts.refusal(session.connection.source)) is not None:
+            return why
         if (why := self.budget.admit(self.child_pids)) is not None:
             return why
+        self.starts.started(session.connection.source)
         self.sessions.add(session)
         return None
 

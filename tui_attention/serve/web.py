@@ -9,6 +9,9 @@ What a stranger's browser (or a script posing as one) can make it do is bounded:
 
 * the websocket opens only from the served page's own origin (or --public-url's), so a
   cross-site page cannot open a tutor in a visitor's name;
+* tutors start at most as often as `guard.StartRate` allows, per address and in all (each
+  start costs about half a second of CPU; a script opening and closing tabs in a loop ate
+  two cores); connect and disconnect lines are logged at most a few per address in a burst;
 * at most `max_per_address` tabs and `max_connections_per_address` TCP connections per
   source address (a local proxy's own 127.0.0.1 or ::1 is not capped, the addresses in its
   X-Forwarded-For are), and `max_connections` in all; half-open and idle HTTP connections
@@ -60,13 +63,13 @@ from tui_attention.serve.child import (
     exit_description,
     remove_stale_workdirs,
 )
-from tui_attention.serve.guard import RefusalLog, clean, file_descriptors, source_of
+from tui_attention.serve.guard import Quota, RefusalLog, StartRate, clean, file_descriptors, source_of
 from tui_attention.serve.room import Room
 from tui_attention.serve.web_http import (AcceptStorms, Client, DescriptorBudgetError, OneLineBadRequests, bracketed,
                                           carries_secret, duration, open_descriptors, origin_of, reason_bytes,
                                           PROXY_PEERS, this_machine_address, valid_host)
-from tui_attention.serve.web_tab import (CLOSE_ADDRESS_FULL, CLOSE_FULL, CLOSE_IDLE, CLOSE_NO_MEMORY, CLOSE_TUTOR_STOPPED,
-                                         MAX_PENDING_INPUT,
+from tui_attention.serve.web_tab import (CLOSE_ADDRESS_FULL, CLOSE_FULL, CLOSE_IDLE, CLOSE_NO_MEMORY, CLOSE_TOO_FAST,
+                                         CLOSE_TUTOR_STOPPED, MAX_PENDING_INPUT,
                                          STOP_GRACE, TabInput, TutorAppService)
 
 log = logging.getLogger("tui_attention.serve")
@@ -105,6 +108,8 @@ class TutorWebServer(Server):
         keepalive_timeout: float = 15.0,
         backlog: int = 64,
         proxy_secret: str | None = None,
+        start_burst: int = 3,
+        start_interval: float = 2.0,
     ) -> None:
         if public_url is not None and proxy_secret is not None:
             raise ValueError("public_url and proxy_secret exclude each other")
@@ -137,6 +142,8 @@ class TutorWebServer(Server):
         self.connections: dict[Any, str] = {}  # aiohttp's handler -> source
         self.connections_per_source: Counter[str] = Counter()
         self.refusals = RefusalLog()
+        self.connect_log = Quota(5, 10.0)  # "connect"/"disconnect" lines per source, as serve ssh
+        self.starts = StartRate(start_burst, start_interval)  # how often tutors may start
         self._bad_requests = OneLineBadRequests(self.refusals)
         self.closing = False
 
@@ -383,6 +390,7 @@ class TutorWebServer(Server):
             lines.append("  listening on loopback only: put a reverse proxy in front, or use --host")
         lines.append(f"  files:          {confinement()}")
         lines.append(f"  memory:         {self.budget.describe()}, {self.limits.memory_mb} MB each at most")
+        lines.append(f"  starts:         {self.starts.describe()}")
         if self.unconfined:
             lines.append(
                 "  WARNING: THE TUTORS ARE NOT CONFINED (--unconfined): every attendee's tutor can read and write "
@@ -466,12 +474,17 @@ class TutorWebServer(Server):
                 websocket, request, CLOSE_ADDRESS_FULL,
                 f"Too many tabs from your address ({self.max_per_address}): close one and reload this page.",
             )  # fmt: skip
+        if (why := self.starts.refusal(client.source)) is not None:
+            self.refusals(client.source, "starts", "refused %s: %s", client.shown, why)
+            return await self._refuse_tab(websocket, request, CLOSE_TOO_FAST, why)
         if (why := self.budget.admit(self.child_pids)) is not None:
             self.refusals(client.source, "memory", "refused %s: %s", client.shown, why)
             return await self._refuse_tab(websocket, request, CLOSE_NO_MEMORY, why)
 
+        self.starts.started(client.source)
         await websocket.prepare(request)
-        log.info("connect %s (%d tabs)", client.shown, len(self.services) + 1)
+        if self.connect_log.allow(client.source):
+            log.info("connect %s (%d tabs)", client.shown, len(self.services) + 1)
 
         async def close_with_reason(code: int, text: str) -> None:
             await websocket.close(code=code, message=reason_bytes(text))
@@ -525,5 +538,6 @@ class TutorWebServer(Server):
             extra = f", tutor {exit_description(returncode)}" if returncode is not None else ""
             if tab is not None and tab.dropped:
                 extra += f", {tab.dropped} bytes of keys dropped (more than {MAX_PENDING_INPUT // 1024} KiB waiting)"
-            log.info("disconnect %s%s", client.shown, extra)
+            if self.connect_log.allow(client.source):
+                log.info("disconnect %s%s", client.shown, extra)
         return websocket

@@ -2,6 +2,13 @@
 (textual-serve's per-tab process manager, with our wrapper, environment and session
 directory) and relays its output; `TabInput` passes the tab's keys through an
 `InputFilter` in order and coalesces its resizes.
+
+When the tab goes away, its tutor is asked to quit (textual-serve's "quit" packet) once it
+has drawn its first screen; before that it is ended with a signal instead. A Textual app
+told to quit while its first screen is still mounting trips over its own half-removed
+widgets (NoMatches: No child found with id='walkthrough', from the tutor screen's on_mount)
+and exits with status 1 and an error report, for an error that is no bug, in the log of
+every tab closed during start-up.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -26,11 +34,15 @@ log = logging.getLogger("tui_attention.serve")
 
 # Close codes (4000-4999 are the application's) and the reasons the page shows.
 CLOSE_IDLE, CLOSE_FULL, CLOSE_ADDRESS_FULL, CLOSE_TUTOR_STOPPED, CLOSE_NO_MEMORY = 4001, 4002, 4003, 4004, 4005
+CLOSE_TOO_FAST = 4006  # too many tutors started from that address (or in all) just now
 STOP_GRACE = 3.0  # seconds for a tab's tutor to quit after the tab went away
 MAX_PENDING_INPUT = 256 * 1024  # bytes of keys waiting for a tutor; a message past it is dropped whole
 CONTROL_INTERVAL = 0.1  # seconds between two resizes (or focus changes) passed to a tutor
 STDERR_TAIL = 4096  # bytes of a tutor's stderr kept for the log
 RESET_TERMINAL = b"\x1b[0m\x1b[?1049l\x1b[?25h"
+# A frame of the tutor's screen starts by placing the cursor (CSI row;col H); what Textual writes
+# before its first frame (alternate screen, mouse and paste modes, OSC 22) places nothing.
+PAINT = re.compile(rb"\x1b\[\d+;\d+H")
 
 class TutorAppService(AppService):
     """textual-serve's per-tab process manager, starting our guarded child."""
@@ -48,6 +60,7 @@ class TutorAppService(AppService):
         self.close_reason = close_reason  # async (code, text): closes the tab with a reason
         self.member = member  # this tab in the server's room (`room.Member`), if it has one
         self.error_fd = -1  # the tutor's error report (child.make_error_report)
+        self.painted = False  # the tutor has drawn its first screen
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         assert self.workdir is not None, "the working directory comes first"
@@ -87,6 +100,11 @@ class TutorAppService(AppService):
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
+
+    async def on_data(self, payload: bytes) -> None:
+        if not self.painted and PAINT.search(payload):
+            self.painted = True
+        await super().on_data(payload)
 
     async def _relay(self) -> None:
         """textual-serve's `AppService.run`, but the tutor's stderr is kept short (its last
@@ -174,16 +192,20 @@ class TutorAppService(AppService):
                 pass
 
     async def stop(self) -> None:
-        """Ask the tutor to quit; kill its session if it does not; reap it; log its error report
-        if it did not exit cleanly; remove its directory."""
+        """Ask the tutor to quit (once it has drawn its first screen; before, end it with a
+        signal: see the module's docstring); kill its session if it does not; reap it; log its
+        error report if it did not exit cleanly; remove its directory."""
         self.stopping = True
         task, self._task = self._task, None
         if task is not None:
             await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
-            try:
-                await asyncio.wait_for(self.send_meta({"type": "quit"}), STOP_GRACE)
-            except TimeoutError:
-                pass
+            if self.painted:
+                try:
+                    await asyncio.wait_for(self.send_meta({"type": "quit"}), STOP_GRACE)
+                except TimeoutError:
+                    pass
+            else:
+                self._kill_group()
             done, _ = await asyncio.wait({task}, timeout=STOP_GRACE)
             if not done:
                 self._kill_group()

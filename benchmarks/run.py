@@ -16,6 +16,14 @@ key_ms
     for the sizes (N x D) 5x4, 64x64, 512x64 and 512x1024, V in walkthrough and matrix,
     A in step (right/left), word (down/up) and switch (s, the scale switch).
 
+    The floor: a bare Textual app whose one Static is rewritten with a new screenful of signed
+    four-decimal numbers on each key, measured the same way in the same run (between the sizes,
+    median of the runs). key_ratio is the tutor's median CPU per key over the floor's, with the
+    mean frames per key: {"figure": "key_ratio", "view": V, "action": A, "tokens": N,
+    "d_model": D, "median": r, "frames_per_key": f}. The matrix view builds each step's grids on
+    its first visit; that visit is measured on its own ({"figure": "first_visit_ms", ...}) before
+    the samples, which then revisit built steps.
+
     Scenario: ``TutorState(overrides=Overrides(sentence="w0 w1 ... w{N-1}", d_model=D))``,
     i.e. a generated scenario with N distinct words; d_k = d_v = 3, d_ff = 5, one head
     and seed 23 stay at their defaults (the tutor's defaults, and what the issue's sizes
@@ -270,6 +278,21 @@ async def bench_size(n: int, d: int, samples: int, profile: tuple[str, str] | No
                 await pilot.pause()
                 await settle(app, clock)
                 assert app.state.view == "matrix", app.state.view
+                # Each matrix step's grids are built (mounted) on its first visit, once per session
+                # and trace: measured here as a figure of its own, so that the samples below are
+                # what a learner going back and forth pays.
+                first_visits: list[float] = []
+                while True:
+                    current, last = _position(app, "step")
+                    if current == last:
+                        break
+                    first_visits.append((await press_timed(app, clock, "right"))[1])
+                while _position(app, "step")[0] > 0:
+                    await press_timed(app, clock, "left")
+                results.append({"figure": "first_visit_ms", "view": "matrix", "tokens": n, "d_model": d,
+                                "median": round(statistics.median(first_visits), 2)})
+                log(f"  first visit of each matrix step {n}x{d}: CPU median {statistics.median(first_visits):.2f} "
+                    f"max {max(first_visits):.2f} ms")
             for action, (forward, backward) in ACTIONS.items():
                 if profile is not None and profile != (view, action):
                     continue

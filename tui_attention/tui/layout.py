@@ -115,10 +115,19 @@ def plan_walkthrough(
     min_middle = max(MIN_MIDDLE, results_need)
 
     def formula_fit(text_room: int, paragraph: int) -> int:
-        k = formula_count
-        while k > 1 and paragraph + formula_heights(k) > text_room:
-            k -= 1
-        return k
+        """The most formula lines (at least 1) that fit beside the paragraph: a window of k lines
+        is never shorter than one of k - 1, so a binary search finds it (a 512-word step has
+        512 lines, each wrapped to measure it)."""
+        if formula_count <= 1 or paragraph + formula_heights(formula_count) <= text_room:
+            return formula_count
+        low, high = 1, formula_count - 1  # fits(low) is assumed (the title and one line always show)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if paragraph + formula_heights(mid) <= text_room:
+                low = mid
+            else:
+                high = mid - 1
+        return low
 
     text_room = room - BORDERS - min_middle
     paragraph = narration_lines

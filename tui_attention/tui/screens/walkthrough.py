@@ -75,8 +75,12 @@ class WalkthroughView(OneFrame, Vertical):
         console = self.app.console
         text_width = max(10, width - NARRATION_INDENT)
 
+        wrapped: dict[str, int] = {}  # the planner asks for many windows of the same lines
+
         def lines(text: str) -> int:
-            return len(Text(text).wrap(console, text_width)) if text else 0
+            if text not in wrapped:
+                wrapped[text] = len(Text(text).wrap(console, text_width)) if text else 0
+            return wrapped[text]
 
         def formula_heights(k: int) -> int:
             return sum(lines(line) for line in step.formula_window(k))

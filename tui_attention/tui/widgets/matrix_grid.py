@@ -724,6 +724,17 @@ class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
 
     _pending_scroll: tuple[int, int | None] | None = None
     _centre: tuple[int, int | None] | None = None  # the cell scroll_around keeps in the middle
+    _laid_out: tuple | None = None  # (size, virtual size, container size) at the last layout
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # ScrollView compares the virtual size the compositor passes, which is not the grid's own
+        # (set_data sets that), so every layout of the screen would refresh the scrollbars and
+        # draw a second frame for each key. Only a real change of size or content size counts.
+        laid_out = (size, self.virtual_size, container_size)
+        if laid_out == self._laid_out:
+            return False
+        self._laid_out = laid_out
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def on_resize(self) -> None:
         if self._centre is not None:

@@ -82,3 +82,21 @@ def test_any_text_is_a_path_inside_the_root_or_a_refusal(tmp_path_factory, text)
         assert "\n" not in str(exc)
         return
     assert path == root or root in path.parents
+
+
+def test_disk_usage_counts_every_file_as_at_least_a_block_and_follows_no_link(tmp_path):
+    from tui_attention.infra.typed_paths import BLOCK, disk_usage
+
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"x" * 100_000)
+    session = tmp_path / "session"
+    (session / "csv").mkdir(parents=True)
+    for k in range(3):
+        (session / "csv" / f"{k}.csv").write_text("1")
+    (session / "big.npz").write_bytes(b"y" * 50_000)
+    (session / "link").symlink_to(outside)  # counts as the link, not as what it points to
+    used = disk_usage(session)
+    assert 50_000 + 3 * BLOCK <= used < 50_000 + 100_000
+    assert disk_usage(session / "missing") == 0
+    assert disk_usage(session / "big.npz") >= 50_000
+    assert disk_usage(session, limit=3) is None  # too many entries to count: full

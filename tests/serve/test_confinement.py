@@ -290,6 +290,9 @@ def test_child_environment_says_served_error_log_and_unconfined(monkeypatch, wor
     assert env[SERVED] == "1"
     assert ERROR_LOG not in env and ERROR_FD not in env
     assert child_environment(workdir, unconfined=False, error_fd=12)[ERROR_FD] == "12"
+    assert child_environment(workdir, unconfined=False, disk_budget=Limits().session_disk_bytes)[
+        "TUI_ATTENTION_DISK_BUDGET"] == str(64 * 2**20)
+    assert "TUI_ATTENTION_DISK_BUDGET" not in env
     assert UNCONFINED not in env
     assert env["TUI_ATTENTION_LANDLOCK"] == "on"
     assert child_environment(workdir, unconfined=True)[UNCONFINED] == "1"

@@ -443,3 +443,33 @@ async def test_tutor_starts_are_rate_limited_per_address_with_a_reason(tmp_path,
         again = await bounded(attendee(server, ATTACKER))
         await again.close()
     assert any("Too many tutors started" in m for m in logged(caplog))
+
+
+async def test_an_attendees_exports_stop_at_the_session_disk_budget(tmp_path):
+    """Attack: export after export into the session folder (the server's /tmp). The tutor is
+    told its budget (--session-disk) and refuses past it in one line; the folder stays within."""
+    from tui_attention.serve.child import Limits, tutor_argv
+    from tui_attention.tui.files import export_bytes
+    from tui_attention.core import compute
+    from tui_attention.core.scenario import Overrides, build_config
+
+    bound = export_bytes(compute(build_config(None, Overrides())), "md")
+    budget_mb = (bound + 8192) / 2**20  # one Markdown export of the notebook's scenario, and a little
+    server = TutorSSHServer(tutor_argv(), port=0, limits=Limits(session_disk_mb=budget_mb))
+    await server.start()
+    try:
+        client = await bounded(TerminalClient().connect(server.port))
+        assert await client.wait_for("word 1/5", 30), client.text()
+        (session,) = server.sessions
+        workdir = session.child.workdir
+        for name in ("one.md", "two.md"):
+            client.send("x")
+            assert await client.wait_for("Export what you see", 20)
+            client.send(name + "\r")
+            await asyncio.sleep(0.5)
+        assert await client.wait_for("Could not export", 20), client.text()
+        assert os.path.exists(os.path.join(workdir, "one.md")) and not os.path.exists(os.path.join(workdir, "two.md"))
+        client.send("q")
+        assert await wait_until(lambda: client.closed, 20)
+    finally:
+        await server.close()

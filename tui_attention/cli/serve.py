@@ -79,6 +79,11 @@ def _server_parser(sub, shared: argparse.ArgumentParser, name: str, default_port
         help=_("CPU-time limit of each tutor process (default: {limit})").format(limit=defaults.cpu_seconds),
     )  # fmt: skip
     p.add_argument(
+        "--session-disk", type=_at_least(1), default=int(defaults.session_disk_mb), metavar="MB",
+        help=_("what one attendee's saves and exports may take in their session folder in all; past it a save "
+               "or export is refused with a message (default: {limit})").format(limit=int(defaults.session_disk_mb)),
+    )  # fmt: skip
+    p.add_argument(
         "--memory-budget", type=_at_least(64), default=None, metavar="MB",
         help=_("memory of all tutors together; a new tutor past it is refused with a message "
                "(default: three quarters of this machine's memory)"),
@@ -176,7 +181,7 @@ def _common_options(args: argparse.Namespace) -> dict:
         "idle_timeout": args.idle_timeout,
         "memory_budget_mb": args.memory_budget if args.memory_budget is not None else default_budget_mb(),
         "unconfined": unconfined,
-        "limits": Limits(memory_mb=args.memory_limit, cpu_seconds=args.cpu_limit),
+        "limits": Limits(memory_mb=args.memory_limit, cpu_seconds=args.cpu_limit, session_disk_mb=args.session_disk),
     }
 
 

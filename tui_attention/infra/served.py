@@ -12,6 +12,9 @@ The server starts each attendee's tutor with this environment (see `serve.child`
                                      (a server never sets it)
     TUI_ATTENTION_UNCONFINED=1       the server runs without Landlock (`serve --unconfined`):
                                      the tutor says so on its status line
+    TUI_ATTENTION_DISK_BUDGET=BYTES  what all its saves and exports may take in its session
+                                     folder (`serve --session-disk`), checked before each
+                                     save or export
 
 Nothing here trusts more than it must: a missing or empty variable means "not so".
 """
@@ -39,6 +42,7 @@ class Served:
     error_log: Path | None = None
     unconfined: bool = False
     error_fd: int | None = None
+    disk_budget: int | None = None  # bytes of the session folder its saves and exports may fill
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Served | None:
@@ -48,7 +52,8 @@ class Served:
         log = environ.get("TUI_ATTENTION_ERROR_LOG") or None
         return cls(root=Path.cwd(), error_log=Path(log) if log else None,
                    unconfined=environ.get("TUI_ATTENTION_UNCONFINED") == "1",
-                   error_fd=_report_file(environ.get("TUI_ATTENTION_ERROR_FD", "")))
+                   error_fd=_report_file(environ.get("TUI_ATTENTION_ERROR_FD", "")),
+                   disk_budget=disk_budget(environ))
 
     def report(self, error: BaseException) -> str:
         """Write `error`'s traceback to the error report (bounded, replacing an earlier one)
@@ -67,6 +72,15 @@ class Served:
             pass  # the attendee's line below still holds; the server logs the exit status
         return _("tui-attention stopped on an internal error ({kind}); the instructor's log has the details. "
                  "Connect again to start over.").format(kind=type(error).__name__)
+
+
+def disk_budget(environ: Mapping[str, str] = os.environ) -> int | None:
+    """The bytes a served tutor's saves and exports may take in its session folder
+    (TUI_ATTENTION_DISK_BUDGET, a whole number), or None: not served, or no budget given."""
+    text = environ.get("TUI_ATTENTION_DISK_BUDGET", "")
+    if environ.get("TUI_ATTENTION_SERVED") != "1" or not text.isdigit():
+        return None
+    return int(text)
 
 
 def _report_file(text: str) -> int | None:

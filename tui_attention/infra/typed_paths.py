@@ -70,6 +70,44 @@ def _inside(name: str, root: Path) -> Path:
     return resolved
 
 
+BLOCK = 4096  # a file takes at least a block of the disk, however small
+MAX_ENTRIES = 20_000  # a session folder past this many files and folders counts as full
+
+
+def disk_usage(path: Path, limit: int = MAX_ENTRIES) -> int | None:
+    """The bytes the files and folders at `path` take on the disk (each at least one BLOCK,
+    so that many small files count too; links are not followed): 0 if there is nothing,
+    None past `limit` entries (too many to count: treat as full). Never raises."""
+    total = entries = 0
+    todo = [str(path)]
+    try:
+        first = os.lstat(path)
+    except (OSError, ValueError):
+        return 0
+    if not os.path.isdir(path) or os.path.islink(path):
+        return max(first.st_size, first.st_blocks * 512, BLOCK)
+    while todo:
+        folder = todo.pop()
+        total += BLOCK
+        try:
+            with os.scandir(folder) as found:
+                for entry in found:
+                    entries += 1
+                    if entries > limit:
+                        return None
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append(entry.path)
+                    else:
+                        total += max(st.st_size, st.st_blocks * 512, BLOCK)
+        except OSError:
+            continue
+    return total
+
+
 def exists(path: Path) -> bool:
     """Path.exists that answers False instead of raising."""
     try:

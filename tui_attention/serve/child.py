@@ -46,16 +46,23 @@ SERVED = "TUI_ATTENTION_SERVED"
 UNCONFINED = "TUI_ATTENTION_UNCONFINED"
 ERROR_FD = "TUI_ATTENTION_ERROR_FD"  # the descriptor of the error report the tutor inherits
 ERROR_LOG = "TUI_ATTENTION_ERROR_LOG"  # a path instead (a tutor run by hand); never passed on by a server
+DISK_BUDGET = "TUI_ATTENTION_DISK_BUDGET"  # bytes the tutor's saves and exports may take in its session folder
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for each child (set with setrlimit before exec)."""
+    """Resource limits for each child (set with setrlimit before exec, but the session folder's
+    disk budget, which the tutor is told and checks before each save or export)."""
 
     memory_mb: int = 1024  # address space (RLIMIT_AS)
     cpu_seconds: int = 900  # CPU time (RLIMIT_CPU): SIGXCPU, then SIGKILL 5 s later
     file_size_mb: int = 16  # largest file the child may write (RLIMIT_FSIZE)
     open_files: int = 256  # RLIMIT_NOFILE
+    session_disk_mb: float = 64  # what all its saves and exports may take (the tutor checks: DISK_BUDGET)
+
+    @property
+    def session_disk_bytes(self) -> int:
+        return int(self.session_disk_mb * 1024 * 1024)
 
     def words(self) -> list[str]:
         return [
@@ -270,7 +277,7 @@ def read_error_report(fd: int) -> str | None:
 
 def child_environment(
     workdir: str, term: str | None = None, colorterm: str | None = None, *, unconfined: bool | None = None,
-    channel_fd: int | None = None, error_fd: int | None = None,
+    channel_fd: int | None = None, error_fd: int | None = None, disk_budget: int | None = None,
 ) -> dict[str, str]:
     """A small, explicit environment: nothing of the server's secrets leaks in.
 
@@ -282,7 +289,9 @@ def child_environment(
     Always set, for the tutor: TUI_ATTENTION_SERVED=1 (it is served: its
     save and export prompts stay in its session directory). With `error_fd`
     (from `make_error_report`, inherited), TUI_ATTENTION_ERROR_FD names it:
-    where the tutor writes a traceback for the server. TUI_ATTENTION_UNCONFINED=1 is
+    where the tutor writes a traceback for the server. With `disk_budget`,
+    TUI_ATTENTION_DISK_BUDGET: the bytes its saves and exports may take in its
+    session directory in all (`Limits.session_disk_mb`). TUI_ATTENTION_UNCONFINED=1 is
     set when `unconfined` is true, or, with the default None, when
     `confinement_status()` says confinement is not in force here (and the
     child wrapper adds it whenever it could not confine the child).
@@ -315,13 +324,16 @@ def child_environment(
     if os.environ.get("VIRTUAL_ENV"):
         env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
     for key, value in os.environ.items():
-        if key.startswith("TUI_ATTENTION_") and key not in (SERVED, UNCONFINED, ERROR_LOG, ERROR_FD, CHANNEL_FD_ENV):
+        if key.startswith("TUI_ATTENTION_") and key not in (SERVED, UNCONFINED, ERROR_LOG, ERROR_FD, DISK_BUDGET,
+                                                             CHANNEL_FD_ENV):
             env[key] = value
     if channel_fd is not None:
         env[CHANNEL_FD_ENV] = str(channel_fd)
     env[SERVED] = "1"
     if error_fd is not None:
         env[ERROR_FD] = str(error_fd)
+    if disk_budget is not None:
+        env[DISK_BUDGET] = str(int(disk_budget))
     if unconfined is None:
         unconfined = not confinement_status()[0]
     if unconfined:

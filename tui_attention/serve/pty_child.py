@@ -105,7 +105,8 @@ class PtyChild:
             attrs[0] |= getattr(termios, "IUTF8", 0)
             termios.tcsetattr(slave, termios.TCSANOW, attrs)
             env = child_environment(self.workdir, self.term, self.colorterm, unconfined=self.unconfined,
-                                    channel_fd=self.channel_fd, error_fd=self._error_fd)
+                                    channel_fd=self.channel_fd, error_fd=self._error_fd,
+                                    disk_budget=self.limits.session_disk_bytes)
             passed = (self._error_fd,) if self.channel_fd is None else (self._error_fd, self.channel_fd)
             self.proc = subprocess.Popen(
                 wrapped_argv(self.argv, self.limits, tty=True, confine=self.workdir),

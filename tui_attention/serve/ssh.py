@@ -211,6 +211,7 @@ class TutorSSHServer:
         if self.unconfined:
             lines.append("  UNCONFINED (--unconfined): every attendee's status line says so")
         lines.append(f"  memory:         {self.budget.describe()}, {self.limits.memory_mb} MB each at most")
+        lines.append(f"  disk:           {self.limits.session_disk_mb:g} MB of saves and exports per session")
         lines.append(f"  starts:         {self.starts.describe()}")
         if self.password is not None:
             lines.append("  login:          any user name, with the workshop password")

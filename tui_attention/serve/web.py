@@ -390,6 +390,7 @@ class TutorWebServer(Server):
             lines.append("  listening on loopback only: put a reverse proxy in front, or use --host")
         lines.append(f"  files:          {confinement()}")
         lines.append(f"  memory:         {self.budget.describe()}, {self.limits.memory_mb} MB each at most")
+        lines.append(f"  disk:           {self.limits.session_disk_mb:g} MB of saves and exports per session")
         lines.append(f"  starts:         {self.starts.describe()}")
         if self.unconfined:
             lines.append(

@@ -66,7 +66,8 @@ class TutorAppService(AppService):
         assert self.workdir is not None, "the working directory comes first"
         env = child_environment(self.workdir, "xterm-256color",
                                 channel_fd=self.member.child_fd if self.member is not None else None,
-                                error_fd=self.error_fd if self.error_fd >= 0 else None)
+                                error_fd=self.error_fd if self.error_fd >= 0 else None,
+                                disk_budget=self.limits.session_disk_bytes)
         env.update(
             TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver",
             TEXTUAL_FPS="60",

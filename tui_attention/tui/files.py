@@ -4,20 +4,29 @@ with it. The tutor's screen shows it in a `PromptScreen` and shows the notices i
 
 The checks answer in one line and never raise; writing goes through the same
 functions as the command line (`dumps_scenario`, `export_trace`).
+
+A served tutor writes only in its session folder, and at most its disk budget there in
+all (`serve --session-disk`, TUI_ATTENTION_DISK_BUDGET): before each save or export,
+`Destination.room_problem` adds up what the folder holds and what the write will add (the
+scenario's text, or `export_bytes`, a bound on what an export writes) and refuses past
+the budget in one line, so that one attendee's exports cannot fill the server's disk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from tui_attention.core.config import MAX_ABS_VALUE, ConfigError
+from tui_attention.core.config import MAX_ABS_VALUE, MAX_TOKEN_CHARS, ConfigError
 from tui_attention.core.scenario import dumps_scenario
-from tui_attention.export import SUFFIXES, export_trace
+from tui_attention.core.tensors import trace_tensors
+from tui_attention.core.trace import Trace
+from tui_attention.export import SUFFIXES, export_trace, to_script
 from tui_attention.i18n import _
 from tui_attention.infra.files import write_atomic
-from tui_attention.infra.typed_paths import PathRefused, exists, is_dir, is_file, typed_path
+from tui_attention.infra.served import disk_budget
+from tui_attention.infra.typed_paths import BLOCK, PathRefused, disk_usage, exists, is_dir, is_file, typed_path
 from tui_attention.lessons.controller import Notice
 from tui_attention.steps.notation import fmt, parse_number
 from tui_attention.steps.state import TutorState
@@ -67,11 +76,63 @@ def export_problem(path: Path, shown: str) -> str | None:
     return None if is_dir(path.parent) else _("folder {folder} does not exist").format(folder=path.parent)
 
 
+def megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
+
+
+# Bytes of one number as csv writes it, at most: repr of a float64 ("-1.2345678901234567e-308", 24
+# characters) and its comma; in Markdown, fmt's sign, digits and decimals, and " | ".
+VALUE_BYTES = {"csv": 26, "md": 24}
+
+
+def export_bytes(trace: Trace, kind: str) -> int:
+    """A bound, from above, on the bytes `export_trace(trace, kind, ...)` writes, counting each
+    file as at least one disk BLOCK: npz stores every tensor as float64 (plus headers and the
+    tokens); csv and md write each number as text with its row and column labels (a token, at
+    most twice its UTF-8 bytes once escaped); py holds only the inputs, and is measured."""
+    tensors = trace_tensors(trace)
+    if kind == "npz":
+        return blocks(sum(v.nbytes + 1024 for v in tensors.values()) + len(trace.tokens) * 4 * MAX_TOKEN_CHARS)
+    if kind == "py":
+        return blocks(len(to_script(trace, "attention.py").encode("utf-8")) + 1024)
+    label = 2 * max([len(token.encode("utf-8")) for token in trace.tokens] + [8]) + 8
+    sizes = []
+    for value in tensors.values():
+        rows = value.shape[0] if value.ndim == 2 else 1
+        cols = value.size // max(rows, 1)
+        sizes.append(value.size * VALUE_BYTES[kind] + (rows + cols + 1) * label + 1024)
+    if kind == "csv":  # a file per tensor, in a folder
+        return sum(blocks(size) for size in sizes) + BLOCK
+    return blocks(sum(sizes) + len(trace.tokens) * label)  # one file, with its title and settings
+
+
+def blocks(size: int) -> int:
+    """`size` bytes as the whole disk blocks they take (at least one)."""
+    return max(-(-size // BLOCK), 1) * BLOCK
+
+
 @dataclass(frozen=True)
 class Destination:
-    """Where typed names are written: anywhere (root None), or only inside `root` (a served session)."""
+    """Where typed names are written: anywhere (root None), or only inside `root` (a served
+    session), where saves and exports may take at most `budget` bytes in all (None: no limit;
+    by default a served tutor's, from its environment)."""
 
     root: Path | None = None
+    budget: int | None = field(default_factory=disk_budget)
+
+    def room_problem(self, path: Path, adds: int, replaces: int = 0) -> str | None:
+        """None if writing `adds` bytes at `path`, in place of `replaces` bytes there now, keeps
+        the session folder within its budget; else why not, in one line."""
+        if self.root is None or self.budget is None:
+            return None
+        used = disk_usage(self.root)
+        if used is None:
+            return _("your session folder holds too many files")
+        if used - replaces + adds <= self.budget:
+            return None
+        return _("your session folder may hold {budget} and holds {used}; this needs about {adds} more "
+                 "(replace a file you saved before, or export less)").format(
+                     budget=megabytes(self.budget), used=megabytes(used), adds=megabytes(max(adds - replaces, 0)))
 
     def path(self, text: str) -> Path:
         """The path `text` names; PathRefused (one line) if it cannot be used."""
@@ -118,7 +179,12 @@ def save(state: TutorState, where: Destination = Destination()) -> Ask:
     """ctrl+s: the scenario as TOML, edited cells kept, loadable with --scenario."""
     def submit(text: str) -> list[Notice]:
         try:
-            write_atomic(where.path(text), dumps_scenario(state.config, saved_header()))
+            path = where.path(text)
+            content = dumps_scenario(state.config, saved_header()).encode("utf-8")
+            problem = where.room_problem(path, blocks(len(content)), disk_usage(path) if is_file(path) else 0)
+            if problem is not None:
+                return [Notice(_("Could not save: {why}").format(why=problem), "error", 8)]
+            write_atomic(path, content)
         except PathRefused as exc:
             return [Notice(_("Could not save: {why}").format(why=exc), "error", 8)]
         except OSError as exc:
@@ -136,6 +202,9 @@ def export(state: TutorState, where: Destination = Destination()) -> Ask:
         try:
             path = where.path(text)
             kind = SUFFIXES.get(path.suffix, "csv")
+            problem = where.room_problem(path, export_bytes(state.trace, kind), replaced(state.trace, kind, path))
+            if problem is not None:
+                return [Notice(_("Could not export: {why}").format(why=problem), "error", 8)]
             export_trace(state.trace, kind, path)
         except (OSError, ConfigError, ValueError) as exc:  # PathRefused is a ValueError
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
@@ -144,6 +213,16 @@ def export(state: TutorState, where: Destination = Destination()) -> Ask:
 
     return Ask(_("Export what you see"), "attention.md", where.check(export_problem),
                _("Name ending in .npz, .md or .py, or a folder name for CSV files."), submit, where.confirm)
+
+
+def replaced(trace: Trace, kind: str, path: Path) -> int:
+    """The bytes on disk an export of `trace` at `path` replaces: the file there, or for csv
+    the files of the folder it would write again (not the folder's other files)."""
+    if kind != "csv":
+        return disk_usage(path) if is_file(path) else 0
+    if not is_dir(path):
+        return 0
+    return sum(disk_usage(path / f"{name}.csv") for name in trace_tensors(trace) if is_file(path / f"{name}.csv"))
 
 
 def edit_cell(state: TutorState, matrix: str, row: int, col: int, value: float) -> Ask:

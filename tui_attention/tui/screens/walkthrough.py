@@ -79,7 +79,12 @@ class WalkthroughView(OneFrame, Vertical):
 
         def lines(text: str) -> int:
             if text not in wrapped:
-                wrapped[text] = len(Text(text).wrap(console, text_width)) if text else 0
+                if not text:
+                    wrapped[text] = 0
+                elif "\n" not in text and cell_len(text) <= text_width:
+                    wrapped[text] = 1  # most formula lines fit: no need to wrap them to count them
+                else:
+                    wrapped[text] = len(Text(text).wrap(console, text_width))
             return wrapped[text]
 
         def formula_heights(k: int) -> int:

@@ -77,7 +77,9 @@ def start_server(sessions: int, data_dir: str, extra: list[str]) -> tuple[subpro
     env = dict(os.environ, XDG_DATA_HOME=data_dir)
     proc = subprocess.Popen(
         [sys.executable, "-P", "-m", "tui_attention", "serve", "ssh", "--port", "0",
-         "--max-sessions", str(sessions), "--max-per-address", str(sessions), "--idle-timeout", "0", *extra],
+         "--max-sessions", str(sessions), "--max-per-address", str(sessions), "--idle-timeout", "0",
+         # every client comes from 127.0.0.1: the per-address start rate would space them 2 s apart
+         "--start-burst", str(sessions), "--start-interval", "0", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=data_dir,
     )  # fmt: skip
     buf = b""

@@ -537,6 +537,8 @@ class TutorWebServer(Server):
                 await websocket.close()
             returncode = app_service._process.returncode if app_service._process else None
             extra = f", tutor {exit_description(returncode)}" if returncode is not None else ""
+            if not app_service.painted:  # then the tutor is ended with a signal on purpose (see web_tab)
+                extra += " (the tab closed before the tutor's first screen)"
             if tab is not None and tab.dropped:
                 extra += f", {tab.dropped} bytes of keys dropped (more than {MAX_PENDING_INPUT // 1024} KiB waiting)"
             if self.connect_log.allow(client.source):

@@ -85,3 +85,16 @@ def test_matrix_steps_carry_the_word_its_z_and_the_gap():
     assert matrix_steps(NOTEBOOK)[5].touched == {"S", "A"}
     two_heads = compute(build_config(None, Overrides(heads=2)))
     assert "concat" in [s.kind for s in matrix_steps(two_heads)]
+
+
+def test_the_block_is_computed_only_when_a_block_step_is_shown():
+    """Opening the matrix view at 512 x 1024 must not compute six 512 x 1024 arrays for steps
+    the learner has not reached; the steps are the same either way."""
+
+    trace = compute(build_config(None))
+    steps = matrix_steps(trace, word=1)
+    assert len(steps) == len(matrix_step_kinds(1)) and "block" not in trace.__dict__
+    assert [s.kind for s in steps[:7]] == list(matrix_step_kinds(1)[:7]) and "block" not in trace.__dict__
+    assert steps[-1].kind == "add_norm_2" and "block" in trace.__dict__
+    assert [s.index for s in steps] == list(range(len(steps)))
+    assert all(s.total == len(steps) for s in steps)

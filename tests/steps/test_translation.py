@@ -76,7 +76,7 @@ def test_every_matrix_narration_is_translated_and_formula_titles_are_kept(name):
     english = {step.kind: step.title for step in matrix_steps(trace)}
     i18n.install(Pseudo())
     try:
-        steps = matrix_steps(trace)
+        steps = list(matrix_steps(trace))  # the block's steps are built when asked for: here
     finally:
         i18n.install()
     for step in steps:

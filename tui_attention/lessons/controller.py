@@ -18,6 +18,7 @@ from tui_attention.core.trace import Trace
 from tui_attention.i18n import N_, _, ngettext
 from tui_attention.steps.conceal import NOTHING
 from tui_attention.steps.state import TutorState
+from tui_attention.steps.step import WORD_STEP_KINDS, matrix_step_kinds
 
 from .answers import QuestionSession, RenderedPage, render_page
 from .giveaways import concealed
@@ -255,7 +256,7 @@ class LessonController:
     def _held(state: TutorState, view: str, index: int) -> int:
         """The step before `index` that computes something: a scale or mask step that is
         switched off only passes the scores on, and its switch is refused inside a lesson."""
-        kinds = [s.kind for s in (state.steps if view == "walkthrough" else state.matrix_steps)]
+        kinds = list(WORD_STEP_KINDS if view == "walkthrough" else matrix_step_kinds(state.config.heads))
         off = {"scale": state.config.scale == "none", "mask": state.config.mask == "none"}
         held = max(0, index - 1)
         while held > 0 and off.get(kinds[held], False):

@@ -9,6 +9,8 @@ is notation and stays as it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from tui_attention.core.attention import weighted_sum
@@ -51,13 +53,12 @@ def _layer_norm(c: Config) -> str:
              "bias β are 1 and 0 here.").format(d_model=c.d_model, eps=f"{LAYER_NORM_EPS:g}")
 
 
-def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, word: int = 0) -> list[Step]:
+def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, word: int = 0) -> "MatrixSteps":
     """The matrix form of the same computation, then the rest of the encoder block, with word
     `word` (0-based) as the highlighted row and its z computed the per-word way as the check."""
     d = decimals
     c = trace.config
     h = trace.heads[head]
-    b = trace.block
     before, after = score_spread(trace, head)
     i, j = word, example_column(word, trace.n)
     r, k = i + 1, j + 1  # as the learner reads them
@@ -123,7 +124,9 @@ def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, 
                         "placed side by side: n x heads·d_v = {shape}.").format(shape=_shape(trace.attention)),
                       (f"concat[{r}] = {fmt_vector(trace.attention[i], d)}",), (Cell("output"),),
                       (Cell("attention"),)))
-    steps += [
+    def block_entries() -> list[tuple]:
+        b = trace.block
+        return [
         ("w_o", _("Output projection: {formula}  ({shape})").format(formula="concat(Z₁..Z_h) W_o",
                                                                      shape=_shape(b.projection)),
          _("W_o ({shape}) maps the concatenated head outputs back to d_model = {d_model}, so the "
@@ -145,11 +148,43 @@ def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, 
          " ".join((_("Add the feed-forward output to its input and normalise again."), _layer_norm(c),
                    _("This is the encoder block's output, one d_model vector per word, ready for the next block."))),
          (f"out[{r}] = {fmt_vector(b.norm_2[i], d)}",), (Cell("norm_1"), Cell("ffn_output")), (Cell("norm_2"),)),
-    ]
-    total = len(steps)
+        ]
     z_loop = weighted_sum(h.weights[word], h.V)
     gap = float(np.max(np.abs(h.output[word] - z_loop)))
     labels = score_labels(c)
-    return [Step(kind, "matrix", k, total, title, text, formula, reads, writes, word=word, head=head,
-                 result=tuple(z_loop), result_gap=gap, score_labels=labels)
-            for k, (kind, title, text, formula, reads, writes) in enumerate(steps)]
+    total = len(steps) + BLOCK_STEPS
+
+    def built(entries: list[tuple], first: int) -> list[Step]:
+        return [Step(kind, "matrix", first + k, total, title, text, formula, reads, writes, word=word, head=head,
+                     result=tuple(z_loop), result_gap=gap, score_labels=labels)
+                for k, (kind, title, text, formula, reads, writes) in enumerate(entries)]
+
+    return MatrixSteps(built(steps, 0), lambda: built(block_entries(), len(steps)))
+
+
+BLOCK_STEPS = 4  # w_o, add_norm_1, ffn, add_norm_2
+
+
+class MatrixSteps(Sequence):
+    """The matrix view's steps: the attention steps built at once, the block's four (W_o, the
+    residuals and layer norms, the FFN) when one of them is first asked for, since they read
+    Trace.block, which a 512 x 1024 trace computes in six 512 x 1024 arrays."""
+
+    def __init__(self, attention: list[Step], block: Callable[[], list[Step]]) -> None:
+        self._steps, self._block = attention, block
+        self._total = len(attention) + BLOCK_STEPS
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(self._total))]
+        if index < 0:
+            index += self._total
+        if not 0 <= index < self._total:
+            raise IndexError(index)
+        if index >= len(self._steps) and self._block is not None:
+            self._steps = self._steps + self._block()
+            self._block = None
+        return self._steps[index]

@@ -7,6 +7,7 @@ the numbers `trace` prints with the same options.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,7 @@ from .conceal import NOTHING, Concealed
 from .labels import trained_source
 from .matrix import matrix_steps
 from .notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS
-from .step import WORD_STEP_KINDS, Step
+from .step import WORD_STEP_KINDS, Step, matrix_step_kinds
 from .word import word_step
 
 STEPS_PER_WORD = len(WORD_STEP_KINDS)
@@ -43,8 +44,8 @@ def _word_step(trace: Trace, word: int, index: int, head: int, decimals: int) ->
 
 
 @lru_cache(maxsize=16)
-def _matrix_steps(trace: Trace, head: int, decimals: int, word: int) -> tuple[Step, ...]:
-    return tuple(matrix_steps(trace, head, decimals, word))
+def _matrix_steps(trace: Trace, head: int, decimals: int, word: int) -> Sequence[Step]:
+    return matrix_steps(trace, head, decimals, word)  # the block's steps are built when first shown
 
 
 @dataclass
@@ -84,7 +85,7 @@ class TutorState:
         return _word_step(self.trace, self.word, self.step, self.head, self.decimals)
 
     @property
-    def matrix_steps(self) -> tuple[Step, ...]:
+    def matrix_steps(self) -> Sequence[Step]:
         return _matrix_steps(self.trace, self.head, self.decimals, self.word)
 
     @property
@@ -117,7 +118,7 @@ class TutorState:
         """Switch views; the step carries across (softmax of word i <-> A = softmax(S))."""
         if self.view == "walkthrough":
             kind = WORD_TO_MATRIX[self.current.kind]
-            kinds = [s.kind for s in self.matrix_steps]
+            kinds = list(matrix_step_kinds(self.config.heads))
             self.matrix_step = kinds.index(kind)
             self.view = "matrix"
         else:

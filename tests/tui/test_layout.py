@@ -17,7 +17,7 @@ from tui_attention.tui.app import AttentionApp
 from tui_attention.tui.layout import plan_walkthrough, token_line, window
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
-SIZES = [(80, 24), (100, 30), (120, 40)]
+SIZES = [(80, 24), (120, 40)]  # the rule holds for every size between; the planners' unit tests cover them
 BOX_SIZES = [(60, 20), *SIZES]  # 60x20: the smallest screen the tutor draws on
 SCENARIOS = {
     "notebook": Overrides(),
@@ -100,6 +100,20 @@ def test_the_plan_gives_the_text_first_and_the_panes_the_rest():
     assert small.result_rows >= 1 and small.formula_lines >= 1
     long_text = plan(22, 14, 6)  # the paragraph is never cut; the formula gives way
     assert long_text.formula_lines == 1
+
+
+@pytest.mark.parametrize("paragraph", [0, 3, 9, 20])
+@pytest.mark.parametrize("formula", [1, 5, 40])
+def test_the_plan_fits_every_height_between_the_sizes_the_screens_are_tested_at(paragraph, formula):
+    """Every height from 18 to 60 lines (60x20 to beyond 120x40): text, then panes, fit the view."""
+    for height in range(18, 61):
+        for n in (1, 5, 40):
+            p = plan_walkthrough(height, narration_lines=paragraph, formula_heights=lambda k: k,
+                                 formula_count=formula, vectors=3, vector_notes=0, multiplies=False, d_model=4,
+                                 n=n, weights_filled=True, left_column=True, results_first=True)
+            assert 1 <= p.formula_lines <= formula
+            assert p.narration_height + p.middle_height <= height - 3, (height, n, p)
+            assert p.result_rows >= 1 and p.paragraph_lines <= paragraph
 
 
 def test_windows_and_token_lines():

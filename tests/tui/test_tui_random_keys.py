@@ -42,8 +42,10 @@ def test_every_binding_is_in_every_storm():
     assert {"H", "g", "t", "L", "ctrl+s"} <= set(BOUND)
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-@pytest.mark.parametrize("seed", [20261127, 7, 42])
+# Every binding at both sizes, with a different seed each run (each storm presses every binding
+# first, then random ones): three storms keep the suite's time in bounds.
+@pytest.mark.parametrize("seed, size", [(20261127, (80, 24)), (7, (120, 40)), (42, (80, 24))],
+                         ids=["20261127-80x24", "7-120x40", "42-80x24"])
 async def test_random_keys(size, seed, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # saves and exports typed by chance land here
     keys = storm(seed + size[0])

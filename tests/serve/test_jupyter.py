@@ -143,6 +143,7 @@ def test_the_memory_budget_follows_the_containers_limit(tmp_path, mem_limit, cgr
 @pytest.mark.parametrize(
     "secret, extra, expected",
     [(None, [], "needs a secret"), ("short", [], "needs a secret"), (SECRET, ["--public-url", "http://x"], "exclude")],
+    ids=["no secret", "short secret", "with --public-url"],  # not the random secret: the same ids in every process
 )
 def test_behind_jupyter_without_a_good_secret_exits_2_with_one_line(monkeypatch, capsys, secret, extra, expected):
     pytest.importorskip("textual_serve", reason="textual-serve is not installed (the workshop extra)")

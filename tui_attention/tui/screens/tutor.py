@@ -225,8 +225,9 @@ class TutorScreen(Screen):
         self._change(self.state.cycle_heads)
         heads = self.state.config.heads
         if heads != before and heads > 1 and before == 1:
-            self._announce(_("{heads} heads, the same inputs X: head 1 is the head you had; heads 2-{heads} "
-                             "have their own seeded W_q, W_k, W_v. t shows the next head.").format(heads=heads))
+            others = _("head 2 has its own") if heads == 2 else _("heads 2-{heads} have their own").format(heads=heads)
+            self._announce(_("{heads} heads, the same inputs X: head 1 is the head you had; {others} seeded "
+                             "W_q, W_k, W_v. t shows the next head.").format(heads=heads, others=others))
 
     def action_scroll_page(self, direction: int) -> None:
         if self.state.view == "walkthrough":

@@ -408,6 +408,10 @@ async def test_answer_options_wrap_under_their_own_text():
                     continue
                 app.tutor.open_lesson(li, pi)
                 await pilot.pause()
+                for _ in range(50):  # a first visit to the matrix view mounts its grids first
+                    if f"page {pi + 1}/" in str(app.query_one("#lesson-panel").border_subtitle):
+                        break
+                    await pilot.pause(0.05)
                 panel = app.query_one("#lesson-text")
                 lines = [line.rstrip() for line in
                          tui_text(panel.content, panel.content_region.width).splitlines()]

@@ -134,6 +134,9 @@ class TutorScreen(Screen):
             if not view.is_mounted:
                 # First visit: the grids are composed after this mount; show once they exist.
                 # (The app's after-refresh waits for the mount; the screen's would run at once, again.)
+                # The lesson's page is shown now: its text must not wait for the grids.
+                if self.lesson.active:
+                    self._show_lesson_panel()
                 self.app.call_after_refresh(self.refresh_view)
                 return
             switcher.current = "matrix"

@@ -332,7 +332,7 @@ async def bench_size(n: int, d: int, samples: int, profile: tuple[str, str] | No
 
                     out = io.StringIO()
                     stats = pstats.Stats(profiler, stream=out)
-                    stats.sort_stats("cumulative").print_stats(45)
+                    stats.sort_stats("cumulative").print_stats(int(os.environ.get("PROFILE_LINES", "45")))
                     stats.sort_stats("tottime").print_stats(20)
                     log(out.getvalue())
                 CPU_MS[(view, action, n, d)] = (statistics.median(cpu), nearest_rank(cpu, 0.95))

@@ -127,7 +127,8 @@ class TutorScreen(Screen):
             # The instructor chose --unconfined: every attendee should know the tutor is not sandboxed.
             warning = _(" UNCONFINED server ·")
             status = Text.assemble((warning, "bold reverse"), status_line(self.state, width - len(warning)))
-        self.query_one("#status", Static).update(Text.assemble((lead, "bold reverse"), status))
+        # One line high (app.tcss): a new status never changes the layout.
+        self.query_one("#status", Static).update(Text.assemble((lead, "bold reverse"), status), layout=False)
         switcher = self.query_one(ContentSwitcher)
         if self.state.view == "matrix":
             view = self._matrix_view()
@@ -372,8 +373,8 @@ class TutorScreen(Screen):
         from tui_attention.tui.screens.lessons import LessonPanel
 
         lm = self.lesson
-        if lm.trace is None or not self.query("#lesson-panel"):
-            return  # the panel is still being mounted; it is shown once it is
+        if lm.trace is None or not self.query("#lesson-text"):
+            return  # the panel (or its text, composed after it) is still being mounted; shown once it is
         self.query_one(LessonPanel).show(lm.lesson, lm.page, lm.rendered(self.state.decimals), lm.session,
                                          lm.feedback)
 

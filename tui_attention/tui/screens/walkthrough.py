@@ -103,6 +103,7 @@ class WalkthroughView(OneFrame, Vertical):
 
     _shown_for: tuple | None = None  # (state, the size it was planned for)
     _layout: tuple | None = None  # what the panes' widths depend on, at the last show
+    _arranged: tuple | None = None  # what _arrange last set
 
     def on_resize(self) -> None:
         # A size the plan did not foresee (views_size should foresee every one): plan again now,
@@ -112,7 +113,12 @@ class WalkthroughView(OneFrame, Vertical):
 
     def _arrange(self, plan: Plan, left: bool, results: bool) -> None:
         """Side by side, or (plan.stacked) the Vectors pane above the Results, each whole width.
-        Inline styles: they outrank app.tcss, which places the panes side by side."""
+        Inline styles: they outrank app.tcss, which places the panes side by side. Set only
+        when they change: setting a style, even to its value, asks for a layout."""
+        arranged = (plan.middle_height, plan.stacked, left, results)
+        if arranged == self._arranged:
+            return
+        self._arranged = arranged
         middle, column = self.query_one("#middle"), self.query_one("#left")
         column.display, self.query_one(ResultsPane).display = left, results
         middle.styles.height = plan.middle_height

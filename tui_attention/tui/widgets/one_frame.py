@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import weakref
 
+from rich.protocol import is_renderable
+from rich.text import Text
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
+from textual.visual import RichVisual, Visual, visualize
 from textual.widgets import Static
 
 
@@ -46,11 +49,57 @@ def same(new: tuple, held: tuple | None) -> bool:
     return True
 
 
+class Drawn(RichVisual):
+    """A Rich renderable (a Group, a Table) drawn once per width and style. Textual's RichVisual
+    renders it twice per key: once to count its lines for the layout, once to draw them."""
+
+    _drawn: tuple | None = None  # ((width, style), strips)
+
+    def _strips(self, width: int, style) -> list:
+        key = (width, style)
+        if self._drawn is None or self._drawn[0] != key:
+            # No renderable here reads the console's height: one drawing serves every height.
+            self._drawn = (key, super().render_strips(width, None, style, None))  # type: ignore[arg-type]
+        return self._drawn[1]
+
+    def get_height(self, rules, width: int) -> int:
+        return len(self._strips(width, self._widget.visual_style))
+
+    def render_strips(self, width: int, height: int | None, style, options) -> list:
+        strips = self._strips(width, style)
+        return strips if height is None else strips[:height]
+
+
 class OneFrame:
     """Mixin: take a new size from the screen's layout without requesting another layout; and
     `unchanged(signature)`, so that a pane shown what it shows already is not drawn again."""
 
     _signature: tuple | None = None
+    _height: tuple[int, int] | None = None  # (content width, lines) of the last update()
+
+    _content: object = None
+
+    @property
+    def content(self) -> object:
+        """What update() was last given (as Static.content), not the Visual drawn from it."""
+        if self._content is None:
+            return super().content  # type: ignore[misc]  # what the constructor was given
+        return self._content
+
+    def update(self, content: object = "", *, layout: bool = True) -> None:
+        """Static.update that lays out only when the content's height changes: the panes' widths
+        come from the screen, not from their content, so the same number of lines at the same
+        width takes the same room."""
+        self._content = content
+        if not isinstance(content, (str, Text, Visual)) and is_renderable(content):
+            content = Drawn(self, content)  # type: ignore[arg-type]
+        visual = visualize(self, content, markup=self._render_markup)  # type: ignore[attr-defined]
+        width = self.content_size.width  # type: ignore[attr-defined]
+        if layout and width:
+            height = (width, visual.get_height(self.styles, width))  # type: ignore[attr-defined]
+            layout = height != self._height
+            self._height = height
+        super().update(visual, layout=layout)  # type: ignore[misc]
 
     def unchanged(self, *signature) -> bool:
         """True when show() was last called with the same arguments at the same width: nothing

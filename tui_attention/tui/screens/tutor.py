@@ -149,15 +149,16 @@ class TutorScreen(Screen):
             self._show_lesson_panel()
         self.post_message(self.StateChanged(self.state.snapshot()))
 
-    def _matrix_view(self):
-        from tui_attention.tui.screens.matrix import MatrixView
+    _matrix = None  # the matrix view, once mounted on first use
 
-        found = self.query(MatrixView)
-        if found:
-            return found.first()
-        view = MatrixView(id="matrix")
-        self.query_one(ContentSwitcher).mount(view)
-        return view
+    def _matrix_view(self):
+        # Held, not queried: a query walks every grid of the screen at each key.
+        if self._matrix is None:
+            from tui_attention.tui.screens.matrix import MatrixView
+
+            self._matrix = MatrixView(id="matrix")
+            self.query_one(ContentSwitcher).mount(self._matrix)
+        return self._matrix
 
     def show_notices(self, notices: list[Notice]) -> None:
         for n in notices:

@@ -21,6 +21,7 @@ from tui_attention.tui.widgets.one_frame import Column, OneFrame, Row
 
 NARRATION_INDENT = 3  # the narration's border on either side and its left padding
 VECTORS_FRAME = 3  # the Vectors pane's border on either side and its left padding
+RESULTS_FRAME = 4  # the Results pane's border and its padding, on either side
 RESULTS_MIN_WIDTH = 36  # the Results' numbers, a word and its bar, with their border
 
 
@@ -102,7 +103,6 @@ class WalkthroughView(OneFrame, Vertical):
             vectors_width=vectors_width(step, state.decimals))
 
     _shown_for: tuple | None = None  # (state, the size it was planned for)
-    _layout: tuple | None = None  # what the panes' widths depend on, at the last show
     _arranged: tuple | None = None  # what _arrange last set
 
     def on_resize(self) -> None:
@@ -125,6 +125,21 @@ class WalkthroughView(OneFrame, Vertical):
         middle.styles.layout = "vertical" if plan.stacked else "horizontal"
         for pane in (column, self.query_one(ResultsPane)):
             pane.styles.width = "100%" if plan.stacked else None
+        # The column's minimum (app.tcss) keeps it readable beside the Results; alone, it would
+        # push the pane past a narrow view's edge and cut it off.
+        column.styles.min_width = None if (left and results and not plan.stacked) else 0
+
+    def pane_widths(self, plan: Plan, left: bool, results: bool) -> tuple[int, int]:
+        """Content widths of the Vectors and the Results panes under `plan`: what the layout will
+        give them (app.tcss: #left and #results share the row, #left at least LEFT_MIN_WIDTH), so
+        that they are drawn for it in this frame, not once more after it."""
+        width = self._view_size()[0]
+        if plan.stacked or not (left and results):
+            column = rest = width
+        else:
+            column = left_width(width)
+            rest = width - column
+        return column - VECTORS_FRAME, rest - RESULTS_FRAME
 
     def show(self, state: TutorState) -> None:
         step = state.current
@@ -137,22 +152,15 @@ class WalkthroughView(OneFrame, Vertical):
         self.query_one(TokensPane).show(trace.tokens, state.word, step.used_words, size[0] - 4)
         vectors = self.query_one(VectorsPane)
         vectors.display = plan.vector_rows > 0
-        vectors.show(step, state.decimals, plan.vector_rows, state.concealed)
+        vectors_w, results_w = self.pane_widths(plan, left, results)
+        vectors.show(step, state.decimals, plan.vector_rows, state.concealed, width=vectors_w)
         weights = self.query_one(WeightsPane)
         weights.display = plan.show_weights
         weights.show(trace, step, state.decimals, state.edited, plan.weight_rows, state.concealed)
-        self.query_one(ResultsPane).show(trace, step, state.decimals, plan.result_rows, state.concealed)
+        self.query_one(ResultsPane).show(trace, step, state.decimals, plan.result_rows, state.concealed,
+                                         width=results_w)
         self.query_one(NarrationPane).show(step, f"{word_counter(state.word, trace.n)} · {step_counter(step)}",
                                            plan.formula_lines, state.concealed, paragraph=not self.beside_lesson(),
                                            paragraph_lines=plan.paragraph_lines,
                                            width=max(10, size[0] - NARRATION_INDENT))
-        # The Vectors and Results panes fit their columns to their own width, which a new
-        # arrangement changes only at the next layout: draw them once more after it.
-        layout = (size, plan.stacked, left, results)
-        if layout != self._layout:
-            self._layout = layout
-            self.call_after_refresh(self._redraw, state)
 
-    def _redraw(self, state: TutorState) -> None:
-        if self._shown_for is not None and self._shown_for[0] is state and self.display:
-            self.show(state)

@@ -68,10 +68,12 @@ class VectorsPane(OneFrame, Static):
     VectorsPane { border: round $primary; padding: 0 0 0 1; height: auto; }
     """
 
-    def show(self, step: Step, decimals: int, max_rows: int | None = None, hidden: Concealed = NOTHING) -> None:
+    def show(self, step: Step, decimals: int, max_rows: int | None = None, hidden: Concealed = NOTHING,
+             width: int | None = None) -> None:
         """The Step's rows; with `max_rows`, a long run of one matrix's rows (k₁..kₙ) is cut to
-        the rows around the query word, and a note says so."""
-        if self.unchanged(step, decimals, max_rows, hidden):
+        the rows around the query word, and a note says so. `width`: the cells the rows may take,
+        when the caller knows the width the next layout gives the pane (else its present width)."""
+        if self.unchanged(step, decimals, max_rows, hidden, width):
             return
         rows, notes = fit_rows(step, max_rows)
         self.border_title = plain(_("Vectors"))
@@ -82,7 +84,7 @@ class VectorsPane(OneFrame, Static):
         name_w = max(len(r.label) for r in rows)
         shape_w = max(len(r.shape) for r in rows)
         num_w = max(len(fmt(x, decimals)) for r in rows for x in r.values)
-        room = max(1, ((self.content_size.width or 38) - name_w - shape_w - 2 + 1) // (num_w + 1))
+        room = max(1, ((width or self.content_size.width or 38) - name_w - shape_w - 2 + 1) // (num_w + 1))
         text = Text(no_wrap=True, overflow="crop")
         widest = max(len(r.values) for r in rows)
         if widest > room and widest > 8:

@@ -1,0 +1,131 @@
+"""One frame per key: the step-through draws its panes for the widths the layout gives them, in
+the frame the key causes, and draws no second frame after it."""
+
+import asyncio
+
+import pytest
+
+from tui_attention.core import Overrides
+from tui_attention.steps.state import TutorState
+from tui_attention.tui.app import AttentionApp
+from tui_attention.tui.screens.walkthrough import WalkthroughView
+from tui_attention.tui.widgets.results import ResultsPane
+from tui_attention.tui.widgets.vectors import VectorsPane
+
+LONG = Overrides(sentence=" ".join(f"w{i}" for i in range(64)), d_model=64)
+
+
+async def quiet(app, pilot) -> None:
+    """Until the app has nothing left to lay out, draw or handle."""
+    for _ in range(200):
+        await pilot.pause()
+        screen = app.screen
+        busy = (screen._dirty_widgets or screen._layout_required or screen._repaint_required
+                or not app._message_queue.empty() or any(
+                    not w._message_queue.empty() or w._next_callbacks or w._layout_required or w._repaint_required
+                    for w in (screen, *screen.walk_children())))
+        if not busy:
+            await pilot.pause()
+            return
+    raise AssertionError("the app never settled")
+
+
+def count_frames(app) -> list[int]:
+    """A counter of the frames the app sends to the terminal from now on."""
+    frames = [0]
+    display = app._display
+
+    def counted(screen, renderable) -> None:
+        display(screen, renderable)
+        if renderable is not None:
+            frames[0] += 1
+
+    app._display = counted
+    return frames
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (81, 24), (100, 30), (120, 40), (131, 41)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("overrides", [Overrides(), LONG], ids=["notebook", "64 words"])
+async def test_vectors_and_results_are_drawn_for_the_width_they_get(size, overrides):
+    """The width the view foresees for each pane is the width the layout then gives it, on
+    every step (the panes stack at 64 words), with and without a lesson beside them."""
+    app = AttentionApp(TutorState(overrides=overrides))
+    async with app.run_test(size=size) as pilot:
+        await quiet(app, pilot)
+        view = app.query_one(WalkthroughView)
+        checked = 0
+        for lesson in (False, True):
+            if lesson:
+                app.tutor.open_lesson(2, 0)
+                await quiet(app, pilot)
+            for k in range(9):
+                app.state.step = k
+                app.tutor.refresh_view()
+                await quiet(app, pilot)
+                if app.state.view != "walkthrough":
+                    continue
+                plan = view.plan(app.state)
+                left, results = view.columns(app.state.current)
+                vectors_w, results_w = view.pane_widths(plan, left, results)
+                vectors, results_pane = app.query_one(VectorsPane), app.query_one(ResultsPane)
+                if vectors.display and left:
+                    assert vectors.content_size.width == vectors_w, (k, lesson)
+                    checked += 1
+                if results_pane.display and results:
+                    assert results_pane.content_size.width == results_w, (k, lesson)
+                    checked += 1
+        assert checked >= 9
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("overrides", [Overrides(), LONG], ids=["notebook", "64 words"])
+async def test_a_step_or_word_key_draws_one_frame(size, overrides):
+    """Each of n, p, down and up draws exactly one frame, through every step of a word."""
+    app = AttentionApp(TutorState(overrides=overrides))
+    async with app.run_test(size=size) as pilot:
+        await quiet(app, pilot)
+        frames = count_frames(app)
+        counts = {}
+        for key in ["n"] * 8 + ["down", "down", "up"] + ["p"] * 8:
+            before = frames[0]
+            await pilot.press(key)
+            await quiet(app, pilot)
+            await asyncio.sleep(0.05)  # an after-refresh callback's frame would come by now
+            await quiet(app, pilot)
+            counts.setdefault(key, []).append(frames[0] - before)
+        assert all(c == [1] * len(c) for c in counts.values()), counts
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("overrides", [Overrides(), LONG], ids=["notebook", "64 words"])
+async def test_matrix_keys_and_switches_draw_one_frame(size, overrides):
+    """In the matrix view (after each step's first visit, which builds its grids) a step or word
+    key draws one frame; so does a switch (s, c) in either view, its notice included."""
+    app = AttentionApp(TutorState(overrides=overrides))
+    async with app.run_test(size=size) as pilot:
+        await quiet(app, pilot)
+        frames = count_frames(app)
+        counts = {}
+
+        async def press(key: str, record: bool = True) -> None:
+            before = frames[0]
+            await pilot.press(key)
+            await quiet(app, pilot)
+            await asyncio.sleep(0.05)
+            await quiet(app, pilot)
+            if record:
+                counts.setdefault(f"{app.state.view} {key}", []).append(frames[0] - before)
+
+        for key in ["s", "s", "c", "c"]:
+            app.clear_notifications()
+            await press(key)
+        await press("m", record=False)
+        for _ in range(len(app.state.matrix_steps)):  # every step's first visit, not counted
+            await press("n", record=False)
+        for key in ["p"] * 6 + ["down", "down", "up"] + ["n"] * 6:
+            await press(key)
+        for key in ["s", "s"]:
+            app.clear_notifications()
+            await press(key)
+        assert all(c == [1] * len(c) for c in counts.values()), counts

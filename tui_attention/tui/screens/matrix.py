@@ -337,8 +337,6 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
             grid.styles.width = width
         if grid.styles.height is None or grid.styles.height.value != height:
             grid.styles.height = height
-        if grid.styles.max_height is not None:  # setting a style, even to its value, asks for a layout
-            grid.styles.max_height = None
 
     def _fill_heads(self, state: TutorState, strip, plan: ScenePlan) -> None:
         """With `g` and several heads, every head's A in a strip above the scene."""

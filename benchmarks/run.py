@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/run.py                  # everything: about 75 s on an idle 2-core machine
     python benchmarks/run.py --samples 10     # quicker, noisier
+    python benchmarks/run.py --only key_ms --repeat 3   # key_ratio as the median of 3 repeats
     python benchmarks/run.py --only key_ms    # one figure (repeatable: startup_ratio, peak_rss_mb)
     python benchmarks/run.py --profile matrix:word:512x64   # cProfile one combination (stderr)
 
@@ -20,7 +21,9 @@ key_ms
     four-decimal numbers on each key, measured the same way in the same run (between the sizes,
     median of the runs). key_ratio is the tutor's median CPU per key over the floor's, with the
     mean frames per key: {"figure": "key_ratio", "view": V, "action": A, "tokens": N,
-    "d_model": D, "median": r, "frames_per_key": f}. The matrix view builds each step's grids on
+    "d_model": D, "median": r, "frames_per_key": f}; with ``--repeat R`` the keys and their
+    floor are measured R times, r is the median of the R ratios (each against its own repeat's
+    floor) and "repeats" lists them. The matrix view builds each step's grids on
     its first visit; that visit is measured on its own ({"figure": "first_visit_ms", ...}) before
     the samples, which then revisit built steps.
 
@@ -406,11 +409,20 @@ async def bench_floor(samples: int) -> tuple[float, float]:
     return statistics.median(cpu), nearest_rank(cpu, 0.95)
 
 
-def key_ratios(floor_ms: float) -> list[dict]:
-    """key_ratio figures: the tutor's median CPU per key over the floor's, same run, same clock."""
-    return [{"figure": "key_ratio", "view": view, "action": action, "tokens": n, "d_model": d,
-             "median": round(median / floor_ms, 2), "frames_per_key": round(FRAMES[(view, action, n, d)], 2)}
-            for (view, action, n, d), (median, _) in CPU_MS.items()]
+def key_ratios(repeats: list[tuple[float, dict, dict]]) -> list[dict]:
+    """key_ratio figures: the tutor's median CPU per key over the floor's, same run, same clock;
+    with --repeat, each repeat's ratio against its own floor, and the median of them."""
+    out = []
+    for combo in repeats[0][1]:
+        view, action, n, d = combo
+        ratios = [cpu[combo][0] / floor for floor, cpu, _ in repeats]
+        frames = [fr[combo] for _, _, fr in repeats]
+        figure = {"figure": "key_ratio", "view": view, "action": action, "tokens": n, "d_model": d,
+                  "median": round(statistics.median(ratios), 2), "frames_per_key": round(statistics.mean(frames), 2)}
+        if len(ratios) > 1:
+            figure["repeats"] = [round(r, 2) for r in ratios]
+        out.append(figure)
+    return out
 
 
 # ----------------------------------------------------------------------------- subprocess children
@@ -511,6 +523,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=None,
                         help="key_ms samples per combination (default: 40, 40, 40, 25 by size)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure the keys and their floor this many times; key_ratio is the median "
+                             "of the repeats' ratios (this machine's speed drifts by tens of percent "
+                             "within a minute)")
     parser.add_argument("--startup-rounds", type=int, default=STARTUP_ROUNDS)
     parser.add_argument("--only", choices=("key_ms", "startup_ratio", "peak_rss_mb"), action="append",
                         help="run only these figures (repeatable)")
@@ -554,20 +570,27 @@ def main() -> None:
                 log(f"  warning: ru_maxrss and VmHWM differ at {n}x{d}")
             later.append({"figure": "peak_rss_mb", "tokens": n, "d_model": d, "value": round(mb, 1)})
     if "key_ms" in only:
-        floors: list[float] = []
         floor_samples = args.samples or FLOOR_SAMPLES
-        for n, d in sizes:
-            # The floor is measured between the sizes too, so that a change of load during
-            # the run shifts the floor and the tutor alike.
+        repeats: list[tuple[float, dict, dict]] = []
+        for repeat in range(args.repeat):
+            if args.repeat > 1:
+                log(f"repeat {repeat + 1} of {args.repeat}")
+            floors: list[float] = []
+            CPU_MS.clear()
+            FRAMES.clear()
+            for n, d in sizes:
+                # The floor is measured between the sizes too, so that a change of load during
+                # the run shifts the floor and the tutor alike.
+                floors.append(asyncio.run(bench_floor(floor_samples))[0])
+                for result in asyncio.run(bench_size(n, d, args.samples or SAMPLES.get((n, d), 25))):
+                    emit(result)
             floors.append(asyncio.run(bench_floor(floor_samples))[0])
-            for result in asyncio.run(bench_size(n, d, args.samples or SAMPLES.get((n, d), 25))):
-                emit(result)
-        floors.append(asyncio.run(bench_floor(floor_samples))[0])
-        floor = statistics.median(floors)
-        log(f"  floor CPU per key: median of {len(floors)} runs {floor:.2f} ms "
-            f"({' '.join(f'{f:.2f}' for f in floors)})")
-        emit({"figure": "floor_ms", "median": round(floor, 2)})
-        for result in key_ratios(floor):
+            floor = statistics.median(floors)
+            log(f"  floor CPU per key: median of {len(floors)} runs {floor:.2f} ms "
+                f"({' '.join(f'{f:.2f}' for f in floors)})")
+            emit({"figure": "floor_ms", "median": round(floor, 2)})
+            repeats.append((floor, dict(CPU_MS), dict(FRAMES)))
+        for result in key_ratios(repeats):
             emit(result)
     for result in later:
         emit(result)

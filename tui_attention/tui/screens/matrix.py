@@ -131,7 +131,7 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._scenes: dict[str, Scene] = {}
+        self._scenes: dict[tuple, Scene] = {}  # (step kind, the matrices it shows) -> its scene, oldest first
         self._heads_key: tuple | None = None
         self._strip: list[MatrixGrid] = []
 
@@ -250,11 +250,18 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
         lines = tuple(tuple(i - first for i in line) for line in plan.lines if line[0] >= first)
         signature = (tuple((x.key, h) for x, h in wanted), t.n, t.config.d_model, t.config.d_k, t.config.d_v,
                      t.config.d_ff, t.config.heads, state.decimals, self._width(), lines)
-        scene = self._scenes.get(step.kind)
+        # One scene per step and set of matrices: a switch that shows S/√d instead of S (or back)
+        # finds its scene still built. Two such variants of a step are kept, the latest used.
+        key = (step.kind, signature[0])
+        scene = self._scenes.pop(key, None)
         if scene is not None and scene.signature == signature:
+            self._scenes[key] = scene  # now the most recently used
             return scene
         if scene is not None:
             scene.remove()
+        variants = [k for k in self._scenes if k[0] == step.kind]
+        for old in variants[:max(0, len(variants) - 1)]:
+            self._scenes.pop(old).remove()
         grid_lines = []
         for line in lines:
             grid_lines.append([])
@@ -266,7 +273,7 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
                 grid_lines[-1].append(grid)
         scene = Scene(step.kind, signature, grid_lines, [])
         scene.display = False
-        self._scenes[step.kind] = scene
+        self._scenes[key] = scene
         self.query_one("#scenes").mount(scene)
         return scene
 

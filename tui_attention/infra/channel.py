@@ -270,6 +270,67 @@ class LineReader:
         return lines
 
 
+class Outbox:
+    """Lines for a non-blocking socket, sent as fast as the peer reads them and never waited for.
+
+    `send(line)` queues it and writes what the socket takes; the rest goes out from the event
+    loop's writer callback, registered only while something waits (after `start(loop)`). At most
+    `limit` bytes wait: beyond that a line is refused (False), so a peer that does not read costs
+    a bounded buffer, never a blocked loop. A send error (the peer is gone) drops what waits,
+    stops the callback and calls `on_error`.
+    """
+
+    def __init__(self, sock: Any, limit: int, on_error: Callable[[], None] = lambda: None) -> None:
+        self.sock, self.limit, self._on_error = sock, limit, on_error
+        self._waiting = bytearray()
+        self._loop: Any = None
+        self._writing = False
+
+    def __len__(self) -> int:
+        """Bytes waiting."""
+        return len(self._waiting)
+
+    def start(self, loop: Any) -> None:
+        """From now on, what the socket did not take is sent when it is writable."""
+        self._loop = loop
+        self.flush()
+
+    def send(self, line: bytes) -> bool:
+        if len(self._waiting) + len(line) > self.limit:
+            return False
+        self._waiting += line
+        self.flush()
+        return True
+
+    def flush(self) -> None:
+        if not self._waiting:
+            return
+        try:
+            sent = self.sock.send(self._waiting)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._waiting.clear()
+            self.stop()
+            self._on_error()
+            return
+        del self._waiting[:sent]
+        self._watch(bool(self._waiting))
+
+    def stop(self) -> None:
+        """No more writer callbacks (before the socket is closed)."""
+        self._watch(False)
+        self._loop = None
+
+    def _watch(self, on: bool) -> None:
+        if self._loop is not None and on != self._writing:
+            if on:
+                self._loop.add_writer(self.sock.fileno(), self.flush)
+            else:
+                self._loop.remove_writer(self.sock.fileno())
+            self._writing = on
+
+
 # --- the answer table -----------------------------------------------------------------------
 ANSWER_COLUMNS = ("session", "seconds", "lesson", "page", "question", "type", "correct", "choice", "value")
 

@@ -32,7 +32,7 @@ import socket
 import time
 from typing import Any, Callable
 
-from tui_attention.infra.channel import (ANSWERS_PER_REPLY, MAX_REPORT, ChannelError, LineReader, answers_csv,
+from tui_attention.infra.channel import (ANSWERS_PER_REPLY, MAX_REPORT, ChannelError, LineReader, Outbox, answers_csv,
                                          decode_report, encode)
 from tui_attention.infra.files import write_atomic
 from tui_attention.serve.guard import RefusalLog, clean
@@ -65,9 +65,9 @@ class Member:
         self.sock = server_end
         self._child_end: socket.socket | None = child_end
         self._reader = LineReader(MAX_REPORT)
-        self._outbox = bytearray()
+        self._outbox = Outbox(server_end, MAX_OUTBOX)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._reading = self._writing = False
+        self._reading = False
         self._tokens, self._stamp = REPORT_BURST, now
         self._pause: asyncio.TimerHandle | None = None
         self.closed = False
@@ -85,7 +85,7 @@ class Member:
             self._child_end = None
         self._loop = asyncio.get_running_loop()
         self._read(True)
-        self._flush()
+        self._outbox.start(self._loop)
 
     def touch(self) -> None:
         """The attendee pressed a key (for the idle column)."""
@@ -137,36 +137,13 @@ class Member:
     # --- out -----------------------------------------------------------------------------------
     def send(self, line: bytes) -> bool:
         """Queue one command line for the tutor; False if too much is waiting already (dropped)."""
-        if self.closed or len(self._outbox) + len(line) > MAX_OUTBOX:
-            return False
-        self._outbox += line
-        self._flush()
-        return True
-
-    def _flush(self) -> None:
-        if self.closed or not self._outbox:
-            return
-        try:
-            sent = self.sock.send(self._outbox)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            self._outbox.clear()
-            return
-        del self._outbox[:sent]
-        if self._loop is not None and bool(self._outbox) != self._writing:
-            if self._outbox:
-                self._loop.add_writer(self.sock.fileno(), self._flush)
-            else:
-                self._loop.remove_writer(self.sock.fileno())
-            self._writing = bool(self._outbox)
+        return not self.closed and self._outbox.send(line)
 
     def close(self) -> None:
         if self.closed:
             return
         self._read(False)
-        if self._writing and self._loop is not None:
-            self._loop.remove_writer(self.sock.fileno())
+        self._outbox.stop()
         if self._pause is not None:
             self._pause.cancel()
         self.closed = True

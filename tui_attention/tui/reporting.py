@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 from tui_attention.i18n import _
 from tui_attention.infra.channel import (CHANNEL_FD_ENV, MAX_LESSONS, MAX_REPORT, MAX_STEPS, MAX_WORDS,
-                                         ChannelError, LineReader, decode_command, encode, name_problem)
+                                         ChannelError, LineReader, Outbox, decode_command, encode, name_problem)
 from tui_attention.steps.notation import parse_number
 from tui_attention.steps.state import STEPS_PER_WORD
 
@@ -89,13 +89,13 @@ class Reporter(Reporting):
         self.name: str | None = None
         self._reader = LineReader(MAX_REPORT)
         self._last = b""
-        self._outbox = bytearray()
+        self._outbox = Outbox(sock, MAX_OUTBOX, on_error=self._close)  # the server gone: the tutor goes on alone
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._writing = False
         self._open = True
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._outbox.start(self._loop)
         self.app.lesson.on_answer = self._answered
         # Commands wait until the tutor's screen is up.
         self.app.call_after_refresh(self._loop.add_reader, self.sock.fileno(), self._readable)
@@ -103,26 +103,8 @@ class Reporter(Reporting):
 
     # --- out ------------------------------------------------------------------------------------
     def _send(self, line: bytes) -> None:
-        if not self._open or len(self._outbox) + len(line) > MAX_OUTBOX:
-            return
-        self._outbox += line
-        self._flush()
-
-    def _flush(self) -> None:
-        try:
-            sent = self.sock.send(self._outbox) if self._outbox else 0
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:  # the server is gone: the tutor goes on alone
-            self._close()
-            return
-        del self._outbox[:sent]
-        if self._loop is not None and bool(self._outbox) != self._writing:
-            if self._outbox:
-                self._loop.add_writer(self.sock.fileno(), self._flush)
-            else:
-                self._loop.remove_writer(self.sock.fileno())
-            self._writing = bool(self._outbox)
+        if self._open:
+            self._outbox.send(line)  # dropped when the server has not read the last 64 KiB
 
     def report(self) -> None:
         """Send the tutor's state if it changed since the last report."""
@@ -192,8 +174,7 @@ class Reporter(Reporting):
     def _close(self) -> None:
         if self._open and self._loop is not None:
             self._loop.remove_reader(self.sock.fileno())
-            if self._writing:
-                self._loop.remove_writer(self.sock.fileno())
+        self._outbox.stop()
         self._open = False
         self.following = self.locked = False
 

@@ -3,6 +3,8 @@
 import asyncio
 import socket
 
+from serve_helpers import drain
+
 from tui_attention.infra.channel import Outbox
 
 
@@ -11,20 +13,8 @@ def pair() -> tuple[socket.socket, socket.socket]:
     ours.setblocking(False)
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    theirs.setblocking(False)
     return ours, theirs
-
-
-def read_all(sock: socket.socket) -> bytes:
-    sock.setblocking(False)
-    out = bytearray()
-    while True:
-        try:
-            data = sock.recv(65536)
-        except BlockingIOError:
-            return bytes(out)
-        if not data:
-            return bytes(out)
-        out += data
 
 
 async def test_lines_a_slow_peer_has_not_read_wait_and_go_out_in_order_once_it_reads():
@@ -36,7 +26,7 @@ async def test_lines_a_slow_peer_has_not_read_wait_and_go_out_in_order_once_it_r
     assert len(outbox) > 0  # the socket's buffers are full: the rest waits
     received = bytearray()
     for _ in range(500):
-        received += read_all(theirs)
+        received += drain(theirs)
         await asyncio.sleep(0.005)  # the loop's writer callback sends what waits
         if len(received) == sum(map(len, lines)):
             break

@@ -16,9 +16,8 @@ from tui_attention.lessons import evaluate, load_lessons, render_page
 from tui_attention.lessons.giveaways import concealed
 from tui_attention.steps.conceal import Concealed
 from tui_attention.tui.app import AttentionApp
-from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
-from tui_helpers import text_of
+from tui_helpers import on_screen_text
 
 LESSONS = load_lessons()
 NEXT_QUESTIONS = [(li, p.number - 1) for li, lesson in enumerate(LESSONS) for p in lesson.pages
@@ -29,17 +28,7 @@ SHAPE = re.compile(r"^(\d+) × (\d+)")
 
 def screen_text(app) -> str:
     """What the learner reads: status line, panes, visible grid lines and the page's text."""
-    out = [text_of(app.query_one("#status"))]
-    for widget in app.screen.query("*"):
-        if not widget.display or not widget.is_on_screen or widget.id == "lesson-panel":
-            continue
-        for title in (widget.border_title, widget.border_subtitle):
-            if title:
-                out.append(str(title))
-        if isinstance(widget, MatrixGrid):
-            out += [widget.render_line(y).text for y in range(widget.scrollable_content_region.height)]
-        elif widget.id in ("tokens", "vectors", "weights", "results", "narration-text", "matrix-narration"):
-            out.append(text_of(widget))
+    out = on_screen_text(app)
     rendered = render_page(app.lesson.current_page, app.lesson.trace, app.state.decimals)
     out += [rendered.title, rendered.text]
     return "\n".join(out)

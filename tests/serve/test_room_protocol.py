@@ -11,7 +11,7 @@ import socket
 
 import pytest
 
-from serve_helpers import wait_until
+from serve_helpers import drain, wait_until
 from tui_attention.infra import channel
 from tui_attention.serve import room as room_module
 from tui_attention.serve.room import Room
@@ -121,15 +121,7 @@ class Tutor:
         self.sock.sendall(data)
 
     def commands(self) -> list[dict]:
-        data = b""
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = drain(self.sock)
         return [channel.decode_command(line) for line in data.splitlines()]
 
 

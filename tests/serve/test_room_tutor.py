@@ -7,6 +7,8 @@ import json
 import os
 import socket
 
+from serve_helpers import drain
+
 from tui_attention.infra import channel
 from tui_attention.tui import reporting
 from tui_attention.tui.app import AttentionApp
@@ -27,15 +29,7 @@ class Server:
         self.sock.sendall(channel.encode(kind, **fields))
 
     def reports(self) -> list[dict]:
-        data = b""
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = drain(self.sock)
         return [channel.decode_report(line) for line in data.splitlines()]
 
 

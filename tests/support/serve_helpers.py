@@ -443,3 +443,17 @@ def descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
+
+
+def drain(sock) -> bytes:
+    """Everything a non-blocking socket holds now (up to its peer's end), without waiting."""
+    data = bytearray()
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)

@@ -31,3 +31,22 @@ async def matrix_step(pilot, app, kind: str):
     await pilot.pause()
     await pilot.pause()
     return app.query_one("MatrixView")
+
+
+def on_screen_text(app) -> list[str]:
+    """What the learner reads outside the lesson panel: the status line, every visible pane's
+    border titles and text, and the visible lines of every matrix grid."""
+    from tui_attention.tui.widgets.matrix_grid import MatrixGrid
+
+    out = [text_of(app.query_one("#status"))]
+    for widget in app.screen.query("*"):
+        if not widget.display or not widget.is_on_screen or widget.id == "lesson-panel":
+            continue
+        for title in (widget.border_title, widget.border_subtitle):
+            if title:
+                out.append(str(title))
+        if isinstance(widget, MatrixGrid):
+            out += [widget.render_line(y).text for y in range(widget.scrollable_content_region.height)]
+        elif widget.id in ("tokens", "vectors", "weights", "results", "narration-text", "matrix-narration"):
+            out.append(text_of(widget))
+    return out

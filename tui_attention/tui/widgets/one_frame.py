@@ -6,6 +6,10 @@ reactive, which is declared `layout=True`: a widget whose size changed asks for 
 layout, and the key costs two layouts and two frames. For widgets whose virtual size is
 their size (or whose scrollbars `_scroll_update` sets in the same call), that second pass
 finds nothing new. Textual's own scroll path updates sizes the same way (`layout=False`).
+
+And no layout a key does not need: a pane's new content lays the screen out again only when
+it takes a different number of lines (`OneFrame.update`), and a Rich Group or Table is drawn
+once per key (`Drawn`), not once to be measured and again to be shown.
 """
 
 from __future__ import annotations

@@ -98,8 +98,14 @@ class Reporter(Reporting):
         self._outbox.start(self._loop)
         self.app.lesson.on_answer = self._answered
         # Commands wait until the tutor's screen is up.
-        self.app.call_after_refresh(self._loop.add_reader, self.sock.fileno(), self._readable)
+        self.app.call_after_refresh(self._start_reading)
         self.report()
+
+    def _start_reading(self) -> None:
+        # Not once closed: the first report may have found the server gone, and a reader on a
+        # closed channel would be called at every turn of the loop.
+        if self._open and self._loop is not None:
+            self._loop.add_reader(self.sock.fileno(), self._readable)
 
     # --- out ------------------------------------------------------------------------------------
     def _send(self, line: bytes) -> None:

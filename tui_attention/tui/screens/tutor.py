@@ -361,23 +361,28 @@ class TutorScreen(Screen):
         if not self.lesson.active:
             return
         self.add_class("-lesson")
-        if not self.query("#lesson-panel"):
+        if self._lesson_panel is None:
             # Mounted on first use: start-up does not pay for Markdown rendering.
             from tui_attention.tui.screens.lessons import LessonPanel
 
-            self.query_one("#body").mount(LessonPanel(id="lesson-panel"), before=0)
+            self._lesson_panel = LessonPanel(id="lesson-panel")
+            self.query_one("#body").mount(self._lesson_panel, before=0)
             self.app.call_after_refresh(self.refresh_view)
             return
         self.refresh_view()
 
-    def _show_lesson_panel(self) -> None:
-        from tui_attention.tui.screens.lessons import LessonPanel
+    _lesson_panel = None  # the lesson panel, once mounted on first use (held: a query walks every grid)
 
-        lm = self.lesson
-        if lm.trace is None or not self.query("#lesson-text"):
-            return  # the panel (or its text, composed after it) is still being mounted; shown once it is
-        self.query_one(LessonPanel).show(lm.lesson, lm.page, lm.rendered(self.state.decimals), lm.session,
-                                         lm.feedback)
+    def _show_lesson_panel(self) -> None:
+        lm, panel = self.lesson, self._lesson_panel
+        if lm.trace is None or panel is None or not lm.active:
+            return
+        if not panel.query("#lesson-text"):
+            # Its text is composed after the panel mounts, later on a loaded machine: try again
+            # after the next refresh rather than leave the page blank until a key.
+            self.app.call_after_refresh(self._show_lesson_panel)
+            return
+        panel.show(lm.lesson, lm.page, lm.rendered(self.state.decimals), lm.session, lm.feedback)
 
     def action_page(self, delta: int) -> None:
         self.app.clear_notifications()  # a notice about the last page must not cover the next one
@@ -421,11 +426,9 @@ class TutorScreen(Screen):
         self._scroll_lesson_to_end()
 
     def _scroll_lesson_to_end(self) -> None:
-        if self.query("#lesson-panel"):
-            panel = self.query_one("#lesson-panel")
+        if (panel := self._lesson_panel) is not None:
             self.call_after_refresh(lambda: panel.scroll_end(animate=False))
 
     def action_scroll_lesson(self, direction: int) -> None:
-        if self.query("#lesson-panel") and self.lesson.active:
-            panel = self.query_one("#lesson-panel")
+        if (panel := self._lesson_panel) is not None and self.lesson.active:
             panel.scroll_relative(y=direction * max(1, panel.size.height - 2), animate=False)

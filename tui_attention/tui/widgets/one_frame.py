@@ -90,6 +90,10 @@ class OneFrame:
             return super().content  # type: ignore[misc]  # what the constructor was given
         return self._content
 
+    @content.setter
+    def content(self, content: object) -> None:
+        self.update(content)
+
     def update(self, content: object = "", *, layout: bool = True) -> None:
         """Static.update that lays out only when the content's height changes: the panes' widths
         come from the screen, not from their content, so the same number of lines at the same
@@ -99,11 +103,30 @@ class OneFrame:
             content = Drawn(self, content)  # type: ignore[arg-type]
         visual = visualize(self, content, markup=self._render_markup)  # type: ignore[attr-defined]
         width = self.content_size.width  # type: ignore[attr-defined]
+        skipped = False
         if layout and width:
             height = (width, visual.get_height(self.styles, width))  # type: ignore[attr-defined]
             layout = height != self._height
+            skipped = not layout
             self._height = height
         super().update(visual, layout=layout)  # type: ignore[misc]
+        if skipped:
+            self._forget_sizes()
+
+    def _forget_sizes(self) -> None:
+        """What Textual's layout request does to its caches, without the layout: box models and
+        arrangements cached at other widths were measured with the old content, and a later
+        layout at one of those widths must not reuse them."""
+        from textual.widget import Widget
+
+        self._layout_updates += 1  # type: ignore[attr-defined]  # part of the box model cache's key
+        for ancestor in self.ancestors:  # type: ignore[attr-defined]
+            if not isinstance(ancestor, Widget):
+                break
+            ancestor._clear_arrangement_cache()
+            ancestor._layout_updates += 1
+            if not ancestor.styles.auto_dimensions:
+                break
 
     def unchanged(self, *signature) -> bool:
         """True when show() was last called with the same arguments at the same width: nothing

@@ -130,6 +130,7 @@ class TutorScreen(Screen):
         # One line high (app.tcss): a new status never changes the layout.
         self.query_one("#status", Static).update(Text.assemble((lead, "bold reverse"), status), layout=False)
         switcher = self.query_one(ContentSwitcher)
+        self.set_class(self.state.view == "matrix", "-matrix-view")  # where notices go (app.tcss)
         if self.state.view == "matrix":
             view = self._matrix_view()
             if not view.is_mounted:

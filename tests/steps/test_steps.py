@@ -98,3 +98,24 @@ def test_the_block_is_computed_only_when_a_block_step_is_shown():
     assert steps[-1].kind == "add_norm_2" and "block" in trace.__dict__
     assert [s.index for s in steps] == list(range(len(steps)))
     assert all(s.total == len(steps) for s in steps)
+
+
+def test_a_cut_formula_says_which_lines_it_shows_in_the_step_s_own_terms():
+    """The note over a formula window names words only where each line is a word's: the query
+    step writes q_i and its entries, so its window starts at the top and says "lines"."""
+    from tui_attention.core import Overrides
+    from tui_attention.steps.state import TutorState
+
+    state = TutorState(overrides=Overrides(sentence="a b c d e f g", d_k=6))
+    state.word = 4
+    state.step = 1  # the query: q_5 = x_5 W_q, then q_5[1] .. q_5[6]
+    query = state.current
+    assert query.kind == "query" and len(query.formula) == 7
+    window = query.formula_window(3)
+    assert window[0] == "(lines 1-3 of 7)"
+    assert window[1] == query.formula[0]  # q_5 = x_5 W_q = [...] first, whatever the word
+    assert query.formula_window(3, shift=3)[0] == "(lines 3-5 of 7)"
+    state.step = 2  # the keys: one line per word j, centred on the query word
+    keys = state.current
+    assert keys.formula_window(3)[0] == "(lines for words 4-6 of 7)"
+    assert keys.formula_window(3)[2] == keys.formula[4]

@@ -26,6 +26,8 @@ MATRIX_STEP_KINDS = ("x", "qkv", "qkt", "scale", "mask", "softmax", "av", "conca
                      "add_norm_2")
 RESULT_COLUMNS = ("scores", "logits", "weights", "output")
 WEIGHT_KEYS = ("W_q", "W_k", "W_v")
+# The word steps whose formula has one line per word j (the others: lines of the query word only).
+PER_WORD_LINES = ("keys", "values", "scores", "softmax", "output")
 
 
 def rows_around(n: int, centre: int, radius: int = 5) -> range:
@@ -132,6 +134,13 @@ class Step:
         """The symbols of every matrix the step reads or writes (the matrix view accents them)."""
         return frozenset(c.symbol for c in self.reads + self.writes)
 
+    @property
+    def window_anchor(self) -> int:
+        """The formula line a window is centred on: the query word's, in a step that writes one
+        line per word j; the first, in one that writes the lines of the query word (q_i and its
+        entries)."""
+        return self.word if self.kind in PER_WORD_LINES else 0
+
     def formula_window(self, max_lines: int, shift: int = 0) -> list[str]:
         """The formula lines; when there are more than `max_lines`, the per-word lines around the
         query word (moved `shift` lines on; softmax keeps its header line, output its closing
@@ -142,11 +151,14 @@ class Step:
         head = lines[:1] if self.kind == "softmax" else []
         tail = lines[-1:] if self.kind == "output" else []
         body = lines[len(head): len(lines) - len(tail)]
-        start = max(0, min(self.word + shift - max_lines // 2, len(body) - max_lines))
+        per_word = self.kind in PER_WORD_LINES
+        start = max(0, min(self.window_anchor + shift - max_lines // 2, len(body) - max_lines))
         shown = body[start:start + max_lines]
-        note = _("(lines for words {first}-{last} of {n})").format(first=start + 1, last=start + len(shown),
-                                                                  n=len(body))
-        return head + [note] + shown + tail
+        if per_word:
+            note = _("(lines for words {first}-{last} of {n})")
+        else:
+            note = _("(lines {first}-{last} of {n})")
+        return head + [note.format(first=start + 1, last=start + len(shown), n=len(body))] + shown + tail
 
     def score_label(self, key: str) -> str:
         """How the scores at stage `key` (scores, scaled, logits) are written: "s", "s/√d", "s/√d+M"."""

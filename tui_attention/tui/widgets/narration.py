@@ -71,8 +71,8 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
             self._top = max(0, self._top - max(1, shown - 1))
         elif windowed:
             self._shift += direction * max_lines
-            last = len(step.formula) - step.word
-            self._shift = max(-step.word, min(self._shift, last))
+            last = len(step.formula) - step.window_anchor
+            self._shift = max(-step.window_anchor, min(self._shift, last))
         else:
             self.scroll_relative(y=direction * max(1, self.size.height - 1), animate=False)
             return

@@ -728,6 +728,19 @@ def test_the_banner_says_when_tutors_are_not_confined():
     assert "NOT CONFINED" not in "\n".join(TutorWebServer(tutor_argv(), port=0).banner_lines())
 
 
+async def one_tab_until_it_closes(argv: list[str]) -> None:
+    """Serve `argv`, open one tab, and wait until the tutor has quit and the server let it go."""
+    server = TutorWebServer(argv, port=0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            tab = await Tab(http, server.port).open()
+            assert await wait_until(lambda: tab.closed, 20)
+            assert await wait_until(lambda: not server.services, 20)
+    finally:
+        await server.close()
+
+
 async def test_a_tutors_internal_error_reaches_the_log_escaped(tmp_path, caplog):
     """A served tutor writes its traceback to the file $TUI_ATTENTION_ERROR_FD and shows the
     attendee one line; the server logs where and what, escaped (the text is the tutor's)."""
@@ -740,18 +753,7 @@ async def test_a_tutors_internal_error_reaches_the_log_escaped(tmp_path, caplog)
         " 'ZeroDivisionError: \\x1b[2J division by zero\\n')\n"
         "sys.exit(1)\n")
 
-    async def scenario():
-        server = TutorWebServer([sys.executable, "-P", str(script)], port=0)
-        await server.start()
-        try:
-            async with aiohttp.ClientSession() as http:
-                tab = await Tab(http, server.port).open()
-                assert await wait_until(lambda: tab.closed, 20)
-                assert await wait_until(lambda: not server.services, 20)
-        finally:
-            await server.close()
-
-    await bounded(scenario())
+    await bounded(one_tab_until_it_closes([sys.executable, "-P", str(script)]))
     (line,) = [r.getMessage() for r in caplog.records if "stopped on an internal error" in r.getMessage()]
     assert 'File "/x/app.py", line 7, in boom | ZeroDivisionError: \\x1b[2J division by zero' in line
 
@@ -763,18 +765,7 @@ async def test_a_file_the_attendee_saves_cannot_forge_an_internal_error(tmp_path
         "open('.error.log', 'w').write('Traceback (most recent call last):\\n"
         "  File \"/x/forged.py\", line 1, in forged\\nRuntimeError: forged\\n')\n")
 
-    async def scenario():
-        server = TutorWebServer([sys.executable, "-P", str(script)], port=0)
-        await server.start()
-        try:
-            async with aiohttp.ClientSession() as http:
-                tab = await Tab(http, server.port).open()
-                assert await wait_until(lambda: tab.closed, 20)
-                assert await wait_until(lambda: not server.services, 20)
-        finally:
-            await server.close()
-
-    await bounded(scenario())
+    await bounded(one_tab_until_it_closes([sys.executable, "-P", str(script)]))
     assert not [r for r in caplog.records if "internal error" in r.getMessage() or "forged" in r.getMessage()]
 
 

@@ -318,17 +318,24 @@ sys.exit(1)
 '''
 
 
-async def test_a_tutors_internal_error_reaches_the_log_escaped_and_the_attendee_as_one_line(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="tui_attention.serve")
-    script = tmp_path / "crash.py"
-    script.write_text(CRASHING_TUTOR)
-    server = TutorSSHServer([sys.executable, "-P", str(script)], port=0)
+async def one_session_until_it_closes(argv: list[str]) -> TerminalClient:
+    """Serve `argv`, connect one SSH session, and wait until the tutor has quit; the client
+    keeps what the session showed."""
+    server = TutorSSHServer(argv, port=0)
     await server.start()
     try:
         client = await TerminalClient().connect(server.port)
         assert await wait_until(lambda: client.closed, 20)
     finally:
         await server.close()
+    return client
+
+
+async def test_a_tutors_internal_error_reaches_the_log_escaped_and_the_attendee_as_one_line(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING_TUTOR)
+    client = await one_session_until_it_closes([sys.executable, "-P", str(script)])
     assert "stopped on an internal error (ZeroDivisionError)" in client.text()
     assert "Traceback" not in client.text()
     (line,) = [m for m in logged(caplog) if "stopped on an internal error" in m]
@@ -416,13 +423,7 @@ async def test_a_file_the_attendee_saves_cannot_forge_an_internal_error(tmp_path
     caplog.set_level(logging.INFO, logger="tui_attention.serve")
     script = tmp_path / "forge.py"
     script.write_text(FORGING_TUTOR)
-    server = TutorSSHServer([sys.executable, "-P", str(script), str(status)], port=0)
-    await server.start()
-    try:
-        client = await TerminalClient().connect(server.port)
-        assert await wait_until(lambda: client.closed, 20)
-    finally:
-        await server.close()
+    await one_session_until_it_closes([sys.executable, "-P", str(script), str(status)])
     assert not [m for m in logged(caplog) if "internal error" in m or "forged" in m]
 
 

@@ -369,7 +369,10 @@ async def test_a_cut_masked_s_shows_where_the_mask_begins(word):
         app.state.word = word
         app.state.matrix_step = matrix_step_kinds(1).index("mask")
         app.tutor.refresh_view()
-        await pilot.pause()
+        for _ in range(100):  # the mask step's grids are mounted on its first visit: wait for them
+            await pilot.pause()
+            if any("masked" in g.border_title for g in on_screen_widgets(app, MatrixGrid)):
+                break
         await pilot.pause()
         masked = next(g for g in on_screen_widgets(app, MatrixGrid) if "masked" in g.border_title)
         row = next(line for line in grid_text(app, masked).splitlines() if line[1:].startswith(f">{word + 1} "))

@@ -129,3 +129,44 @@ async def test_matrix_keys_and_switches_draw_one_frame(size, overrides):
             app.clear_notifications()
             await press(key)
         assert all(c == [1] * len(c) for c in counts.values()), counts
+
+
+async def test_going_back_shows_the_same_panes_without_building_them_again(monkeypatch):
+    """A pane shown what it showed a few keys ago shows that drawing again (no table is built or
+    drawn), and what it shows is what it showed then; a switch that changes the numbers is
+    built anew, not recalled."""
+    import tui_attention.tui.widgets.results as results_module
+    from tests.support.tui_helpers import on_screen_text
+
+    built = [0]
+    text_table = results_module.text_table
+
+    def counted(*args, **kwargs):
+        built[0] += 1
+        return text_table(*args, **kwargs)
+
+    monkeypatch.setattr(results_module, "text_table", counted)
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await quiet(app, pilot)
+        seen = {}
+        while True:
+            seen[app.state.step] = on_screen_text(app)
+            if app.state.step == len(app.state.steps) - 1:
+                break
+            await pilot.press("right")
+            await quiet(app, pilot)
+        first_pass = built[0]
+        assert first_pass > 0
+        while app.state.step > 0:
+            await pilot.press("left")
+            await quiet(app, pilot)
+            assert on_screen_text(app) == seen[app.state.step], app.state.step
+        assert built[0] == first_pass
+        while app.state.step < len(app.state.steps) - 1:
+            await pilot.press("right")
+            await quiet(app, pilot)
+        await pilot.press("s")  # scaling: the scores the Results show change
+        await quiet(app, pilot)
+        assert built[0] > first_pass
+        assert on_screen_text(app)[1:] != seen[app.state.step][1:]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from tui_attention.i18n import _
 from tui_attention.steps.conceal import NOTHING, Concealed
@@ -37,6 +36,7 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
         """
         if (step.kind, step.word, step.title) != self._shown[:3]:
             self._shift = self._top = 0
+        width = width or self.content_size.width or 77  # the paragraph is wrapped to it
         self._shown = (step.kind, step.word, step.title, step, counter, max_lines, hidden, paragraph,
                        paragraph_lines, width)
         self._render_window()
@@ -47,7 +47,7 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
         text = Text(hidden.text(step.narration))
         if not text.plain:
             return []
-        return list(text.wrap(self.app.console, max(10, width or self.content_size.width or 77)))
+        return list(text.wrap(self.app.console, max(10, width)))
 
     def _paragraph_cut(self) -> tuple[int, int]:
         """(lines shown, lines in all) of the paragraph."""
@@ -104,5 +104,13 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
         else:
             hint = "{counter}"
         self.border_subtitle = plain(hint.format(counter=counter))
-        self.query_one("#narration-text", Static).update(body)
+        visual = self.query_one("#narration-text", Label).update(body)
+        self.remember((self.border_title, self.border_subtitle, body, visual))
+        self.scroll_home(animate=False)
+
+    def _redraw(self, drawing: tuple) -> None:
+        title, subtitle, body, visual = drawing
+        if (self.border_title, self.border_subtitle) != (title, subtitle):
+            self.border_title, self.border_subtitle = title, subtitle
+        self.query_one("#narration-text", Label).update(body, visual=visual)
         self.scroll_home(animate=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import weakref
 
+from textual.cache import LRUCache
 from rich.protocol import is_renderable
 from rich.text import Text
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -74,11 +75,24 @@ class Drawn(RichVisual):
         return strips if height is None else strips[:height]
 
 
+MEMO_SIZE = 48  # drawings kept per pane: a step's nine steps, or the words a learner goes back over
+
+
+def _key(signature: tuple) -> tuple:
+    """A hashable stand-in for a signature: values as they are, objects by id (checked with
+    `same` on a hit, so a recycled id is a miss)."""
+    return tuple(x if isinstance(x, _PLAIN) else id(x) for x in signature)
+
+
 class OneFrame:
     """Mixin: take a new size from the screen's layout without requesting another layout; and
-    `unchanged(signature)`, so that a pane shown what it shows already is not drawn again."""
+    `unchanged(signature)`, so that a pane shown what it shows already is not drawn again, and
+    one shown something it drew a few keys ago shows that drawing again (no Rich rendering:
+    the drawing keeps its strips) rather than building it anew."""
 
     _signature: tuple | None = None
+    _memo: LRUCache | None = None  # key(signature) -> (held signature, drawing)
+    _recording: tuple | None = None  # the key of the drawing being built, until update() takes it
     _height: tuple[int, int] | None = None  # (content width, lines) of the last update()
 
     _content: object = None
@@ -94,14 +108,18 @@ class OneFrame:
     def content(self, content: object) -> None:
         self.update(content)
 
-    def update(self, content: object = "", *, layout: bool = True) -> None:
+    def update(self, content: object = "", *, layout: bool = True, visual: Visual | None = None) -> Visual:
         """Static.update that lays out only when the content's height changes: the panes' widths
         come from the screen, not from their content, so the same number of lines at the same
-        width takes the same room."""
+        width takes the same room. `visual`: what an earlier update drew of this same content,
+        shown again. Returns the Visual shown."""
         self._content = content
-        if not isinstance(content, (str, Text, Visual)) and is_renderable(content):
-            content = Drawn(self, content)  # type: ignore[arg-type]
-        visual = visualize(self, content, markup=self._render_markup)  # type: ignore[attr-defined]
+        if visual is None:
+            if not isinstance(content, (str, Text, Visual)) and is_renderable(content):
+                content = Drawn(self, content)  # type: ignore[arg-type]
+            visual = visualize(self, content, markup=self._render_markup)  # type: ignore[attr-defined]
+        if self._recording is not None:
+            self.remember(self._drawing(self._content, visual))
         width = self.content_size.width  # type: ignore[attr-defined]
         skipped = False
         if layout and width:
@@ -112,6 +130,7 @@ class OneFrame:
         super().update(visual, layout=layout)  # type: ignore[misc]
         if skipped:
             self._forget_sizes()
+        return visual
 
     def _forget_sizes(self) -> None:
         """What Textual's layout request does to its caches, without the layout: box models and
@@ -129,13 +148,48 @@ class OneFrame:
                 break
 
     def unchanged(self, *signature) -> bool:
-        """True when show() was last called with the same arguments at the same width: nothing
-        to draw. Otherwise remembers them."""
-        signature = (*signature, self.content_size.width)  # type: ignore[attr-defined]
+        """True when there is nothing to build: show() was last called with the same arguments,
+        or was called with them a few keys ago and that drawing is shown again. Otherwise
+        remembers them, and the drawing that update() (or `remember`) is given next.
+
+        The signature holds everything the drawing depends on, the width it is drawn for
+        included when it depends on it (a Rich renderable is drawn at the width the pane gets,
+        whatever it is: `Drawn`)."""
         if same(signature, self._signature):
             return True
-        self._signature = tuple(_held(x) for x in signature)
+        held = tuple(_held(x) for x in signature)
+        self._signature = held
+        key = _key(signature)
+        if self._memo is None:
+            self._memo = LRUCache(MEMO_SIZE)
+        hit = self._memo.get(key)
+        if hit is not None and same(signature, hit[0]):
+            self._recording = None
+            self._redraw(hit[1])
+            return True
+        self._recording = key
         return False
+
+    def remember(self, drawing: tuple) -> None:
+        """Keep `drawing` for the signature `unchanged` was last given (what `_redraw` takes)."""
+        if self._recording is not None and self._memo is not None:
+            # LRUCache.set keeps an existing key's value: discard first (a recycled id).
+            self._memo.discard(self._recording)
+            self._memo.set(self._recording, (self._signature, drawing))
+        self._recording = None
+
+    def _drawing(self, content: object, visual: Visual) -> tuple:
+        """What a pane's show() sets: its border's title and subtitle, its classes, its content
+        and the Visual drawn of it."""
+        return self.border_title, self.border_subtitle, frozenset(self.classes), content, visual  # type: ignore[attr-defined]
+
+    def _redraw(self, drawing: tuple) -> None:
+        title, subtitle, classes, content, visual = drawing
+        if (self.border_title, self.border_subtitle) != (title, subtitle):  # type: ignore[attr-defined]
+            self.border_title, self.border_subtitle = title, subtitle  # type: ignore[attr-defined]
+        if frozenset(self.classes) != classes:  # type: ignore[attr-defined]
+            self.set_classes(classes)  # type: ignore[attr-defined]
+        self.update(content, visual=visual)
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
         return super()._size_updated(size, virtual_size, container_size, layout=False)  # type: ignore[misc]

@@ -33,7 +33,8 @@ class ResultsPane(OneFrame, Static):
         """One line per word (the `rows` words around the query word), then Σα and z; the cells
         an open question hides are "?". `width`: the cells the columns share, when the caller
         knows the width the next layout gives the pane (else its present width)."""
-        if self.unchanged(trace, step, decimals, rows, hidden, width):
+        avail = width or self.content_size.width or 36
+        if self.unchanged(trace, step, decimals, rows, hidden, avail):
             return
         i = step.word
         h = trace.heads[step.head]
@@ -46,7 +47,6 @@ class ResultsPane(OneFrame, Static):
         # As wide as the widest score shown (a cut number would be a wrong number).
         num = max(decimals + 3, *(len(fmt(h.scaled[i, j], decimals)) for j in shown if h.scaled[i, j] > float("-inf")))
         # Share the width out by hand: a table would rather drop whole columns (the bar) than shorten a word.
-        avail = width or self.content_size.width or 36
         fixed = len(str(trace.n)) + num + (max(num, 4) if logit_head else 0) + decimals + 3
         gaps = 5 if logit_head else 4
         bar_cells = BAR_CELLS

@@ -73,6 +73,7 @@ class VectorsPane(OneFrame, Static):
         """The Step's rows; with `max_rows`, a long run of one matrix's rows (k₁..kₙ) is cut to
         the rows around the query word, and a note says so. `width`: the cells the rows may take,
         when the caller knows the width the next layout gives the pane (else its present width)."""
+        width = width or self.content_size.width or 38
         if self.unchanged(step, decimals, max_rows, hidden, width):
             return
         rows, notes = fit_rows(step, max_rows)
@@ -84,7 +85,7 @@ class VectorsPane(OneFrame, Static):
         name_w = max(len(r.label) for r in rows)
         shape_w = max(len(r.shape) for r in rows)
         num_w = max(len(fmt(x, decimals)) for r in rows for x in r.values)
-        room = max(1, ((width or self.content_size.width or 38) - name_w - shape_w - 2 + 1) // (num_w + 1))
+        room = max(1, (width - name_w - shape_w - 2 + 1) // (num_w + 1))
         text = Text(no_wrap=True, overflow="crop")
         widest = max(len(r.values) for r in rows)
         if widest > room and widest > 8:

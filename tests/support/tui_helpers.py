@@ -50,3 +50,18 @@ def on_screen_text(app) -> list[str]:
         elif widget.id in ("tokens", "vectors", "weights", "results", "narration-text", "matrix-narration"):
             out.append(text_of(widget))
     return out
+
+
+async def quiet(app, pilot) -> None:
+    """Until the app has nothing left to lay out, draw or handle."""
+    for _ in range(200):
+        await pilot.pause()
+        screen = app.screen
+        busy = (screen._dirty_widgets or screen._layout_required or screen._repaint_required
+                or not app._message_queue.empty() or any(
+                    not w._message_queue.empty() or w._next_callbacks or w._layout_required or w._repaint_required
+                    for w in (screen, *screen.walk_children())))
+        if not busy:
+            await pilot.pause()
+            return
+    raise AssertionError("the app never settled")

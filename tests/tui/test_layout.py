@@ -17,6 +17,8 @@ from tui_attention.tui.app import AttentionApp
 from tui_attention.tui.layout import plan_walkthrough, token_line, window
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
+from tests.support.tui_helpers import quiet
+
 SIZES = [(80, 24), (120, 40)]  # the rule holds for every size between; the planners' unit tests cover them
 BOX_SIZES = [(60, 20), *SIZES]  # 60x20: the smallest screen the tutor draws on
 SCENARIOS = {
@@ -336,9 +338,7 @@ async def test_every_lesson_page_keeps_its_boxes_whole(size, lesson):
     async with app.run_test(size=size) as pilot:
         for page in range(len(LESSONS[lesson].pages)):
             app.tutor.open_lesson(lesson, page)
-            await pilot.pause()
-            await pilot.pause()
-            await pilot.pause()
+            await quiet(app, pilot)  # a matrix page's grids are mounted, then scrolled to the word
             where = (LESSONS[lesson].id, page + 1)
             panel = app.query_one("#lesson-panel").region
             assert panel.bottom <= app.size.height - 1, where

@@ -12,22 +12,9 @@ from tui_attention.tui.screens.walkthrough import WalkthroughView
 from tui_attention.tui.widgets.results import ResultsPane
 from tui_attention.tui.widgets.vectors import VectorsPane
 
+from tests.support.tui_helpers import quiet
+
 LONG = Overrides(sentence=" ".join(f"w{i}" for i in range(64)), d_model=64)
-
-
-async def quiet(app, pilot) -> None:
-    """Until the app has nothing left to lay out, draw or handle."""
-    for _ in range(200):
-        await pilot.pause()
-        screen = app.screen
-        busy = (screen._dirty_widgets or screen._layout_required or screen._repaint_required
-                or not app._message_queue.empty() or any(
-                    not w._message_queue.empty() or w._next_callbacks or w._layout_required or w._repaint_required
-                    for w in (screen, *screen.walk_children())))
-        if not busy:
-            await pilot.pause()
-            return
-    raise AssertionError("the app never settled")
 
 
 def count_frames(app) -> list[int]:

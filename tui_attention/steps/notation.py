@@ -87,6 +87,24 @@ def width(decimals: int, magnitude: float = 9.0) -> int:
     return fixed if printed < FIXED_LIMIT else max(fixed, len(fmt(printed, decimals)))
 
 
+def widest(values: np.ndarray, decimals: int) -> int:
+    """max(len(fmt(x, decimals)) for x in values), without formatting each value (a pane measures
+    d_model-wide rows on every key): the longest fixed-notation number is the largest in size;
+    ±inf print in 4 characters, nan in 3. 0 for no values."""
+    values = np.asarray(values, dtype=float).ravel()
+    finite = np.abs(values[np.isfinite(values)])
+    longest = 0
+    if finite.size:
+        largest = float(finite.max())
+        if largest >= FIXED_LIMIT - 1:  # scientific from here: count them as printed
+            longest = max(len(fmt(x, decimals)) for x in finite)
+        else:
+            longest = width(decimals, largest)
+    if finite.size < values.size:
+        longest = max(longest, 4 if np.isinf(values).any() else 3)
+    return longest
+
+
 def shown(value: float, decimals: int) -> float:
     """The number fmt(value, decimals) prints, read back."""
     return float(fmt(value, decimals))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.cells import cell_len
-from rich.text import Text
 from textual.app import ComposeResult
+from textual.cache import LRUCache
 from textual.containers import Vertical
 
 from tui_attention.steps.labels import step_counter, word_counter
-from tui_attention.steps.notation import fmt
+from tui_attention.steps.notation import widest
 from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import WORD_STEP_KINDS
 from tui_attention.tui.layout import Plan, left_width, plan_walkthrough, views_size
@@ -17,7 +17,8 @@ from tui_attention.tui.widgets.results import ResultsPane
 from tui_attention.tui.widgets.tokens import TokensPane
 from tui_attention.tui.widgets.vectors import VectorsPane
 from tui_attention.tui.widgets.weights import WeightsPane
-from tui_attention.tui.widgets.one_frame import Column, OneFrame, Row
+from tui_attention.tui.widgets.one_frame import MEMO_SIZE, Column, OneFrame, Row, held, key_of, same
+from tui_attention.tui.widgets.render import wrapped_height
 
 NARRATION_INDENT = 3  # the narration's border on either side and its left padding
 VECTORS_FRAME = 3  # the Vectors pane's border on either side and its left padding
@@ -31,9 +32,9 @@ def vectors_width(step, decimals: int) -> int:
         return 0
     name_w = max(cell_len(r.label) for r in step.vectors)
     shape_w = max(len(r.shape) for r in step.vectors)
-    num_w = max(len(fmt(x, decimals)) for r in step.vectors for x in r.values)
-    widest = max(len(r.values) for r in step.vectors)
-    return VECTORS_FRAME + name_w + 1 + shape_w + 1 + widest * (num_w + 1) - 1
+    num_w = max(widest(r.values, decimals) for r in step.vectors)
+    longest = max(len(r.values) for r in step.vectors)
+    return VECTORS_FRAME + name_w + 1 + shape_w + 1 + longest * (num_w + 1) - 1
 
 
 class WalkthroughView(OneFrame, Vertical):
@@ -70,7 +71,24 @@ class WalkthroughView(OneFrame, Vertical):
         early = step.index < WORD_STEP_KINDS.index("scores")
         return early, not early
 
+    _plans: LRUCache | None = None  # key_of(signature) -> (held signature, Plan)
+
     def plan(self, state: TutorState) -> Plan:
+        """`_plan`, kept for the last steps and words planned: going back plans nothing anew."""
+        signature = (state.current, state.trace, state.concealed, state.decimals, *self._view_size(),
+                     self.beside_lesson())
+        if self._plans is None:
+            self._plans = LRUCache(MEMO_SIZE)
+        key = key_of(signature)
+        hit = self._plans.get(key)
+        if hit is not None and same(signature, hit[0]):
+            return hit[1]
+        plan = self._plan(state)
+        self._plans.discard(key)  # LRUCache.set keeps an existing key's value (a recycled id)
+        self._plans.set(key, (tuple(held(x) for x in signature), plan))
+        return plan
+
+    def _plan(self, state: TutorState) -> Plan:
         step, trace = state.current, state.trace
         width, height = self._view_size()
         console = self.app.console
@@ -85,19 +103,19 @@ class WalkthroughView(OneFrame, Vertical):
                 elif "\n" not in text and cell_len(text) <= text_width:
                     wrapped[text] = 1  # most formula lines fit: no need to wrap them to count them
                 else:
-                    wrapped[text] = len(Text(text).wrap(console, text_width))
+                    wrapped[text] = wrapped_height(text, text_width, console)
             return wrapped[text]
 
         def formula_heights(k: int) -> int:
             return sum(lines(line) for line in step.formula_window(k))
 
         left, results = self.columns(step)
-        widest = max((len(r.values) for r in step.vectors), default=0)
+        longest = max((len(r.values) for r in step.vectors), default=0)
         return plan_walkthrough(
             height, narration_lines=0 if self.beside_lesson() else lines(state.concealed.text(step.narration)),
             formula_heights=formula_heights,
             formula_count=len(step.formula), vectors=len(step.vectors),
-            vector_notes=len(step.vector_notes) + (1 if widest > 8 else 0), multiplies=bool(step.multiplies),
+            vector_notes=len(step.vector_notes) + (1 if longest > 8 else 0), multiplies=bool(step.multiplies),
             d_model=trace.config.d_model, n=trace.n, weights_filled="weights" in step.filled, left_column=left,
             results_column=results, results_first=bool(step.filled), width=width,
             vectors_width=vectors_width(step, state.decimals))

@@ -28,7 +28,7 @@ from textual.widgets import Static
 _PLAIN = (int, float, str, bool, tuple, frozenset, type(None))
 
 
-def _held(x: object) -> object:
+def held(x: object) -> object:
     """What a signature keeps of x: a value itself, an object by weak reference (a pane must not
     keep a replaced trace, 44 MiB at 512 x 1024, alive until it is shown again)."""
     if isinstance(x, _PLAIN):
@@ -39,13 +39,13 @@ def _held(x: object) -> object:
         return x
 
 
-def same(new: tuple, held: tuple | None) -> bool:
+def same(new: tuple, kept: tuple | None) -> bool:
     """Whether show() is called with what it was last shown: values compared by value, objects
     (a Trace, a Step, a Concealed) by identity. The steps are cached per trace, so the same step
     is the same object, and a pane shown it again has nothing new to draw."""
-    if held is None or len(new) != len(held):
+    if kept is None or len(new) != len(kept):
         return False
-    for x, h in zip(new, held):
+    for x, h in zip(new, kept):
         if isinstance(h, weakref.ref):
             if h() is not x:
                 return False
@@ -78,7 +78,7 @@ class Drawn(RichVisual):
 MEMO_SIZE = 48  # drawings kept per pane: a step's nine steps, or the words a learner goes back over
 
 
-def _key(signature: tuple) -> tuple:
+def key_of(signature: tuple) -> tuple:
     """A hashable stand-in for a signature: values as they are, objects by id (checked with
     `same` on a hit, so a recycled id is a miss)."""
     return tuple(x if isinstance(x, _PLAIN) else id(x) for x in signature)
@@ -157,9 +157,8 @@ class OneFrame:
         whatever it is: `Drawn`)."""
         if same(signature, self._signature):
             return True
-        held = tuple(_held(x) for x in signature)
-        self._signature = held
-        key = _key(signature)
+        self._signature = tuple(held(x) for x in signature)
+        key = key_of(signature)
         if self._memo is None:
             self._memo = LRUCache(MEMO_SIZE)
         hit = self._memo.get(key)

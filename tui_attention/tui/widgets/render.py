@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from rich._wrap import divide_line
 from rich.cells import cell_len, set_cell_size
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from textual.content import Content
@@ -101,6 +103,15 @@ def plain(text: str) -> Content:
     """Text shown as it is: a title or message that holds a word of the sentence, a file name or
     an error must never be read as Textual markup ("[b]" in a token is two letters in brackets)."""
     return Content(text)
+
+
+def wrapped_height(text: str, width: int, console: Console) -> int:
+    """len(Text(text).wrap(console, width)): the lines `text` takes wrapped to `width` cells,
+    counted from Rich's own line breaking without building the wrapped lines (the step-through
+    measures every formula line on every key)."""
+    if "\t" in text:  # Text.wrap expands tabs first
+        return len(Text(text).wrap(console, width))
+    return sum(len(divide_line(line, width, fold=True)) + 1 for line in text.split("\n"))
 
 
 def fit_cells(text: str, cells: int) -> str:

@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from tui_attention.i18n import _
 from tui_attention.steps.conceal import HIDDEN, NOTHING, Concealed
-from tui_attention.steps.notation import fmt, sub
+from tui_attention.steps.notation import fmt, sub, widest
 from tui_attention.steps.step import Step, VectorRow
 from tui_attention.tui.layout import window
 from .render import plain
@@ -84,13 +84,13 @@ class VectorsPane(OneFrame, Static):
             return
         name_w = max(len(r.label) for r in rows)
         shape_w = max(len(r.shape) for r in rows)
-        num_w = max(len(fmt(x, decimals)) for r in rows for x in r.values)
+        num_w = max(widest(r.values, decimals) for r in rows)
         room = max(1, (width - name_w - shape_w - 2 + 1) // (num_w + 1))
         text = Text(no_wrap=True, overflow="crop")
-        widest = max(len(r.values) for r in rows)
-        if widest > room and widest > 8:
+        longest = max(len(r.values) for r in rows)
+        if longest > room and longest > 8:
             notes.append(_("first {shown} of up to {widest} columns shown").format(shown=max(1, room - 1),
-                                                                                   widest=widest))
+                                                                                   widest=longest))
         for k, row in enumerate(rows):
             values = row.values if len(row.values) <= room else row.values[: max(1, room - 1)]
             numbers = " ".join((HIDDEN if hidden.cell(row.key, step.head, row.row, c) else fmt(x, decimals)).rjust(num_w)

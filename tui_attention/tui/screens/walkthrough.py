@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
-from textual.cache import LRUCache
 from textual.containers import Vertical
 
 from tui_attention.steps.labels import step_counter, word_counter
@@ -17,7 +16,7 @@ from tui_attention.tui.widgets.results import ResultsPane
 from tui_attention.tui.widgets.tokens import TokensPane
 from tui_attention.tui.widgets.vectors import VectorsPane
 from tui_attention.tui.widgets.weights import WeightsPane
-from tui_attention.tui.widgets.one_frame import MEMO_SIZE, Column, OneFrame, Row, held, key_of, same
+from tui_attention.tui.widgets.one_frame import Column, Memo, OneFrame, Row
 from tui_attention.tui.widgets.render import wrapped_height
 
 NARRATION_INDENT = 3  # the narration's border on either side and its left padding
@@ -71,22 +70,19 @@ class WalkthroughView(OneFrame, Vertical):
         early = step.index < WORD_STEP_KINDS.index("scores")
         return early, not early
 
-    _plans: LRUCache | None = None  # key_of(signature) -> (held signature, Plan)
+    _plans: Memo | None = None  # the last plans, by what they were planned for
 
     def plan(self, state: TutorState) -> Plan:
         """`_plan`, kept for the last steps and words planned: going back plans nothing anew."""
         signature = (state.current, state.trace, state.concealed, state.decimals, *self._view_size(),
                      self.beside_lesson())
         if self._plans is None:
-            self._plans = LRUCache(MEMO_SIZE)
-        key = key_of(signature)
-        hit = self._plans.get(key)
-        if hit is not None and same(signature, hit[0]):
-            return hit[1]
-        plan = self._plan(state)
-        self._plans.discard(key)  # LRUCache.set keeps an existing key's value (a recycled id)
-        self._plans.set(key, (tuple(held(x) for x in signature), plan))
-        return plan
+            self._plans = Memo()
+        plan = self._plans.get(signature)
+        if plan is None:
+            plan = self._plan(state)
+            self._plans.put(signature, plan)
+        return plan  # type: ignore[return-value]
 
     def _plan(self, state: TutorState) -> Plan:
         step, trace = state.current, state.trace

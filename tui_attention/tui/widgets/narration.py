@@ -104,13 +104,11 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
         else:
             hint = "{counter}"
         self.border_subtitle = plain(hint.format(counter=counter))
-        visual = self.query_one("#narration-text", Label).update(body)
-        self.remember((self.border_title, self.border_subtitle, body, visual))
-        self.scroll_home(animate=False)
+        self._show_drawn(body, None)
 
-    def _redraw(self, drawing: tuple) -> None:
-        title, subtitle, body, visual = drawing
-        if (self.border_title, self.border_subtitle) != (title, subtitle):
-            self.border_title, self.border_subtitle = title, subtitle
-        self.query_one("#narration-text", Label).update(body, visual=visual)
+    def _show_drawn(self, content: object, visual) -> None:
+        """The text goes in the child label; what it draws is kept with the border's titles."""
+        visual = self.query_one("#narration-text", Label).update(content, visual=visual)
+        if self._recording is not None:
+            self.remember(self._drawing(content, visual))
         self.scroll_home(animate=False)

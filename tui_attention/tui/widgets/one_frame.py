@@ -28,7 +28,7 @@ from textual.widgets import Static
 _PLAIN = (int, float, str, bool, tuple, frozenset, type(None))
 
 
-def held(x: object) -> object:
+def _held(x: object) -> object:
     """What a signature keeps of x: a value itself, an object by weak reference (a pane must not
     keep a replaced trace, 44 MiB at 512 x 1024, alive until it is shown again)."""
     if isinstance(x, _PLAIN):
@@ -54,6 +54,9 @@ def same(new: tuple, kept: tuple | None) -> bool:
     return True
 
 
+MEMO_SIZE = 48  # drawings kept per pane: a step's nine steps, or the words a learner goes back over
+
+
 class Drawn(RichVisual):
     """A Rich renderable (a Group, a Table) drawn once per width and style. Textual's RichVisual
     renders it twice per key: once to count its lines for the layout, once to draw them."""
@@ -75,13 +78,26 @@ class Drawn(RichVisual):
         return strips if height is None else strips[:height]
 
 
-MEMO_SIZE = 48  # drawings kept per pane: a step's nine steps, or the words a learner goes back over
+class Memo:
+    """The last `size` things built, each under the signature it was built for (what `same`
+    compares: values by value, objects by identity, held by weak reference)."""
 
+    def __init__(self, size: int = MEMO_SIZE) -> None:
+        self._cache: LRUCache = LRUCache(size)
 
-def key_of(signature: tuple) -> tuple:
-    """A hashable stand-in for a signature: values as they are, objects by id (checked with
-    `same` on a hit, so a recycled id is a miss)."""
-    return tuple(x if isinstance(x, _PLAIN) else id(x) for x in signature)
+    @staticmethod
+    def _key(signature: tuple) -> tuple:
+        # Hashable: objects by id, checked with `same` on a hit, so a recycled id is a miss.
+        return tuple(x if isinstance(x, _PLAIN) else id(x) for x in signature)
+
+    def get(self, signature: tuple) -> object | None:
+        hit = self._cache.get(self._key(signature))
+        return hit[1] if hit is not None and same(signature, hit[0]) else None
+
+    def put(self, signature: tuple, value: object) -> None:
+        key = self._key(signature)
+        self._cache.discard(key)  # LRUCache.set keeps an existing key's value (a recycled id)
+        self._cache.set(key, (tuple(_held(x) for x in signature), value))
 
 
 class OneFrame:
@@ -91,8 +107,8 @@ class OneFrame:
     the drawing keeps its strips) rather than building it anew."""
 
     _signature: tuple | None = None
-    _memo: LRUCache | None = None  # key(signature) -> (held signature, drawing)
-    _recording: tuple | None = None  # the key of the drawing being built, until update() takes it
+    _memo: Memo | None = None  # the pane's last drawings, by signature
+    _recording: tuple | None = None  # the signature of the drawing being built, until update() takes it
     _height: tuple[int, int] | None = None  # (content width, lines) of the last update()
 
     _content: object = None
@@ -157,24 +173,21 @@ class OneFrame:
         whatever it is: `Drawn`)."""
         if same(signature, self._signature):
             return True
-        self._signature = tuple(held(x) for x in signature)
-        key = key_of(signature)
+        self._signature = tuple(_held(x) for x in signature)
         if self._memo is None:
-            self._memo = LRUCache(MEMO_SIZE)
-        hit = self._memo.get(key)
-        if hit is not None and same(signature, hit[0]):
+            self._memo = Memo()
+        drawing = self._memo.get(signature)
+        if drawing is not None:
             self._recording = None
-            self._redraw(hit[1])
+            self._redraw(drawing)  # type: ignore[arg-type]
             return True
-        self._recording = key
+        self._recording = signature
         return False
 
     def remember(self, drawing: tuple) -> None:
-        """Keep `drawing` for the signature `unchanged` was last given (what `_redraw` takes)."""
+        """Keep `drawing` (`_drawing`'s) for the signature `unchanged` was last given."""
         if self._recording is not None and self._memo is not None:
-            # LRUCache.set keeps an existing key's value: discard first (a recycled id).
-            self._memo.discard(self._recording)
-            self._memo.set(self._recording, (self._signature, drawing))
+            self._memo.put(self._recording, drawing)
         self._recording = None
 
     def _drawing(self, content: object, visual: Visual) -> tuple:
@@ -188,6 +201,10 @@ class OneFrame:
             self.border_title, self.border_subtitle = title, subtitle  # type: ignore[attr-defined]
         if frozenset(self.classes) != classes:  # type: ignore[attr-defined]
             self.set_classes(classes)  # type: ignore[attr-defined]
+        self._show_drawn(content, visual)
+
+    def _show_drawn(self, content: object, visual: Visual) -> None:
+        """Show a kept drawing's content (a pane whose text is a child's puts it there)."""
         self.update(content, visual=visual)
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:

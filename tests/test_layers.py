@@ -47,3 +47,30 @@ def test_no_module_is_over_600_lines_but_the_matrix_grid():
     long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
     assert set(long) <= {"tui/widgets/matrix_grid.py"}, long
+
+
+def test_the_first_screen_imports_no_lesson_module_until_a_lesson_opens(tmp_path):
+    # Start-up pays only for what the first screen needs (issue 12): the lesson files' parser,
+    # the reference language, the answers and the progress file come with the first lesson.
+    code = (
+        "import asyncio, sys\n"
+        "from tui_attention.tui.app import AttentionApp\n"
+        "def lessons():\n"
+        "    return sorted(m for m in sys.modules if m.startswith('tui_attention.lessons.'))\n"
+        "async def run():\n"
+        "    app = AttentionApp()\n"
+        "    async with app.run_test(size=(120, 40)) as pilot:\n"
+        "        await pilot.pause()\n"
+        "        print('FIRST', lessons())\n"
+        "        await pilot.press('L')\n"
+        "        await pilot.pause()\n"
+        "        await pilot.press('enter')\n"
+        "        await pilot.pause()\n"
+        "        print('LESSON', app.lesson.active, lessons())\n"
+        "asyncio.run(run())\n"
+    )
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "FIRST ['tui_attention.lessons.controller']" in done.stdout, done.stdout
+    assert "LESSON True" in done.stdout and "tui_attention.lessons.parser" in done.stdout, done.stdout

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui_attention.core import Config, ConfigError, Overrides, build_config, compute, load_scenario
 from tui_attention.infra.files import write_atomic
@@ -59,6 +61,48 @@ def test_tokens_with_control_characters_are_refused(token):
     # Served tutors draw tokens on every attendee's terminal: no escapes, no bidi reordering.
     with pytest.raises(ConfigError, match="control character"):
         Config(tokens=("ok", token))
+
+
+def _refused_at(tokens):
+    """The index of the first token the rule refuses, checked a character at a time."""
+    from tui_attention.core.config import MAX_TOKEN_CHARS, _is_control
+
+    for i, t in enumerate(tokens):
+        if not t.strip() or any(ch.isspace() or _is_control(ch) for ch in t) or len(t) > MAX_TOKEN_CHARS:
+            return i
+    return None
+
+
+# Characters near every edge of the rule: C0, DEL, C1, bidi controls, Unicode spaces, wide and
+# combining characters, and plain letters.
+EDGE_CHARACTERS = ("a", "Z", "ñ", "猫", "\u0301", " ", "\t", "\n", "\x1c", "\x1f", "\x20", "\x7e", "\x7f", "\x9f",
+                   "\xa0", "\xa1", "\u2028", "\u3000", "\u200b", "\u200e", "\u202e", "\u2069", "\ufeff")
+
+
+@st.composite
+def sentences(draw):
+    """Words of letters, some with one odd character put in, sometimes an empty or a too-long word."""
+    tokens = draw(st.lists(st.text(st.sampled_from("abñ猫\u0301"), min_size=1, max_size=5), min_size=1, max_size=5))
+    for _ in range(draw(st.integers(0, 2))):
+        i = draw(st.integers(0, len(tokens) - 1))
+        k = draw(st.integers(0, len(tokens[i])))
+        tokens[i] = tokens[i][:k] + draw(st.sampled_from(EDGE_CHARACTERS) | st.characters()) + tokens[i][k:]
+    if draw(st.integers(0, 9)) == 0:
+        tokens.insert(draw(st.integers(0, len(tokens))), draw(st.sampled_from(["", "x" * 64, "x" * 65])))
+    return tokens
+
+
+@settings(max_examples=300, deadline=None)
+@given(sentences())
+def test_tokens_are_refused_exactly_as_the_rule_says(tokens):
+    # Config checks the whole sentence with one search; it must refuse what the per-character
+    # rule refuses, name the same token, and accept everything else.
+    bad = _refused_at(tokens)
+    if bad is None:
+        assert Config(tokens=tuple(tokens)).tokens == tuple(tokens)
+    else:
+        with pytest.raises(ConfigError, match=rf"^tokens\[{bad}\]"):
+            Config(tokens=tuple(tokens))
 
 
 def test_generated_flags_start_fresh_scenario():

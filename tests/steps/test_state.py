@@ -70,8 +70,10 @@ def test_editing_a_cell_recomputes_and_is_remembered():
 def test_a_new_config_clamps_the_word_and_head():
     s = TutorState(overrides=Overrides(heads=2))
     s.word, s.head = 4, 1
+    s.matrix_step = len(s.matrix_steps) - 1  # the last step; two heads have a concat step more than one
     s.set_config(build_config(None, Overrides(sentence="one two")))
     assert (s.word, s.head) == (1, 0)
+    assert s.matrix_step == len(s.matrix_steps) - 1 and s.current_matrix.kind == s.matrix_steps[-1].kind
 
 
 def test_source_names_where_the_numbers_come_from(tmp_path):

@@ -8,6 +8,7 @@ from `seed` when the trace is computed, so two equal configs give equal traces.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -55,6 +56,12 @@ def _is_control(ch: str) -> bool:
     """C0, DEL, C1 and the bidi controls (a word of the sentence never needs them)."""
     code = ord(ch)
     return code < 0x20 or 0x7F <= code <= 0x9F or ch in BIDI_CONTROLS
+
+
+# Any character a token may not hold: white space (as str.isspace) or a control (_is_control).
+# One search over the whole sentence: every switch validates a new Config, and checking 512
+# words a character at a time in Python cost milliseconds per key.
+_REFUSED = re.compile(r"[\s\x00-\x1f\x7f-\x9f" + "".join(sorted(BIDI_CONTROLS)) + "]")
 
 
 class ConfigError(ValueError):
@@ -165,7 +172,15 @@ class Config:
         if len(tokens) > MAX_TOKENS:
             raise ConfigError(_("tokens: {count} tokens, the limit is {limit}").format(
                 count=len(tokens), limit=MAX_TOKENS))
-        for i, token in enumerate(tokens):
+        # The loop below finds the first refused token and says why; a sentence of only
+        # well-formed words (every Config the tutor builds) skips it.
+        try:
+            joined = "".join(tokens)
+        except TypeError:  # a token that is not a string: the loop names it
+            joined = None
+        well_formed = joined is not None and 0 < min(map(len, tokens)) and \
+            max(map(len, tokens)) <= MAX_TOKEN_CHARS and _REFUSED.search(joined) is None
+        for i, token in enumerate(() if well_formed else tokens):
             if not isinstance(token, str) or not token.strip():
                 raise ConfigError(_("tokens[{index}]: must be a non-empty string, got {token!r}").format(
                     index=i, token=token))

@@ -11,7 +11,7 @@ panes one step before it. Once answered (or its worked answer shown) all is reve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from tui_attention.core.config import ConfigError
 from tui_attention.core.trace import Trace
@@ -20,11 +20,10 @@ from tui_attention.steps.conceal import NOTHING
 from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import WORD_STEP_KINDS, matrix_step_kinds
 
-from .answers import QuestionSession, RenderedPage, render_page
-from .giveaways import concealed
-from .model import Lesson, Page
-from .parser import load_lessons
-from .progress import Progress, load_progress, save_changed
+if TYPE_CHECKING:
+    from .answers import QuestionSession, RenderedPage
+    from .model import Lesson, Page
+    from .progress import Progress
 
 WORKED_STYLE = "bold"  # the feedback style of a worked answer, and of nothing else
 # Lesson texts are English and may open with a verdict of their own; the app's verdicts are translated.
@@ -75,6 +74,11 @@ class LessonController:
     def ensure_loaded(self) -> list[Notice]:
         """Load the lessons and the progress file on first use; a damaged file is a notice."""
         if self.lessons is None:
+            # Imported here, on the first lesson: the tutor's first screen needs no lesson
+            # module, and start-up does not pay for them (about 45 ms, benchmarks/run.py).
+            from .parser import load_lessons
+            from .progress import load_progress
+
             self.lessons = load_lessons(validate=False)
             self.progress = load_progress()
             if self.progress.notice:
@@ -84,6 +88,8 @@ class LessonController:
     def save(self) -> list[Notice]:
         """Write the progress file if it changed (a page turn or an answer that changes nothing
         writes nothing)."""
+        from .progress import save_changed
+
         try:
             save_changed(self.progress)
         except OSError as exc:
@@ -124,6 +130,9 @@ class LessonController:
             index = self._held(state, page.view, index)
         self._set_step(state, page.view, index)
         self.trace = state.trace
+        from .answers import QuestionSession
+        from .giveaways import concealed
+
         self.session = QuestionSession(page.question, state.trace) if page.question else None
         self.given = {}
         state.concealed = concealed(page.question, state.trace, state.head) if page.question else NOTHING
@@ -192,6 +201,8 @@ class LessonController:
 
     def rendered(self, decimals: int) -> RenderedPage:
         """The current page with its numbers filled in from the page's trace."""
+        from .answers import render_page
+
         return render_page(self.current_page, self.trace, decimals)
 
     def choice_count(self, decimals: int) -> int:

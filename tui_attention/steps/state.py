@@ -154,7 +154,9 @@ class TutorState:
             self.edited = frozenset()
         self.word = min(self.word, self.n - 1)
         self.head = min(self.head, config.heads - 1)
-        self.matrix_step = min(self.matrix_step, len(self.matrix_steps) - 1)
+        # Counted from the kinds, not by building the new trace's matrix steps: the step-through
+        # has no use for them, and at 512 words they cost milliseconds per switch.
+        self.matrix_step = min(self.matrix_step, len(matrix_step_kinds(config.heads)) - 1)
 
     def toggle_scale(self) -> None:
         self._rebuild(scale="none" if self.config.scale == "sqrt_dk" else "sqrt_dk")

@@ -14,6 +14,7 @@ in every matrix with one row per word; `g` adds every head's A on top.
 from __future__ import annotations
 
 import weakref
+from functools import lru_cache
 
 import numpy as np
 from rich.cells import set_cell_size
@@ -41,9 +42,11 @@ SCROLLBAR = 1  # #scenes keeps a cell for its scrollbar, so that no line of grid
 NARRATION_FRAME = 4  # the text box's border and padding, either side
 
 
-def short_labels(tokens: tuple[str, ...], width: int = 7) -> list[str]:
-    """"3 estud": the word's number and the start of the word, in `width` cells."""
-    return [set_cell_size(f"{i + 1} {t}", width).rstrip() for i, t in enumerate(tokens)]
+@lru_cache(maxsize=8)
+def short_labels(tokens: tuple[str, ...], width: int = 7) -> tuple[str, ...]:
+    """"3 estud": the word's number and the start of the word, in `width` cells. Kept for the
+    last sentences: every grid of a word key asks for them (512 labels at 512 words)."""
+    return tuple(set_cell_size(f"{i + 1} {t}", width).rstrip() for i, t in enumerate(tokens))
 
 
 # A bias is drawn as one more row under its weight matrix: y W + b reads as one grid.
@@ -233,14 +236,26 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
         written = {c.matrix for c in step.writes}
         boxes = []
         for x, h in strip:
-            values, rows, _cols, heat = self._grid_values(x, h, state)
-            boxes.append(GridBox(natural_width(values, rows, state.decimals, heat) + GRID_FRAME, len(rows),
-                                 priority=0, group=0, min_rows=1))
+            width, rows = self._natural_size(x, h, state)
+            boxes.append(GridBox(width + GRID_FRAME, rows, priority=0, group=0, min_rows=1))
         for x, h in wanted:
-            values, rows, _cols, heat = self._grid_values(x, h, state)
-            boxes.append(GridBox(natural_width(values, rows, state.decimals, heat) + GRID_FRAME, len(rows),
-                                 priority=1 if x.key in written else 2, group=1))
+            width, rows = self._natural_size(x, h, state)
+            boxes.append(GridBox(width + GRID_FRAME, rows, priority=1 if x.key in written else 2, group=1))
         return boxes
+
+    _sizes: tuple | None = None  # (the trace, by weak reference, {(tensor, head, decimals): size})
+
+    def _natural_size(self, x: Tensor, head: int | None, state: TutorState) -> tuple[int, int]:
+        """(`natural_width`, rows) of the grid of `x`: measured once per trace, head and decimals,
+        not on every key (a word key at 512 x 1024 would scan each grid's numbers again)."""
+        if self._sizes is None or self._sizes[0]() is not state.trace:
+            self._sizes = (weakref.ref(state.trace), {})
+        key = (x.key, state.head if head is None else head, state.decimals)
+        size = self._sizes[1].get(key)
+        if size is None:
+            values, rows, _cols, heat = self._grid_values(x, head, state)
+            size = self._sizes[1][key] = (natural_width(values, rows, state.decimals, heat), len(rows))
+        return size
 
     def _scene_for(self, step: Step, state: TutorState, wanted, plan: ScenePlan, first: int) -> Scene:
         """The step's scene, built (or rebuilt, when the shapes, decimals, width or the placement

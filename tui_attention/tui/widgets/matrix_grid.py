@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -85,8 +86,15 @@ def measure(values: np.ndarray, row_labels: Sequence[str], decimals: int, heat: 
         number_width = max(number_width, width(decimals, magnitude))
     # A heat grid leads each cell with a glyph; others use the trailing slot (space or *) as the gap.
     pitch = number_width + 1 + (1 if heat else 0)
-    longest = max((cell_len(label) for label in row_labels), default=1)
+    longest = _widest_label(tuple(row_labels))
     return number_width, pitch, min(MAX_LABEL_WIDTH, max(1, longest)) + 3  # marker, label, space, bar
+
+
+@lru_cache(maxsize=32)
+def _widest_label(labels: tuple[str, ...]) -> int:
+    """Cells of the widest label (1 without labels): the same few label sets (a sentence's words,
+    a matrix's numbered rows) are measured again on every set_data and scene plan."""
+    return max((cell_len(label) for label in labels), default=1)
 
 
 def natural_width(values: np.ndarray, row_labels: Sequence[str], decimals: int, heat: bool) -> int:

@@ -16,6 +16,7 @@ from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from tui_attention.infra.collector import settle_start_up
 from tui_attention.infra.served import Served
 from tui_attention.lessons.controller import LessonController
 from tui_attention.steps.state import TutorState
@@ -38,6 +39,9 @@ class AttentionApp(App[int]):
     def __init__(self, state: TutorState | None = None, theme: str | None = None, *,
                  scenario: Path | None = None, start_lesson: int | None = None,
                  served: Served | None = None, start_learn: str | None = None) -> None:
+        # Before the first screen is built: a full collection would otherwise walk every
+        # imported module's objects before the first paint, and again every few hundred keys.
+        settle_start_up()
         super().__init__()
         self.served = served  # started by `tui-attention serve`: writes in its session folder only
         self.destination = Destination(served.root if served else None)

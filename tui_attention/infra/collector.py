@@ -4,8 +4,9 @@ Each key builds tens of thousands of short-lived objects (Rich segments, Textual
 keeps almost none, while every module, class and widget made at start-up lives as long as the
 process. Under CPython's defaults (a young collection every 700 net allocations; a full one
 that walks every tracked object, 60 000 to 100 000 of them once the tutor is up) collecting
-cost 1.4 to 5 ms of a 20 ms key, a full collection 25 to 90 ms now and then, and one full
-collection of 25 to 40 ms before the first paint (figures: docs/performance.md).
+cost 1.9 to 5 ms of a 20 ms key on average, a full collection 56 to 90 ms about every 30
+keys, and one full collection of 25 to 40 ms ran before the first paint (figures:
+docs/performance.md, "Fourth round").
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ key_ms
 
     The floor: a bare Textual app whose one Static is rewritten with a new screenful of signed
     four-decimal numbers on each key, measured the same way in the same run (between the sizes,
-    median of the runs). key_ratio is the tutor's median CPU per key over the floor's, with the
+    median of the runs), under the collector settings the tutor's first app makes for its
+    process (``infra.collector.settle_start_up``, made before the first floor). key_ratio is the tutor's median CPU per key over the floor's, with the
     mean frames per key: {"figure": "key_ratio", "view": V, "action": A, "tokens": N,
     "d_model": D, "median": r, "frames_per_key": f}; with ``--repeat R`` the keys and their
     floor are measured R times, r is the median of the R ratios (each against its own repeat's
@@ -570,6 +571,12 @@ def main() -> None:
                 log(f"  warning: ru_maxrss and VmHWM differ at {n}x{d}")
             later.append({"figure": "peak_rss_mb", "tokens": n, "d_model": d, "value": round(mb, 1)})
     if "key_ms" in only:
+        # The collector settings the tutor's first app makes for its process (infra/collector.py),
+        # made before the first floor: the floor and the tutor's keys are then measured under the
+        # same settings, and the ratio compares their drawing, not their collectors.
+        from tui_attention.infra.collector import settle_start_up
+
+        settle_start_up()
         floor_samples = args.samples or FLOOR_SAMPLES
         repeats: list[tuple[float, dict, dict]] = []
         for repeat in range(args.repeat):

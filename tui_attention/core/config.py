@@ -61,7 +61,7 @@ def _is_control(ch: str) -> bool:
 # Any character a token may not hold: white space (as str.isspace) or a control (_is_control).
 # One search over the whole sentence: every switch validates a new Config, and checking 512
 # words a character at a time in Python cost milliseconds per key.
-_REFUSED = re.compile(r"[\s\x00-\x1f\x7f-\x9f" + "".join(sorted(BIDI_CONTROLS)) + "]")
+_REFUSED = re.compile(r"[\s\x00-\x1f\x7f-\x9f" + re.escape("".join(sorted(BIDI_CONTROLS))) + "]")
 
 
 class ConfigError(ValueError):

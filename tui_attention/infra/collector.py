@@ -5,7 +5,7 @@ keeps almost none, while every module, class and widget made at start-up lives a
 process. Under CPython's defaults (a young collection every 700 net allocations; a full one
 that walks every tracked object, 60 000 to 100 000 of them once the tutor is up) collecting
 cost 1.9 to 5 ms of a 20 ms key on average, a full collection 56 to 90 ms about every 30
-keys, and one full collection of 25 to 40 ms ran before the first paint (figures:
+keys, and one full collection of 23 to 38 ms ran before the first paint (figures:
 docs/performance.md, "Fourth round").
 """
 
@@ -20,9 +20,9 @@ _settled = False
 
 def settle_start_up() -> None:
     """Once per process: move every object made so far (the imported modules, their classes and
-    functions, the first trace's steps) to the permanent generation, which no collection walks
-    (`gc.freeze`; reference counting still frees them), and collect the young generation less
-    often. Later calls do nothing: a process that makes many apps, as the tests do, freezes
+    functions, and the tutor's state when it was made first) to the permanent generation,
+    which no collection walks (`gc.freeze`; reference counting still frees them), and collect
+    the young generation less often. Later calls do nothing: a process that makes many apps, as the tests do, freezes
     once, so the garbage of one app is never frozen by the next."""
     global _settled
     if _settled:

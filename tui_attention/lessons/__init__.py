@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from .refs import RefError, evaluate, render_text
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> object:
     module = _MODULE_OF.get(name)
     if module is None:

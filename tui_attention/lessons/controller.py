@@ -75,7 +75,7 @@ class LessonController:
         """Load the lessons and the progress file on first use; a damaged file is a notice."""
         if self.lessons is None:
             # Imported here, on the first lesson: the tutor's first screen needs no lesson
-            # module, and start-up does not pay for them (about 45 ms, benchmarks/run.py).
+            # module, and start-up does not pay for them (docs/performance.md, "Fourth round").
             from .parser import load_lessons
             from .progress import load_progress
 
@@ -112,6 +112,9 @@ class LessonController:
 
     def show_page(self, state: TutorState) -> list[Notice]:
         """Put the tutor's state where the current page says, holding the answer back one step."""
+        from .answers import QuestionSession  # before the state changes: a page is shown whole or not at all
+        from .giveaways import concealed
+
         lesson, page = self.lesson, self.current_page
         try:
             config = page.config()
@@ -130,9 +133,6 @@ class LessonController:
             index = self._held(state, page.view, index)
         self._set_step(state, page.view, index)
         self.trace = state.trace
-        from .answers import QuestionSession
-        from .giveaways import concealed
-
         self.session = QuestionSession(page.question, state.trace) if page.question else None
         self.given = {}
         state.concealed = concealed(page.question, state.trace, state.head) if page.question else NOTHING

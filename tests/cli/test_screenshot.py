@@ -30,6 +30,13 @@ def test_keys_are_pressed_before_the_picture(tmp_path):
     assert "step 8/9" in svg_text(out)
 
 
+def test_each_press_option_adds_its_keys(tmp_path):
+    # `--press m --press right` is the matrix view's second step, not the last option alone.
+    out = tmp_path / "matrix.svg"
+    assert main(["screenshot", str(out), "--size", "120x40", "--press", "m", "--press", "right,right"]) == 0
+    assert "matrix 3/11" in svg_text(out)
+
+
 def test_a_quit_key_ends_the_list_and_the_screen_is_still_written(tmp_path):
     out = tmp_path / "q.svg"
     assert main(["screenshot", str(out), "--press", "right,q,right"]) == 0

@@ -26,8 +26,11 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def split_keys(text: str) -> list[str]:
-    return [k.strip() for k in (text or "").split(",") if k.strip()]
+def split_keys(texts: str | list[str] | None) -> list[str]:
+    """The keys of one or more --press values, in order: "m,right" or ["m", "right"]."""
+    if isinstance(texts, str) or texts is None:
+        texts = [texts or ""]
+    return [k.strip() for text in texts for k in text.split(",") if k.strip()]
 
 
 async def _screenshot(app, size: tuple[int, int], keys: list[str]) -> str:
@@ -59,7 +62,8 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("screenshot", parents=[shared], help=_("render the screen headless to an SVG"))
     p.add_argument("out", metavar="OUT.svg")
     p.add_argument("--size", type=parse_size, default=(80, 24), metavar="WxH")
-    p.add_argument("--press", default="", metavar="KEYS",
-                   help=_("comma-separated Textual key names, e.g. right,down,question_mark"))
+    p.add_argument("--press", action="append", metavar="KEYS",
+                   help=_("comma-separated Textual key names, e.g. right,down,question_mark; "
+                          "repeatable (each --press adds its keys)"))
     tutor_options(p)
     p.set_defaults(func=run)

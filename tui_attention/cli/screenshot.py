@@ -26,11 +26,9 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def split_keys(texts: str | list[str] | None) -> list[str]:
-    """The keys of one or more --press values, in order: "m,right" or ["m", "right"]."""
-    if isinstance(texts, str) or texts is None:
-        texts = [texts or ""]
-    return [k.strip() for text in texts for k in text.split(",") if k.strip()]
+def split_keys(presses: list[str] | None) -> list[str]:
+    """The keys of every --press, in order: ["m", "right,right"] -> m, right, right."""
+    return [k.strip() for text in presses or () for k in text.split(",") if k.strip()]
 
 
 async def _screenshot(app, size: tuple[int, int], keys: list[str]) -> str:

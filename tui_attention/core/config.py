@@ -68,6 +68,31 @@ class ConfigError(ValueError):
     """A configuration that cannot be computed; the message says what and where."""
 
 
+def _check_tokens(tokens: tuple) -> None:
+    """ConfigError naming the first token that is not a string of 1 to MAX_TOKEN_CHARS
+    characters free of white space and controls, and why."""
+    try:
+        joined = "".join(tokens)
+    except TypeError:  # a token that is not a string: the loop below names it
+        joined = None
+    if joined is not None and 0 < min(map(len, tokens)) and max(map(len, tokens)) <= MAX_TOKEN_CHARS \
+            and _REFUSED.search(joined) is None:
+        return  # every sentence the tutor builds: one search, no loop over its characters
+    for i, token in enumerate(tokens):
+        if not isinstance(token, str) or not token.strip():
+            raise ConfigError(_("tokens[{index}]: must be a non-empty string, got {token!r}").format(
+                index=i, token=token))
+        if any(ch.isspace() for ch in token):
+            raise ConfigError(_("tokens[{index}]: {token!r} contains white space").format(index=i, token=token))
+        if any(_is_control(ch) for ch in token):
+            # Tokens reach every attendee's terminal: no escape sequences, no bidi reordering.
+            raise ConfigError(_("tokens[{index}]: {token!r} contains a control character; words must be "
+                                "printable text").format(index=i, token=token))
+        if len(token) > MAX_TOKEN_CHARS:
+            raise ConfigError(_("tokens[{index}]: longer than {limit} characters").format(
+                index=i, limit=MAX_TOKEN_CHARS))
+
+
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(str(s) for s in shape)
 
@@ -172,27 +197,7 @@ class Config:
         if len(tokens) > MAX_TOKENS:
             raise ConfigError(_("tokens: {count} tokens, the limit is {limit}").format(
                 count=len(tokens), limit=MAX_TOKENS))
-        # The loop below finds the first refused token and says why; a sentence of only
-        # well-formed words (every Config the tutor builds) skips it.
-        try:
-            joined = "".join(tokens)
-        except TypeError:  # a token that is not a string: the loop names it
-            joined = None
-        well_formed = joined is not None and 0 < min(map(len, tokens)) and \
-            max(map(len, tokens)) <= MAX_TOKEN_CHARS and _REFUSED.search(joined) is None
-        for i, token in enumerate(() if well_formed else tokens):
-            if not isinstance(token, str) or not token.strip():
-                raise ConfigError(_("tokens[{index}]: must be a non-empty string, got {token!r}").format(
-                    index=i, token=token))
-            if any(ch.isspace() for ch in token):
-                raise ConfigError(_("tokens[{index}]: {token!r} contains white space").format(index=i, token=token))
-            if any(_is_control(ch) for ch in token):
-                # Tokens reach every attendee's terminal: no escape sequences, no bidi reordering.
-                raise ConfigError(_("tokens[{index}]: {token!r} contains a control character; words must be "
-                                    "printable text").format(index=i, token=token))
-            if len(token) > MAX_TOKEN_CHARS:
-                raise ConfigError(_("tokens[{index}]: longer than {limit} characters").format(
-                    index=i, limit=MAX_TOKEN_CHARS))
+        _check_tokens(tokens)
         object.__setattr__(self, "tokens", tokens)
         object.__setattr__(self, "seed", _check_int("seed", self.seed, 0, MAX_SEED))
         for name in ("d_model", "d_k", "d_v"):

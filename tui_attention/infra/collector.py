@@ -22,8 +22,8 @@ def settle_start_up() -> None:
     """Once per process: move every object made so far (the imported modules, their classes and
     functions, and the tutor's state when it was made first) to the permanent generation,
     which no collection walks (`gc.freeze`; reference counting still frees them), and collect
-    the young generation less often. Later calls do nothing: a process that makes many apps, as the tests do, freezes
-    once, so the garbage of one app is never frozen by the next."""
+    the young generation less often. Later calls do nothing: a process that makes many apps, as
+    the tests do, freezes once, so the garbage of one app is never frozen by the next."""
     global _settled
     if _settled:
         return

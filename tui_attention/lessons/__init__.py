@@ -13,20 +13,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-# Where each name lives. Imported when first asked for (PEP 562), not with the package: the
-# tutor's first screen imports `lessons.controller`, which needs none of them until a lesson opens.
-_EXPORTS = {
-    "answers": ("QuestionSession", "RenderedPage", "RenderedQuestion", "Verdict", "check_answer", "render_page"),
-    "model": ("Choice", "Lesson", "LessonError", "Mistake", "Page", "Question", "ScenarioSpec"),
-    "parser": ("lessons_dir", "load_lessons", "parse_lesson", "validate_lesson"),
-    "refs": ("RefError", "evaluate", "render_text"),
-}
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+# Imported when first asked for (PEP 562), not with the package: the tutor's first screen
+# imports `lessons.controller`, which needs none of them until a lesson opens.
+_SUBMODULES = ("answers", "model", "parser", "refs")
 
 __all__ = ["Choice", "Lesson", "LessonError", "Mistake", "Page", "Question", "QuestionSession", "RefError",
            "RenderedPage", "RenderedQuestion", "ScenarioSpec", "Verdict", "check_answer", "evaluate",
            "lessons_dir", "load_lessons", "parse_lesson", "render_page", "render_text", "validate_lesson"]
-assert sorted(__all__) == sorted(_MODULE_OF)
 
 if TYPE_CHECKING:
     from .answers import QuestionSession, RenderedPage, RenderedQuestion, Verdict, check_answer, render_page
@@ -40,7 +33,9 @@ def __dir__() -> list[str]:
 
 
 def __getattr__(name: str) -> object:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+    if name in __all__:
+        for submodule in _SUBMODULES:
+            module = importlib.import_module(f".{submodule}", __name__)
+            if name in vars(module):
+                return vars(module)[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,7 +33,7 @@ from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import Step
 from tui_attention.tui.layout import GridBox, ScenePlan, plan_scene, views_size
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid, natural_width
-from tui_attention.tui.widgets.one_frame import Column, Label, OneFrame, Row, Scroll
+from tui_attention.tui.widgets.one_frame import Column, Label, Memo, OneFrame, Row, Scroll
 from tui_attention.tui.widgets.render import plain
 
 BORDERS = 2
@@ -243,19 +243,20 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
             boxes.append(GridBox(width + GRID_FRAME, rows, priority=1 if x.key in written else 2, group=1))
         return boxes
 
-    _sizes: tuple | None = None  # (the trace, by weak reference, {(tensor, head, decimals): size})
+    _sizes: Memo | None = None  # (natural_width, rows) of the grids measured, by trace, tensor, head, decimals
 
     def _natural_size(self, x: Tensor, head: int | None, state: TutorState) -> tuple[int, int]:
         """(`natural_width`, rows) of the grid of `x`: measured once per trace, head and decimals,
         not on every key (a word key at 512 x 1024 would scan each grid's numbers again)."""
-        if self._sizes is None or self._sizes[0]() is not state.trace:
-            self._sizes = (weakref.ref(state.trace), {})
-        key = (x.key, state.head if head is None else head, state.decimals)
-        size = self._sizes[1].get(key)
+        if self._sizes is None:
+            self._sizes = Memo()
+        signature = (state.trace, x.key, state.head if head is None else head, state.decimals)
+        size = self._sizes.get(signature)
         if size is None:
             values, rows, _cols, heat = self._grid_values(x, head, state)
-            size = self._sizes[1][key] = (natural_width(values, rows, state.decimals, heat), len(rows))
-        return size
+            size = (natural_width(values, rows, state.decimals, heat), len(rows))
+            self._sizes.put(signature, size)
+        return size  # type: ignore[return-value]
 
     def _scene_for(self, step: Step, state: TutorState, wanted, plan: ScenePlan, first: int) -> Scene:
         """The step's scene, built (or rebuilt, when the shapes, decimals, width or the placement

@@ -157,3 +157,94 @@ async def test_going_back_shows_the_same_panes_without_building_them_again(monke
         await quiet(app, pilot)
         assert built[0] > first_pass
         assert on_screen_text(app)[1:] != seen[app.state.step][1:]
+
+
+def check_kept_lines(monkeypatch) -> list[int]:
+    """Every time a pane or container gives lines it kept (`OneFrame.render_lines`), they must be
+    the lines Textual draws for it at that moment. Returns [lines asked for, given from a kept
+    drawing]; mismatches fail at once, naming the widget."""
+    from textual.widget import Widget
+
+    from tui_attention.tui.widgets import one_frame
+
+    counts = [0, 0]
+    kept = one_frame.OneFrame.render_lines
+
+    def compared(self, crop):
+        looks = self._looks
+        key = self._look(crop)
+        was_kept = looks is not None and key is not None and looks.get(key) is not None
+        got = kept(self, crop)
+        drawn = Widget.render_lines(self, crop)
+        assert [list(s) for s in got] == [list(s) for s in drawn], (type(self).__name__, self.id, crop)
+        counts[0] += 1
+        counts[1] += was_kept
+        return got
+
+    monkeypatch.setattr(one_frame.OneFrame, "render_lines", compared)
+    return counts
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_kept_lines_are_the_lines_textual_draws(monkeypatch, size):
+    """Lines given again from a kept drawing equal a fresh drawing, through what changes a
+    pane's look without changing its text: its style, the background beneath it, a theme, a resize, a lesson opening beside the
+    panes, the matrix view and back, decimals, switches, and keys back and forth."""
+    counts = check_kept_lines(monkeypatch)
+    app = AttentionApp()
+    async with app.run_test(size=size) as pilot:
+        await quiet(app, pilot)
+        keys = ["right"] * 5 + ["left"] * 3 + ["down", "right", "up", "left", "s", "left", "s", "plus", "left",
+                                              "minus", "m", "right", "right", "left", "down", "left", "m", "right"]
+        for k, key in enumerate(keys):
+            await pilot.press(key)
+            await quiet(app, pilot)
+            if k == 4:  # a pane's own style, then the colour beneath every pane, before keys back
+                app.query_one(VectorsPane).styles.border = ("heavy", "red")
+            if k == 5:
+                app.screen.styles.background = "darkred"
+            if k == 8:
+                app.theme = "textual-light"
+                await quiet(app, pilot)
+            if k == 14:
+                await pilot.resize_terminal(size[0] + 7, size[1] + 3)
+                await quiet(app, pilot)
+            if k == 20:
+                app.tutor.open_lesson(2, 0)
+                await quiet(app, pilot)
+        app.theme = "textual-dark"
+        await quiet(app, pilot)
+        for key in ["left", "right", "left"]:
+            await pilot.press(key)
+            await quiet(app, pilot)
+    assert counts[1] > 20, counts  # kept lines were given, and each was checked
+
+
+async def test_going_back_draws_no_pane_again(monkeypatch):
+    """Stepping back over steps already shown gives the panes' kept lines: no pane's text is
+    drawn again (Visual.to_strips), only the status line's, whose counter changes."""
+    from textual.visual import Visual
+
+    from tui_attention.tui.widgets.one_frame import OneFrame
+
+    drawn: list[str] = []
+    to_strips = Visual.to_strips.__func__
+
+    def counted(cls, widget, *args, **kwargs):
+        drawn.append(type(widget).__name__ if isinstance(widget, OneFrame) else "other")
+        return to_strips(cls, widget, *args, **kwargs)
+
+    monkeypatch.setattr(Visual, "to_strips", classmethod(counted))
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await quiet(app, pilot)
+        for key in ["right"] * 6 + ["left"] * 6:
+            await pilot.press(key)
+            await quiet(app, pilot)
+        first = [name for name in drawn if name != "other"]
+        assert len(first) > 10  # the first pass draws the panes
+        drawn.clear()
+        for key in ["right"] * 6 + ["left"] * 6:
+            await pilot.press(key)
+            await quiet(app, pilot)
+        assert [name for name in drawn if name != "other"] == []

@@ -163,11 +163,10 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
     # --- showing a step -------------------------------------------------------------------
     def show(self, state: TutorState) -> None:
         step = state.current_matrix
-        text = self._show_text(step, state)
+        narration = BORDERS + self._show_text(step, state)
         wanted = scene_tensors(step, state.config.heads)
         strip = self._strip_tensors(state)
         boxes = self._boxes(strip, wanted, step, state)
-        narration = BORDERS + len(text.wrap(self.app.console, max(10, self._width() - NARRATION_FRAME)))
         plan = plan_scene(boxes, self._width() - SCROLLBAR, max(1, self._area().height - narration))
         first = len(strip)
         scene = self._scene_for(step, state, wanted, plan, first)
@@ -188,19 +187,36 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
         title and formula, and the room goes to the matrices (as the step-through does)."""
         return self.screen.has_class("-lesson") and self.screen.has_class("-narrow")
 
-    def _show_text(self, step: Step, state: TutorState) -> Text:
-        hidden = state.concealed
-        text = Text() if self.beside_lesson() else Text(hidden.text(step.narration))
+    _texts: Memo | None = None  # (lines, title, text, its Visual) of the text boxes shown, by what they show
+
+    def _show_text(self, step: Step, state: TutorState) -> int:
+        """The step's text in the box above the matrices; returns the lines it takes. Kept for
+        the last steps shown: going back shows the same drawing again (`OneFrame.render_lines`)
+        and wraps nothing."""
+        hidden, beside, width = state.concealed, self.beside_lesson(), self._width()
+        check = step.kind == "av" and not beside  # row i of A V against z_i: by word and head
+        signature = (step, hidden, beside, width, state.decimals,
+                     *((state.trace, state.word, state.head) if check else ()))
+        if self._texts is None:
+            self._texts = Memo()
+        box = self.query_one("#matrix-narration", Label)
+        kept = self._texts.get(signature)
+        if kept is not None:
+            lines, box.border_title, text, visual = kept  # type: ignore[misc]
+            box.update(text, visual=visual)
+            return lines
+        text = Text() if beside else Text(hidden.text(step.narration))
         if step.formula:
-            formula = "\n".join(pack_lines(hidden.lines(step.formula), self._width() - NARRATION_FRAME))
+            formula = "\n".join(pack_lines(hidden.lines(step.formula), width - NARRATION_FRAME))
             text.append(("\n" if text.plain else "") + formula, style="bold")
-        if step.kind == "av" and not self.beside_lesson():
+        if check:
             text.append("\n")
             text.append(hidden.text(self._check(state, step).plain))
-        box = self.query_one("#matrix-narration", Static)
-        box.border_title = plain(hidden.text(step.title))
-        box.update(text)
-        return text
+        box.border_title = title = plain(hidden.text(step.title))
+        visual = box.update(text)
+        lines = len(text.wrap(self.app.console, max(10, width - NARRATION_FRAME)))
+        self._texts.put(signature, (lines, title, text, visual))
+        return lines
 
     def _check(self, state: TutorState, step: Step) -> Text:
         """Row i of A V against the step-through's z_i, which the step computed as a loop."""

@@ -10,6 +10,11 @@ finds nothing new. Textual's own scroll path updates sizes the same way (`layout
 And no layout a key does not need: a pane's new content lays the screen out again only when
 it takes a different number of lines (`OneFrame.update`), and a Rich Group or Table is drawn
 once per key (`Drawn`), not once to be measured and again to be shown.
+
+And no drawing twice: a pane (or container) asked for lines it has drawn before, from the same
+Visual at the same size and look, gives the lines it kept (`OneFrame.render_lines`). Textual
+draws a widget's lines anew whenever it is refreshed, and a learner stepping back and forth
+shows the panes' kept drawings again (`unchanged`), the containers at sizes they had before.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from rich.protocol import is_renderable
 from rich.text import Text
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.visual import RichVisual, Visual, visualize
+from textual.widget import Widget
 from textual.widgets import Static
 
 
@@ -206,6 +214,53 @@ class OneFrame:
     def _show_drawn(self, content: object, visual: Visual) -> None:
         """Show a kept drawing's content (a pane whose text is a child's puts it there)."""
         self.update(content, visual=visual)
+
+    _looks: LRUCache | None = None  # lines drawn, by what they were drawn from (`_look`)
+
+    def _look(self, crop: Region) -> tuple | None:
+        """Everything the lines Textual draws for `crop` depend on, or None when that cannot be
+        told (a selection or a hovered link on screen, a widget with its own render()):
+        the Visual, by identity (a kept drawing is the same object, and no Visual here changes
+        after it is made), the sizes and scroll offset, the title and subtitle, the widget's
+        styles (the counter of its CSS rules, which moves with any change, and its inline rules),
+        the colours beneath it (its ancestors' backgrounds and opacity), and the app's line
+        filters."""
+        if isinstance(self, Static):
+            visual: Visual | None = self.visual
+        elif type(self).render is Widget.render:  # a container: its background and border only
+            visual = None
+        else:
+            return None
+        if self.text_selection is not None or self.highlight_link_id:  # type: ignore[attr-defined]
+            return None
+        styles = self.styles  # type: ignore[attr-defined]
+        try:
+            # The inline rules by value: a scene shown again, or a box at a height it had before,
+            # has the rules it had then (their counter, in _cache_key, has moved on).
+            inline = tuple(sorted(styles.inline._rules.items()))
+            hash(inline)
+        except TypeError:
+            inline = styles._cache_key
+        return (id(visual), crop, self.outer_size, self.size, self.scroll_offset,  # type: ignore[attr-defined]
+                self._border_title, self._border_subtitle, styles._updates, styles.base._updates, inline,  # type: ignore[attr-defined]
+                self.background_colors, self.opacity,  # type: ignore[attr-defined]
+                tuple(map(id, self.get_line_filters())))  # type: ignore[attr-defined]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Widget.render_lines, kept: the same look (`_look`) gives the lines drawn for it."""
+        key = self._look(crop)
+        if key is None:
+            return super().render_lines(crop)  # type: ignore[misc]
+        if self._looks is None:
+            self._looks = LRUCache(MEMO_SIZE)
+        kept = self._looks.get(key)
+        visual = self.visual if isinstance(self, Static) else None
+        if kept is not None and kept[0] is visual:
+            return list(kept[1])
+        lines = super().render_lines(crop)  # type: ignore[misc]
+        self._looks.discard(key)  # a recycled id: LRUCache.set keeps an existing key's value
+        self._looks.set(key, (visual, lines))
+        return list(lines)
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
         return super()._size_updated(size, virtual_size, container_size, layout=False)  # type: ignore[misc]

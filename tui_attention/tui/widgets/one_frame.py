@@ -65,18 +65,27 @@ def same(new: tuple, kept: tuple | None) -> bool:
 MEMO_SIZE = 48  # drawings kept per pane: a step's nine steps, or the words a learner goes back over
 
 
+DRAWN_WIDTHS = 2  # a pane kept for its next show is measured at its old width, then drawn at its new one
+
+
 class Drawn(RichVisual):
     """A Rich renderable (a Group, a Table) drawn once per width and style. Textual's RichVisual
     renders it twice per key: once to count its lines for the layout, once to draw them."""
 
-    _drawn: tuple | None = None  # ((width, style), strips)
+    _drawn: dict | None = None  # (width, style) -> strips, the last DRAWN_WIDTHS
 
     def _strips(self, width: int, style) -> list:
         key = (width, style)
-        if self._drawn is None or self._drawn[0] != key:
+        if self._drawn is None:
+            self._drawn = {}
+        strips = self._drawn.get(key)
+        if strips is None:
             # No renderable here reads the console's height: one drawing serves every height.
-            self._drawn = (key, super().render_strips(width, None, style, None))  # type: ignore[arg-type]
-        return self._drawn[1]
+            strips = super().render_strips(width, None, style, None)  # type: ignore[arg-type]
+            if len(self._drawn) >= DRAWN_WIDTHS:
+                del self._drawn[next(iter(self._drawn))]
+            self._drawn[key] = strips
+        return strips
 
     def get_height(self, rules, width: int) -> int:
         return len(self._strips(width, self._widget.visual_style))

@@ -22,3 +22,51 @@ def test_wrapped_height_by_hand():
     assert wrapped_height("aaa bbb", 3, CONSOLE) == 2
     assert wrapped_height("aaa\nbbb ccc", 20, CONSOLE) == 2
     assert wrapped_height("x" * 25, 10, CONSOLE) == 3  # a word longer than the width is folded
+
+
+# Drawn as a widget draws it: the app's console, its base style (the theme's colours).
+APP = None
+
+
+def drawn_by_rich(renderable, width: int, style) -> list[list]:
+    from textual.visual import RichVisual
+    from textual.widgets import Static
+
+    return seen(RichVisual(Static(), renderable).render_strips(width, None, style, None))
+
+
+def seen(strips) -> list[list]:
+    """What each strip draws: its runs of one style (Rich splits a run where a tab was expanded,
+    and ends some lines with an empty segment)."""
+    from rich.segment import Segment
+
+    return [list(Segment.simplify(segment for segment in strip if segment.text)) for strip in strips]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.lists(PIECES, max_size=30).map("".join), st.sampled_from(["", "bold", "dim italic"])),
+                min_size=1, max_size=3),
+       st.integers(1, 130))
+def test_plain_blocks_draw_what_a_rich_group_of_their_texts_draws(blocks, width):
+    """Strip for strip, segment for segment, style for style: PlainBlocks is the Group it stands
+    for, drawn on the widget's base style, at any width (words longer than the width folded,
+    tabs, wide characters, blank lines, trailing spaces); its height is the Group's lines."""
+    from textual._context import active_app
+    from textual.app import App
+    from textual.style import Style
+
+    from tui_attention.tui.widgets.render import PlainBlocks
+
+    global APP
+    if APP is None:
+        APP = App()
+    token = active_app.set(APP)
+    try:
+        style = Style(background=None, foreground=None, bold=False)
+        for base in (style, Style.parse("#e0e0e0 on #121212")):
+            visual = PlainBlocks(blocks)
+            want = drawn_by_rich(visual.__rich__(), width, base)
+            assert seen(visual.render_strips(width, None, base, None)) == want
+            assert visual.get_height(None, width) == len(want)
+    finally:
+        active_app.reset(token)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Group
 from rich.text import Text
 from textual.containers import VerticalScroll
 
 from tui_attention.i18n import _
 from tui_attention.steps.conceal import NOTHING, Concealed
 from tui_attention.steps.step import Step
-from .render import plain
+from .render import PlainBlocks, plain
 from .one_frame import Label, OneFrame
 
 
@@ -41,13 +40,16 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
                        paragraph_lines, width)
         self._render_window()
 
-    def _paragraph(self) -> list[Text]:
+    _wrapped: tuple | None = None  # (text, width, its lines): a show measures, then draws, the same paragraph
+
+    def _paragraph(self) -> list[str]:
         """The paragraph's lines, wrapped as the pane shows them."""
-        step, hidden, width = self._shown[3], self._shown[6], self._shown[9]
-        text = Text(hidden.text(step.narration))
-        if not text.plain:
-            return []
-        return list(text.wrap(self.app.console, max(10, width)))
+        step, hidden, width = self._shown[3], self._shown[6], max(10, self._shown[9])
+        text = hidden.text(step.narration)
+        if self._wrapped is None or self._wrapped[:2] != (text, width):
+            lines = [line.plain for line in Text(text).wrap(self.app.console, width)] if text else []
+            self._wrapped = (text, width, lines)
+        return self._wrapped[2]
 
     def _paragraph_cut(self) -> tuple[int, int]:
         """(lines shown, lines in all) of the paragraph."""
@@ -82,15 +84,14 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
         if self.unchanged(*self._shown[3:], self._shift, self._top):
             return
         step, counter, max_lines, hidden, paragraph = self._shown[3:8]
-        formula = hidden.lines(step.formula_window(max_lines, self._shift))
-        text = Text("\n".join(formula), style="bold", no_wrap=False)
+        formula = "\n".join(hidden.lines(step.formula_window(max_lines, self._shift)))
         shown, total = self._paragraph_cut()
         if paragraph and shown:
             self._top = max(0, min(self._top, total - shown))
             lines = self._paragraph()[self._top:self._top + shown]
-            body = Group(Text("\n").join(lines), text)
+            body = PlainBlocks([("\n".join(lines), ""), (formula, "bold")])
         else:
-            body = text
+            body = PlainBlocks([(formula, "bold")])
         self.border_title = plain(hidden.text(step.title))
         windowed = len(step.formula) > max_lines
         cut = shown < total

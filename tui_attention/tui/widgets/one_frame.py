@@ -63,6 +63,10 @@ def same(new: tuple, kept: tuple | None) -> bool:
 
 
 MEMO_SIZE = 48  # drawings kept per pane: a step's nine steps, or the words a learner goes back over
+# Lines kept per widget (`OneFrame.render_lines`): a word's nine steps and a few more. Fewer than the
+# drawings: lines take more memory (a Strip holds its own caches), 13 MB more per tutor at 48 each
+# after 400 keys at 64 words, and every kept object is one more for the collector to walk.
+LOOKS_SIZE = 16
 
 
 DRAWN_WIDTHS = 2  # a pane kept for its next show is measured at its old width, then drawn at its new one
@@ -261,7 +265,7 @@ class OneFrame:
         if key is None:
             return super().render_lines(crop)  # type: ignore[misc]
         if self._looks is None:
-            self._looks = LRUCache(MEMO_SIZE)
+            self._looks = LRUCache(LOOKS_SIZE)
         kept = self._looks.get(key)
         visual = self.visual if isinstance(self, Static) else None
         if kept is not None and kept[0] is visual:

@@ -11,10 +11,15 @@ from typing import Sequence
 import numpy as np
 from rich._wrap import divide_line
 from rich.cells import cell_len, set_cell_size
-from rich.console import Console
+from rich.console import Console, Group
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from rich.table import Table
 from rich.text import Text
+from textual._context import active_app
 from textual.content import Content
+from textual.strip import Strip
+from textual.visual import Visual
 
 from tui_attention.steps.notation import fmt
 
@@ -119,3 +124,42 @@ def fit_cells(text: str, cells: int) -> str:
     if cell_len(text) <= cells:
         return text
     return set_cell_size(text, max(0, cells - 1)).rstrip() + "…"
+
+
+class PlainBlocks(Visual):
+    """Blocks of plain text, each in one style (a style name, "" for none), one after another,
+    wrapped as Rich wraps a Text (`Text.wrap`): what a Rich Group of such Texts draws (empty
+    segments aside, which draw nothing), made as strips directly. A Group goes through Rich's console, segment by segment: about four times
+    the time, for the 25 lines of a step's text. Printed (a test, an export), it is that Group.
+
+    blocks: (text, style) pairs; a text may hold several lines ("\n").
+    """
+
+    def __init__(self, blocks: Sequence[tuple[str, str]]) -> None:
+        self.blocks = tuple(blocks)
+        self._wrapped: dict[int, list[tuple[str, str]]] = {}  # width -> (line, style)
+
+    def __rich__(self) -> Group:
+        return Group(*(Text(text, style=style) for text, style in self.blocks))
+
+    def lines(self, width: int) -> list[tuple[str, str]]:
+        """(text, style) of each line at `width` cells: Rich's own wrapping of each block."""
+        lines = self._wrapped.get(width)
+        if lines is None:
+            console = active_app.get().console
+            lines = [(line.plain, style) for text, style in self.blocks
+                     for line in Text(text).wrap(console, width)]
+            self._wrapped[width] = lines
+        return lines
+
+    def get_optimal_width(self, rules, container_width: int) -> int:
+        return max((cell_len(line) for text, _style in self.blocks for line in text.split("\n")), default=0)
+
+    def get_height(self, rules, width: int) -> int:
+        return len(self.lines(width))
+
+    def render_strips(self, width: int, height: int | None, style, options) -> list[Strip]:
+        base = style.rich_style
+        styled = {name: base + RichStyle.parse(name) if name else base for name in {s for _t, s in self.blocks}}
+        return [Strip([Segment(text, styled[name])] if text else [], cell_len(text))
+                for text, name in self.lines(width)[:height]]

@@ -43,29 +43,43 @@ def seen(strips) -> list[list]:
     return [list(Segment.simplify(segment for segment in strip if segment.text)) for strip in strips]
 
 
+STYLES = st.sampled_from(["", "bold", "dim", "dim italic", "bold reverse", "bold underline", "reverse"])
+
+
+@st.composite
+def rich_texts(draw):
+    """A Text as the panes build them: a style of its own or none, pieces appended with styles
+    (spans), wrapped or not, cropped or cut with an ellipsis."""
+    text = Text(style=draw(STYLES), no_wrap=draw(st.sampled_from([None, True])),
+                overflow=draw(st.sampled_from([None, "crop", "ellipsis"])))
+    for piece, style in draw(st.lists(st.tuples(st.lists(PIECES, max_size=8).map("".join), STYLES), max_size=6)):
+        text.append(piece, style=style)
+    return text
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.lists(PIECES, max_size=30).map("".join), st.sampled_from(["", "bold", "dim italic"])),
-                min_size=1, max_size=3),
-       st.integers(1, 130))
-def test_plain_blocks_draw_what_a_rich_group_of_their_texts_draws(blocks, width):
-    """Strip for strip, segment for segment, style for style: PlainBlocks is the Group it stands
-    for, drawn on the widget's base style, at any width (words longer than the width folded,
-    tabs, wide characters, blank lines, trailing spaces); its height is the Group's lines."""
+@given(st.lists(rich_texts(), min_size=1, max_size=3), st.integers(1, 130))
+def test_rich_lines_draw_what_a_rich_group_of_their_texts_draws(texts, width):
+    """Strip for strip, run for run, style for style: RichLines draws the Group of its Texts as
+    a widget draws it (on the widget's base style), at any width (words longer than the width
+    folded, tabs, wide characters, blank lines, trailing spaces, no_wrap and its ellipsis, a
+    Text's own style under its spans); its height is the Group's lines."""
+    from rich.console import Group
     from textual._context import active_app
     from textual.app import App
     from textual.style import Style
 
-    from tui_attention.tui.widgets.render import PlainBlocks
+    from tui_attention.tui.widgets.render import RichLines
 
     global APP
     if APP is None:
         APP = App()
     token = active_app.set(APP)
     try:
-        style = Style(background=None, foreground=None, bold=False)
-        for base in (style, Style.parse("#e0e0e0 on #121212")):
-            visual = PlainBlocks(blocks)
-            want = drawn_by_rich(visual.__rich__(), width, base)
+        # A widget's base style: its colours (a null one draws an empty Group as no line at all).
+        for base in (Style.parse("#e0e0e0 on #121212"), Style.parse("bold #000000 on #ffffff")):
+            visual = RichLines(*texts)
+            want = drawn_by_rich(Group(*texts), width, base)
             assert seen(visual.render_strips(width, None, base, None)) == want
             assert visual.get_height(None, width) == len(want)
     finally:

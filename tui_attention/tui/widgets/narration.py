@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from tui_attention.i18n import _
 from tui_attention.steps.conceal import NOTHING, Concealed
 from tui_attention.steps.step import Step
-from .render import PlainBlocks, plain
+from .render import RichLines, plain
 from .one_frame import Label, OneFrame
 
 
@@ -89,9 +89,9 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
         if paragraph and shown:
             self._top = max(0, min(self._top, total - shown))
             lines = self._paragraph()[self._top:self._top + shown]
-            body = PlainBlocks([("\n".join(lines), ""), (formula, "bold")])
+            body = RichLines(Text("\n".join(lines)), Text(formula, style="bold"))
         else:
-            body = PlainBlocks([(formula, "bold")])
+            body = RichLines(Text(formula, style="bold"))
         self.border_title = plain(hidden.text(step.title))
         windowed = len(step.formula) > max_lines
         cut = shown < total

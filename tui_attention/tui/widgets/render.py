@@ -13,7 +13,6 @@ from rich._wrap import divide_line
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, Group
 from rich.segment import Segment
-from rich.style import Style as RichStyle
 from rich.table import Table
 from rich.text import Text
 from textual._context import active_app
@@ -126,40 +125,48 @@ def fit_cells(text: str, cells: int) -> str:
     return set_cell_size(text, max(0, cells - 1)).rstrip() + "…"
 
 
-class PlainBlocks(Visual):
-    """Blocks of plain text, each in one style (a style name, "" for none), one after another,
-    wrapped as Rich wraps a Text (`Text.wrap`): what a Rich Group of such Texts draws (empty
-    segments aside, which draw nothing), made as strips directly. A Group goes through Rich's console, segment by segment: about four times
-    the time, for the 25 lines of a step's text. Printed (a test, an export), it is that Group.
+class RichLines(Visual):
+    """Rich Texts drawn a line at a time: each Text wrapped (or, no_wrap, cut) by Rich's own
+    `Text.wrap`, and each line rendered on the widget's base style. What a Group of the Texts
+    (or the one Text) draws, run for run and style for style, made without the passes Textual
+    makes over them: a Group goes through Rich's console and is split into lines again, and a
+    Text is converted to Textual's Content and wrapped by it (2 to 5 times the time, for a
+    pane's 5 to 25 lines). Printed (a test, an export), it is that Group.
 
-    blocks: (text, style) pairs; a text may hold several lines ("\n").
+    For panes drawn from a Group until now: like a Group, and unlike Content, it does not
+    mark each cell's offset, which the mouse's text selection reads.
     """
 
-    def __init__(self, blocks: Sequence[tuple[str, str]]) -> None:
-        self.blocks = tuple(blocks)
-        self._wrapped: dict[int, list[tuple[str, str]]] = {}  # width -> (line, style)
+    def __init__(self, *texts: Text) -> None:
+        self.texts = texts
+        self._wrapped: dict[int, list[Text]] = {}  # width -> its lines
 
-    def __rich__(self) -> Group:
-        return Group(*(Text(text, style=style) for text, style in self.blocks))
+    def __rich__(self) -> Group | Text:
+        return self.texts[0] if len(self.texts) == 1 else Group(*self.texts)
 
-    def lines(self, width: int) -> list[tuple[str, str]]:
-        """(text, style) of each line at `width` cells: Rich's own wrapping of each block."""
+    def lines(self, width: int) -> list[Text]:
+        """The lines at `width` cells, each Text wrapped (or cut) as Rich does."""
         lines = self._wrapped.get(width)
         if lines is None:
             console = active_app.get().console
-            lines = [(line.plain, style) for text, style in self.blocks
-                     for line in Text(text).wrap(console, width)]
+            lines = [line for text in self.texts for line in text.wrap(console, width)]
             self._wrapped[width] = lines
         return lines
 
     def get_optimal_width(self, rules, container_width: int) -> int:
-        return max((cell_len(line) for text, _style in self.blocks for line in text.split("\n")), default=0)
+        return max((cell_len(line) for text in self.texts for line in text.plain.split("\n")), default=0)
 
     def get_height(self, rules, width: int) -> int:
         return len(self.lines(width))
 
     def render_strips(self, width: int, height: int | None, style, options) -> list[Strip]:
+        console = active_app.get().console
         base = style.rich_style
-        styled = {name: base + RichStyle.parse(name) if name else base for name in {s for _t, s in self.blocks}}
-        return [Strip([Segment(text, styled[name])] if text else [], cell_len(text))
-                for text, name in self.lines(width)[:height]]
+        strips = []
+        for line in self.lines(width)[:height]:
+            if line.spans or not line.style:
+                segments = line.render(console)
+            else:  # Text.render leaves out the style of a Text without spans (a Group's join makes it one)
+                segments = [Segment(line.plain, console.get_style(line.style))]
+            strips.append(Strip(list(Segment.apply_style(segments, base))))
+        return strips

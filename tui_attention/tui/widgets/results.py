@@ -6,7 +6,6 @@ Columns appear as the steps reach them, so the table fills in while the learner 
 from __future__ import annotations
 
 from rich.cells import cell_len
-from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
@@ -17,7 +16,7 @@ from tui_attention.steps.notation import fmt, fmt_vector, sub
 from tui_attention.steps.step import Step
 from tui_attention.tui.layout import window
 
-from .render import Column, bar, fit_cells, plain, text_table
+from .render import Column, RichLines, bar, fit_cells, plain, text_table
 from .one_frame import OneFrame
 
 BAR_CELLS = 6
@@ -98,4 +97,4 @@ class ResultsPane(OneFrame, Static):
             subtitle = _("words {first}-{last} of {n}").format(first=shown.start + 1, last=shown.stop,
                                                                n=trace.n) + " · " + subtitle
         self.border_subtitle = plain(subtitle)
-        self.update(Group(*parts))
+        self.update(RichLines(*parts))

@@ -9,7 +9,9 @@ from tui_attention.core import Overrides
 from tui_attention.steps.state import TutorState
 from tui_attention.tui.app import AttentionApp
 from tui_attention.tui.screens.walkthrough import WalkthroughView
+from tui_attention.tui.widgets.narration import NarrationPane
 from tui_attention.tui.widgets.results import ResultsPane
+from tui_attention.tui.widgets.tokens import TokensPane
 from tui_attention.tui.widgets.vectors import VectorsPane
 
 from tests.support.tui_helpers import quiet
@@ -187,36 +189,47 @@ def check_kept_lines(monkeypatch) -> list[int]:
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_kept_lines_are_the_lines_textual_draws(monkeypatch, size):
-    """Lines given again from a kept drawing equal a fresh drawing, through what changes a
-    pane's look without changing its text: its style, the background beneath it, a theme, a resize, a lesson opening beside the
-    panes, the matrix view and back, decimals, switches, and keys back and forth."""
+    """Lines given again from a kept drawing equal a fresh drawing, through each thing that
+    changes a widget's look but not its text, one at a time, each followed by keys back over
+    steps drawn before it: a pane's inline style, the background beneath the panes, a CSS rule
+    that a class brings, the text colour the panes inherit, a theme, a resize, a lesson
+    beside the panes, the matrix view and back."""
     counts = check_kept_lines(monkeypatch)
     app = AttentionApp()
     async with app.run_test(size=size) as pilot:
+
+        async def keys(*names: str) -> None:
+            for name in names:
+                await pilot.press(name)
+                await quiet(app, pilot)
+
+        def checked_css() -> None:
+            app.stylesheet.add_source("NarrationPane.-checked { border: double green; }",
+                                      read_from=("test_one_frame", ""))
+            app.refresh_css(animate=False)
+            app.query_one(NarrationPane).add_class("-checked")
+
+        def screen_style(**rules) -> None:
+            for name, value in rules.items():
+                setattr(app.screen.styles, name, value)
+
+        changes = [
+            lambda: setattr(app.query_one(TokensPane).styles, "border", ("heavy", "red")),
+            lambda: screen_style(background="darkred"),
+            checked_css,
+            lambda: screen_style(color="yellow"),
+            lambda: setattr(app, "theme", "textual-light"),
+            lambda: app.tutor.open_lesson(2, 0),
+        ]
         await quiet(app, pilot)
-        keys = ["right"] * 5 + ["left"] * 3 + ["down", "right", "up", "left", "s", "left", "s", "plus", "left",
-                                              "minus", "m", "right", "right", "left", "down", "left", "m", "right"]
-        for k, key in enumerate(keys):
-            await pilot.press(key)
+        await keys(*["right"] * 4, *["left"] * 4, "down", "up")  # steps 0-4 of words 1 and 2 drawn
+        for change in changes:
+            change()
             await quiet(app, pilot)
-            if k == 4:  # a pane's own style, then the colour beneath every pane, before keys back
-                app.query_one(VectorsPane).styles.border = ("heavy", "red")
-            if k == 5:
-                app.screen.styles.background = "darkred"
-            if k == 8:
-                app.theme = "textual-light"
-                await quiet(app, pilot)
-            if k == 14:
-                await pilot.resize_terminal(size[0] + 7, size[1] + 3)
-                await quiet(app, pilot)
-            if k == 20:
-                app.tutor.open_lesson(2, 0)
-                await quiet(app, pilot)
-        app.theme = "textual-dark"
+            await keys("right", "right", "down", "up", "left", "left")
+        await pilot.resize_terminal(size[0] + 7, size[1] + 3)
         await quiet(app, pilot)
-        for key in ["left", "right", "left"]:
-            await pilot.press(key)
-            await quiet(app, pilot)
+        await keys("right", "left", "m", "right", "left", "m", "left")
     assert counts[1] > 20, counts  # kept lines were given, and each was checked
 
 
@@ -248,3 +261,25 @@ async def test_going_back_draws_no_pane_again(monkeypatch):
             await pilot.press(key)
             await quiet(app, pilot)
         assert [name for name in drawn if name != "other"] == []
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+async def test_kept_lines_are_the_lines_textual_draws_through_random_keys(monkeypatch, seed):
+    """The same check through a seeded random walk of keys (steps, words, both views, switches,
+    decimals, heads, a lesson, help) with resizes between them."""
+    import random
+
+    counts = check_kept_lines(monkeypatch)
+    keys = ["right"] * 6 + ["left"] * 4 + ["down", "up", "m", "s", "c", "w", "H", "t", "g", "plus", "minus",
+                                           "pagedown", "pageup", "L", "right_square_bracket", "left_square_bracket",
+                                           "1", "2", "escape", "end", "home", "question_mark", "escape"]
+    rnd = random.Random(seed)
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await quiet(app, pilot)
+        for k in range(60):
+            await pilot.press(rnd.choice(keys))
+            if k % 20 == 19:
+                await pilot.resize_terminal(*rnd.choice([(80, 24), (120, 40), (100, 30)]))
+            await quiet(app, pilot)
+    assert counts[1] > 20, counts

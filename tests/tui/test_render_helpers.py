@@ -49,9 +49,11 @@ STYLES = st.sampled_from(["", "bold", "dim", "dim italic", "bold reverse", "bold
 @st.composite
 def rich_texts(draw):
     """A Text as the panes build them: a style of its own or none, pieces appended with styles
-    (spans), wrapped or not, cropped or cut with an ellipsis."""
+    (spans), wrapped or not, cropped or cut with an ellipsis, justified, its own tab size."""
     text = Text(style=draw(STYLES), no_wrap=draw(st.sampled_from([None, True])),
-                overflow=draw(st.sampled_from([None, "crop", "ellipsis"])))
+                overflow=draw(st.sampled_from([None, "crop", "ellipsis", "fold"])),
+                justify=draw(st.sampled_from([None, "left", "right", "center", "full"])),
+                tab_size=draw(st.sampled_from([None, 4, 0])))
     for piece, style in draw(st.lists(st.tuples(st.lists(PIECES, max_size=8).map("".join), STYLES), max_size=6)):
         text.append(piece, style=style)
     return text
@@ -84,3 +86,14 @@ def test_rich_lines_draw_what_a_rich_group_of_their_texts_draws(texts, width):
             assert visual.get_height(None, width) == len(want)
     finally:
         active_app.reset(token)
+
+
+def test_rich_lines_refuse_a_text_that_runs_on_into_the_next():
+    """In a Group a Text with end="" continues on the next one's first line; RichLines draws a
+    Text's lines on their own, so it refuses one rather than draw it differently."""
+    import pytest
+
+    from tui_attention.tui.widgets.render import RichLines
+
+    with pytest.raises(ValueError):
+        RichLines(Text("abc", end=""), Text("def"))

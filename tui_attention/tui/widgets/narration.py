@@ -90,8 +90,8 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
             self._top = max(0, min(self._top, total - shown))
             lines = self._paragraph()[self._top:self._top + shown]
             body = RichLines(Text("\n".join(lines)), Text(formula, style="bold"))
-        else:
-            body = RichLines(Text(formula, style="bold"))
+        else:  # one Text: Content, which the mouse can select from (a Group never could)
+            body = Text(formula, style="bold")
         self.border_title = plain(hidden.text(step.title))
         windowed = len(step.formula) > max_lines
         cut = shown < total

@@ -25,6 +25,7 @@ from textual.cache import LRUCache
 from rich.protocol import is_renderable
 from rich.text import Text
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.geometry import Size
 from textual.geometry import Region
 from textual.strip import Strip
@@ -119,6 +120,11 @@ class Memo:
         key = self._key(signature)
         self._cache.discard(key)  # LRUCache.set keeps an existing key's value (a recycled id)
         self._cache.set(key, (tuple(_held(x) for x in signature), value))
+
+
+def _title(title: Content | None) -> tuple | None:
+    """A border title as what it draws: Content compares by its text alone, not its styles."""
+    return None if title is None else (title.plain, tuple(title.spans))
 
 
 class OneFrame:
@@ -234,14 +240,15 @@ class OneFrame:
         """Everything the lines Textual draws for `crop` depend on, or None when that cannot be
         told (a selection or a hovered link on screen, a widget with its own render()):
         the Visual, by identity (a kept drawing is the same object, and no Visual here changes
-        after it is made), the sizes and scroll offset, the title and subtitle, the widget's
-        styles (the counter of its CSS rules, which moves with any change, and its inline rules),
-        the colours beneath it (its ancestors' backgrounds and opacity), and the app's line
-        filters."""
-        if isinstance(self, Static):
+        after it is made), the sizes and scroll offset, the title and subtitle (text and
+        styles), the widget's styles (the counter of its CSS rules, which moves with any
+        change, and its inline rules), its text style (with the colour and text style it
+        inherits), the colours beneath it (its ancestors' backgrounds and opacity), and the
+        app's line filters and ANSI theme (held, not by id: a theme replaces them)."""
+        if isinstance(self, Static) and type(self).render is Static.render:
             visual: Visual | None = self.visual
-        elif type(self).render is Widget.render:  # a container: its background and border only
-            visual = None
+        elif not isinstance(self, Static) and type(self).render is Widget.render:
+            visual = None  # a container: its background and border only
         else:
             return None
         if self.text_selection is not None or self.highlight_link_id:  # type: ignore[attr-defined]
@@ -254,10 +261,12 @@ class OneFrame:
             hash(inline)
         except TypeError:
             inline = styles._cache_key
+        app = self.app  # type: ignore[attr-defined]
         return (id(visual), crop, self.outer_size, self.size, self.scroll_offset,  # type: ignore[attr-defined]
-                self._border_title, self._border_subtitle, styles._updates, styles.base._updates, inline,  # type: ignore[attr-defined]
+                _title(self._border_title), _title(self._border_subtitle),  # type: ignore[attr-defined]
+                styles._updates, styles.base._updates, inline, self.visual_style,  # type: ignore[attr-defined]
                 self.background_colors, self.opacity,  # type: ignore[attr-defined]
-                tuple(map(id, self.get_line_filters())))  # type: ignore[attr-defined]
+                tuple(self.get_line_filters()), app.ansi_theme, app.native_ansi_color)  # type: ignore[attr-defined]
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Widget.render_lines, kept: the same look (`_look`) gives the lines drawn for it."""
@@ -270,9 +279,13 @@ class OneFrame:
         visual = self.visual if isinstance(self, Static) else None
         if kept is not None and kept[0] is visual:
             return list(kept[1])
+        # Kept only when Textual draws the content now: a widget not refreshed since its look
+        # changed (an ancestor's background, say) is drawn from content it drew before.
+        fresh = bool(self._dirty_regions)  # type: ignore[attr-defined]
         lines = super().render_lines(crop)  # type: ignore[misc]
-        self._looks.discard(key)  # a recycled id: LRUCache.set keeps an existing key's value
-        self._looks.set(key, (visual, lines))
+        if fresh:
+            self._looks.discard(key)  # a recycled id: LRUCache.set keeps an existing key's value
+            self._looks.set(key, (visual, lines))
         return list(lines)
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:

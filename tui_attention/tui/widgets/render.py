@@ -125,6 +125,9 @@ def fit_cells(text: str, cells: int) -> str:
     return set_cell_size(text, max(0, cells - 1)).rstrip() + "…"
 
 
+WRAPPED_WIDTHS = 2  # widths RichLines keeps its lines for: the pane's old width and its new one
+
+
 class RichLines(Visual):
     """Rich Texts drawn a line at a time: each Text wrapped (or, no_wrap, cut) by Rich's own
     `Text.wrap`, and each line rendered on the widget's base style. What a Group of the Texts
@@ -138,18 +141,24 @@ class RichLines(Visual):
     """
 
     def __init__(self, *texts: Text) -> None:
+        if any(text.end != "\n" for text in texts):
+            # In a Group a Text ending in "" runs on into the next one's first line.
+            raise ValueError("RichLines draws Texts that end their last line (end='\\n')")
         self.texts = texts
-        self._wrapped: dict[int, list[Text]] = {}  # width -> its lines
+        self._wrapped: dict[int, list[Text]] = {}  # width -> its lines, the last WRAPPED_WIDTHS
 
     def __rich__(self) -> Group | Text:
         return self.texts[0] if len(self.texts) == 1 else Group(*self.texts)
 
     def lines(self, width: int) -> list[Text]:
-        """The lines at `width` cells, each Text wrapped (or cut) as Rich does."""
+        """The lines at `width` cells, each Text wrapped (or cut) as Rich does (Text.__rich_console__)."""
         lines = self._wrapped.get(width)
         if lines is None:
             console = active_app.get().console
-            lines = [line for text in self.texts for line in text.wrap(console, width)]
+            lines = [line for text in self.texts for line in text.wrap(
+                console, width, tab_size=(console.tab_size if text.tab_size is None else text.tab_size) or 8)]
+            if len(self._wrapped) >= WRAPPED_WIDTHS:  # a pane kept for later keeps the widths it may get
+                del self._wrapped[next(iter(self._wrapped))]
             self._wrapped[width] = lines
         return lines
 

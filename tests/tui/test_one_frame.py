@@ -174,8 +174,8 @@ def check_kept_lines(monkeypatch) -> list[int]:
 
     def compared(self, crop):
         looks = self._looks
-        key = self._look(crop)
-        was_kept = looks is not None and key is not None and looks.get(key) is not None
+        look = self._look(crop)
+        was_kept = looks is not None and look is not None and looks.get(look[1]) is not None
         got = kept(self, crop)
         drawn = Widget.render_lines(self, crop)
         assert [list(s) for s in got] == [list(s) for s in drawn], (type(self).__name__, self.id, crop)

@@ -26,12 +26,13 @@ from rich.protocol import is_renderable
 from rich.text import Text
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.geometry import Size
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.visual import RichVisual, Visual, visualize
 from textual.widget import Widget
 from textual.widgets import Static
+
+from .render import KEPT_WIDTHS
 
 
 _PLAIN = (int, float, str, bool, tuple, frozenset, type(None))
@@ -70,26 +71,21 @@ MEMO_SIZE = 48  # drawings kept per pane: a step's nine steps, or the words a le
 LOOKS_SIZE = 16
 
 
-DRAWN_WIDTHS = 2  # a pane kept for its next show is measured at its old width, then drawn at its new one
-
-
 class Drawn(RichVisual):
     """A Rich renderable (a Group, a Table) drawn once per width and style. Textual's RichVisual
     renders it twice per key: once to count its lines for the layout, once to draw them."""
 
-    _drawn: dict | None = None  # (width, style) -> strips, the last DRAWN_WIDTHS
+    _drawn: LRUCache | None = None  # (width, style) -> strips, at the last KEPT_WIDTHS
 
     def _strips(self, width: int, style) -> list:
         key = (width, style)
         if self._drawn is None:
-            self._drawn = {}
+            self._drawn = LRUCache(KEPT_WIDTHS)
         strips = self._drawn.get(key)
         if strips is None:
             # No renderable here reads the console's height: one drawing serves every height.
             strips = super().render_strips(width, None, style, None)  # type: ignore[arg-type]
-            if len(self._drawn) >= DRAWN_WIDTHS:
-                del self._drawn[next(iter(self._drawn))]
-            self._drawn[key] = strips
+            self._drawn.set(key, strips)
         return strips
 
     def get_height(self, rules, width: int) -> int:
@@ -236,9 +232,10 @@ class OneFrame:
 
     _looks: LRUCache | None = None  # lines drawn, by what they were drawn from (`_look`)
 
-    def _look(self, crop: Region) -> tuple | None:
-        """Everything the lines Textual draws for `crop` depend on, or None when that cannot be
-        told (a selection or a hovered link on screen, a widget with its own render()):
+    def _look(self, crop: Region) -> tuple[Visual | None, tuple] | None:
+        """(the Visual drawn, None for a container; the key of its lines), the key holding
+        everything the lines Textual draws for `crop` depend on; None when that cannot be told
+        (a selection or a hovered link on screen, a widget with its own render()). The key:
         the Visual, by identity (a kept drawing is the same object, and no Visual here changes
         after it is made), the sizes and scroll offset, the title and subtitle (text and
         styles), the widget's styles (the counter of its CSS rules, which moves with any
@@ -262,7 +259,7 @@ class OneFrame:
         except TypeError:
             inline = styles._cache_key
         app = self.app  # type: ignore[attr-defined]
-        return (id(visual), crop, self.outer_size, self.size, self.scroll_offset,  # type: ignore[attr-defined]
+        return visual, (id(visual), crop, self.outer_size, self.size, self.scroll_offset,  # type: ignore[attr-defined]
                 _title(self._border_title), _title(self._border_subtitle),  # type: ignore[attr-defined]
                 styles._updates, styles.base._updates, inline, self.visual_style,  # type: ignore[attr-defined]
                 self.background_colors, self.opacity,  # type: ignore[attr-defined]
@@ -270,13 +267,13 @@ class OneFrame:
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Widget.render_lines, kept: the same look (`_look`) gives the lines drawn for it."""
-        key = self._look(crop)
-        if key is None:
+        look = self._look(crop)
+        if look is None:
             return super().render_lines(crop)  # type: ignore[misc]
+        visual, key = look
         if self._looks is None:
             self._looks = LRUCache(LOOKS_SIZE)
         kept = self._looks.get(key)
-        visual = self.visual if isinstance(self, Static) else None
         if kept is not None and kept[0] is visual:
             return list(kept[1])
         # Kept only when Textual draws the content now: a widget not refreshed since its look

@@ -16,6 +16,7 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual._context import active_app
+from textual.cache import LRUCache
 from textual.content import Content
 from textual.strip import Strip
 from textual.visual import Visual
@@ -125,7 +126,9 @@ def fit_cells(text: str, cells: int) -> str:
     return set_cell_size(text, max(0, cells - 1)).rstrip() + "…"
 
 
-WRAPPED_WIDTHS = 2  # widths RichLines keeps its lines for: the pane's old width and its new one
+# Widths a drawing is kept at: a pane kept for a later show is measured at its old width, then
+# drawn at the width the layout gives it (the Results where the panes stack, or stop stacking).
+KEPT_WIDTHS = 2
 
 
 class RichLines(Visual):
@@ -145,7 +148,7 @@ class RichLines(Visual):
             # In a Group a Text ending in "" runs on into the next one's first line.
             raise ValueError("RichLines draws Texts that end their last line (end='\\n')")
         self.texts = texts
-        self._wrapped: dict[int, list[Text]] = {}  # width -> its lines, the last WRAPPED_WIDTHS
+        self._wrapped: LRUCache = LRUCache(KEPT_WIDTHS)  # width -> its lines
 
     def __rich__(self) -> Group | Text:
         return self.texts[0] if len(self.texts) == 1 else Group(*self.texts)
@@ -157,9 +160,7 @@ class RichLines(Visual):
             console = active_app.get().console
             lines = [line for text in self.texts for line in text.wrap(
                 console, width, tab_size=(console.tab_size if text.tab_size is None else text.tab_size) or 8)]
-            if len(self._wrapped) >= WRAPPED_WIDTHS:  # a pane kept for later keeps the widths it may get
-                del self._wrapped[next(iter(self._wrapped))]
-            self._wrapped[width] = lines
+            self._wrapped.set(width, lines)
         return lines
 
     def get_optimal_width(self, rules, container_width: int) -> int:

@@ -161,29 +161,38 @@ async def test_going_back_shows_the_same_panes_without_building_them_again(monke
         assert on_screen_text(app)[1:] != seen[app.state.step][1:]
 
 
+given: list[tuple[str, str]] = []  # (widget class, "kept" or "retitled") of each check_kept_lines check
+
+
 def check_kept_lines(monkeypatch) -> list[int]:
-    """Every time a pane or container gives lines it kept (`OneFrame.render_lines`), they must be
-    the lines Textual draws for it at that moment. Returns [lines asked for, given from a kept
-    drawing]; mismatches fail at once, naming the widget."""
+    """Every time a pane, container or scrollbar gives lines it kept (`KeptLines.render_lines`),
+    or a container its kept lines with its titles drawn again, they must be the lines Textual
+    draws for it at that moment. Returns [lines asked for, given from a kept drawing], and
+    lists each in `given`; mismatches fail at once, naming the widget."""
+    given.clear()
     from textual.widget import Widget
 
-    from tui_attention.tui.widgets import one_frame
+    from tui_attention.tui.widgets import kept_lines
 
     counts = [0, 0]
-    kept = one_frame.OneFrame.render_lines
+    kept = kept_lines.KeptLines.render_lines
 
     def compared(self, crop):
         looks = self._looks
         look = self._look(crop)
         was_kept = looks is not None and look is not None and looks.get(look[1]) is not None
+        retitled = (not was_kept and look is not None and look[0] is None and self._body is not None
+                    and self._body[0] == look[1][0] and bool(self._dirty_regions))
         got = kept(self, crop)
         drawn = Widget.render_lines(self, crop)
         assert [list(s) for s in got] == [list(s) for s in drawn], (type(self).__name__, self.id, crop)
         counts[0] += 1
         counts[1] += was_kept
+        if was_kept or retitled:
+            given.append((type(self).__name__, "kept" if was_kept else "retitled"))
         return got
 
-    monkeypatch.setattr(one_frame.OneFrame, "render_lines", compared)
+    monkeypatch.setattr(kept_lines.KeptLines, "render_lines", compared)
     return counts
 
 
@@ -282,4 +291,25 @@ async def test_kept_lines_are_the_lines_textual_draws_through_random_keys(monkey
             if k % 20 == 19:
                 await pilot.resize_terminal(*rnd.choice([(80, 24), (120, 40), (100, 30)]))
             await quiet(app, pilot)
+    assert counts[1] > 20, counts
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_kept_scrollbars_and_retitled_boxes_are_the_lines_textual_draws(monkeypatch, size):
+    """At 64 words each matrix grid scrolls to the new word and moves its scrollbars: going back
+    over words gives the bars' kept lines. A step or word key changes the step-through box's
+    subtitle: only its top and bottom rows are drawn again. Both equal a fresh drawing."""
+    from collections import Counter
+
+    counts = check_kept_lines(monkeypatch)
+    app = AttentionApp(TutorState(overrides=LONG))
+    async with app.run_test(size=size) as pilot:
+        await quiet(app, pilot)
+        for key in ["right", "down", "down", "down", "down", "down", "up", "up", "right", "left",
+                    "m", "n", "down", "down", "down", "up", "up", "down", "down"]:
+            await pilot.press(key)
+            await quiet(app, pilot)
+    seen = Counter(given)
+    assert seen[("KeptScrollBar", "kept")] > 5, seen
+    assert seen[("NarrationPane", "retitled")] >= 5, seen
     assert counts[1] > 20, counts

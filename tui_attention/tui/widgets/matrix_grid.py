@@ -46,6 +46,7 @@ from textual.strip import Strip
 
 from tui_attention.i18n import _
 from tui_attention.steps.notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS, fmt, width
+from .kept_lines import KeptScrollBars
 from .render import plain
 
 __all__ = ["MatrixGrid"]
@@ -120,7 +121,7 @@ def _heat_glyph(value: float) -> str:
     return HEAT_GLYPHS[int(value * 8 + 0.5)]
 
 
-class MatrixGrid(ScrollView, can_focus=True, inherit_bindings=False):
+class MatrixGrid(KeptScrollBars, ScrollView, can_focus=True, inherit_bindings=False):
     """A scrollable, virtual grid of matrix values with fixed row and column headers."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -12,9 +12,8 @@ it takes a different number of lines (`OneFrame.update`), and a Rich Group or Ta
 once per key (`Drawn`), not once to be measured and again to be shown.
 
 And no drawing twice: a pane (or container) asked for lines it has drawn before, from the same
-Visual at the same size and look, gives the lines it kept (`OneFrame.render_lines`). Textual
-draws a widget's lines anew whenever it is refreshed, and a learner stepping back and forth
-shows the panes' kept drawings again (`unchanged`), the containers at sizes they had before.
+Visual at the same size and look, gives the lines it kept (`kept_lines.KeptLines`), and a
+learner stepping back and forth shows the panes' kept drawings again (`unchanged`).
 """
 
 from __future__ import annotations
@@ -25,13 +24,12 @@ from textual.cache import LRUCache
 from rich.protocol import is_renderable
 from rich.text import Text
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
-from textual.geometry import Region, Size
-from textual.strip import Strip
+from textual.geometry import Size
 from textual.visual import RichVisual, Visual, visualize
 from textual.widget import Widget
 from textual.widgets import Static
 
+from .kept_lines import KeptLines
 from .render import KEPT_WIDTHS
 
 
@@ -65,10 +63,6 @@ def same(new: tuple, kept: tuple | None) -> bool:
 
 
 MEMO_SIZE = 48  # drawings kept per pane: a step's nine steps, or the words a learner goes back over
-# Lines kept per widget (`OneFrame.render_lines`): a word's nine steps and a few more. Fewer than the
-# drawings: lines take more memory (a Strip holds its own caches), 13 MB more per tutor at 48 each
-# after 400 keys at 64 words, and every kept object is one more for the collector to walk.
-LOOKS_SIZE = 16
 
 
 class Drawn(RichVisual):
@@ -118,12 +112,7 @@ class Memo:
         self._cache.set(key, (tuple(_held(x) for x in signature), value))
 
 
-def _title(title: Content | None) -> tuple | None:
-    """A border title as what it draws: Content compares by its text alone, not its styles."""
-    return None if title is None else (title.plain, tuple(title.spans))
-
-
-class OneFrame:
+class OneFrame(KeptLines):
     """Mixin: take a new size from the screen's layout without requesting another layout; and
     `unchanged(signature)`, so that a pane shown what it shows already is not drawn again, and
     one shown something it drew a few keys ago shows that drawing again (no Rich rendering:
@@ -175,8 +164,6 @@ class OneFrame:
         """What Textual's layout request does to its caches, without the layout: box models and
         arrangements cached at other widths were measured with the old content, and a later
         layout at one of those widths must not reuse them."""
-        from textual.widget import Widget
-
         self._layout_updates += 1  # type: ignore[attr-defined]  # part of the box model cache's key
         for ancestor in self.ancestors:  # type: ignore[attr-defined]
             if not isinstance(ancestor, Widget):
@@ -229,61 +216,6 @@ class OneFrame:
     def _show_drawn(self, content: object, visual: Visual) -> None:
         """Show a kept drawing's content (a pane whose text is a child's puts it there)."""
         self.update(content, visual=visual)
-
-    _looks: LRUCache | None = None  # lines drawn, by what they were drawn from (`_look`)
-
-    def _look(self, crop: Region) -> tuple[Visual | None, tuple] | None:
-        """(the Visual drawn, None for a container; the key of its lines), the key holding
-        everything the lines Textual draws for `crop` depend on; None when that cannot be told
-        (a selection or a hovered link on screen, a widget with its own render()). The key:
-        the Visual, by identity (a kept drawing is the same object, and no Visual here changes
-        after it is made), the sizes and scroll offset, the title and subtitle (text and
-        styles), the widget's styles (the counter of its CSS rules, which moves with any
-        change, and its inline rules), its text style (with the colour and text style it
-        inherits), the colours beneath it (its ancestors' backgrounds and opacity), and the
-        app's line filters and ANSI theme (held, not by id: a theme replaces them)."""
-        if isinstance(self, Static) and type(self).render is Static.render:
-            visual: Visual | None = self.visual
-        elif not isinstance(self, Static) and type(self).render is Widget.render:
-            visual = None  # a container: its background and border only
-        else:
-            return None
-        if self.text_selection is not None or self.highlight_link_id:  # type: ignore[attr-defined]
-            return None
-        styles = self.styles  # type: ignore[attr-defined]
-        try:
-            # The inline rules by value: a scene shown again, or a box at a height it had before,
-            # has the rules it had then (their counter, in _cache_key, has moved on).
-            inline = tuple(sorted(styles.inline._rules.items()))
-            hash(inline)
-        except TypeError:
-            inline = styles._cache_key
-        app = self.app  # type: ignore[attr-defined]
-        return visual, (id(visual), crop, self.outer_size, self.size, self.scroll_offset,  # type: ignore[attr-defined]
-                _title(self._border_title), _title(self._border_subtitle),  # type: ignore[attr-defined]
-                styles._updates, styles.base._updates, inline, self.visual_style,  # type: ignore[attr-defined]
-                self.background_colors, self.opacity,  # type: ignore[attr-defined]
-                tuple(self.get_line_filters()), app.ansi_theme, app.native_ansi_color)  # type: ignore[attr-defined]
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """Widget.render_lines, kept: the same look (`_look`) gives the lines drawn for it."""
-        look = self._look(crop)
-        if look is None:
-            return super().render_lines(crop)  # type: ignore[misc]
-        visual, key = look
-        if self._looks is None:
-            self._looks = LRUCache(LOOKS_SIZE)
-        kept = self._looks.get(key)
-        if kept is not None and kept[0] is visual:
-            return list(kept[1])
-        # Kept only when Textual draws the content now: a widget not refreshed since its look
-        # changed (an ancestor's background, say) is drawn from content it drew before.
-        fresh = bool(self._dirty_regions)  # type: ignore[attr-defined]
-        lines = super().render_lines(crop)  # type: ignore[misc]
-        if fresh:
-            self._looks.discard(key)  # a recycled id: LRUCache.set keeps an existing key's value
-            self._looks.set(key, (visual, lines))
-        return list(lines)
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
         return super()._size_updated(size, virtual_size, container_size, layout=False)  # type: ignore[misc]

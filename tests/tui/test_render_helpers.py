@@ -97,3 +97,81 @@ def test_rich_lines_refuse_a_text_that_runs_on_into_the_next():
 
     with pytest.raises(ValueError):
         RichLines(Text("abc", end=""), Text("def"))
+
+
+def text_table_by_text_pieces(columns, rows, show_header=True) -> Text:
+    """`text_table` as it was built before, one Text per cell joined with Rich's own Text.append
+    and stylize: the reference the string-and-span build must equal, span for span."""
+    from rich.cells import cell_len
+
+    from tui_attention.tui.widgets.render import fit_cells
+
+    def width_of(cell):
+        return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
+
+    widths = []
+    for c, col in enumerate(columns):
+        w = max([col.min_width, cell_len(col.header) if show_header else 0, *(width_of(r[0][c]) for r in rows)])
+        widths.append(min(w, col.max_width) if col.max_width is not None else w)
+
+    def line(cells, style, header):
+        out = Text(no_wrap=True, overflow="crop", style=style, end="")
+        for c, (cell, col, w) in enumerate(zip(cells, columns, widths)):
+            piece = cell.copy() if isinstance(cell, Text) else Text(cell)
+            if piece.cell_len > w:
+                piece = Text(fit_cells(piece.plain, w), style=piece.style)
+            pad = " " * (w - piece.cell_len)
+            if col.justify == "right":
+                piece = Text(pad) + piece
+            else:
+                piece.append(pad)
+            if c + 1 < len(columns):
+                piece.append(" ")
+            if not header and col.style:
+                piece.stylize(col.style)
+            out.append_text(piece)
+        return out
+
+    lines = [line([Text(col.header) for col in columns], "bold", True)] if show_header else []
+    lines += [line(cells, style or "", False) for cells, style in rows]
+    return Text("\n", no_wrap=True, overflow="crop").join(lines)
+
+
+CELL_TEXT = st.sampled_from(["", "1", "12", "-0.1234", "+12.5000", "inteligencia artificial", "漢字", "w\x07x", "?", "·"])
+CELL_STYLE = st.sampled_from(["", "bold", "dim", "italic red"])
+
+
+@st.composite
+def table_cells(draw):
+    text = draw(CELL_TEXT)
+    if not draw(st.booleans()):
+        return text
+    cell = Text(text, style=draw(CELL_STYLE))
+    if text and draw(st.booleans()):
+        a = draw(st.integers(0, len(text) - 1))
+        cell.stylize(draw(CELL_STYLE.filter(bool)), a, draw(st.integers(a + 1, len(text))))
+    return cell
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_text_table_builds_what_text_pieces_build(data):
+    """The same text, spans in the same order, line style and settings as the Text-per-cell
+    build: right and left columns, column styles, cut cells, cells with their own style and
+    spans, wide characters and a control code."""
+    from tui_attention.tui.widgets.render import Column, text_table
+
+    ncols = data.draw(st.integers(1, 5))
+    columns = [Column(data.draw(CELL_TEXT.filter(lambda t: "\x07" not in t)), data.draw(st.sampled_from(["left", "right"])),
+                      data.draw(CELL_STYLE), data.draw(st.integers(0, 8)), data.draw(st.none() | st.integers(1, 12)))
+               for _ in range(ncols)]
+    rows = [([data.draw(table_cells()) for _ in range(ncols)], data.draw(st.sampled_from(["", "bold", None])))
+            for _ in range(data.draw(st.integers(0, 4)))]
+    show_header = data.draw(st.booleans())
+    got = text_table(columns, rows, show_header=show_header)
+    want = text_table_by_text_pieces(columns, rows, show_header=show_header)
+    assert got.plain == want.plain
+    assert got.spans == want.spans
+    assert (got.style, got.no_wrap, got.overflow, got.end) == (want.style, want.no_wrap, want.overflow, want.end)
+    lines_got, lines_want = got.split("\n"), want.split("\n")
+    assert [(t.plain, t.style, t.spans) for t in lines_got] == [(t.plain, t.style, t.spans) for t in lines_want]

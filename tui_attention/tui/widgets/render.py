@@ -12,9 +12,10 @@ import numpy as np
 from rich._wrap import divide_line
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, Group
+from rich.control import strip_control_codes
 from rich.segment import Segment
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 from textual._context import active_app
 from textual.cache import LRUCache
 from textual.content import Content
@@ -74,22 +75,40 @@ def text_table(columns: Sequence[Column], rows: Sequence[tuple[Sequence[str | Te
         widths.append(min(w, col.max_width) if col.max_width is not None else w)
 
     def line(cells: Sequence[str | Text], style: str, header: bool) -> Text:
-        out = Text(no_wrap=True, overflow="crop", style=style, end="")
+        # The spans a line of Text pieces would hold (each padded, the gap after it, the column's
+        # style over both), built as strings and spans: Text.append and stylize for each cell
+        # cost five times as much, on every key that shows new numbers.
+        plain: list[str] = []
+        spans: list[Span] = []
+        at = 0
+        last = len(columns) - 1
         for c, (cell, col, w) in enumerate(zip(cells, columns, widths)):
-            piece = cell.copy() if isinstance(cell, Text) else Text(cell)
-            if piece.cell_len > w:
-                piece = Text(fit_cells(piece.plain, w), style=piece.style)
-            pad = " " * (w - piece.cell_len)
-            if col.justify == "right":
-                piece = Text(pad) + piece
+            if isinstance(cell, Text):
+                text, own, cell_spans, n = cell.plain, cell.style, cell.spans, cell.cell_len
             else:
-                piece.append(pad)
-            if c + 1 < len(columns):
-                piece.append(" ")  # the gap takes the cell's style, as a Table's padding does
-            if not header and col.style:
-                piece.stylize(col.style)
-            out.append_text(piece)
-        return out
+                text = strip_control_codes(cell)
+                own, cell_spans, n = "", (), cell_len(text)
+            if n > w:  # cut, keeping the cell's own style but not its spans
+                text, cell_spans = fit_cells(text, w), ()
+                n = cell_len(text)
+            pad = " " * (w - n)
+            piece = (pad + text if col.justify == "right" else text + pad) + (" " if c < last else "")
+            end = at + len(piece)
+            if col.justify == "right":
+                shift = at + len(pad)
+                if own and text:  # the cell's own style covers its text, not the padding before it
+                    spans.append(Span(shift, shift + len(text), own))
+            else:
+                shift = at
+                if own:  # the cell's own style covers its text, its padding and the gap
+                    spans.append(Span(at, end, own))
+            if text or col.justify != "right":
+                spans.extend(Span(a + shift, b + shift, st) for a, b, st in cell_spans)
+            if not header and col.style and end > at:
+                spans.append(Span(at, end, col.style))
+            plain.append(piece)
+            at = end
+        return Text("".join(plain), style=style, no_wrap=True, overflow="crop", end="", spans=spans)
 
     lines = [line([Text(col.header) for col in columns], "bold", True)] if show_header else []
     lines += [line(cells, style or "", False) for cells, style in rows]

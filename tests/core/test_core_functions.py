@@ -61,6 +61,24 @@ def test_softmax_of_fully_masked_row_is_zero_not_nan():
     assert a.tolist() == [[0.0, 0.0]]
 
 
+def test_softmax_of_a_fully_masked_row_beside_others():
+    """A row with no valid key among rows that have one: zeros there, the others untouched (the
+    rows are normalised together or apart, the result is the same)."""
+    s = np.array([[-math.inf, -math.inf], [0.0, math.log(3.0)], [1.0, -math.inf]])
+    a = attention.softmax(s)
+    assert a[0].tolist() == [0.0, 0.0]
+    assert a[1] == pytest.approx([0.25, 0.75])
+    assert a[2].tolist() == [1.0, 0.0]
+    assert a[1:].tolist() == attention.softmax(s[1:]).tolist()
+
+
+def test_softmax_does_not_write_into_a_read_only_input():
+    s = np.array([[2.0, 1.0], [0.5, -math.inf]])
+    s.setflags(write=False)
+    a = attention.softmax(s)
+    assert a.flags.writeable and not np.shares_memory(a, s)
+
+
 def test_attend_is_weighted_sum_of_values():
     a = np.array([[0.25, 0.75]])
     v = np.array([[4.0, 0.0], [0.0, 8.0]])

@@ -58,9 +58,13 @@ def softmax(s: np.ndarray) -> np.ndarray:
     """
     s = np.asarray(s, dtype=np.float64)
     row_max = np.max(s, axis=-1, keepdims=True)
-    row_max = np.where(np.isfinite(row_max), row_max, 0.0)
-    e = np.exp(s - row_max)
+    row_max[~np.isfinite(row_max)] = 0.0
+    e = np.subtract(s, row_max)
+    np.exp(e, out=e)  # in place: at 512 words each pass over a new array costs as much as exp
     total = e.sum(axis=-1, keepdims=True)
+    if (total > 0).all():
+        e /= total
+        return e
     return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
 
 

@@ -220,6 +220,38 @@ async def test_highlight_row_invalidates_only_two_rows() -> None:
     await with_app(GridApp(grid), body)
 
 
+async def test_set_data_again_draws_again_unless_nothing_can_have_changed() -> None:
+    """The same read-only array with the same labels and marks keeps the lines drawn (a scale
+    switch gives a grid the array it shows); a writable array given again may have been changed
+    in place and is drawn again, and so is a read-only one with other decimals or other masked
+    cells."""
+    values = np.array([[1.0, -0.5], [3.0, 4.0]])
+    frozen = values.copy()
+    frozen.setflags(write=False)
+    grid = MatrixGrid(frozen, ["a", "b"], ["x", "y"])
+
+    async def body(pilot) -> None:
+        visible_lines(grid)
+        before = grid.lines_rendered
+        grid.set_data(frozen, ["a", "b"], ["x", "y"])
+        assert cells_of(visible_lines(grid)[2], grid) == ["+3.0000", "+4.0000"]
+        assert grid.lines_rendered == before
+        grid.set_data(frozen, ["a", "b"], ["x", "y"], decimals=2)
+        assert cells_of(visible_lines(grid)[2], grid) == ["+3.00", "+4.00"]
+        grid.set_data(frozen, ["a", "b"], ["x", "y"], decimals=2, masked=np.array([[False, False], [False, True]]))
+        before = grid.lines_rendered
+        grid.set_data(frozen, ["a", "b"], ["x", "y"], decimals=2, masked=np.array([[False, False], [True, False]]))
+        visible_lines(grid)
+        assert grid.lines_rendered > before
+        grid.set_data(values, ["a", "b"], ["x", "y"])
+        visible_lines(grid)
+        values[1, 1] = -7.25  # changed in place, then given again
+        grid.set_data(values, ["a", "b"], ["x", "y"])
+        assert cells_of(visible_lines(grid)[2], grid) == ["+3.0000", "-7.2500"]
+
+    await with_app(GridApp(grid), body)
+
+
 async def test_heat_mode_shades_by_value_and_keeps_numbers() -> None:
     a = np.array([[0.0, 0.25, 0.75, 1.0]])
     grid = MatrixGrid(a, ["1 me"], ["a", "b", "c", "d"], heat=True)

@@ -313,3 +313,68 @@ async def test_kept_scrollbars_and_retitled_boxes_are_the_lines_textual_draws(mo
     assert seen[("KeptScrollBar", "kept")] > 5, seen
     assert seen[("NarrationPane", "retitled")] >= 5, seen
     assert counts[1] > 20, counts
+
+
+@pytest.mark.parametrize("kind", ["qkv", "softmax"])
+async def test_a_switch_draws_again_only_the_grids_whose_numbers_change(kind):
+    """At 64 words in the matrix view, a scale switch keeps the lines of every grid whose array
+    the new trace shares with the old (X, the weights, Q, K, V, S), in the scene shown and in
+    the scenes of the other steps when they are shown again, and draws the others again; every
+    step then shows what a tutor that switched once shows, and no scene keeps an array of a
+    trace that is gone."""
+    import gc
+    import weakref
+
+    from tests.support.tui_helpers import matrix_step, on_screen_text
+    from tui_attention.core.tensors import tensor
+    from tui_attention.tui.widgets.matrix_grid import MatrixGrid
+
+    def arrays(trace) -> list:
+        return [trace.E, trace.P, trace.X, *(getattr(h, f) for h in trace.heads for f in vars(h))]
+
+    async def keys(app, pilot, *names) -> None:
+        for name in names:
+            await pilot.press(name)
+            await quiet(app, pilot)
+
+    kinds = ["x", "qkv", "qkt", "scale", "mask", "softmax"]
+    back = len(kinds) - 1 - kinds.index(kind)
+    screens = {}
+    app = AttentionApp(TutorState(overrides=LONG))
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await matrix_step(pilot, app, "x")
+        await keys(app, pilot, "down", *["n"] * (len(kinds) - 1), *["p"] * back)  # every scene built at word 2
+        first = arrays(app.state.trace)
+        await keys(app, pilot, "s", "s")
+        old = app.state.trace
+        drawn = {id(g): g.lines_rendered for g in view.query(MatrixGrid)}
+        await keys(app, pilot, "s")
+        new = app.state.trace
+
+        def of(g, trace):
+            return tensor(g.key).of(trace, app.state.head if g.head is None else g.head)
+
+        shared = {id(g): of(g, old) is of(g, new) for g in view.query(MatrixGrid)}
+        gone = [weakref.ref(a) for a in first + arrays(old) if not any(a is b for b in arrays(new))]
+        del first, old
+        gc.collect()
+        assert gone and all(ref() is None for ref in gone)  # the hidden scenes let them go
+        seen = {True: 0, False: 0}
+        for step in [kind, *[k for k in kinds if k != kind]]:
+            await matrix_step(pilot, app, step)
+            await quiet(app, pilot)
+            for g in view.query(MatrixGrid):
+                if g.display and g.is_on_screen and id(g) in drawn:  # (not a scene first built now)
+                    assert (g.lines_rendered == drawn[id(g)]) == shared[id(g)], (step, g.key)
+                    seen[shared[id(g)]] += 1
+            screens[step] = on_screen_text(app)
+        assert seen[True] >= 7 and seen[False] >= 3, seen  # kept: X, W, Q, K, V, S; drawn again: A and more
+
+    fresh = AttentionApp(TutorState(overrides=LONG))
+    async with fresh.run_test(size=(120, 40)) as pilot:
+        await matrix_step(pilot, fresh, kind)
+        await keys(fresh, pilot, "down", "s")
+        for step in screens:
+            await matrix_step(pilot, fresh, step)
+            await quiet(fresh, pilot)
+            assert on_screen_text(fresh) == screens[step], step

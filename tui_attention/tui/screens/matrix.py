@@ -345,8 +345,11 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
         for other in self._scenes.values():
             if other is not scene and other.filled_for is not None and other.filled_for[0]() is not state.trace:
                 # A hidden scene of an older trace lets its arrays go; it is filled again when shown.
+                # A grid showing an array the new trace shares (a scale or mask switch keeps X, W,
+                # Q, K and V) holds nothing more, and keeps the lines it drew for it.
                 for g in other.grids:
-                    g.set_data(np.zeros((0, 0)), [], [])
+                    if not self._shares(g, state):
+                        g.set_data(np.zeros((0, 0)), [], [])
                 other.filled_for = None
         if scene.filled_for != key:
             for g in scene.grids:
@@ -357,6 +360,13 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
             g.highlight_row = state.word if by_word else None
             if g.symbol in EDITABLE:
                 g.marked = {(r, c) for (m, r, c) in state.edited if m == g.symbol}
+
+    @staticmethod
+    def _shares(grid: MatrixGrid, state: TutorState) -> bool:
+        """Whether `grid` shows an array of the present trace (the block's are not looked up:
+        asking for them would compute the block)."""
+        x = tensor(grid.key)
+        return x.scope != "block" and x.of(state.trace, state.head if grid.head is None else grid.head) is grid.values
 
     def _fit(self, scene: Scene, plan: ScenePlan, first: int, state: TutorState) -> None:
         """Each grid at the plan's width and height, scrolled to the rows around the current

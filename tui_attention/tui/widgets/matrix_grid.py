@@ -121,6 +121,11 @@ def _heat_glyph(value: float) -> str:
     return HEAT_GLYPHS[int(value * 8 + 0.5)]
 
 
+def _same_cells(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Whether two optional boolean marks (masked, hidden cells) mark the same cells."""
+    return a is b or (a is not None and b is not None and a.shape == b.shape and bool(np.array_equal(a, b)))
+
+
 class MatrixGrid(KeptScrollBars, ScrollView, can_focus=True, inherit_bindings=False):
     """A scrollable, virtual grid of matrix values with fixed row and column headers."""
 
@@ -378,18 +383,27 @@ class MatrixGrid(KeptScrollBars, ScrollView, can_focus=True, inherit_bindings=Fa
             array = np.atleast_2d(array)
             if array.ndim != 2:
                 array = array.reshape(array.shape[0], -1)
+        rows, cols = array.shape
+        row_labels = self._fill_labels(row_labels, rows)
+        col_labels = self._fill_labels(col_labels, cols)
+        mask = np.asarray(masked, dtype=bool) if masked is not None else None
+        mask = mask if mask is not None and mask.shape == array.shape else None
+        hidden = hidden if hidden is not None and hidden.shape == array.shape else None
+        decimals = int(min(MAX_DECIMALS, max(MIN_DECIMALS, decimals)))
+        # The same read-only array (a trace's: a scale or mask switch keeps X, W, Q, K and V)
+        # with the same labels and marks: the lines drawn stand. A writable one may have been
+        # changed in place, which is why a caller gives it again.
+        if (array is self._values and not array.flags.writeable and row_labels == self._row_labels
+                and col_labels == self._col_labels and _same_cells(mask, self._masked)
+                and _same_cells(hidden, self._hidden) and decimals == self._decimals and bool(heat) == self._heat):
+            return
         old_shape = self._values.shape
         self._values = array
-        rows, cols = array.shape
-        self._row_labels = self._fill_labels(row_labels, rows)
-        self._col_labels = self._fill_labels(col_labels, cols)
-        if masked is not None:
-            mask = np.asarray(masked, dtype=bool)
-            self._masked = mask if mask.shape == array.shape else None
-        else:
-            self._masked = None
-        self._hidden = hidden if hidden is not None and hidden.shape == array.shape else None
-        self._decimals = int(min(MAX_DECIMALS, max(MIN_DECIMALS, decimals)))
+        self._row_labels = row_labels
+        self._col_labels = col_labels
+        self._masked = mask
+        self._hidden = hidden
+        self._decimals = decimals
         self._heat = bool(heat)
         self._measure()
         # Keep reactive state inside the new shape without firing watchers.
@@ -420,7 +434,7 @@ class MatrixGrid(KeptScrollBars, ScrollView, can_focus=True, inherit_bindings=Fa
 
     @property
     def values(self) -> np.ndarray:
-        """The matrix being shown (read-only view)."""
+        """The matrix being shown, as given to `set_data` (not copied)."""
         return self._values
 
     @property
@@ -442,8 +456,9 @@ class MatrixGrid(KeptScrollBars, ScrollView, can_focus=True, inherit_bindings=Fa
 
     @label.setter
     def label(self, label: str) -> None:
-        self._label = label
-        self._update_title()
+        if label != self._label:  # a new title draws the grid's box again
+            self._label = label
+            self._update_title()
 
     @property
     def decimals(self) -> int:

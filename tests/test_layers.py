@@ -74,3 +74,32 @@ def test_the_first_screen_imports_no_lesson_module_until_a_lesson_opens(tmp_path
     assert done.returncode == 0, done.stderr[-2000:]
     assert "FIRST ['tui_attention.lessons.controller']" in done.stdout, done.stdout
     assert "LESSON True" in done.stdout and "tui_attention.lessons.parser" in done.stdout, done.stdout
+
+
+def test_the_first_screen_imports_no_export_module_until_an_export(tmp_path):
+    # The export package (npz, csv, Markdown, the NumPy script) comes with the first export.
+    code = (
+        "import asyncio, sys\n"
+        "from tui_attention.tui.app import AttentionApp\n"
+        "def export():\n"
+        "    return sorted(m for m in sys.modules if m.startswith('tui_attention.export'))\n"
+        "async def run():\n"
+        "    app = AttentionApp()\n"
+        "    async with app.run_test(size=(120, 40)) as pilot:\n"
+        "        await pilot.pause()\n"
+        "        print('FIRST', export())\n"
+        "        await pilot.press('x')\n"
+        "        await pilot.pause()\n"
+        "        await pilot.press('ctrl+u', *'trace.md', 'enter')\n"
+        "        for _ in range(20):\n"
+        "            await pilot.pause()\n"
+        "        print('EXPORTED', 'tui_attention.export.formats' in export())\n"
+        "asyncio.run(run())\n"
+    )
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "FIRST []" in done.stdout, done.stdout
+    assert "EXPORTED True" in done.stdout, done.stdout
+    assert "| " in (tmp_path / "trace.md").read_text(encoding="utf-8")

@@ -22,7 +22,6 @@ from tui_attention.core.config import MAX_ABS_VALUE, MAX_TOKEN_CHARS, ConfigErro
 from tui_attention.core.scenario import dumps_scenario
 from tui_attention.core.tensors import trace_tensors
 from tui_attention.core.trace import Trace
-from tui_attention.export import SUFFIXES, export_trace, to_script
 from tui_attention.i18n import _
 from tui_attention.infra.files import write_atomic
 from tui_attention.infra.served import disk_budget
@@ -69,6 +68,9 @@ def file_problem(path: Path, shown: str) -> str | None:
 
 def export_problem(path: Path, shown: str) -> str | None:
     """None if an export can be written at `path` (a file for npz, md, py; else a csv folder)."""
+    # The export package comes with the first export, not with the first screen (start-up).
+    from tui_attention.export import SUFFIXES
+
     if path.suffix in SUFFIXES:
         return file_problem(path, shown)
     if exists(path) and not is_dir(path):
@@ -94,6 +96,8 @@ def export_bytes(trace: Trace, kind: str) -> int:
     if kind == "npz":
         return blocks(sum(v.nbytes + 1024 for v in tensors.values()) + len(trace.tokens) * 4 * MAX_TOKEN_CHARS)
     if kind == "py":
+        from tui_attention.export import to_script
+
         return blocks(len(to_script(trace, "attention.py").encode("utf-8")) + 1024)
     label = 2 * max([len(token.encode("utf-8")) for token in trace.tokens] + [8]) + 8
     sizes = []
@@ -199,6 +203,8 @@ def save(state: TutorState, where: Destination = Destination()) -> Ask:
 def export(state: TutorState, where: Destination = Destination()) -> Ask:
     """x: the trace as npz, md or py by the name's suffix, else a folder of CSV files."""
     def submit(text: str) -> list[Notice]:
+        from tui_attention.export import SUFFIXES, export_trace
+
         try:
             path = where.path(text)
             kind = SUFFIXES.get(path.suffix, "csv")

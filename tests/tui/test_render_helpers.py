@@ -1,5 +1,6 @@
 """The panes' small builders agree with what Rich itself does."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -66,6 +67,21 @@ def test_rich_lines_draw_what_a_rich_group_of_their_texts_draws(texts, width):
     a widget draws it (on the widget's base style), at any width (words longer than the width
     folded, tabs, wide characters, blank lines, trailing spaces, no_wrap and its ellipsis, a
     Text's own style under its spans); its height is the Group's lines."""
+    assert_draws_like_a_group(texts, width)
+
+
+@pytest.mark.parametrize("text, width", [
+    ("漢字漢字", 5), ("漢字漢字", 8), ("漢字漢字", 7), ("abcde", 5), ("abcde", 4), ("abc \nde", 4),
+    ("abc  ", 4), ("q₁·k₂ = +0.1234", 15), ("q₁·k₂ = +0.1234", 14), ("a\n\nb\n", 1)])
+def test_rich_lines_split_only_what_fits(text, width):
+    """Lines that fit are only split, not broken (RichLines' short cut): at the width, one cell
+    under it, wide characters whose characters fit but whose cells do not, trailing spaces."""
+    for style in ("", "bold"):
+        assert_draws_like_a_group([Text(text, style=style)], width)
+        assert_draws_like_a_group([Text(text, style=style, no_wrap=True, overflow="ellipsis")], width)
+
+
+def assert_draws_like_a_group(texts, width) -> None:
     from rich.console import Group
     from textual._context import active_app
     from textual.app import App

@@ -150,6 +150,19 @@ def fit_cells(text: str, cells: int) -> str:
 KEPT_WIDTHS = 2
 
 
+def _wrapped(text: Text, console: Console, width: int) -> list[Text]:
+    """text.wrap(console, width) with the Text's tab size (Text.__rich_console__'s call). A Text
+    whose every line fits `width`, with no tab and no justification, is only split into its
+    lines: Rich's line breaking finds no break in a line that fits, and cutting, stripping
+    and justifying leave such a line as it is (most formula lines fit; breaking each costs
+    more than drawing it)."""
+    plain = text.plain
+    if (text.justify in (None, "default") and "\t" not in plain
+            and all(len(line) <= width and cell_len(line) <= width for line in plain.split("\n"))):
+        return list(text.split("\n", allow_blank=True))
+    return text.wrap(console, width, tab_size=(console.tab_size if text.tab_size is None else text.tab_size) or 8)
+
+
 class RichLines(Visual):
     """Rich Texts drawn a line at a time: each Text wrapped (or, no_wrap, cut) by Rich's own
     `Text.wrap`, and each line rendered on the widget's base style. What a Group of the Texts
@@ -177,8 +190,7 @@ class RichLines(Visual):
         lines = self._wrapped.get(width)
         if lines is None:
             console = active_app.get().console
-            lines = [line for text in self.texts for line in text.wrap(
-                console, width, tab_size=(console.tab_size if text.tab_size is None else text.tab_size) or 8)]
+            lines = [line for text in self.texts for line in _wrapped(text, console, width)]
             self._wrapped.set(width, lines)
         return lines
 

@@ -425,3 +425,37 @@ async def test_a_kept_scrollbar_is_drawn_again_for_new_content_or_colours(monkey
         await at(6, 0)
         assert Counter(given)[("KeptScrollBar", "kept")] > bars  # kept lines given again since
     assert counts[0] > 10
+
+
+async def test_fewer_heads_after_every_heads_scene_is_built():
+    """A hidden scene that showed each of four heads' Z (the concatenation) meets a trace of one
+    head, then two: nothing fails, and every step shows what a tutor that changed its heads
+    before building any scene shows."""
+    from tests.support.tui_helpers import matrix_step, on_screen_text
+
+    kinds = ["concat", "w_o", "av", "qkv"]
+
+    async def screens(app, pilot, keys: list[str]) -> dict:
+        for key in keys:
+            await pilot.press(key)
+            await quiet(app, pilot)
+        out = {}
+        for kind in [k for k in kinds if k in [s.kind for s in app.state.matrix_steps]]:  # (one head: no concat)
+            await matrix_step(pilot, app, kind)
+            await quiet(app, pilot)
+            out[kind] = on_screen_text(app)
+        return out
+
+    app = AttentionApp(TutorState(overrides=Overrides(heads=4)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await quiet(app, pilot)
+        await screens(app, pilot, ["m"])  # every head's scene built
+        one = await screens(app, pilot, ["H"])
+        assert app.state.config.heads == 1
+        two = await screens(app, pilot, ["H"])
+        assert app.state.config.heads == 2
+    for keys, want in ((["m", "H"], one), (["m", "H", "H"], two)):
+        fresh = AttentionApp(TutorState(overrides=Overrides(heads=4)))
+        async with fresh.run_test(size=(120, 40)) as pilot:
+            await quiet(fresh, pilot)
+            assert await screens(fresh, pilot, keys) == want

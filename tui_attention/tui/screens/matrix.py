@@ -364,9 +364,11 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
     @staticmethod
     def _shares(grid: MatrixGrid, state: TutorState) -> bool:
         """Whether `grid` shows an array of the present trace (the block's are not looked up:
-        asking for them would compute the block)."""
+        asking for them would compute the block; a head the trace no longer has shares nothing)."""
         x = tensor(grid.key)
-        return x.scope != "block" and x.of(state.trace, state.head if grid.head is None else grid.head) is grid.values
+        head = state.head if grid.head is None else grid.head
+        return (x.scope != "block" and head < len(state.trace.heads)
+                and x.of(state.trace, head) is grid.values)
 
     def _fit(self, scene: Scene, plan: ScenePlan, first: int, state: TutorState) -> None:
         """Each grid at the plan's width and height, scrolled to the rows around the current

@@ -136,20 +136,19 @@ class KeptScrollBars:
 
     @property
     def vertical_scrollbar(self) -> ScrollBar:
-        if self._vertical_scrollbar is None:  # type: ignore[has-type]
-            self._vertical_scrollbar = self._kept_bar(vertical=True, name="vertical",
-                                                      thickness=self.scrollbar_size_vertical)  # type: ignore[attr-defined]
-        return self._vertical_scrollbar
+        return self._kept_bar("vertical")
 
     @property
     def horizontal_scrollbar(self) -> ScrollBar:
-        if self._horizontal_scrollbar is None:  # type: ignore[has-type]
-            self._horizontal_scrollbar = self._kept_bar(vertical=False, name="horizontal",
-                                                        thickness=self.scrollbar_size_horizontal)  # type: ignore[attr-defined]
-        return self._horizontal_scrollbar
+        return self._kept_bar("horizontal")
 
-    def _kept_bar(self, **kwargs) -> ScrollBar:
-        bar = KeptScrollBar(**kwargs)
-        bar.display = False
-        self.app._start_widget(self, bar)  # type: ignore[attr-defined]
+    def _kept_bar(self, name: str) -> ScrollBar:
+        """Widget's `{name}_scrollbar`: made on first use, hidden until needed, started as a child."""
+        bar = getattr(self, f"_{name}_scrollbar")
+        if bar is None:
+            bar = KeptScrollBar(vertical=name == "vertical", name=name,
+                                thickness=getattr(self, f"scrollbar_size_{name}"))
+            bar.display = False
+            setattr(self, f"_{name}_scrollbar", bar)
+            self.app._start_widget(self, bar)  # type: ignore[attr-defined]
         return bar

@@ -92,18 +92,20 @@ def text_table(columns: Sequence[Column], rows: Sequence[tuple[Sequence[str | Te
                 text, cell_spans = fit_cells(text, w), ()
                 n = cell_len(text)
             pad = " " * (w - n)
-            piece = (pad + text if col.justify == "right" else text + pad) + (" " if c < last else "")
-            end = at + len(piece)
+            gap = " " if c < last else ""
             if col.justify == "right":
-                shift = at + len(pad)
-                if own and text:  # the cell's own style covers its text, not the padding before it
-                    spans.append(Span(shift, shift + len(text), own))
+                piece = pad + text + gap
+                if text:  # (appending an empty Text adds neither its style nor its spans)
+                    shift = at + len(pad)
+                    if own:  # the cell's own style covers its text, not the padding before it
+                        spans.append(Span(shift, shift + len(text), own))
+                    spans.extend(Span(a + shift, b + shift, st) for a, b, st in cell_spans)
             else:
-                shift = at
+                piece = text + pad + gap
                 if own:  # the cell's own style covers its text, its padding and the gap
-                    spans.append(Span(at, end, own))
-            if text or col.justify != "right":
-                spans.extend(Span(a + shift, b + shift, st) for a, b, st in cell_spans)
+                    spans.append(Span(at, at + len(piece), own))
+                spans.extend(Span(a + at, b + at, st) for a, b, st in cell_spans)
+            end = at + len(piece)
             if not header and col.style and end > at:
                 spans.append(Span(at, end, col.style))
             plain.append(piece)
@@ -150,7 +152,7 @@ def fit_cells(text: str, cells: int) -> str:
 KEPT_WIDTHS = 2
 
 
-def _wrapped(text: Text, console: Console, width: int) -> list[Text]:
+def _lines_of(text: Text, console: Console, width: int) -> list[Text]:
     """text.wrap(console, width) with the Text's tab size (Text.__rich_console__'s call). A Text
     whose every line fits `width`, with no tab and no justification, is only split into its
     lines: Rich's line breaking finds no break in a line that fits, and cutting, stripping
@@ -190,7 +192,7 @@ class RichLines(Visual):
         lines = self._wrapped.get(width)
         if lines is None:
             console = active_app.get().console
-            lines = [line for text in self.texts for line in _wrapped(text, console, width)]
+            lines = [line for text in self.texts for line in _lines_of(text, console, width)]
             self._wrapped.set(width, lines)
         return lines
 

@@ -5,7 +5,8 @@ Usage::
     python benchmarks/run.py                  # everything: about 75 s on an idle 2-core machine
     python benchmarks/run.py --samples 10     # quicker, noisier
     python benchmarks/run.py --only key_ms --repeat 3   # key_ratio as the median of 3 repeats
-    python benchmarks/run.py --only key_ms    # one figure (repeatable: startup_ratio, peak_rss_mb)
+    python benchmarks/run.py --only key_ms    # one figure (repeatable: startup_ratio, peak_rss_mb);
+                                              # key_ms also gives key_ratio and drawing_ratio
     python benchmarks/run.py --profile matrix:word:512x64   # cProfile one combination (stderr)
 
 stdout gets one JSON object per line, nothing else; progress and supporting
@@ -58,6 +59,18 @@ key_ms
     samples, untimed. The first sample of each combination is a warm-up and is dropped.
     p95 is the nearest-rank 95th percentile.
 
+drawing_ratio
+    {"figure": "drawing_ratio", "view": V, "tokens": N, "d_model": D, "median": r,
+    "rows_changed": c, "rows": 40}: how much of a word key is drawing. After each view's
+    samples, six more word keys (untimed, then undone) give the screens the terminal
+    showed, captured from the compositor as rows of Rich Text. A one-widget app then shows
+    them in turn, going back and forth, and on each key draws again only the rows that
+    differ from the screen before (c of the 40, on average), each row as `RichLines`
+    draws a line; nothing is computed. r is its median CPU per key over the floor's, in
+    the same repeat. The tutor's word key_ratio less r is what the tutor spends beyond
+    drawing the cells that change: working out the word's step and texts, and drawing
+    them as several bordered widgets.
+
 startup_ratio
     {"figure": "startup_ratio", "value": r}: first paint of the tutor's default screen
     (``AttentionApp()``, the default scenario) over first paint of a bare Textual app
@@ -78,9 +91,10 @@ peak_rss_mb
     subprocesses (start-up and memory) run before the key_ms apps grow this process;
     the child's VmHWM (peak RSS of its own address space) is logged as a cross-check.
 
-Targets (2-core machine): key_ms median <= 16 ms at 512x64 and <= 33 ms at 512x1024 in
-the matrix view; startup_ratio <= 1.5; peak_rss_mb <= 120 at 512x1024. Misses are
-printed as measured; see docs/performance.md.
+Targets (issue 12, 2-core machine): key_ratio <= 1.5 at 5x4 and 64x64 (step and word, both
+views), <= 3 at 512x1024, <= 4 for a switch at every size, one frame per key;
+startup_ratio <= 1.3; peak_rss_mb <= 110 at 512x1024. Misses are printed as measured;
+see docs/performance.md.
 """
 
 from __future__ import annotations
@@ -108,6 +122,10 @@ STARTUP_ROUNDS = 10
 FLOOR_SAMPLES = 40
 CPU_MS: dict[tuple[str, str, int, int], tuple[float, float]] = {}  # (median, p95) CPU ms, for --profile and experiments
 FRAMES: dict[tuple[str, str, int, int], float] = {}  # mean frames per key
+SCREENS: dict[tuple[str, int, int], list] = {}  # (view, N, D) -> the screens of a few word keys (rows of Rich Text)
+DRAWN_MS: dict[tuple[str, int, int], float] = {}  # (view, N, D) -> median CPU per key of drawing them alone
+ROWS_CHANGED: dict[tuple[str, int, int], float] = {}  # (view, N, D) -> mean rows a word key changed on screen
+SCREENS_CAPTURED = 6  # word keys whose screens the drawing figure shows in turn
 SETTLE_TICK = 0.002  # seconds between "is the app quiet?" checks
 SETTLE_TIMEOUT = 10.0
 
@@ -348,7 +366,44 @@ async def bench_size(n: int, d: int, samples: int, profile: tuple[str, str] | No
                     f"min {min(times):.2f} median {statistics.median(times):.2f} max {max(times):.2f} ms; "
                     f"CPU median {statistics.median(cpu):.2f} p95 {nearest_rank(cpu, 0.95):.2f} ms; "
                     f"frames {min(frames)}-{max(frames)}")
+            if profile is None:
+                SCREENS[(view, n, d)] = await capture_word_screens(app, pilot, clock)
     return results
+
+
+def _screen_rows(app) -> list:
+    """The screen as the terminal shows it: one Rich Text per row, each segment's text in its style."""
+    from rich.text import Text
+
+    rows = []
+    for strip in app.screen._compositor.render_strips():
+        row = Text(no_wrap=True, overflow="crop", end="")
+        for segment in strip:
+            if not segment.control:
+                row.append(segment.text, segment.style)
+        rows.append(row)
+    return rows
+
+
+async def capture_word_screens(app, pilot, clock: BusyClock) -> list:
+    """The screens of SCREENS_CAPTURED word keys from where the samples left the app (untimed),
+    then the same keys undone, so that the next view starts where it did without this."""
+    screens = []
+    current, last = _position(app, "word")
+    pressed = []
+    direction = 1
+    for _ in range(min(SCREENS_CAPTURED, 2 * last)):
+        if not 0 <= _position(app, "word")[0] + direction <= last:  # bounce, as the samples do
+            direction = -direction
+        pressed.append("down" if direction > 0 else "up")
+        await pilot.press(pressed[-1])
+        await settle(app, clock)
+        screens.append(_screen_rows(app))
+    for key in reversed(pressed):
+        await pilot.press("up" if key == "down" else "down")
+    await settle(app, clock)
+    assert _position(app, "word")[0] == current
+    return screens
 
 
 # ----------------------------------------------------------------------------- the floor
@@ -387,9 +442,9 @@ def make_floor_app():
     return FloorApp()
 
 
-async def bench_floor(samples: int) -> tuple[float, float]:
-    """(median, p95) CPU ms per key of the floor app, measured like the tutor's keys."""
-    app = make_floor_app()
+async def bench_presses(app, samples: int) -> tuple[list[float], list[int]]:
+    """CPU ms and frames of each key after a warm-up one, for an app that counts its keys in
+    `presses` (the floor, the drawing app), measured like the tutor's keys."""
     async with app.run_test(size=TERMINAL) as pilot:
         clock = BusyClock(asyncio.get_running_loop())
         clock.watch_frames(app)
@@ -401,13 +456,94 @@ async def bench_floor(samples: int) -> tuple[float, float]:
             before = app.presses
             _, cpu_ms, nframes = await press_timed(app, clock, "right" if k % 2 else "left")
             if app.presses == before:
-                raise RuntimeError("the floor app did not take the key")
+                raise RuntimeError(f"{type(app).__name__} did not take the key")
             if k:
                 cpu.append(cpu_ms)
                 frames.append(nframes)
+    return cpu, frames
+
+
+async def bench_floor(samples: int) -> tuple[float, float]:
+    """(median, p95) CPU ms per key of the floor app."""
+    cpu, frames = await bench_presses(make_floor_app(), samples)
     log(f"  floor: CPU median {statistics.median(cpu):.2f} p95 {nearest_rank(cpu, 0.95):.2f} ms per key, "
         f"frames {min(frames)}-{max(frames)}, n={len(cpu)}")
     return statistics.median(cpu), nearest_rank(cpu, 0.95)
+
+
+def make_drawing_app(screens: list):
+    """The tutor's own screens (rows of Rich Text, captured after word keys) drawn alone, with
+    nothing computed: one widget fills the terminal, and each key shows the next screen
+    (going back and forth along them, so each key is one word key's change) by drawing
+    again only the rows that differ from the screen shown, each row as the tutor's
+    `RichLines` draws a line (Rich's `Text.render`, no per-cell selection offsets). What is
+    left is drawing the cells that change, and the frame."""
+    from rich.segment import Segment
+    from textual.app import App, ComposeResult
+    from textual.geometry import Region
+    from textual.strip import Strip
+    from textual.widget import Widget
+
+    order = list(range(len(screens))) + list(range(len(screens) - 2, 0, -1))  # 0 1 .. k .. 1
+
+    class Screenful(Widget):
+        DEFAULT_CSS = "Screenful { width: 100%; height: 100%; }"
+        rows: list = screens[0]
+
+        def show(self, rows: list) -> None:
+            changed = [y for y, (old, new) in enumerate(zip(self.rows, rows))
+                       if old.plain != new.plain or old.spans != new.spans]
+            self.rows = rows
+            self.refresh(*(Region(0, y, self.size.width, 1) for y in changed))
+
+        def render_line(self, y: int) -> Strip:
+            if y >= len(self.rows):
+                return Strip.blank(self.size.width)
+            segments = self.rows[y].render(self.app.console)
+            return Strip(list(Segment.apply_style(segments, self.visual_style.rich_style)))
+
+    class DrawingApp(App[None]):
+        def __init__(self) -> None:
+            super().__init__()
+            self.presses = 0
+
+        def compose(self) -> ComposeResult:
+            yield Screenful()
+
+        def on_key(self) -> None:
+            self.presses += 1
+            self.query_one(Screenful).show(screens[order[self.presses % len(order)]])
+
+    return DrawingApp()
+
+
+async def bench_drawing(screens: list, samples: int) -> float:
+    """Median CPU ms per key of `make_drawing_app(screens)`."""
+    cpu, _ = await bench_presses(make_drawing_app(screens), samples)
+    return statistics.median(cpu)
+
+
+def rows_changed(screens: list) -> float:
+    """Mean number of screen rows that differ (text or style) from the screen before."""
+    def differs(a, b) -> bool:
+        return a.plain != b.plain or a.spans != b.spans
+
+    pairs = list(zip(screens, screens[1:]))
+    return statistics.mean(sum(map(differs, before, after)) for before, after in pairs) if pairs else 0.0
+
+
+def drawing_ratios(repeats: list[tuple[float, dict]]) -> list[dict]:
+    """drawing_ratio figures: drawing a word key's screens alone, over the floor (same repeat)."""
+    out = []
+    for view, n, d in repeats[0][1]:
+        ratios = [drawn[(view, n, d)] / floor for floor, drawn in repeats]
+        figure = {"figure": "drawing_ratio", "view": view, "tokens": n, "d_model": d,
+                  "median": round(statistics.median(ratios), 2),
+                  "rows_changed": round(ROWS_CHANGED[(view, n, d)], 1), "rows": TERMINAL[1]}
+        if len(ratios) > 1:
+            figure["repeats"] = [round(r, 2) for r in ratios]
+        out.append(figure)
+    return out
 
 
 def key_ratios(repeats: list[tuple[float, dict, dict]]) -> list[dict]:
@@ -579,25 +715,36 @@ def main() -> None:
         settle_start_up()
         floor_samples = args.samples or FLOOR_SAMPLES
         repeats: list[tuple[float, dict, dict]] = []
+        drawn_repeats: list[tuple[float, dict]] = []
         for repeat in range(args.repeat):
             if args.repeat > 1:
                 log(f"repeat {repeat + 1} of {args.repeat}")
             floors: list[float] = []
             CPU_MS.clear()
             FRAMES.clear()
+            DRAWN_MS.clear()
             for n, d in sizes:
                 # The floor is measured between the sizes too, so that a change of load during
                 # the run shifts the floor and the tutor alike.
                 floors.append(asyncio.run(bench_floor(floor_samples))[0])
                 for result in asyncio.run(bench_size(n, d, args.samples or SAMPLES.get((n, d), 25))):
                     emit(result)
+                for view in VIEWS:
+                    screens = SCREENS.pop((view, n, d))
+                    ROWS_CHANGED[(view, n, d)] = rows_changed(screens)
+                    DRAWN_MS[(view, n, d)] = asyncio.run(bench_drawing(screens, floor_samples))
+                    log(f"  drawing alone, {view} word screens {n}x{d}: CPU median {DRAWN_MS[(view, n, d)]:.2f} ms; "
+                        f"a word key changed {ROWS_CHANGED[(view, n, d)]:.1f} of {TERMINAL[1]} rows")
             floors.append(asyncio.run(bench_floor(floor_samples))[0])
             floor = statistics.median(floors)
             log(f"  floor CPU per key: median of {len(floors)} runs {floor:.2f} ms "
                 f"({' '.join(f'{f:.2f}' for f in floors)})")
             emit({"figure": "floor_ms", "median": round(floor, 2)})
             repeats.append((floor, dict(CPU_MS), dict(FRAMES)))
+            drawn_repeats.append((floor, dict(DRAWN_MS)))
         for result in key_ratios(repeats):
+            emit(result)
+        for result in drawing_ratios(drawn_repeats):
             emit(result)
     for result in later:
         emit(result)

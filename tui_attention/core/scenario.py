@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomli_w
 
 from tui_attention.i18n import _
 
@@ -148,6 +147,8 @@ def config_to_dict(config: Config) -> dict[str, Any]:
 
 def dumps_scenario(config: Config, header: str = "") -> str:
     """TOML text that load_scenario() reads back to an identical Config."""
+    import tomli_w  # only saving writes TOML: the first screen does not load it
+
     text = tomli_w.dumps(config_to_dict(config))
     return (header + text) if header else text
 

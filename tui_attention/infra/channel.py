@@ -41,7 +41,6 @@ a cap per session and question, see `serve.room`); each session has its own `dro
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -338,6 +337,8 @@ ANSWER_COLUMNS = ("session", "seconds", "lesson", "page", "question", "type", "c
 def answers_csv(rows: Iterable[dict[str, Any]]) -> str:
     """The anonymous answer table as CSV: one row per answer given, with the session's short
     id (no name, no address), seconds since the server started, where, and what."""
+    import csv  # only the dashboard's export writes CSV; a tutor loads this module before its first screen
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ANSWER_COLUMNS)

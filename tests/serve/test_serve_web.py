@@ -351,6 +351,26 @@ async def test_tabs_are_capped_per_address_and_another_address_still_gets_in():
     await bounded(scenario())
 
 
+async def test_another_loopback_address_cannot_name_itself_with_x_forwarded_for(caplog):
+    """Attack: a local process binds 127.0.0.2 (not the proxy's 127.0.0.1) and sends a new
+    X-Forwarded-For with each tab to escape the per-address cap. The header is ignored, said so
+    in the log, and its second tab is refused (code 4003)."""
+    caplog.set_level(logging.INFO)
+
+    async def scenario():
+        async with serving(max_per_address=1) as server, from_address("127.0.0.2") as two:
+            first = await Tab(two, server.port, headers={"X-Forwarded-For": "198.51.100.1"}).open()
+            assert await wait_until(lambda: shows_tutor(first.screen.text()), 30)
+            second = await Tab(two, server.port, headers={"X-Forwarded-For": "198.51.100.2"}).open()
+            assert await wait_until(lambda: second.closed, 20)
+            assert second.close_code == 4003
+            assert dict(server.tabs_per_source) == {"127.0.0.2": 1}
+            await first.close()
+
+    await bounded(scenario())
+    assert any("127.0.0.2 (X-Forwarded-For 198.51.100.2 ignored" in r.getMessage() for r in caplog.records)
+
+
 async def test_a_tab_past_the_memory_budget_is_refused_with_a_reason():
     async def scenario():
         async with serving(memory_budget_mb=64) as server, aiohttp.ClientSession() as http:

@@ -22,7 +22,8 @@ What a stranger's browser (or a script posing as one) can make it do is bounded:
 * the file descriptors all that needs are checked at start-up, and a storm of
   "socket.accept() out of system resource" errors becomes one warning every 10 s;
 * every client-supplied string is escaped (`guard.clean`) before it reaches the log,
-  X-Forwarded-For is believed only from a loopback peer (a local reverse proxy), a
+  X-Forwarded-For is believed only from 127.0.0.1 or ::1 (a local reverse proxy; not from
+  the rest of 127.0.0.0/8, which any local process may bind), a
   malformed request is one short line, and repeated refusals are rate-limited;
 * the page (`web_page/`) loads nothing from elsewhere, carries a Content-Security-Policy,
   focuses the terminal, and shows why a session ended (server full, idle, the tutor
@@ -66,8 +67,8 @@ from tui_attention.serve.child import (
 from tui_attention.serve.guard import Quota, RefusalLog, StartRate, clean, file_descriptors, source_of
 from tui_attention.serve.room import Room
 from tui_attention.serve.web_http import (AcceptStorms, Client, DescriptorBudgetError, OneLineBadRequests, bracketed,
-                                          carries_secret, duration, open_descriptors, origin_of, reason_bytes,
-                                          PROXY_PEERS, this_machine_address, valid_host)
+                                          carries_secret, duration, is_proxy_peer, open_descriptors, origin_of,
+                                          reason_bytes, this_machine_address, valid_host)
 from tui_attention.serve.web_tab import (CLOSE_ADDRESS_FULL, CLOSE_FULL, CLOSE_IDLE, CLOSE_NO_MEMORY, CLOSE_TOO_FAST,
                                          CLOSE_TUTOR_STOPPED, MAX_PENDING_INPUT,
                                          STOP_GRACE, TabInput, TutorAppService)
@@ -269,7 +270,7 @@ class TutorWebServer(Server):
                 self.refusals(source, "connections", "refused a connection from %s: %d connections in all",
                               clean(address, 60), self.max_connections)
                 loop.call_soon(transport.abort)
-            elif address not in PROXY_PEERS and self.connections_per_source[source] > self.max_connections_per_address:
+            elif not is_proxy_peer(address) and self.connections_per_source[source] > self.max_connections_per_address:
                 self.refusals(source, "connections", "refused a connection from %s: %d connections from that address",
                               clean(address, 60), self.max_connections_per_address)
                 loop.call_soon(transport.abort)

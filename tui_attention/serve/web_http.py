@@ -76,14 +76,17 @@ def origin_of(url: str) -> str:
     return f"{scheme}://{netloc}"
 
 
-def is_loopback(address: str | None) -> bool:
+def is_proxy_peer(address: str | None) -> bool:
+    """Whether a peer at `address` may speak for others (its X-Forwarded-For is believed, its
+    connections are not capped): only the documented local proxy's addresses, `PROXY_PEERS`.
+    Not all of 127.0.0.0/8, since any local process may bind 127.0.0.2 and name itself anyone."""
     try:
         ip = ipaddress.ip_address(str(address).split("%")[0])
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_loopback
+    return str(ip) in PROXY_PEERS
 
 
 def bracketed(host: str) -> str:
@@ -113,7 +116,8 @@ def open_descriptors() -> int:
 
 class Client:
     """Who is at the other end of a request: `source` (the unit of the per-address caps) and
-    `shown` (for the log, escaped). X-Forwarded-For counts only from a loopback peer."""
+    `shown` (for the log, escaped). X-Forwarded-For counts only from a proxy peer
+    (`is_proxy_peer`), and then only its last address, the one that proxy saw."""
 
     def __init__(self, request: web.BaseRequest) -> None:
         remote = request.remote or "?"
@@ -123,7 +127,7 @@ class Client:
         if not forwarded:
             return
         value = ",".join(forwarded)
-        if not is_loopback(remote):
+        if not is_proxy_peer(remote):
             self.shown += f" (X-Forwarded-For {clean(value, 60)} ignored: not from a local proxy)"
             return
         last = value.rsplit(",", 1)[-1].strip()  # what the proxy itself saw

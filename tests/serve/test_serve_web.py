@@ -182,6 +182,27 @@ async def test_garbage_messages_do_not_break_the_session_or_the_server():
     await bounded(scenario())
 
 
+async def test_deeply_nested_messages_are_skipped_and_the_tab_stays(caplog):
+    """Attack: JSON nested 100000 deep, as the whole message or inside a key envelope, beyond
+    the decoder's recursion limit. Each is skipped like any malformed message: the tab keeps
+    its tutor, and the log has no failed session."""
+    caplog.set_level(logging.INFO)
+
+    async def scenario():
+        async with serving() as server, aiohttp.ClientSession() as http:
+            tab = await Tab(http, server.port).open()
+            assert await wait_until(lambda: shows_tutor(tab.screen.text()), 30)
+            await tab.ws.send_str("[" * 100_000 + "]" * 100_000)
+            await tab.ws.send_str('["stdin", ' + "[" * 100_000 + "]" * 100_000 + "]")
+            await tab.ws.send_str('["resize", ' + '{"a":' * 100_000 + "0" + "}" * 100_000 + "]")
+            assert await tab.changes_on(RIGHT)
+            assert not tab.closed
+            await tab.close()
+
+    await bounded(scenario())
+    assert not [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+
+
 async def test_a_crashed_tutor_says_so_in_one_line_and_the_tab_closes():
     async def scenario():
         async with serving() as server, aiohttp.ClientSession() as http:

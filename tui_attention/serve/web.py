@@ -407,8 +407,9 @@ class TutorWebServer(Server):
     # -- a tab ------------------------------------------------------------------------
 
     async def _process_messages(self, websocket: web.WebSocketResponse, app_service: AppService, tab: TabInput | None = None) -> None:
-        """As textual-serve's, but a malformed message is skipped, sizes are clamped, keys go
-        through the tab's input filter, resizes and focus changes are coalesced."""
+        """As textual-serve's, but a malformed message is skipped (whatever JSON decoding raises,
+        nesting too deep included), sizes are clamped, keys go through the tab's input filter,
+        resizes and focus changes are coalesced."""
         if tab is None:
             tab = TabInput(app_service, asyncio.get_running_loop())
         async for message in websocket:
@@ -417,7 +418,8 @@ class TutorWebServer(Server):
             try:
                 envelope = json.loads(message.data)
                 kind = envelope[0]
-            except (ValueError, TypeError, IndexError, KeyError):
+            except (ValueError, TypeError, IndexError, KeyError, RecursionError):
+                # RecursionError: "[" * 100000 took the whole tab down, 4004 for the attendee
                 continue
             if kind == "stdin" and len(envelope) > 1 and isinstance(envelope[1], str):
                 tab.key(envelope[1].encode("utf-8", "replace"))

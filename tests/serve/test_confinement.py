@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from serve_helpers import Screen, bounded, wait_until
-from tui_attention.serve import landlock
+from tui_attention.serve import control, landlock
 from tui_attention.serve.child import (
     ERROR_FD,
     ERROR_LOG,
@@ -39,13 +39,16 @@ from tui_attention.serve.child import (
     tutor_argv,
     wrapped_argv,
 )
+from tui_attention.serve.control import ControlSocket
 from tui_attention.serve.pty_child import PtyChild
+from tui_attention.serve.room import Room
 
 pytestmark = pytest.mark.serve
 
 needs_landlock = pytest.mark.skipif(landlock.kernel_abi() == 0, reason="this kernel has no Landlock")
 
-# Runs each operation of the JSON list in argv[1]; prints {index: "ok", an errno name, or "env=VALUE"}.
+# Runs each operation of the JSON list in argv[1]; prints {index: "ok", an errno name, "env=VALUE"
+# or, for "control", the kind of the reply to a status request a child of the probe sent.
 PROBE = r"""
 import errno, json, os, socket, sys
 def run(op, arg):
@@ -73,6 +76,21 @@ def run(op, arg):
         socket.create_connection(("127.0.0.1", int(arg)), timeout=5).close()
     elif op == "env":
         return "env=%s" % os.environ.get(arg)
+    elif op == "control":
+        r, w = os.pipe()
+        if os.fork() == 0:
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.settimeout(10)
+                s.connect(arg)
+                s.sendall(b'{"v": 1, "kind": "status"}\n')
+                os.write(w, s.recv(4096).split(b"\n")[0] or b'{"kind": "hung up"}')
+            except OSError as exc:
+                os.write(w, json.dumps({"kind": errno.errorcode.get(exc.errno, "?")}).encode())
+            os._exit(0)
+        os.close(w)
+        os.wait()
+        return "reply=%s" % json.loads(os.read(r, 4096))["kind"]
 out = {}
 for k, (op, arg) in enumerate(json.loads(sys.argv[1])):
     try:
@@ -140,6 +158,25 @@ def _free_listener() -> socket.socket:
 
 
 # -- the allow-list, probed -----------------------------------------------------------
+
+
+@needs_landlock
+async def test_a_confined_tutors_child_cannot_use_the_control_socket(server_account, workdirs, monkeypatch):
+    """Attack: Landlock does not govern connect() to a pathname socket, and a tutor is the
+    instructor's user, so a child of a confined tutor reaches the control socket. It cannot
+    read the server's key, so its `status` gets an error, not the room; the instructor's
+    client still gets the room."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="ctl-", dir="/tmp"))
+    sockets = ControlSocket(Room(), "ssh")
+    path = await sockets.start()
+    try:
+        key = str(control.key_path(path))
+        outcome = await asyncio.to_thread(run_probe, workdirs(), [("read", key), ("control", str(path))])
+        assert outcome == ["EACCES", "reply=error"]
+        assert (await asyncio.to_thread(control.request, path, "status"))["kind"] == "status"
+    finally:
+        await sockets.close()
+        shutil.rmtree(os.environ["XDG_RUNTIME_DIR"], ignore_errors=True)
 
 
 @needs_landlock

@@ -79,6 +79,41 @@ async def test_the_real_socket_is_0600_in_a_0700_directory_and_answers_its_owner
     assert not path.exists()
 
 
+def raw_status(path) -> bytes:
+    """What a program of the instructor's user that has not read the key gets for `status`."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(path))
+        sock.sendall(channel.encode("status"))
+        reply = b""
+        while not reply.endswith(b"\n") and (chunk := sock.recv(65536)):
+            reply += chunk
+        return reply
+
+
+async def test_the_same_user_without_the_key_is_refused_and_the_instructor_still_answered(runtime, caplog):
+    """Attack: a tutor runs as the instructor's user, so SO_PEERCRED lets it in; it connects and
+    asks for `status` (names) or sends `message`. Without the key (0600, beside the socket) it
+    gets one error line and is hung up on, and that is logged; a client that only looks whether
+    anyone listens is not; the instructor's `request` reads the key and is answered."""
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    sockets = ControlSocket(Room(), "web")
+    path = await sockets.start()
+    try:
+        key = os.lstat(control.key_path(path))
+        assert stat.S_ISREG(key.st_mode) and stat.S_IMODE(key.st_mode) == 0o600 and key.st_uid == os.getuid()
+        reply = json.loads(await asyncio.to_thread(raw_status, path))
+        assert reply["kind"] == "error" and "no key" in reply["error"]
+        assert "did not send the server's key" in caplog.text
+        caplog.clear()
+        assert await asyncio.to_thread(control.discover) == [path]
+        assert (await asyncio.to_thread(control.request, path, "status"))["kind"] == "status"
+        assert "refused" not in caplog.text
+    finally:
+        await sockets.close()
+    assert not control.key_path(path).exists()
+
+
 async def test_another_user_is_hung_up_on_and_logged(runtime, monkeypatch, caplog):
     caplog.set_level(logging.INFO, logger="tui_attention.serve")
     sockets = ControlSocket(Room(), "ssh")

@@ -10,6 +10,12 @@ hangs up on any other user, root included. So several servers may run at once (o
 each, found by `discover()`), and another local user can neither reach the directory nor
 attach through a socket of theirs.
 
+The tutors run as the instructor's user, so the uid says nothing about them, and Landlock does
+not govern connect() to a pathname socket: a confined tutor can reach the socket. What it
+cannot do is read a file outside its allow-list. So each server also writes a random key,
+`<kind>-<pid>.key` (0600) beside its socket, and a connection must send that key as its first
+line before any request is read; without it, it gets one error line and is hung up on.
+
 The requests and replies are `infra.channel`'s (newline-delimited JSON); `Room.handle` answers
 them. `RoomServer` runs a server (ssh or web) with its room and control socket together, and
 writes the answer table as CSV when it stops.
@@ -18,8 +24,10 @@ writes the answer table as CSV when it stops.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
+import secrets
 import socket
 import stat
 import struct
@@ -38,6 +46,10 @@ DIR_NAME = "tui-attention"
 MAX_CLIENTS = 8  # control connections at once (a dashboard holds one)
 CLIENT_IDLE = 300.0  # seconds a control connection may stay silent
 SOCKET_PATH_MAX = 107  # bytes of a Unix socket path (sun_path), without its NUL
+KEY_WAIT = 5.0  # seconds a new connection has to send the key (the instructor's client sends it at once)
+MAX_UNPROVEN = 16  # connections yet to send the key; past it the oldest is dropped, so that a tutor
+# that cannot read the key can still not hold the instructor's client out by keeping many waiting
+KEY_LENGTH = 64  # hex digits of the key
 
 
 class ControlError(Exception):
@@ -72,8 +84,19 @@ def dir_problem(st: os.stat_result, uid: int) -> str | None:
 
 def socket_problem(st: os.stat_result, uid: int) -> str | None:
     """Why a file with this lstat() is not a control socket to trust, or None."""
-    if not stat.S_ISSOCK(st.st_mode):
-        return "is not a socket"
+    return _private_file_problem(st, uid, stat.S_ISSOCK(st.st_mode), "a socket")
+
+
+def key_problem(st: os.stat_result, uid: int) -> str | None:
+    """Why a file with this stat() is not a server's key to trust, or None."""
+    return _private_file_problem(st, uid, stat.S_ISREG(st.st_mode), "a regular file")
+
+
+def _private_file_problem(st: os.stat_result, uid: int, right_type: bool, what: str) -> str | None:
+    """Both must be this user's alone (0600): another user able to replace or read either could
+    stand in for the server or for the instructor."""
+    if not right_type:
+        return f"is not {what}"
     if st.st_uid != uid:
         return f"belongs to user {st.st_uid}, not to you ({uid})"
     if st.st_mode & 0o177:
@@ -90,6 +113,47 @@ def peer_credentials(sock: socket.socket) -> Credentials:
     """Who is at the other end of a Unix socket, from the kernel (SO_PEERCRED)."""
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return Credentials(*struct.unpack("3i", raw))
+
+
+def key_path(socket_path: Path) -> Path:
+    """The key file of the server listening at `socket_path`: the same name, ending in .key."""
+    return socket_path.with_suffix(".key")
+
+
+def read_key(socket_path: Path) -> bytes:
+    """The key of the server at `socket_path`; ControlError if it is missing or not this user's
+    alone (0600). A tutor, confined by Landlock, cannot read it."""
+    path = key_path(socket_path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ControlError(f"cannot read the key of the server at {socket_path}: {exc.strerror}") from None
+    try:
+        why = key_problem(os.fstat(fd), os.getuid())
+        if why is not None:
+            raise ControlError(f"{path} {why}")
+        key = os.read(fd, KEY_LENGTH + 1).strip()
+    finally:
+        os.close(fd)
+    if len(key) != KEY_LENGTH:
+        raise ControlError(f"{path} is not a server's key")
+    return key
+
+
+def write_key(path: Path) -> bytes:
+    """A new random key, written to `path` (0600, never through a link or over a file)."""
+    key = secrets.token_hex(KEY_LENGTH // 2).encode()
+    path.unlink(missing_ok=True)  # our own pid's: left by a server that had this pid
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise ControlError(f"cannot make the control key {path}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        os.write(fd, key + b"\n")
+    finally:
+        os.close(fd)
+    return key
 
 
 def checked_dir(create: bool, environ=os.environ) -> Path:
@@ -135,6 +199,7 @@ def discover(environ=os.environ) -> list[Path]:
             probe.connect(str(path))
         except (ConnectionRefusedError, FileNotFoundError):
             path.unlink(missing_ok=True)  # its server was killed before it could tidy up
+            key_path(path).unlink(missing_ok=True)
             continue
         except OSError:
             continue
@@ -153,11 +218,12 @@ def request(path: Path, kind: str, timeout: float = 5.0, **fields: Any) -> dict[
     why = socket_problem(st, os.getuid())
     if why is not None:
         raise ControlError(f"{path} {why}")
+    key = read_key(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         sock.connect(str(path))
-        sock.sendall(encode(kind, **fields))
+        sock.sendall(key + b"\n" + encode(kind, **fields))
         data = bytearray()
         deadline = time.monotonic() + timeout
         while not data.endswith(b"\n"):
@@ -182,7 +248,8 @@ def request(path: Path, kind: str, timeout: float = 5.0, **fields: Any) -> dict[
 
 
 class ControlSocket:
-    """The server side: listens at `<dir>/<kind>-<pid>.sock` and answers from `room`."""
+    """The server side: listens at `<dir>/<kind>-<pid>.sock` and answers from `room` whoever
+    is this user and first sends the key in `<dir>/<kind>-<pid>.key`."""
 
     def __init__(self, room: Room, kind: str, environ=os.environ) -> None:
         self.room = room
@@ -191,6 +258,8 @@ class ControlSocket:
         self.path: Path | None = None
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.Task] = set()
+        self._unproven: dict[asyncio.Task, asyncio.StreamWriter] = {}  # oldest first
+        self._key = b""
         self.refusals = RefusalLog()
 
     async def start(self) -> Path:
@@ -200,12 +269,14 @@ class ControlSocket:
             raise ControlError(f"the control socket path {path} is too long for a Unix socket; "
                                "set XDG_RUNTIME_DIR to a shorter directory")
         path.unlink(missing_ok=True)  # our own pid's: a socket left by a server that had this pid
+        self._key = write_key(key_path(path))  # before the socket exists: a client that finds it finds the key
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # born 0600: no moment when others could connect
         try:
             sock.bind(str(path))
         except OSError as exc:
             sock.close()
+            key_path(path).unlink(missing_ok=True)
             raise ControlError(f"cannot make the control socket {path}: {exc.strerror}") from None
         finally:
             os.umask(old)
@@ -213,6 +284,7 @@ class ControlSocket:
         why = socket_problem(os.lstat(path), os.getuid())
         if why is not None:
             sock.close()
+            key_path(path).unlink(missing_ok=True)
             raise ControlError(f"the control socket {path} {why}")
         sock.listen(MAX_CLIENTS)
         self._server = await asyncio.start_unix_server(self._serve, sock=sock, limit=MAX_REPORT)
@@ -228,6 +300,7 @@ class ControlSocket:
             self._server = None
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+            key_path(self.path).unlink(missing_ok=True)
             self.path = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -240,6 +313,14 @@ class ControlSocket:
                 why = "too many control connections" if peer_allowed(peer, os.getuid()) else "another user"
                 self.refusals(f"uid {peer.uid}", "control", "refused a control connection from pid %d, uid %d: %s",
                               peer.pid, peer.uid, why)
+                return
+            shown = await self._shows_key(reader, writer, task)
+            if shown is None:
+                return  # closed without a word: `discover()` seeing whether anyone listens
+            if not shown:
+                self.refusals("key", "control", "refused a control connection from pid %d: it did not send the "
+                              "server's key (a tutor, or another program of this user)", peer.pid)
+                writer.write(encode("error", error="not the instructor's client: no key"))
                 return
             self._clients.add(task)
             while True:
@@ -260,7 +341,27 @@ class ControlSocket:
             pass
         finally:
             self._clients.discard(task)
+            self._unproven.pop(task, None)
             writer.close()
+
+    async def _shows_key(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         task: asyncio.Task) -> bool | None:
+        """Whether the connection's first line, within KEY_WAIT seconds, is the key (None: it
+        closed before sending anything); the oldest connection still owing its key is dropped
+        past MAX_UNPROVEN."""
+        if len(self._unproven) >= MAX_UNPROVEN:
+            oldest = next(iter(self._unproven))
+            self._unproven.pop(oldest).transport.abort()
+        self._unproven[task] = writer
+        try:
+            line = await asyncio.wait_for(reader.readline(), KEY_WAIT)
+        except (ValueError, asyncio.LimitOverrunError, TimeoutError):
+            return False
+        finally:
+            self._unproven.pop(task, None)
+        if not line:
+            return None
+        return hmac.compare_digest(line.rstrip(b"\n"), self._key)
 
 
 class RoomServer:

@@ -102,6 +102,21 @@ async def test_many_addresses_waiting_to_log_in_drop_the_busiest_first(tmp_path)
             s.close()
 
 
+async def test_an_address_allowed_more_sessions_may_have_as_many_waiting_to_log_in(tmp_path, caplog):
+    """A room behind one NAT address, served with --max-per-address 12: twelve attendees
+    connecting at once all wait for their login (a fixed 8 dropped the four oldest)."""
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path, max_sessions=20, password="pw", max_per_address=12) as server:
+        held = await bounded(banner_only(server.port, 12, OTHER))
+        assert await wait_until(lambda: len(server.waiting) == 12, 10)
+        assert not [m for m in logged(caplog) if "dropped" in m]
+        held += await bounded(banner_only(server.port, 1, OTHER))  # the 13th still drops the oldest
+        assert await wait_until(lambda: any("waiting to log in from one address" in m for m in logged(caplog)), 10)
+        assert len(server.waiting) == 12
+        for s in held:
+            s.close()
+
+
 async def test_login_grace_time_closes_a_silent_connection(tmp_path):
     async with serving(tmp_path, password="pw", login_timeout=1.0) as server:
         (sock,) = await banner_only(server.port, 1)

@@ -7,7 +7,7 @@ TCP/Unix/tun forwarding, agent and X11 forwarding are refused and logged.
 Before login a connection is cheap for a stranger to hold, so it is bounded
 apart from the sessions: it has `login_timeout` seconds to log in; at most
 `max_unauthenticated` wait at once, at most `max_unauthenticated_per_address`
-from one address; past either cap the oldest waiting connection of the
+(by default max(8, `max_per_address`)) from one address; past either cap the oldest waiting connection of the
 address holding the most is dropped, never the newcomer, so that one address
 cannot lock out the others. After login an address holds at most
 `max_per_address` connections, each with one tutor, and a connection that
@@ -106,7 +106,7 @@ class TutorSSHServer:
         keepalive_interval: float = 30.0,
         max_per_address: int = 10,
         max_unauthenticated: int | None = None,
-        max_unauthenticated_per_address: int = 8,
+        max_unauthenticated_per_address: int | None = None,
         memory_budget_mb: int | None = None,
         unconfined: bool = False,
         room: Room | None = None,
@@ -129,7 +129,9 @@ class TutorSSHServer:
         self.keepalive_interval = keepalive_interval
         self.max_per_address = max_per_address
         self.max_unauthenticated = max_unauthenticated or max(32, max_sessions)
-        self.max_unauthenticated_per_address = max_unauthenticated_per_address
+        # Never below what one address may hold after login: with --max-per-address raised for a
+        # room behind one NAT address, a fixed 8 dropped attendees who were about to log in.
+        self.max_unauthenticated_per_address = max_unauthenticated_per_address or max(8, max_per_address)
         self.budget = MemoryBudget(memory_budget_mb)
         self.unconfined = unconfined
         self.room = room  # with a room, each tutor reports to it (see `room`, `control`)

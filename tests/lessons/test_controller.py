@@ -56,15 +56,25 @@ def test_hints_then_the_worked_answer(open_softmax_question):
     assert lc.session.revealed and lc.feedback[-1][1].startswith("Worked answer: ")
 
 
-def test_skipping_a_question_leaves_the_lesson_incomplete_and_resumes_at_it():
+def test_a_lesson_left_with_a_question_open_is_incomplete_and_resumes_at_it():
     lc, state = LessonController(), TutorState()
     lc.open(0, None, state)
     lesson = lc.lesson
+    first_question = next(p for p in lesson.pages if p.question)
     for _ in range(len(lesson.pages)):
         notices = lc.turn(1, state)
+    # ] does not go on past an open question (the next pages may show its answer) ...
+    assert lc.active and lc.page == first_question.number - 1 and lc.question_open
+    assert "Answer the question on this page first" in notices[-1].text
+    # ... but the pages further on can be opened (the instructor's lead), their own questions
+    # seen through to their worked answers, and the lesson left past its last page.
+    for page in lesson.pages[first_question.number:]:
+        lc.open(0, page.number - 1, state)
+        while lc.question_open:
+            lc.hint(state)
+    notices = lc.turn(1, state)
     assert not lc.active and "not complete" in notices[-1].text
     progress = load_progress()
-    first_question = next(p for p in lesson.pages if p.question)
     assert not progress.is_completed(lesson.id)
     assert (progress.last_lesson, progress.last_page) == (lesson.id, first_question.number - 1)
 

@@ -57,27 +57,35 @@ def giveaways(page) -> tuple[Concealed, list[str]]:
     return Concealed(), texts
 
 
+def found(text: str, page) -> list[str]:
+    """What of `page`'s answer `text` shows: "a hidden number", and each answer text in it."""
+    numbers, texts = giveaways(page)
+    return (["a hidden number"] if numbers.text(text) != text else []) + \
+        [repr(t) for t in texts if t.lower() in text.lower()]
+
+
+async def worked_answer(app, pilot) -> None:
+    """The open question seen through, as a learner who gives up does: every hint, then the worked answer."""
+    for _ in range(len(app.lesson.session.question.hints) + 1):
+        app.tutor.action_hint()
+    assert app.lesson.session.revealed
+    await pilot.pause()
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 async def test_the_page_before_a_question_does_not_show_its_answer(size):
     app = AttentionApp()
     problems = []
     async with app.run_test(size=size) as pilot:
         for li, pi in NEXT_QUESTIONS:
-            numbers, texts = giveaways(LESSONS[li].pages[pi])
             app.tutor.open_lesson(li, pi - 1)
             await pilot.pause()
-            session = app.lesson.session
-            if session is not None:  # done with, as the learner leaves it: worked answer shown, step revealed
-                for _ in range(len(session.question.hints) + 1):
-                    app.tutor.action_hint()
-                assert app.lesson.session.revealed
+            if app.lesson.session is not None:  # done with, as the learner leaves it: worked answer shown, step revealed
+                await worked_answer(app, pilot)
             await pilot.pause()
             await pilot.pause()
-            text = screen_text(app)
-            if numbers.text(text) != text:
-                problems.append(f"lesson {li + 1} page {pi}: shows the answer of page {pi + 1}")
-            problems += [f"lesson {li + 1} page {pi}: shows {t!r}, the answer of page {pi + 1}"
-                         for t in texts if t.lower() in text.lower()]
+            problems += [f"lesson {li + 1} page {pi}: shows {what}, the answer of page {pi + 1}"
+                         for what in found(screen_text(app), LESSONS[li].pages[pi])]
     assert not problems, "\n".join(problems)
 
 
@@ -92,3 +100,62 @@ def test_the_giveaways_read_the_next_question():
     page = next(p for p in matrices.pages if p.question and "shape of S" in p.question.prompt)
     n = page.trace().n
     assert f"{n}x{n}" in giveaways(page)[1]
+
+
+CHOICE_QUESTIONS = [(li, p.number - 1) for li, lesson in enumerate(LESSONS) for p in lesson.pages
+                    if p.question and p.question.kind == "choice"]
+# The keys that move the panes: a step, the last step, the view, a word and a step from it.
+MOVES = ["right", "end", "m", "down", "right"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_an_open_choice_question_holds_the_panes_against_every_move(size):
+    # A choice question holds the panes one step before the step it asks about: stepping on,
+    # jumping to the end or switching views would show the answer (lesson 7's "5x5" in a title).
+    app = AttentionApp()
+    problems = []
+    async with app.run_test(size=size) as pilot:
+        for li, pi in CHOICE_QUESTIONS:
+            app.tutor.open_lesson(li, pi)
+            await pilot.pause()
+            view = app.state.view
+            for key in MOVES:
+                await pilot.press(key)
+                await pilot.pause()
+                shown = found("\n".join(on_screen_text(app)), LESSONS[li].pages[pi])
+                if shown or app.state.view != view:
+                    problems.append(f"lesson {li + 1} page {pi + 1}: {key} shows {shown or 'the other view'}")
+                    break
+            assert app.lesson.question_open
+            # Answered (here: its worked answer), the panes go on to the step it asked about.
+            await worked_answer(app, pilot)
+            assert not app.lesson.gives_away(app.state)
+            await pilot.press("right")
+            await pilot.pause()
+            app.tutor.action_back()
+            await pilot.pause()
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_next_page_waits_for_the_open_question():
+    # The page after a question may show its answer (lesson 4's page 3 states q₁·k₂), so ] does
+    # not go on past an open question; a wrong answer leaves it open; the worked answer lets on.
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        li, pi = next((li, p.number - 1) for li, lesson in enumerate(LESSONS) for p in lesson.pages
+                      if p.question and p.question.kind == "numeric" and p.number < len(lesson.pages))
+        app.tutor.open_lesson(li, pi)
+        await pilot.pause()
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert app.lesson.page == pi and app.lesson.question_open
+        assert any("Answer the question on this page first" in n.message for n in app._notifications)
+        await pilot.press("left_square_bracket")  # back is always open
+        await pilot.pause()
+        assert app.lesson.page == pi - 1 if pi else app.lesson.page == 0
+        app.tutor.open_lesson(li, pi)
+        await pilot.pause()
+        await worked_answer(app, pilot)
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert app.lesson.page == pi + 1

@@ -141,9 +141,14 @@ class LessonController:
         return self.save()
 
     def turn(self, delta: int, state: TutorState) -> list[Notice]:
-        """The next (delta 1) or previous (-1) page; past the last page the lesson is complete."""
+        """The next (delta 1) or previous (-1) page; past the last page the lesson is complete.
+        Not on past an open question: the pages after it may show its answer (predict, then reveal).
+        Its hints end in the worked answer, which lets the learner on."""
         if not self.active:
             return [Notice(_("No lesson open: press L to choose one."), timeout=4)]
+        if delta > 0 and self.question_open:
+            return [Notice(_("Answer the question on this page first; the next pages may show its answer. "
+                             "Stuck? Press i for a hint: the last hint is the worked answer."), "warning")]
         lesson = self.lesson
         if self.page + delta >= len(lesson.pages):
             return self._finish(lesson, state)
@@ -262,6 +267,24 @@ class LessonController:
         self.progress.record_reveal(session.question.id)
         self._reveal_step(state)
         return self.save()
+
+    @property
+    def question_open(self) -> bool:
+        """A question on the open page that was neither answered right nor given its worked answer."""
+        return self.active and self.session is not None and not (self.session.solved or self.session.revealed)
+
+    def gives_away(self, state: TutorState) -> bool:
+        """Whether `state` shows more than the open choice question allows: the panes are held one
+        step before its step, since that step (or a later one, or the same step in the other
+        view) shows the answer: a shape in a title, a formula in the text. A numeric question
+        conceals its numbers instead, on every step."""
+        if not self.question_open or self.session.question.kind != "choice":
+            return False
+        page = self.current_page
+        if state.view != page.view:
+            return True
+        index = state.step if page.view == "walkthrough" else state.matrix_step
+        return index > self._held(state, page.view, page.step_index(state.config.heads))
 
     @staticmethod
     def _held(state: TutorState, view: str, index: int) -> int:

@@ -171,11 +171,17 @@ class TutorScreen(Screen):
 
     # --- navigation and switches -----------------------------------------------------------
     def _change(self, change, *args) -> None:
-        before = _shown(self.state)
+        state = self.state
+        before, place = _shown(state), (state.view, state.step, state.matrix_step)
         try:
             change(*args)
         except ConfigError as exc:
             self.notify(str(exc), title=_("Not possible here"), severity="warning", timeout=8, markup=False)
+            return
+        if self.lesson.gives_away(state):  # the step (or view) the open choice question asks about
+            state.view, state.step, state.matrix_step = place
+            self.notify(_("The next step shows the answer: choose one first (its number), or press i for a hint."),
+                        title=_("Answer first"), severity="warning", timeout=6, markup=False)
             return
         if _shown(self.state) != before:  # an arrow held past the last step draws nothing
             self.refresh_view()

@@ -73,3 +73,14 @@ async def test_saves_and_exports_stop_at_the_budget_with_one_line(tmp_path, monk
         assert app.is_running
     assert disk_usage(tmp_path) <= bound + 8192
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first.md", "mine.toml"]
+
+
+async def test_a_served_tutor_offers_no_screenshot_that_writes_past_the_budget(tmp_path):
+    # Textual's palette command "Screenshot" writes an SVG to ~/Downloads, which is the session
+    # folder of a served tutor, without the budget's check: a served tutor does not offer it.
+    for served, offered in ((Served(root=tmp_path), False), (None, True)):
+        app = AttentionApp(served=served)
+        async with app.run_test(size=(80, 24)):
+            titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert ("Screenshot" in titles) is offered, titles
+        assert "Quit" in titles  # the rest of Textual's commands stay

@@ -32,6 +32,10 @@ class AttentionApp(App[int]):
     """tui-attention: step through self-attention, one number at a time."""
 
     CSS_PATH = "app.tcss"
+    # Textual's OptionList measures each option by wrapping it, and Rich's line breaker raises at
+    # a width of 0: the palette's list, open when the terminal shrinks to a few cells, keeps a
+    # little width (the compositor crops what the terminal cannot show).
+    CSS = "CommandList { min-width: 8; }"
     TITLE = "tui-attention"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = bindings(GLOBAL_KEYS)
@@ -110,4 +114,8 @@ class AttentionApp(App[int]):
                 continue  # "Answer choice 3" outside a question does nothing: not listed
             yield SystemCommand(key.description, f"{key.id}  ({self.keys_of(key)})",
                                 partial(target.run_action, key.action))
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            # Textual's screenshot writes an SVG to ~/Downloads: for a served tutor that is the
+            # session folder, past its disk budget (Destination checks every save and export).
+            if not (self.served is not None and command.title == "Screenshot"):
+                yield command

@@ -61,7 +61,9 @@ class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
     LessonBrowser > Vertical { width: 76; max-width: 98%; height: auto; max-height: 96%; border: round $accent;
         background: $surface; padding: 0 1; }
     LessonBrowser #lesson-progress { height: auto; margin: 0 0 1 0; }
-    LessonBrowser OptionList { height: auto; max-height: 14; border: none; padding: 0; }
+    /* min-width: Textual's OptionList wraps each option to measure it, and Rich's line breaker
+       raises at a width of 0, which a terminal a few cells wide leaves it. */
+    LessonBrowser OptionList { height: auto; max-height: 14; border: none; padding: 0; min-width: 8; }
     LessonBrowser #lesson-keys { height: auto; color: $text-muted; margin: 1 0 0 0; }
     """
     BINDINGS = [

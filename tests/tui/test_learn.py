@@ -58,7 +58,7 @@ async def test_period_takes_one_step_with_the_cores_numbers():
     app = AttentionApp()
     async with app.run_test(size=SIZE) as pilot:
         await open_learn(pilot, app)
-        await pilot.press("period", "period", "period")
+        await pilot.press(".", ".", ".")
         await pilot.pause()
         setup = learning.make_setup(build_config(None), "reverse")
         state = learning.train(setup, 3)
@@ -119,13 +119,13 @@ async def test_tasks_reset_and_the_causal_mask():
     app = AttentionApp()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_learn(pilot, app)
-        await pilot.press("period", "2")
+        await pilot.press(".", "2")
         await pilot.pause()
         assert screen.session.task == "previous" and screen.session.state.step == 0
         assert screen.session.setup.config.mask == "causal"
         assert np.all(np.triu(heat(app), k=1) == 0.0)  # no word sees a later one
         assert screen.query_one("#learn-attention", MatrixGrid).marked == frozenset({(1, 0), (2, 1), (3, 2), (4, 3)})
-        await pilot.press("3", "period", "period", "r")
+        await pilot.press("3", ".", ".", "r")
         await pilot.pause()
         assert screen.session.task == "first" and screen.session.state.step == 0
         assert "learn first · step 0" in status(app)
@@ -135,7 +135,7 @@ async def test_the_gradient_equations_show_the_cores_backward_pass():
     app = AttentionApp()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_learn(pilot, app)
-        await pilot.press(*["period"] * 20)
+        await pilot.press(*["."] * 20)
         await pilot.pause()
         setup = learning.make_setup(build_config(None), "reverse")
         _, fwd, grads = learning.sentence_pass(setup, learning.train(setup, 20).params)
@@ -166,7 +166,7 @@ async def test_use_these_weights_returns_to_the_step_through_with_them(tmp_path,
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_learn(pilot, app)
         screen.session.advance(399)
-        await pilot.press("period", "u")
+        await pilot.press(".", "u")
         await pilot.pause()
         assert not isinstance(app.screen, LearnScreen)
         s = app.state

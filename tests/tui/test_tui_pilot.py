@@ -138,6 +138,19 @@ def test_every_binding_has_an_id_and_a_description():
     assert not escape_only
 
 
+def test_every_binding_names_a_key_a_terminal_sends():
+    # Textual names a key by what its driver sends: "." arrives as "full_stop", so a binding to
+    # "period" never fires (it did not: . took no training step and left no lesson).
+    from textual.keys import Keys, _character_to_key
+
+    from tui_attention.tui.bindings import LEARN_KEYS
+
+    names = {k.value for k in Keys} | {_character_to_key(chr(c)) for c in range(32, 127)}
+    unknown = [(key.id, name) for key in (*every_key(), *LEARN_KEYS) for name in key.keys.split(",")
+               if name.split("+")[-1] not in names]
+    assert not unknown
+
+
 @pytest.mark.parametrize("key,options", [
     ("s", ["--scale", "sqrt_dk"]),
     ("c", ["--mask", "causal"]),

@@ -59,7 +59,7 @@ TUTOR_KEYS: tuple[Key, ...] = (
     *(Key(f"lesson.choose_{k}", str(k), f"choose({k})", _("Answer choice {k}").format(k=k)) for k in range(1, 10)),
     Key("lesson.answer", "a", "answer", _("Type an answer")),
     Key("lesson.hint", "i", "hint", _("Hint, then the worked answer")),
-    Key("tutor.unfocus", "escape,period", "back", _("Leave the matrix grid, then the lesson")),
+    Key("tutor.unfocus", "escape,full_stop", "back", _("Leave the matrix grid, then the lesson")),
 )
 
 # The learn view's own keys (screens/learn.py), on a screen of their own: space, ., + and -
@@ -67,7 +67,7 @@ TUTOR_KEYS: tuple[Key, ...] = (
 # namespace for the keymap file) and show in the learn view's footer and command palette.
 LEARN_KEYS: tuple[Key, ...] = (
     Key("learn.play", "space", "play", _("Play / pause training"), footer=True),
-    Key("learn.step", "period", "step_once", _("One training step"), footer=True),
+    Key("learn.step", "full_stop", "step_once", _("One training step"), footer=True),
     Key("learn.faster", "plus,equals_sign", "speed(1)", _("Train faster")),
     Key("learn.slower", "minus", "speed(-1)", _("Train slower")),
     Key("learn.next_stage", "right,l,n", "stage(1)", _("Next gradient equation"), footer=True),

@@ -123,7 +123,9 @@ class Scene(OneFrame, Vertical):
 class MatrixView(OneFrame, Vertical, can_focus=False):
     DEFAULT_CSS = """
     MatrixView { height: 1fr; }
-    MatrixView #matrix-narration { height: auto; border: round $accent; padding: 0 1; }
+    /* width: Textual's own Label CSS, loaded once a form has shown one, matches this Label by its
+       class name too; its `width: auto` sized the box to its longest line, past the screen. */
+    MatrixView #matrix-narration { width: 1fr; height: auto; border: round $accent; padding: 0 1; }
     MatrixView #heads-strip { height: auto; display: none; }
     MatrixView.-all-heads #heads-strip { display: block; }
     MatrixView #heads-strip > Horizontal { height: auto; }

@@ -47,6 +47,8 @@ def test_a_quit_key_ends_the_list_and_the_screen_is_still_written(tmp_path):
     (["--size", "80by24"], "size must look like 80x24"),
     (["--size", "5x5"], "outside 10x5"),
     (["--theme", "nope"], "unknown theme"),
+    (["--press", "right,nosuchkey"], "'nosuchkey' is not a key name"),
+    (["--press", "period"], "'period' is not a key name"),  # "." is full_stop to Textual
 ])
 def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert main(["screenshot", str(tmp_path / "x.svg"), *argv]) == 2

@@ -145,10 +145,15 @@ def test_every_binding_names_a_key_a_terminal_sends():
 
     from tui_attention.tui.bindings import LEARN_KEYS
 
+    from tui_attention.tui.bindings import is_key_name
+
     names = {k.value for k in Keys} | {_character_to_key(chr(c)) for c in range(32, 127)}
     unknown = [(key.id, name) for key in (*every_key(), *LEARN_KEYS) for name in key.keys.split(",")
                if name.split("+")[-1] not in names]
     assert not unknown
+    # The check the keymap file and screenshot --press make agrees.
+    assert all(is_key_name(name) for key in (*every_key(), *LEARN_KEYS) for name in key.keys.split(","))
+    assert not any(map(is_key_name, ["period", "nosuchkey", "ctrl+", "hyperdrive+a", ""]))
 
 
 @pytest.mark.parametrize("key,options", [
@@ -465,10 +470,15 @@ async def test_export_prompt_rejects_a_missing_folder(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_keymap_file_remaps_a_binding(monkeypatch, tmp_path):
+def keymap_file(monkeypatch, tmp_path, text: str) -> None:
+    """A keymap file with `text`, where the app looks for it."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     (tmp_path / "tui-attention").mkdir()
-    (tmp_path / "tui-attention" / "keymap.toml").write_text('"tutor.toggle_view" = "v"\n')
+    (tmp_path / "tui-attention" / "keymap.toml").write_text(text)
+
+
+async def test_keymap_file_remaps_a_binding(monkeypatch, tmp_path):
+    keymap_file(monkeypatch, tmp_path, '"tutor.toggle_view" = "v"\n')
     app = AttentionApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("v")
@@ -476,14 +486,21 @@ async def test_keymap_file_remaps_a_binding(monkeypatch, tmp_path):
 
 
 async def test_bad_keymap_file_is_ignored_with_a_notice(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    (tmp_path / "tui-attention").mkdir()
-    (tmp_path / "tui-attention" / "keymap.toml").write_text('"tutor.no_such" = "v"\n')
+    keymap_file(monkeypatch, tmp_path, '"tutor.no_such" = "v"\n')
     app = AttentionApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("m")
         assert app.state.view == "matrix"
         assert any("unknown binding id" in n.message for n in app._notifications)
+
+
+async def test_a_keymap_key_no_terminal_sends_is_refused_with_a_notice(monkeypatch, tmp_path):
+    keymap_file(monkeypatch, tmp_path, '"tutor.toggle_view" = "v,period"\n')
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")  # the whole file is ignored: m keeps its key
+        assert app.state.view == "matrix"
+        assert any("'period' (tutor.toggle_view) is not a key name" in n.message for n in app._notifications)
 
 
 async def test_matrix_view_keeps_the_query_row_in_view_for_a_long_sentence():

@@ -47,8 +47,15 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.parent and not out.parent.exists():
         raise UsageError(_("tui-attention: {folder}: no such directory").format(folder=out.parent))
+    from tui_attention.tui.bindings import is_key_name
+
+    keys = split_keys(args.press)
+    unknown = next((key for key in keys if not is_key_name(key)), None)
+    if unknown is not None:  # Pilot would send it, and nothing would answer to it
+        raise UsageError(_("tui-attention: --press: {key!r} is not a key name (Textual's names: right, down, "
+                           "question_mark, full_stop, ctrl+s, a)").format(key=unknown))
     app = make_app(args)
-    svg = asyncio.run(_screenshot(app, args.size, split_keys(args.press)))
+    svg = asyncio.run(_screenshot(app, args.size, keys))
     try:
         out.write_text(svg, encoding="utf-8")
     except OSError as exc:

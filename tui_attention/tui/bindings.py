@@ -9,6 +9,7 @@ the tutor's screen; `GLOBAL_KEYS` work on every screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from textual.binding import Binding
 
@@ -96,3 +97,22 @@ def bindings(keys: tuple[Key, ...]) -> list[Binding]:
 def every_key() -> tuple[Key, ...]:
     """The tutor's keys, then the global ones, then the command palette: what help lists."""
     return (*TUTOR_KEYS, *GLOBAL_KEYS, PALETTE_KEY)
+
+
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+
+
+@lru_cache(maxsize=1)
+def _key_names() -> frozenset[str]:
+    from textual.keys import Keys, _character_to_key
+
+    # Textual names a key by what its driver sends: its named keys, and one name per printable
+    # character ("." is "full_stop", "+" is "plus", "a" is "a").
+    return frozenset({k.value for k in Keys} | {_character_to_key(chr(c)) for c in range(32, 127)})
+
+
+def is_key_name(name: str) -> bool:
+    """Whether `name` ("right", "full_stop", "ctrl+s", "a") is a key a terminal can send, as
+    Textual names it; a binding or a --press to any other name never fires."""
+    *modifiers, base = name.strip().split("+")
+    return bool(base) and set(modifiers) <= MODIFIERS and (len(base) == 1 or base in _key_names())

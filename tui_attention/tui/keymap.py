@@ -16,6 +16,7 @@ from textual.keys import _normalize_key_list
 
 from tui_attention.i18n import _
 from tui_attention.infra.paths import config_dir
+from tui_attention.tui.bindings import is_key_name
 
 
 def keymap_path() -> Path:
@@ -57,6 +58,10 @@ def load_keymap(defaults: dict[str, str], path: Path | None = None) -> tuple[dic
         if not isinstance(keys, str) or not keys.strip():
             return {}, _("{path}: ignored, {id} must be keys like {example}").format(
                 path=path, id=binding_id, example='"n,right"')
+        unknown = next((key for key in keys.split(",") if not is_key_name(key)), None)
+        if unknown is not None:
+            return {}, _("{path}: ignored, {key!r} ({id}) is not a key name; Textual's names are like {example}").format(
+                path=path, key=unknown.strip(), id=binding_id, example='"right", "full_stop", "ctrl+s", "a"')
         keymap[binding_id] = keys
     both = clash(defaults, keymap)
     if both:

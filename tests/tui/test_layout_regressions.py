@@ -1,7 +1,8 @@
 """Boxes that stayed cut after something else had been on screen: the matrix view's text box
-after the scenario form."""
+after the scenario form, the formula box a page on (pgdn) beside a lesson."""
 
 import pytest
+from rich.text import Text
 
 from tui_attention.steps import matrix_step_kinds
 from tui_attention.tui.app import AttentionApp
@@ -49,3 +50,41 @@ async def test_the_matrix_text_box_stays_whole_after_the_scenario_form(size):
             problems = box_problems(app, "#narration") + walkthrough_problems(app)
             assert not problems, (k + 1, problems)
 
+
+def narration_box(app) -> str:
+    r = app.query_one("#narration").region
+    return "\n".join(line[r.x:r.right] for line in screen_lines(app)[r.y:r.bottom])
+
+
+# (lesson, page, word, step), 0-based: the query step's q[c] lines, four terms each, wrap to four
+# lines beside the lesson panel at 80x24 (lesson 3's first page; lesson 2's second, moved on)
+LESSON_PLACES = {"lesson 3 page 1": (2, 0, None, None), "lesson 2 page 2, word 3 step 2": (1, 1, 2, 1)}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("place", list(LESSON_PLACES))
+async def test_pgdn_beside_a_lesson_keeps_the_formula_box_whole_to_its_last_line(size, place):
+    """The box was planned for the query word's formula window; pgdn showed another window of
+    as many lines, whose lines wrapped to more rows, and the box ran under the footer with its
+    last line out of reach."""
+    lesson, page, word, step = LESSON_PLACES[place]
+    app = AttentionApp()
+    async with app.run_test(size=size) as pilot:
+        app.tutor.open_lesson(lesson, page)
+        await quiet(app, pilot)
+        if word is not None:
+            app.state.word, app.state.step = word, step
+            app.tutor.refresh_view()
+            await quiet(app, pilot)
+        assert app.lesson.active and app.state.view != "matrix"
+        formula = app.state.concealed.lines(app.state.current.formula)
+        width = app.query_one("#narration-text").content_region.width
+        last = Text(formula[-1]).wrap(app.console, width)[-1].plain.strip()
+        for presses in range(len(formula) + 1):
+            problems = box_problems(app, "#narration") + walkthrough_problems(app)
+            assert not problems, (presses, problems)
+            if last in narration_box(app):
+                break
+            await pilot.press("pagedown")
+            await quiet(app, pilot)
+        assert last in narration_box(app), narration_box(app)

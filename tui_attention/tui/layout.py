@@ -97,7 +97,7 @@ def plan_walkthrough(
     """The budgets for a view `height` lines tall and `width` wide (status and footer excluded).
 
     narration_lines: the narration paragraph, wrapped to the pane's width
-    formula_heights(k): lines taken by a formula window of k lines, wrapped
+    formula_heights(k): lines taken by the tallest formula window of k lines (pgdn shows each), wrapped
     vectors, vector_notes: the Step's Vector rows and notes
     left_column, results_column: whether the Vectors and Weights, and the Results, are shown
     (beside a lesson on a narrow screen there is room for one of the two)

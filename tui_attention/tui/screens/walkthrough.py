@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,7 +13,7 @@ from tui_attention.steps.notation import widest
 from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import WORD_STEP_KINDS
 from tui_attention.tui.layout import Plan, left_width, plan_walkthrough, views_size
-from tui_attention.tui.widgets.narration import NarrationPane
+from tui_attention.tui.widgets.narration import NarrationPane, shift_range
 from tui_attention.tui.widgets.results import ResultsPane
 from tui_attention.tui.widgets.tokens import TokensPane
 from tui_attention.tui.widgets.vectors import VectorsPane
@@ -102,8 +104,31 @@ class WalkthroughView(OneFrame, Vertical):
                     wrapped[text] = wrapped_height(text, text_width, console)
             return wrapped[text]
 
+        formula = step.formula
+        sums: list[int] = []  # sums[i]: the lines that formula[:i] takes
+
         def formula_heights(k: int) -> int:
-            return sum(lines(line) for line in step.formula_window(k))
+            """The lines of the tallest window of k formula lines, not only the query word's:
+            pgdn and pgup show the others in the same box, and where lines wrap (beside a lesson
+            a four-term sum takes four lines) one may be taller."""
+            if k >= len(formula):
+                return sum(lines(line) for line in formula)
+            if not sums:
+                sums.extend(accumulate(map(lines, formula), initial=0))
+            # A window (`Step.formula_window`) is the lines every window keeps (softmax's header
+            # before the note, output's closing sum after the lines), a note, and k lines in a row
+            # of the rest. The first window is the rest's first k lines: what differs from the
+            # formula there is the note. The last window's note has the largest numbers.
+            first_shift, last_shift = shift_range(step)
+            first = step.formula_window(k, first_shift)
+            if len(first) > len(formula):  # the note and every line: the only window
+                return sum(lines(line) for line in first)
+            head = next(i for i, line in enumerate(first) if line != formula[i])
+            tail = len(first) - head - 1 - k
+            rest_end = len(formula) - tail
+            tallest = max(sums[i + k] - sums[i] for i in range(head, rest_end - k + 1))
+            note = lines(step.formula_window(k, last_shift)[head])
+            return sums[head] + note + tallest + sums[-1] - sums[rest_end]
 
         left, results = self.columns(step)
         longest = max((len(r.values) for r in step.vectors), default=0)

@@ -12,6 +12,11 @@ from .render import RichLines, plain
 from .one_frame import Label, OneFrame
 
 
+def shift_range(step: Step) -> tuple[int, int]:
+    """The formula window's shifts where pgup and pgdn stop: the first line's window, the last's."""
+    return -step.window_anchor, len(step.formula) - step.window_anchor
+
+
 class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
     NarrationPane { border: round $accent; padding: 0 0 0 1; height: auto; scrollbar-size-vertical: 0; }
@@ -72,9 +77,8 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
         elif direction < 0 and self._top > 0 and self._shift <= 0:
             self._top = max(0, self._top - max(1, shown - 1))
         elif windowed:
-            self._shift += direction * max_lines
-            last = len(step.formula) - step.window_anchor
-            self._shift = max(-step.window_anchor, min(self._shift, last))
+            first, last = shift_range(step)
+            self._shift = max(first, min(self._shift + direction * max_lines, last))
         else:
             self.scroll_relative(y=direction * max(1, self.size.height - 1), animate=False)
             return

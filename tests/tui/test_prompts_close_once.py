@@ -104,3 +104,32 @@ async def test_enter_twice_in_the_dashboards_prompts_keeps_it_running(tmp_path):
             enter_twice(app)
             await pilot.pause(0.2)
             assert app.is_running and len(app.screen_stack) == 1, key
+
+
+async def test_a_write_the_system_refuses_brings_the_prompt_back_with_the_reason(tmp_path, monkeypatch):
+    # The name passed every check, then the write failed (permission, a full disk): the prompt
+    # comes back with the name and why, so the next keys (a corrected name) are not the tutor's.
+    from tui_attention.tui import files
+
+    def refused(path, content):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(files, "write_atomic", refused)
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"mine.toml", "enter")
+        await pilot.pause()
+        prompt = app.screen
+        assert isinstance(prompt, PromptScreen) and prompt.query_one("Input").value == "mine.toml"
+        assert "Could not save mine.toml: Permission denied" in str(prompt.query_one("#prompt-error").render())
+        await pilot.press("n", "s")  # typed into the field, not a step and a switch
+        await pilot.pause()
+        assert (app.state.step, app.state.config.scale) == (0, "none")
+        monkeypatch.undo()
+        monkeypatch.chdir(tmp_path)
+        await pilot.press("ctrl+u", *"mine.toml", "enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, PromptScreen) and (tmp_path / "mine.toml").is_file()

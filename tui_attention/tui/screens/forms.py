@@ -78,9 +78,14 @@ class CheckedModal(ModalScreen):
     def _show_error(self, error: str | None) -> None:
         self.query_one(".error", Static).update(Text(error or ""))
 
+    def _keeps_error(self) -> bool:
+        """Whether the error line shown stays as the fields change (see PromptScreen)."""
+        return False
+
     @on(Input.Changed)
     def _changed(self) -> None:
-        self._show_error(self.check()[1])
+        if not self._keeps_error():
+            self._show_error(self.check()[1])
 
     def dismiss_once(self, result) -> None:
         """Dismiss with `result`, the first time only, and only while on top: a modal taken off
@@ -113,9 +118,12 @@ class PromptScreen(CheckedModal):
     DEFAULT_CSS = MODAL_CSS.format(name="PromptScreen")
     BINDINGS = [Binding("escape,ctrl+g", "cancel", _("Cancel"), id="prompt.cancel")]
 
-    def __init__(self, title: str, value: str, validate: Callable[[str], str | None], explain: str = "") -> None:
+    def __init__(self, title: str, value: str, validate: Callable[[str], str | None], explain: str = "",
+                 error: str = "") -> None:
+        """error: why the last try with `value` failed (a write refused by the system), shown until
+        the text changes."""
         super().__init__()
-        self.title_text, self.value, self.validate, self.explain = title, value, validate, explain
+        self.title_text, self.value, self.validate, self.explain, self.error = title, value, validate, explain, error
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -123,8 +131,12 @@ class PromptScreen(CheckedModal):
             if self.explain:
                 yield Static(self.explain, classes="explain")
             yield Input(self.value, id="prompt-input", select_on_focus=True)
-            yield Static("", classes="error", id="prompt-error")
+            yield Static(Text(self.error), classes="error", id="prompt-error")
             yield from self.buttons(_("OK"))
+
+    def _keeps_error(self) -> bool:
+        # The text that failed: its reason stays until it is edited.
+        return bool(self.error) and self.query_one(Input).value == self.value
 
     def check(self) -> tuple[str | None, str | None]:
         text = self.query_one(Input).value

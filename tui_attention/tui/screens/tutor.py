@@ -297,7 +297,14 @@ class TutorScreen(Screen):
         from tui_attention.tui.screens.lessons import ConfirmScreen
 
         def run(text: str) -> None:
-            self.show_notices(ask.submit(text))
+            notices = ask.submit(text)
+            failed = next((n for n in notices if n.severity == "error"), None)
+            if failed is not None:
+                # Back with the name typed and why under it: the keys typed next (a corrected
+                # name) must reach the field, not the tutor, where n, s, e or enter act.
+                self.app.push_screen(PromptScreen(ask.title, text, ask.validate, ask.explain, failed.text), done)
+                return
+            self.show_notices(notices)
             self.refresh_view()
 
         def done(text: str | None) -> None:

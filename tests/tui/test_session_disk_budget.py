@@ -38,11 +38,9 @@ def test_the_budget_comes_from_the_servers_environment_only_when_served(monkeypa
     assert Destination().budget == 4096 and Served.from_environment().disk_budget == 4096
 
 
-def notices(app) -> list[str]:
-    return [n.message for n in app._notifications]  # noqa: SLF001
-
-
-async def type_into(pilot, app, key: str, text: str) -> None:
+async def type_into(pilot, app, key: str, text: str) -> str | None:
+    """Type `text` into the prompt `key` opens; the reason it was refused (the prompt comes
+    back with it, and is closed here), or None."""
     await pilot.press(key)
     await pilot.pause()
     app.screen.query_one("#prompt-input").value = text
@@ -51,6 +49,12 @@ async def type_into(pilot, app, key: str, text: str) -> None:
     if type(app.screen).__name__ == "ConfirmScreen":  # "Replace it?"
         await pilot.press("y")
         await pilot.pause()
+    if type(app.screen).__name__ == "PromptScreen":
+        refused = str(app.screen.query_one("#prompt-error").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        return refused
+    return None
 
 
 async def test_saves_and_exports_stop_at_the_budget_with_one_line(tmp_path, monkeypatch):
@@ -59,16 +63,15 @@ async def test_saves_and_exports_stop_at_the_budget_with_one_line(tmp_path, monk
     bound = export_bytes(app.state.trace, "md")
     app.destination = Destination(tmp_path, budget=bound + 8192)  # one Markdown export, and a little
     async with app.run_test(size=(80, 24)) as pilot:
-        await type_into(pilot, app, "x", "first.md")
+        assert await type_into(pilot, app, "x", "first.md") is None
         assert (tmp_path / "first.md").exists()
-        await type_into(pilot, app, "x", "second.md")  # a second one would pass the budget
+        refused = await type_into(pilot, app, "x", "second.md")  # a second one would pass the budget
         assert not (tmp_path / "second.md").exists()
-        refused = [n for n in notices(app) if n.startswith("Could not export: your session folder may hold")]
-        assert len(refused) == 1 and "\n" not in refused[0]
-        await type_into(pilot, app, "x", "first.md")  # in place of the first: no more than before
-        await type_into(pilot, app, "ctrl+s", "mine.toml")  # a small save still fits
+        assert refused.startswith("Could not export: your session folder may hold") and "\n" not in refused
+        assert await type_into(pilot, app, "x", "first.md") is None  # in place of the first: no more than before
+        assert await type_into(pilot, app, "ctrl+s", "mine.toml") is None  # a small save still fits
         assert (tmp_path / "mine.toml").exists()
-        await type_into(pilot, app, "x", "third")  # nor a folder of CSV files
+        assert await type_into(pilot, app, "x", "third") is not None  # nor a folder of CSV files
         assert not (tmp_path / "third").exists()
         assert app.is_running
     assert disk_usage(tmp_path) <= bound + 8192

@@ -454,15 +454,19 @@ async def test_export_key_writes_every_format(tmp_path, monkeypatch):
     assert any((tmp_path / "csvdir").iterdir())
 
 
-async def test_export_prompt_rejects_a_missing_folder(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name, why", [
+    ("no/such/dir/out.md", "does not exist"),
+    ("notes.txt", "ends in .txt"),  # else a folder of CSV files named notes.txt
+])
+async def test_export_prompt_rejects_a_name_it_cannot_use(tmp_path, monkeypatch, name, why):
     monkeypatch.chdir(tmp_path)
     app = AttentionApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("x")
         prompt = app.screen
-        prompt.query_one("#prompt-input").value = "no/such/dir/out.md"
+        prompt.query_one("#prompt-input").value = name
         await pilot.pause()
-        assert "does not exist" in text_of(prompt.query_one("#prompt-error"))
+        assert why in text_of(prompt.query_one("#prompt-error"))
         await pilot.press("enter")
         assert app.screen is prompt
         await pilot.press("ctrl+g")

@@ -73,6 +73,9 @@ def export_problem(path: Path, shown: str) -> str | None:
 
     if path.suffix in SUFFIXES:
         return file_problem(path, shown)
+    if path.suffix and not is_dir(path):  # "notes.txt" would become a folder of CSV files
+        return _("{path} ends in {suffix}: name a .npz, .md or .py file, or a folder (no extension) "
+                 "for CSV files").format(path=shown, suffix=path.suffix)
     if exists(path) and not is_dir(path):
         return _("{path} exists and is not a folder (CSV export writes a folder)").format(path=shown)
     return None if is_dir(path.parent) else _("folder {folder} does not exist").format(folder=path.parent)

@@ -38,6 +38,16 @@ def test_words_used_never_include_the_query_word():
         assert step.used_words == expected, step.kind
 
 
+def test_under_a_causal_mask_the_later_words_are_not_used_from_the_softmax_on():
+    # Their weights are exactly 0 there; the keys, values and scores are still computed for every word.
+    for step in word_steps(MASKED, 1):
+        every = {0, 2, 3, 4} if step.kind in ("keys", "values", "scores") else set()
+        expected = {0} if step.kind in ("softmax", "output") else every
+        assert step.used_words == expected, step.kind
+        if step.kind == "softmax":
+            assert not MASKED.heads[0].weights[1, 2:].any()
+
+
 def test_score_labels_follow_the_switches():
     plain, masked = word_step(NOTEBOOK, 0, 7), word_step(MASKED, 0, 7)
     assert [plain.score_label(k) for k in ("scores", "scaled", "logits")] == ["s", "s", "s"]

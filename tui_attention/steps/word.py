@@ -435,6 +435,8 @@ def _filled(trace: Trace, index: int) -> frozenset[str]:
 
 
 _USES_EVERY_WORD = ("keys", "values", "scores", "softmax", "output")
+# Under a causal mask the softmax gives the later words exactly 0: from there on they are not used.
+_USES_ONLY_EARLIER_WORDS_WHEN_CAUSAL = ("softmax", "output")
 
 
 def _vectors(trace: Trace, i: int, head: int, reads: tuple[Cell, ...],
@@ -476,7 +478,8 @@ def word_step(trace: Trace, i: int, index: int, head: int = 0, decimals: int = D
         raise IndexError(f"word {i} out of range 0..{trace.n - 1}")
     kind = WORD_STEP_KINDS[index]
     title, text, formula, reads, writes, *result = WORD_BUILDERS[index](_Word(trace, i, head, decimals))
-    used = frozenset(j for j in range(trace.n) if j != i) if kind in _USES_EVERY_WORD else frozenset()
+    last = i if trace.config.mask == "causal" and kind in _USES_ONLY_EARLIER_WORDS_WHEN_CAUSAL else trace.n - 1
+    used = frozenset(j for j in range(last + 1) if j != i) if kind in _USES_EVERY_WORD else frozenset()
     vectors, notes = _vectors(trace, i, head, reads, writes)
     return Step(kind, "walkthrough", index, len(WORD_BUILDERS), title, text, formula, reads, writes,
                 word=i, head=head, result=result[0] if result else (),

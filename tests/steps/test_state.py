@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tui_attention.core import Overrides, build_config, compute
+from tui_attention.steps.step import matrix_step_kinds
 from tui_attention.steps.state import TutorState
 
 
@@ -74,6 +75,20 @@ def test_a_new_config_clamps_the_word_and_head():
     s.set_config(build_config(None, Overrides(sentence="one two")))
     assert (s.word, s.head) == (1, 0)
     assert s.matrix_step == len(s.matrix_steps) - 1 and s.current_matrix.kind == s.matrix_steps[-1].kind
+
+
+def test_a_new_head_count_keeps_the_matrix_step_not_its_index():
+    # Two heads have a concatenation step one head does not: the steps after it move by one.
+    s = TutorState()
+    for kind in matrix_step_kinds(1):
+        s.set_config(build_config(None))
+        s.matrix_step = matrix_step_kinds(1).index(kind)
+        s.cycle_heads()
+        assert s.config.heads == 2 and s.current_matrix.kind == kind
+    s.matrix_step = matrix_step_kinds(2).index("concat")
+    s.cycle_heads()
+    s.cycle_heads()  # 2 -> 4 -> 1: the concatenation gives way to the step before it
+    assert s.config.heads == 1 and s.current_matrix.kind == "av"
 
 
 def test_source_names_where_the_numbers_come_from(tmp_path):

@@ -147,6 +147,7 @@ class TutorState:
         # The step caches are keyed by Trace: drop them, or every switch keeps an old trace alive.
         _word_step.cache_clear()
         _matrix_steps.cache_clear()
+        before = matrix_step_kinds(self.config.heads) if self.config is not None else ()
         self.config = config
         self.trace = compute(config, previous=self.trace)  # a scale or mask switch keeps Q, K, V and S
         self.concealed = NOTHING  # its cells were of the old trace
@@ -155,8 +156,12 @@ class TutorState:
         self.word = min(self.word, self.n - 1)
         self.head = min(self.head, config.heads - 1)
         # Counted from the kinds, not by building the new trace's matrix steps: the step-through
-        # has no use for them, and at 512 words they cost milliseconds per switch.
-        self.matrix_step = min(self.matrix_step, len(matrix_step_kinds(config.heads)) - 1)
+        # has no use for them, and at 512 words they cost milliseconds per switch. The same step
+        # under the new number of heads (the concatenation, which one head does not have, gives
+        # way to the step before it), not the same index: H at the block's output stays there.
+        kinds = matrix_step_kinds(config.heads)
+        earlier = [k for k in before[:self.matrix_step + 1] if k in kinds]
+        self.matrix_step = kinds.index(earlier[-1]) if earlier else min(self.matrix_step, len(kinds) - 1)
 
     def toggle_scale(self) -> None:
         self._rebuild(scale="none" if self.config.scale == "sqrt_dk" else "sqrt_dk")

@@ -12,7 +12,7 @@ import pytest
 
 from serve_helpers import TerminalClient, bounded, wait_until
 from tui_attention.serve.child import tutor_argv
-from tui_attention.serve.control import RoomServer
+from tui_attention.serve.control import RoomServer, read_key
 from tui_attention.serve.room import Room
 from tui_attention.serve.ssh import TutorSSHServer
 from tui_attention.tui.dashboard import DashboardApp, bars, load_questions
@@ -81,7 +81,8 @@ async def test_dashboard_leads_two_attendees_counts_their_answers_reveals_releas
             for _ in range(2):
                 clients.append(await TerminalClient(100, 30).connect(server.port))
             assert await wait_until(lambda: all(shows_tutor(c) for c in clients), 40), clients[0].text()
-            app = DashboardApp(served.control.path, answers_dir=tmp_path / "exports")
+            path = served.control.path
+            app = DashboardApp(path, key=lambda: read_key(path), answers_dir=tmp_path / "exports")
             async with app.run_test(size=(100, 30)) as pilot:
                 async def until(predicate, timeout: float = 20.0) -> bool:
                     return await wait_until(predicate, timeout, step=0.1)

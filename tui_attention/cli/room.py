@@ -22,7 +22,8 @@ from tui_attention.i18n import _
 from tui_attention.infra.channel import (MAX_TEXT, VIEWS, answers_csv, duration_text, lead_text, place_text,
                                          printable_problem)
 from tui_attention.infra.paths import data_dir
-from tui_attention.serve.control import ControlError, RoomServer, default_answers_path, discover, request
+from tui_attention.serve.control import (ControlError, RoomServer, default_answers_path, discover, read_key,
+                                         request)
 from tui_attention.serve.room import Room
 
 from .options import UsageError
@@ -237,5 +238,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     check_terminal()
     from tui_attention.tui.dashboard import DashboardApp
 
-    DashboardApp(path, stuck_minutes=args.stuck_minutes, answers_dir=data_dir() / "answers").run()
+    def key() -> bytes:  # read at each connection, as `request` reads it
+        try:
+            return read_key(path)
+        except ControlError as exc:
+            raise ConnectionError(str(exc)) from None
+
+    DashboardApp(path, key=key, stuck_minutes=args.stuck_minutes, answers_dir=data_dir() / "answers").run()
     return 0

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -125,12 +125,19 @@ def stuck(record: dict[str, Any], minutes: int) -> bool:
     return record["here"] > minutes * 60 or record["wrong_here"] >= 3
 
 
+def no_key() -> bytes:
+    raise ConnectionError("no key to the server's control socket")
+
+
 class RoomClient:
     """One connection to a server's control socket: `ask(kind, **fields)` sends a request and
-    returns its reply (ConnectionError when the server cannot be reached or refuses)."""
+    returns its reply (ConnectionError when the server cannot be reached or refuses).
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    key: the server's key (read from the file beside its socket; ConnectionError if it cannot
+    be), sent as the first line of each connection: the server reads no request before it."""
+
+    def __init__(self, path: Path, key: Callable[[], bytes] = no_key) -> None:
+        self.path, self.key = path, key
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._lock = asyncio.Lock()
 
@@ -138,7 +145,9 @@ class RoomClient:
         async with self._lock:
             try:
                 if self._streams is None:
+                    key = self.key()
                     self._streams = await asyncio.open_unix_connection(str(self.path), limit=MAX_REPLY + 1)
+                    self._streams[1].write(key + b"\n")
                 reader, writer = self._streams
                 writer.write(encode(kind, **fields))
                 await writer.drain()
@@ -184,10 +193,11 @@ class DashboardApp(App[int]):
         Binding("q", "quit", _("Quit"), id="dashboard.quit"),
     ]
 
-    def __init__(self, path: Path, *, stuck_minutes: int = 5, answers_dir: Path | None = None) -> None:
+    def __init__(self, path: Path, *, key: Callable[[], bytes] = no_key, stuck_minutes: int = 5,
+                 answers_dir: Path | None = None) -> None:
         super().__init__()
         self.theme = "textual-dark"
-        self.client = RoomClient(path)
+        self.client = RoomClient(path, key)
         self.stuck_minutes = stuck_minutes
         self.answers_dir = answers_dir or Path.cwd()
         self.table: dict[str, Any] | None = None  # the last status reply

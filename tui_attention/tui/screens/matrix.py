@@ -33,7 +33,7 @@ from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import Step
 from tui_attention.tui.layout import GridBox, ScenePlan, plan_scene, views_size
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid, natural_width
-from tui_attention.tui.widgets.one_frame import Column, Label, Memo, OneFrame, Row, Scroll
+from tui_attention.tui.widgets.one_frame import Column, FrameStatic, Memo, OneFrame, Row, Scroll
 from tui_attention.tui.widgets.render import plain
 
 BORDERS = 2
@@ -123,8 +123,7 @@ class Scene(OneFrame, Vertical):
 class MatrixView(OneFrame, Vertical, can_focus=False):
     DEFAULT_CSS = """
     MatrixView { height: 1fr; }
-    /* width: Textual's own Label CSS, loaded once a form has shown one, matches this Label by its
-       class name too; its `width: auto` sized the box to its longest line, past the screen. */
+    /* width: the box takes the view's width, never its longest line's (see FrameStatic). */
     MatrixView #matrix-narration { width: 1fr; height: auto; border: round $accent; padding: 0 1; }
     MatrixView #heads-strip { height: auto; display: none; }
     MatrixView.-all-heads #heads-strip { display: block; }
@@ -141,7 +140,7 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
         self._strip: list[MatrixGrid] = []
 
     def compose(self) -> ComposeResult:
-        yield Label(id="matrix-narration")
+        yield FrameStatic(id="matrix-narration")
         yield Column(id="heads-strip")
         yield Scroll(id="scenes", can_focus=False)
 
@@ -201,7 +200,7 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
                      *((state.trace, state.word, state.head) if check else ()))
         if self._texts is None:
             self._texts = Memo()
-        box = self.query_one("#matrix-narration", Label)
+        box = self.query_one("#matrix-narration", FrameStatic)
         kept = self._texts.get(signature)
         if kept is not None:
             lines, box.border_title, text, visual = kept  # type: ignore[misc]

@@ -9,7 +9,7 @@ from tui_attention.i18n import _
 from tui_attention.steps.conceal import NOTHING, Concealed
 from tui_attention.steps.step import Step
 from .render import RichLines, plain
-from .one_frame import Label, OneFrame
+from .one_frame import FrameStatic, OneFrame
 
 
 def shift_range(step: Step) -> tuple[int, int]:
@@ -24,7 +24,7 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
     """
 
     def compose(self):
-        yield Label(id="narration-text")
+        yield FrameStatic(id="narration-text")
 
     _shown: tuple = ()
     _shift = 0  # formula lines moved on from the query word's window (pgdn, pgup)
@@ -113,7 +113,7 @@ class NarrationPane(OneFrame, VerticalScroll, can_focus=False):
 
     def _show_drawn(self, content: object, visual) -> None:
         """The text goes in the child label; what it draws is kept with the border's titles."""
-        visual = self.query_one("#narration-text", Label).update(content, visual=visual)
+        visual = self.query_one("#narration-text", FrameStatic).update(content, visual=visual)
         if self._recording is not None:
             self.remember(self._drawing(content, visual))
         self.scroll_home(animate=False)

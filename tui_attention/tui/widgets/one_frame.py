@@ -229,8 +229,10 @@ class Column(OneFrame, Vertical):
     """A Vertical container that lays out once per frame."""
 
 
-class Label(OneFrame, Static):
-    """A Static that lays out once per frame."""
+class FrameStatic(OneFrame, Static):
+    """A Static that lays out once per frame. (Not named Label: CSS matches a widget by every
+    class name in its MRO, and Textual's `Label { width: auto }`, loaded once a form shows a
+    Label, would size it to its longest line.)"""
 
 
 class Scroll(OneFrame, VerticalScroll):

@@ -141,16 +141,21 @@ class Step:
         entries)."""
         return self.word if self.kind in PER_WORD_LINES else 0
 
-    def formula_window(self, max_lines: int, shift: int = 0) -> list[str]:
-        """The formula lines; when there are more than `max_lines`, the per-word lines around the
-        query word (moved `shift` lines on; softmax keeps its header line, output its closing
-        sum) and a note saying which."""
+    def formula_parts(self) -> tuple[list[str], list[str], list[str]]:
+        """(head, body, tail) of the formula: a window shows the head and the tail whole (softmax
+        keeps its header line, output its closing sum) and a run of the body's lines."""
         lines = list(self.formula)
-        if len(lines) <= max_lines:
-            return lines
         head = lines[:1] if self.kind == "softmax" else []
         tail = lines[-1:] if self.kind == "output" else []
-        body = lines[len(head): len(lines) - len(tail)]
+        return head, lines[len(head): len(lines) - len(tail)], tail
+
+    def formula_window(self, max_lines: int, shift: int = 0) -> list[str]:
+        """The formula lines; when there are more than `max_lines`, the head and the tail
+        (`formula_parts`), a note saying which lines, and the body's lines around the query word
+        (moved `shift` lines on)."""
+        if len(self.formula) <= max_lines:
+            return list(self.formula)
+        head, body, tail = self.formula_parts()
         per_word = self.kind in PER_WORD_LINES
         start = max(0, min(self.window_anchor + shift - max_lines // 2, len(body) - max_lines))
         shown = body[start:start + max_lines]

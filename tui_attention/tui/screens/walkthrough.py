@@ -104,31 +104,22 @@ class WalkthroughView(OneFrame, Vertical):
                     wrapped[text] = wrapped_height(text, text_width, console)
             return wrapped[text]
 
-        formula = step.formula
-        sums: list[int] = []  # sums[i]: the lines that formula[:i] takes
+        head, body, tail = step.formula_parts()
+        sums: list[int] = []  # sums[i]: the lines that body[:i] takes
 
         def formula_heights(k: int) -> int:
             """The lines of the tallest window of k formula lines, not only the query word's:
             pgdn and pgup show the others in the same box, and where lines wrap (beside a lesson
-            a four-term sum takes four lines) one may be taller."""
-            if k >= len(formula):
-                return sum(lines(line) for line in formula)
+            a four-term sum takes four lines) one may be taller. A window is the head, a note,
+            k lines in a row of the body, and the tail; the last window's note has the largest
+            numbers."""
+            if k >= len(step.formula):
+                return sum(lines(line) for line in step.formula)
             if not sums:
-                sums.extend(accumulate(map(lines, formula), initial=0))
-            # A window (`Step.formula_window`) is the lines every window keeps (softmax's header
-            # before the note, output's closing sum after the lines), a note, and k lines in a row
-            # of the rest. The first window is the rest's first k lines: what differs from the
-            # formula there is the note. The last window's note has the largest numbers.
-            first_shift, last_shift = shift_range(step)
-            first = step.formula_window(k, first_shift)
-            if len(first) > len(formula):  # the note and every line: the only window
-                return sum(lines(line) for line in first)
-            head = next(i for i, line in enumerate(first) if line != formula[i])
-            tail = len(first) - head - 1 - k
-            rest_end = len(formula) - tail
-            tallest = max(sums[i + k] - sums[i] for i in range(head, rest_end - k + 1))
-            note = lines(step.formula_window(k, last_shift)[head])
-            return sums[head] + note + tallest + sums[-1] - sums[rest_end]
+                sums.extend(accumulate(map(lines, body), initial=0))
+            tallest = max((sums[i + k] - sums[i] for i in range(len(body) - k + 1)), default=sums[-1])
+            note = lines(step.formula_window(k, shift_range(step)[1])[len(head)])
+            return sum(map(lines, head)) + note + tallest + sum(map(lines, tail))
 
         left, results = self.columns(step)
         longest = max((len(r.values) for r in step.vectors), default=0)

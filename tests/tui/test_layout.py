@@ -14,7 +14,10 @@ from tui_attention.steps import matrix_step_kinds
 from tui_attention.steps.notation import fmt
 from tui_attention.steps.state import TutorState
 from tui_attention.tui.app import AttentionApp
-from tui_attention.tui.layout import plan_walkthrough, token_line, window
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tui_attention.tui.layout import keep_in_view, plan_walkthrough, token_line, window
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
 from tests.support.tui_helpers import quiet
@@ -126,6 +129,35 @@ def test_windows_and_token_lines():
     assert 20 in shown and len(shown) < 40
     assert sum(len(f" {i + 1} {tokens[i]} ") + 2 for i in shown) <= 76 - 4
     assert list(token_line(["me", "gusta"], 0, 76)) == [0, 1]
+
+
+def test_keep_in_view_worked_cases():
+    # 64 rows, 8 in view from row 0: rows 0-5 keep the view (two rows below the word stay in
+    # view up to row 5); row 6 moves it to the window around row 6, rows 3-10.
+    assert [keep_in_view(at, 0, 8, 64) for at in range(7)] == [0, 0, 0, 0, 0, 0, 3]
+    assert keep_in_view(8, 3, 8, 64) == 3 and keep_in_view(9, 3, 8, 64) == 6
+    assert keep_in_view(4, 3, 8, 64) == 1  # going back up: row 4 has only one row above it in view
+    assert keep_in_view(63, 50, 8, 64) == 56 and keep_in_view(62, 56, 8, 64) == 56  # the last rows
+    assert keep_in_view(1, 0, 3, 64) == 0 and keep_in_view(2, 0, 3, 64) == 1  # 3 rows: the middle one
+    assert keep_in_view(4, 9, 9, 5) == 0  # fewer rows than room: all of them
+
+
+@given(count=st.integers(1, 200), size=st.integers(1, 60), data=st.data())
+def test_keep_in_view_shows_the_word_with_its_context_and_moves_only_for_it(count, size, data):
+    at = data.draw(st.integers(0, count - 1))
+    first = data.draw(st.integers(-5, count + 5))
+    shown = min(count, size)
+    margin = min(2, (shown - 1) // 2)
+    start = keep_in_view(at, first, size, count)
+    assert 0 <= start <= count - shown and start <= at < start + shown
+    # the rows beside the word are in view, unless the word is at an end of the rows
+    assert at - start >= min(margin, at) and start + shown - 1 - at >= min(margin, count - 1 - at)
+    assert keep_in_view(at, start, size, count) == start  # a view it gives is kept
+    clamped = max(0, min(first, count - shown))
+    if clamped + min(margin, at) <= at <= clamped + shown - 1 - min(margin, count - 1 - at):
+        assert start == clamped  # no move when the word already has its context in view
+    else:
+        assert start == window(count, at, size).start  # a move re-centres on the word
 
 
 # --- every box whole: the step-through --------------------------------------------------------

@@ -521,6 +521,33 @@ async def test_matrix_view_keeps_the_query_row_in_view_for_a_long_sentence():
         assert "Check: row 64 of A V" in text_of(app.query_one("#matrix-narration"))
 
 
+async def test_matrix_grids_move_only_when_the_word_would_leave_its_rows():
+    """Word by word down a long sentence, a grid's rows stay put while the word's row has two
+    rows beside it in view, and then re-centre on it (not a scroll at every word)."""
+    sentence = " ".join(f"w{i}" for i in range(64))
+    app = AttentionApp(TutorState(overrides=Overrides(sentence=sentence)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await matrix_step(pilot, app, "av")
+        grids = [view.grid(gid) for gid in ("A", "V", "Z")]
+        shown = {id(g): g.scrollable_content_region.height - 1 for g in grids}
+        assert min(shown.values()) >= 7, shown  # room for the word and two rows on either side
+        tops = {id(g): [g.scroll_offset.y] for g in grids}
+        for word in range(1, 30):
+            await pilot.press("down")
+            await pilot.pause()
+            assert app.state.word == word
+            for g in grids:
+                top, rows = g.scroll_offset.y, shown[id(g)]
+                assert top + min(2, word) <= word <= top + rows - 3, (g.border_title, word, top)
+                if top != tops[id(g)][-1]:
+                    assert top == word - (rows - 1) // 2, (g.border_title, word, top)  # re-centred
+                tops[id(g)].append(top)
+        for g in grids:
+            moves = sum(a != b for a, b in zip(tops[id(g)], tops[id(g)][1:]))
+            # Scrolling at every word would move the rows about 25 times in 29 words.
+            assert moves <= 29 // ((shown[id(g)] - 1) // 2 - 2 + 1) + 1, (g.border_title, tops[id(g)])
+
+
 async def test_scaled_and_masked_scores_are_labelled_in_the_matrix_view():
     app = AttentionApp(TutorState(overrides=Overrides(scale="sqrt_dk", mask="causal")))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -215,6 +215,27 @@ def window(count: int, centre: int, size: int) -> range:
     return range(start, start + size)
 
 
+CONTEXT_ROWS = 2  # rows (or columns) kept in view on either side of the current word's, where there is room
+
+
+def keep_in_view(at: int, first: int, size: int, count: int, context: int = CONTEXT_ROWS) -> int:
+    """The first of `size` consecutive indices of 0..count-1 to show so that `at` is in view
+    with `context` indices beside it (fewer where `size` has no room for them): `first`, the
+    ones shown now, when they do that; otherwise the window around `at` (`window`).
+
+    A learner moving word by word sees the highlight move through the rows in view, and the
+    rows move, re-centred on the word, only when it would reach the last `context` rows
+    (as an editor keeps lines around its cursor): the rows not moved are not drawn again.
+    At the ends of 0..count-1 there is nothing beyond the word to show, and no scroll for it."""
+    size = max(1, min(count, size))
+    margin = max(0, min(context, (size - 1) // 2))
+    first = max(0, min(first, count - size))
+    low, high = first + margin, first + size - 1 - margin
+    if (low <= at or first == 0) and (at <= high or first == count - size):
+        return first
+    return window(count, at, size).start
+
+
 def token_line(tokens: Sequence[str], query: int, width: int) -> range:
     """The words around the query word that fit on one line of `width` cells, each written as
     ' 3 word ' plus two spaces, with room kept for an ellipsis at either end."""

@@ -4,7 +4,7 @@ Each matrix step shows its text at the top, always in view, and below it a scene
 matrices the step reads, then those it writes (`Step.reads`, `Step.writes`), packed into
 lines that fit the width. Where they do not all fit under the text, `layout.plan_scene`
 decides: every grid keeps its whole border and at least the rows around the current word
-(scrolled so that word's row is in the middle); fewer grids with more rows beat many
+(scrolled to keep that word's row in view, with the rows beside it); fewer grids with more rows beat many
 one-row grids, so what the step writes stays and what it reads is left out, last first,
 and the text's border names what was left out. A scene is built for its step and its
 placement and kept; switching steps switches scenes. The query word's row is highlighted

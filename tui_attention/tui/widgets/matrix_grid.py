@@ -46,6 +46,8 @@ from textual.strip import Strip
 
 from tui_attention.i18n import _
 from tui_attention.steps.notation import DEFAULT_DECIMALS, MAX_DECIMALS, MIN_DECIMALS, fmt, width
+from tui_attention.tui.layout import keep_in_view
+
 from .kept_lines import KeptScrollBars
 from .render import plain
 
@@ -767,21 +769,24 @@ class MatrixGrid(KeptScrollBars, ScrollView, can_focus=True, inherit_bindings=Fa
             self.scroll_to_cell(*self._pending_scroll)
 
     def scroll_around(self, row: int, col: int | None = None) -> None:
-        """Scroll so that data row `row` is in the middle of the rows in view, and (col given)
-        column `col` in the middle of the columns, as far as the edges allow: the rows around
-        the current word, and for S and A the columns around its own (the diagonal, which
-        shows where a causal mask begins). Kept through resizes until another scroll."""
+        """Scroll so that data row `row` is in view with the rows around it, and (col given)
+        column `col` with the columns around it (`layout.keep_in_view`): the rows around the
+        current word, and for S and A the columns around its own (the diagonal, which shows
+        where a causal mask begins). Rows already in view stay where they are while the word
+        has its context in view; otherwise the word's row moves to the middle, as far as the
+        edges allow. Kept through resizes until another scroll."""
         self._centre = (row, col)
         viewport = self._viewport
         if not self.is_attached or viewport.height < 2 or viewport.width <= self._label_width:
             return  # scrolled once laid out (on_resize)
         rows, cols = self._values.shape
-        shown = max(1, viewport.height - 1)
-        y = max(0, min(row - (shown - 1) // 2, rows - shown))
+        scroll_x, scroll_y = self.scroll_offset
+        y = keep_in_view(row, scroll_y, max(1, viewport.height - 1), rows)
         x = None
         if col is not None:
             across = max(1, (viewport.width - self._label_width) // self._pitch)
-            x = max(0, min(col - (across - 1) // 2, cols - across)) * self._pitch
+            # (A scroll that is not a whole number of columns, the mouse's, moves to one.)
+            x = keep_in_view(col, scroll_x // self._pitch, across, cols) * self._pitch
         self.scroll_to(x, y, animate=False, immediate=True)
 
     def _scroll_to_cell_now(self, row: int, col: int | None, viewport: Size, animate: bool) -> None:

@@ -116,7 +116,8 @@ def test_head_2_scores_stay_visible_while_its_weights_are_hidden():
     lesson = next(l for l in LESSONS if "heads" in l.title.lower())
     page = next(p for p in lesson.pages if p.question and p.question.token_choices and p.head == 2)
     hidden = concealed(page.question, page.trace(), page.head_index)
-    assert {key for key, *_ in hidden.cells} == {"weights"}
+    # The weights and what follows from them (z = A V); none of the scores the question is read from.
+    assert {key for key, *_ in hidden.cells} == {"weights", "output"}
     assert {h for _, h, *_ in hidden.cells} == {1}
 
 

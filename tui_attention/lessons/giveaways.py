@@ -9,10 +9,16 @@
                                 (the value of a numeric answer, and an argmax's fact, stay
                                 hidden either way)
 
-Two rules widen what is hidden, whoever named the cells:
+Four rules widen what is hidden, whoever named the cells:
+    a score, at any stage, is hidden with its row of A: the softmax gives it back from the
+        weights (α_ij / α_ik = exp(s_ij - s_ik), or α_ij = exp(s_ij - max) / Σ on the softmax
+        step's own lines), so the row's weights are hidden, and its Σ_j exp(s_ij - max);
     a row that sums to 1 (A) or has mean 0 and variance ~1 (norm_1, norm_2): one cell is
         1 - Σ of the others away, so the whole row is hidden (and the Σ line, the bars, and
         every line that prints numbers derived from the row);
+    a row of A is hidden with its output z_i = Σ_j α_ij v_j: with the values on screen, z_i
+        gives the weights back wherever the words a row sees are few (z₂ = α₂₁ v₁ + (1 - α₂₁) v₂
+        under a causal mask);
     a score passed on unchanged to a later stage (no scaling, no mask): hidden there too.
 
 The panes draw hidden cells as "?" and no text prints a hidden value or states a hidden fact
@@ -69,6 +75,31 @@ def _whole_rows(cells, trace: Trace) -> set[tuple[str, int, int, int]]:
     return out
 
 
+def _rows_of_weights(cells) -> set[tuple[str, int, int]]:
+    """(head, row) of every row of the scores, at any stage, or of A, that `cells` touch."""
+    return {(h, r) for key, h, r, _c in cells if key in SCORE_STAGES}
+
+
+def _softmax_of_scores(cells, trace: Trace) -> tuple[set[tuple[str, int, int, int]], list[float]]:
+    """The rows of A (weights) of the hidden scores' rows, and each such row's Σ_j exp(s_ij - max)
+    as the softmax step prints it (over the logits the softmax reads; masked words add 0)."""
+    out: set[tuple[str, int, int, int]] = set()
+    sums: list[float] = []
+    for h, r in _rows_of_weights(cells):
+        logits = tensor("logits").of(trace, h)[r]
+        finite = np.isfinite(logits)
+        out |= {("weights", h, r, c) for c in range(logits.shape[0])}
+        if finite.any():
+            sums.append(float(np.sum(np.exp(logits[finite] - np.max(logits[finite])))))
+    return out, sums
+
+
+def _outputs_of_weights(cells, trace: Trace) -> set[tuple[str, int, int, int]]:
+    """Every cell of output row z_i of each hidden row i of A (same head)."""
+    d_v = trace.config.d_v
+    return {("output", h, r, c) for key, h, r, _c in cells if key == "weights" for c in range(d_v)}
+
+
 def _facts(node, argument: str, trace: Trace, head: int) -> frozenset:
     """("argmax", head, row) for argmax/argmin of rows of the scores or weights: no sentence
     may name the word a row scores highest while the question asks which it is."""
@@ -107,8 +138,12 @@ def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
             cells.update(cells_of(ref, trace, head))
         except RefError:
             continue
+    weights, sums = _softmax_of_scores(cells, trace)
+    cells |= weights
     cells |= _whole_rows(cells, trace)
     cells |= _same_number_elsewhere(cells, trace)
+    cells |= _outputs_of_weights(cells, trace)
+    values += sums
     for key, h, r, c in cells:
         values.append(float(tensor(key).of(trace, h)[r, c]))
     return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)), facts)

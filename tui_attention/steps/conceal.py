@@ -101,6 +101,14 @@ class Concealed:
                 out[r, c] = True
         return out
 
+    def concat_mask(self, heads: int, d_v: int, rows: int) -> np.ndarray | None:
+        """`mask` of concat(Z_1..Z_h), (rows, heads·d_v): a hidden cell of head h's output Z is
+        hidden in head h's columns of the concatenation too (with one head, concat is Z)."""
+        parts = [self.mask("output", h, (rows, d_v)) for h in range(heads)]
+        if all(part is None for part in parts):
+            return None
+        return np.hstack([np.zeros((rows, d_v), dtype=bool) if part is None else part for part in parts])
+
     def text(self, text: str) -> str:
         """`text` with each sentence that gives the answer away held back (`Said`, `Sentences`) and
         every printed number that rounds from a hidden value replaced by "?"."""

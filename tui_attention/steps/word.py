@@ -376,10 +376,12 @@ def _output(w: _Word) -> tuple:
     cols = vector_columns(t.config.d_v)  # a learner can only redo the entries on screen
     p = factor_decimals(d)
     oks = lines_readd(shown_all(h.weights[i], p)[:, None] * shown_all(h.V[:, cols], p), products[:, cols], d)
-    # α_ij v_j gives α_ij away (divide by v_j, on screen): held back while a question hides it.
+    # α_ij v_j gives α_ij away (divide by v_j, on screen), and the products together give z_i
+    # (add them up): each is held back while a question hides either.
     lines = [Said(unrounded(f"α{w.s(j)}·v{sub(j + 1)} = {fmt(h.weights[i, j], p)} × {fmt_vector(h.V[j], p)} = "
                             f"{fmt_vector(products[j], d)}", ok),
-                  cells={("weights", w.head, i, j)}, instead=f"α{w.s(j)}·v{sub(j + 1)} = ?")
+                  cells={("weights", w.head, i, j), ("output", w.head, i, None)},
+                  instead=f"α{w.s(j)}·v{sub(j + 1)} = ?")
              for j, ok in enumerate(oks)]
     # z adds the products as printed above; when those do not re-add, z says so.
     z_ok = readds(shown_all(products[:, cols], d).sum(axis=0), z_loop[cols], d)

@@ -1,0 +1,85 @@
+"""An open question hides not only its answer but what gives it back in one easy step: the
+concatenation that is Z, the products that add up to z, the softmax line that solves for a
+score, and the output that solves for a weight. Each case was found by reading the screen
+the way a learner who wants the answer would."""
+
+import numpy as np
+
+from tui_attention.lessons import load_lessons
+from tui_attention.lessons.giveaways import concealed
+from tui_attention.tui.app import AttentionApp
+
+from tui_helpers import matrix_step, on_screen_text
+
+LESSONS = load_lessons()
+
+
+def question_page(number: int, answer: str) -> tuple[int, int]:
+    """(lesson index, page index) of lesson `number`'s question whose answer is `answer`."""
+    lesson = LESSONS[number - 1]
+    page = next(p for p in lesson.pages if p.question and p.question.answer == answer)
+    return number - 1, page.number - 1
+
+
+async def open_question(pilot, app, number: int, answer: str) -> None:
+    app.tutor.open_lesson(*question_page(number, answer))
+    await pilot.pause()
+    await pilot.pause()
+    assert app.lesson.session is not None and not app.lesson.session.solved
+
+
+async def show_word_step(pilot, app, kind: str) -> str:
+    state = app.state
+    state.step = [s.kind for s in state.steps].index(kind)
+    app.tutor.refresh_view()
+    await pilot.pause()
+    await pilot.pause()
+    return "\n".join([*on_screen_text(app), *state.concealed.lines(state.current.formula)])
+
+
+async def test_z_asked_hides_the_concatenation_and_the_products_that_add_up_to_it():
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_question(pilot, app, 6, "Z[1,1]")
+        z11 = app.lesson.trace.heads[0].output[0, 0]
+        text = await show_word_step(pilot, app, "output")
+        assert "α₁₁·v₁ = ?" in text and "α₁₅·v₅ = ?" in text
+        assert f"{z11:+.4f}" not in text
+        view = await matrix_step(pilot, app, "w_o")  # reads concat(heads), which is Z with one head
+        concat = view.grid("concat")
+        assert concat.render_line(1).text.split("│")[-1].split()[0] == "?"  # row 1, column 1
+        assert f"{z11:+.4f}" not in "\n".join(on_screen_text(app))
+
+
+async def test_a_score_asked_hides_the_softmax_that_solves_for_it():
+    # α₁₂ = exp(s₁₂ - max) / Σ with max, Σ and α₁₂ on screen gave s₁₂ = max + ln(α₁₂ Σ).
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_question(pilot, app, 4, "S[1,2]")
+        h = app.lesson.trace.heads[0]
+        text = await show_word_step(pilot, app, "softmax")
+        total = float(np.exp(h.logits[0] - h.logits[0].max()).sum())
+        assert f"{total:.4f}" not in text
+        for j in range(app.lesson.trace.n):
+            assert f"{h.weights[0, j]:+.4f}" not in text, j
+
+
+async def test_a_weight_asked_hides_the_output_that_solves_for_it():
+    # Under the causal mask z₂ = α₂₁ v₁ + (1 - α₂₁) v₂: z₂ and the values gave α₂₁.
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_question(pilot, app, 9, "A[2,1]")
+        h = app.lesson.trace.heads[0]
+        text = await show_word_step(pilot, app, "output")
+        for c in range(h.output.shape[1]):
+            assert f"{h.output[1, c]:+.4f}" not in text, c
+
+
+def test_the_rules_name_the_cells():
+    number, index = question_page(4, "S[1,2]")
+    page = LESSONS[number].pages[index]
+    hidden = concealed(page.question, page.trace(), page.head_index)
+    n = page.trace().n
+    assert {("weights", 0, 0, c) for c in range(n)} <= hidden.cells  # the row of A of the score
+    assert {("output", 0, 0, c) for c in range(page.trace().config.d_v)} <= hidden.cells  # and z₁ with it
+    assert not any(key == "weights" and r != 0 for key, _h, r, _c in hidden.cells)

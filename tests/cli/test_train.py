@@ -167,3 +167,10 @@ def test_an_unknown_name_lists_the_shipped_ones_and_a_local_file_wins(tmp_path, 
     (tmp_path / "reverse").write_text('tokens = ["solo"]\nd_model = 2\n')
     assert main(["trace", "--scenario", "reverse", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["tokens"] == ["solo"]
+
+
+def test_a_sure_model_reports_a_loss_of_zero_not_minus_zero(capsys):
+    # One word: every prediction is that word with probability 1, log p = 0 exactly.
+    assert main(["train", "--task", "reverse", "--steps", "3", "--sentence", "a a a"]) == 0
+    out = capsys.readouterr().out
+    assert "loss 0.0000" in out and "-0.0000" not in out, out

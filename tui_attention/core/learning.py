@@ -176,7 +176,8 @@ def cross_entropy(fwd: Forward, targets: np.ndarray) -> float:
         return 0.0
     log_probs = fwd.log_probs.reshape(-1, fwd.log_probs.shape[-1])
     picked = log_probs[np.arange(len(has)), np.maximum(targets.reshape(-1), 0)]
-    return float(-(picked @ has) / count)
+    # + 0.0: a sure prediction gives log p = 0 and -(0) = -0.0, printed "-0.0000" as if below 0.
+    return float(-(picked @ has) / count) + 0.0
 
 
 @dataclass(frozen=True, eq=False)

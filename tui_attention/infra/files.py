@@ -2,36 +2,76 @@
 
 A reader never sees a half-written file, and a failed write leaves the old
 file as it was and no temporary file behind.
+
+Written as `open(path, "w")` would, but atomically: a symlink is written through (the file it
+points to is replaced, next to itself, and the link is kept); a new file gets mode 0666 less
+the umask, a replaced file keeps its mode; a FIFO, a device or a socket is refused (never
+opened, so never waited on) with an OSError whose strerror says why in one line.
+
+The app's own files stay this user's alone (0600) when new: a secret made once (exclusive:
+the SSH host key) and what it keeps in folders it makes itself (make_parents, 0700: progress,
+trained scenarios, the room's answer tables). A name the user gives (exports, saves) gets
+what `open` would give it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Callable
 
+from tui_attention.i18n import _
+
 Content = str | bytes | Callable[[IO], None]
+
+PRIVATE = 0o600  # a secret's mode: this user's alone
+
+
+class NotAFileError(OSError):
+    """The path names something that is not a file (a FIFO, a device, a socket); strerror is one line."""
 
 
 def write_atomic(path: str | Path, content: Content, *, make_parents: bool = False,
-                 exclusive: bool = False) -> Path:
-    """Write `content` to `path` atomically and return the path. The file has mode 0600.
+                 exclusive: bool = False, mode: int | None = None) -> Path:
+    """Write `content` to `path` atomically and return the path.
 
     content: text (written as UTF-8, newlines kept as given), bytes, or a
     function that writes to the open binary file (np.savez, say).
-    make_parents: create missing folders first (mode 0700).
-    exclusive: never replace an existing file; FileExistsError if `path` exists,
-    even if another process wrote it a moment ago.
+    make_parents: create missing folders first (mode 0700), for the app's own files: a new
+    file is then 0600 unless `mode` says otherwise.
+    exclusive: never replace an existing file, nor write through a link; FileExistsError
+    if `path` exists, even if another process wrote it a moment ago. For a secret made
+    once (a key): the file is 0600 unless `mode` says otherwise.
+    mode: the file's permission bits, whatever the umask (PRIVATE for a secret). By
+    default a replaced file keeps its own, and a new file has 0666 less the umask (0600
+    with make_parents or exclusive, above).
+
+    A symlink at `path` is followed: the file it points to is written (created if the
+    link dangles into a folder that exists) and the link stays. A folder at `path` is
+    refused with IsADirectoryError, anything else that is not a file with NotAFileError.
     Raises OSError when it cannot write.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if make_parents:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    target, kept = (path, None) if exclusive else _destination(path)
+    if mode is None:
+        if kept is not None:
+            mode = kept
+        else:
+            mode = PRIVATE if exclusive or make_parents else 0o666 & ~current_umask()
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
+            try:
+                os.fchmod(fh.fileno(), mode)
+            except OSError:  # a file system without modes (vfat): mkstemp's 0600, as private as can be
+                pass
             if isinstance(content, str):
                 fh.write(content.encode("utf-8"))
             elif isinstance(content, bytes):
@@ -41,11 +81,60 @@ def write_atomic(path: str | Path, content: Content, *, make_parents: bool = Fal
             fh.flush()
             os.fsync(fh.fileno())
         if exclusive:
-            os.link(tmp, path)  # atomic, and fails rather than replace
+            os.link(tmp, target)  # atomic, and fails rather than replace
             os.unlink(tmp)
         else:
-            os.replace(tmp, path)
+            os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _destination(path: Path) -> tuple[Path, int | None]:
+    """The file to write for `path` (through a symlink, the file it points to) and the
+    permission bits of the file there now (None if there is none).
+
+    Raises IsADirectoryError for a folder, NotAFileError for anything else that is not a
+    regular file, FileNotFoundError for a link into a folder that does not exist, and
+    OSError for a link loop. Only looks (stat), never opens: a FIFO cannot block it.
+    """
+    linked = os.path.islink(path)
+    target = Path(os.path.realpath(path)) if linked else path
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        if linked and not os.path.isdir(target.parent):
+            raise FileNotFoundError(errno.ENOENT, _("it links to {target}, in a folder that does not exist").format(
+                target=target), str(path)) from None
+        return target, None
+    if stat.S_ISREG(st.st_mode):
+        return target, stat.S_IMODE(st.st_mode) & 0o777
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if stat.S_ISFIFO(st.st_mode):
+        what = _("it is a named pipe (FIFO), not a file")
+    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        what = _("it is a device, not a file")
+    elif stat.S_ISSOCK(st.st_mode):
+        what = _("it is a socket, not a file")
+    else:
+        what = _("it is not a regular file")
+    if linked:
+        what = _("it links to {target}: {what}").format(target=target, what=what)
+    raise NotAFileError(errno.EINVAL, what, str(path))
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it where Linux shows it (/proc/self/status,
+    since 4.7); elsewhere set and put back at once, which another thread could see."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o077)
+    os.umask(old)
+    return old

@@ -13,7 +13,8 @@ from .one_frame import OneFrame
 
 class TokensPane(OneFrame, Static):
     DEFAULT_CSS = """
-    TokensPane { height: auto; border: round $primary; border-title-color: $text; padding: 0 1; }
+    TokensPane { height: auto; border: round $primary; border-title-color: $text; padding: 0 1;
+                 text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def show(self, tokens: tuple[str, ...], query: int | None, used: frozenset[int], width: int) -> None:

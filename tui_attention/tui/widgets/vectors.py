@@ -65,7 +65,7 @@ def fit_rows(step: Step, max_rows: int | None) -> tuple[list[VectorRow], list[st
 
 class VectorsPane(OneFrame, Static):
     DEFAULT_CSS = """
-    VectorsPane { border: round $primary; padding: 0 0 0 1; height: auto; }
+    VectorsPane { border: round $primary; padding: 0 0 0 1; height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def show(self, step: Step, decimals: int, max_rows: int | None = None, hidden: Concealed = NOTHING,

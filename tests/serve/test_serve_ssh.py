@@ -442,6 +442,25 @@ async def test_random_bytes_and_broken_escapes_neither_crash_the_server_nor_touc
     await bounded(scenario(), timeout=120)
 
 
+async def test_bytes_that_stopped_a_tutor_are_kept_from_it():
+    # Each of these ended the attendee's tutor with a traceback on their screen: a byte that is
+    # not UTF-8 (a Latin-1 terminal), an X10 mouse report past column 95, numbers Textual's
+    # parser cannot make a key of.
+    async def scenario():
+        async with serving(tutor_argv()) as server:
+            client = await tutor_client(server)
+            for chunk in (b"\xff", b"\x1b[M\xff\xff\xff", b"\x1b[99999999999999999999u", b"\x1b[1114112u",
+                          b"\x1b[97;1:3u", b"\x1b]a" + "\u00e9".encode() * 200 + b"\x07"):
+                client.send(chunk)
+                await asyncio.sleep(0.2)
+            assert await screen_changes(client, RIGHT)
+            assert await wait_until(lambda: "step 2/" in client.text(), 20), client.text()
+            assert not client.closed and "Traceback" not in client.text()
+            await client.close()
+
+    await bounded(scenario())
+
+
 async def test_tutors_write_only_in_their_own_directory_and_open_no_tcp(tmp_path):
     from tui_attention.serve import landlock
 

@@ -85,6 +85,25 @@ async def test_served_internal_error_is_one_line_and_the_traceback_goes_to_the_l
     assert "ZeroDivisionError: deep inside" in log.read_text()
 
 
+async def test_served_panic_is_one_line_and_the_traceback_goes_to_the_log(tmp_path, capsys):
+    # Textual's driver calls panic() with a Rich Traceback when its input thread raises (a byte
+    # that is not UTF-8, say): that path skips _handle_exception.
+    from rich.traceback import Traceback
+
+    log = tmp_path / ".error.log"
+    app = AttentionApp(served=Served(root=tmp_path, error_log=log))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        try:
+            b"\xff".decode("utf-8")
+        except UnicodeDecodeError:
+            app.panic(Traceback())
+    shown = " ".join(capsys.readouterr().err.split())
+    assert shown.startswith("tui-attention stopped on an internal error (UnicodeDecodeError)"), shown
+    assert "Traceback" not in shown and "site-packages" not in shown
+    assert "UnicodeDecodeError" in log.read_text() and "test_served_tutor.py" in log.read_text()
+
+
 async def test_a_scenario_too_big_to_step_through_is_refused_in_the_form():
     app = AttentionApp()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -58,7 +58,12 @@ class Served:
     def report(self, error: BaseException) -> str:
         """Write `error`'s traceback to the error report (bounded, replacing an earlier one)
         and return the one line an attendee sees instead."""
-        text = "".join(traceback.format_exception(error)).encode("utf-8", "backslashreplace")
+        return self.report_text("".join(traceback.format_exception(error)), type(error).__name__)
+
+    def report_text(self, details: str, kind: str) -> str:
+        """`report` for an error known only by its printed traceback `details` and its `kind`
+        (the exception's class name)."""
+        text = details.encode("utf-8", "backslashreplace")
         text = text[-MAX_REPORT_BYTES:]  # the end of a traceback names the error
         try:
             if self.error_fd is not None:
@@ -71,7 +76,7 @@ class Served:
         except OSError:
             pass  # the attendee's line below still holds; the server logs the exit status
         return _("tui-attention stopped on an internal error ({kind}); the instructor's log has the details. "
-                 "Connect again to start over.").format(kind=type(error).__name__)
+                 "Connect again to start over.").format(kind=kind)
 
 
 def disk_budget(environ: Mapping[str, str] = os.environ) -> int | None:

@@ -9,9 +9,11 @@ clipboard writes or a forged log line onto the instructor's terminal.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import ipaddress
 import logging
 import math
+import re
 import resource
 import time
 import unicodedata
@@ -269,58 +271,141 @@ def file_descriptors(needed: int) -> tuple[int, int]:
 
 
 class InputFilter:
-    """Bounds what one attendee's keys cost the tutor. Bytes pass through at once (a lone
-    escape key must not wait), but an escape sequence (CSI, OSC, DCS, ...) is passed only up
-    to `max_sequence` bytes: no key is longer, and a 60 KB CSI parameter would cost a Textual
-    tutor seconds of CPU. At most `rate` bytes a second pass on average, in bursts up to
-    `burst`; `feed(data)` returns what to pass now and what to hold back (the caller stops
-    reading for `wait()` seconds, then feeds the rest)."""
+    """Bounds what one attendee's keys cost the tutor, and keeps from it what would stop it.
 
-    ESC, BEL = 0x1B, 0x07
-    STRINGS = b"]P_^X"  # OSC, DCS, APC, PM, SOS: end at BEL or ESC \
+    `scan(data)` reads each byte once, in order, and returns what may reach the tutor:
+    - valid UTF-8 only, never a character cut in two: the tutor's terminal driver decodes
+      its input strictly, and one stray byte (a Latin-1 terminal, an Alt key that sets the
+      8th bit, an old X10 mouse report past column 95) would end it. Invalid bytes are dropped.
+    - a CSI sequence (ESC [ ... final byte) whole or not at all: it is held until its final
+      byte and passed only if Textual's own parser reads it without an error (a parameter
+      such as 99999999999999999999 or 1114112 raises in the tutor's parser and ends it), and
+      only up to `max_sequence` characters (a 60 KB parameter would cost a tutor seconds).
+    - other escape strings (OSC, DCS, ...) up to `max_sequence` characters, the rest dropped.
+    Everything else passes at once: a lone escape key must not wait.
+
+    `release(data)` lets at most `rate` bytes a second through on average, in bursts up to
+    `burst`, and returns (bytes to pass now, bytes to hold back). What is held back was
+    scanned already: it goes back through `release` (after `wait()` seconds), never `scan`,
+    so each byte costs one scan however long it waits. `feed(data)` is `release(scan(data))`.
+    """
+
+    ESC, BEL = "\x1b", "\x07"
+    STRINGS = "]P_^X"  # OSC, DCS, APC, PM, SOS: end at BEL or ESC \\
 
     def __init__(self, rate: float = 8192.0, burst: float = 32768.0, max_sequence: int = 256) -> None:
         self.rate, self.burst, self.max_sequence = rate, burst, max_sequence
         self._tokens = burst
         self._stamp = time.monotonic()
-        self._length = 0  # bytes of the escape sequence being read, 0 outside one
-        self._kind = 0  # its second byte
-        self._previous = 0
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="ignore").decode
+        self._state = "text"  # text, esc (an ESC not passed yet), esc-passed, csi, skip, string
+        self._csi: list[str] = []  # the CSI sequence being read, from its ESC (when not passed yet)
+        self._length = 0  # characters of the string being passed
+        self._previous = ""
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
     def wait(self) -> float:
-        """Seconds until at least one byte may pass again."""
+        """Seconds until a character (up to 4 bytes) may pass again."""
         self._refill(time.monotonic())
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+        return 0.0 if self._tokens >= 4 else (4 - self._tokens) / self.rate
 
-    def feed(self, data: bytes, now: float | None = None) -> tuple[bytes, bytes]:
-        """(bytes to pass now, bytes held back for later); the tail of an over-long escape
-        sequence is dropped."""
+    def feed(self, data: bytes, now: float | None = None) -> tuple[bytes, memoryview]:
+        """`release(scan(data))`: for new bytes only (what it holds back goes to `release`)."""
+        return self.release(self.scan(data), now)
+
+    def release(self, data: bytes | memoryview, now: float | None = None) -> tuple[bytes, memoryview]:
+        """(bytes to pass now, the rest held back for later: a view of `data`, not a copy, as a
+        flood waits in it for many releases) of scanned `data`, by the rate; never cut inside
+        a UTF-8 character."""
         self._refill(time.monotonic() if now is None else now)
-        out = bytearray()
-        for byte in data:
-            if self._length:
+        view = memoryview(data)
+        take = min(max(0, int(self._tokens)), len(view))
+        while 0 < take < len(view) and view[take] & 0xC0 == 0x80:  # a continuation byte
+            take -= 1
+        self._tokens -= take
+        return bytes(view[:take]), view[take:]
+
+    def scan(self, data: bytes) -> bytes:
+        """What of `data` may reach the tutor (see the class), in order. Keeps its state across
+        calls: a character or a sequence split between two reads is read whole."""
+        out: list[str] = []
+        emit = out.append
+        for ch in self._decode(data):
+            state = self._state
+            if state == "text":
+                if ch == self.ESC:
+                    self._state = "esc"
+                else:
+                    emit(ch)
+            elif state in ("esc", "esc-passed"):
+                prefix = self.ESC if state == "esc" else ""
+                if ch == "[":
+                    self._csi = [prefix, ch]
+                    self._state = "csi"
+                elif ch in self.STRINGS:
+                    emit(prefix + ch)
+                    self._state, self._length, self._previous = "string", 2, ch
+                elif ch == self.ESC:  # ESC ESC: the first is a key of its own
+                    emit(prefix)
+                    self._state = "esc"
+                else:  # ESC x: alt+x, one key
+                    emit(prefix + ch)
+                    self._state = "text"
+            elif state == "csi":
+                if ch == self.ESC:  # a sequence cut short by the next one: dropped
+                    self._csi, self._state = [], "esc"
+                    continue
+                self._csi.append(ch)
+                if len(self._csi) > self.max_sequence:
+                    self._csi = []
+                    self._state = "text" if "\x40" <= ch <= "\x7e" else "skip"
+                elif "\x40" <= ch <= "\x7e":
+                    sequence = "".join(self._csi)
+                    self._csi = []
+                    self._state = "text"
+                    if sequence.endswith("[M"):  # an X10 mouse report: three characters follow
+                        self._csi, self._state = [sequence], "x10"
+                    elif readable_csi(sequence):
+                        emit(sequence)
+            elif state == "x10":
+                if ch < " ":  # not a report after all (its bytes were not UTF-8): dropped
+                    self._csi = []
+                    self._state = "esc" if ch == self.ESC else "text"
+                    if ch != self.ESC:
+                        emit(ch)
+                    continue
+                self._csi.append(ch)
+                if len(self._csi) == 4:
+                    emit("".join(self._csi))
+                    self._csi, self._state = [], "text"
+            elif state == "skip":  # an over-long CSI sequence, dropped to its final byte
+                if "\x40" <= ch <= "\x7e":
+                    self._state = "text"
+            else:  # a string: passed up to max_sequence characters, ends at BEL or ESC \\
                 self._length += 1
                 if self._length <= self.max_sequence:
-                    out.append(byte)
-                if self._ends(byte):
-                    self._length = 0
-                self._previous = byte
-                continue
-            if byte == self.ESC:
-                self._length, self._kind, self._previous = 1, 0, byte
-            out.append(byte)
-        allowed = max(0, int(self._tokens))
-        self._tokens -= min(allowed, len(out))
-        return bytes(out[:allowed]), bytes(out[allowed:])
+                    emit(ch)
+                if ch == self.BEL or (ch == "\\" and self._previous == self.ESC):
+                    self._state = "text"
+                self._previous = ch
+        if self._state == "esc":  # a lone escape key: passed now, not when the next key comes
+            emit(self.ESC)
+            self._state = "esc-passed"
+        return "".join(out).encode("utf-8")
 
-    def _ends(self, byte: int) -> bool:
-        if self._length == 2:
-            self._kind = byte
-            return byte != ord("[") and byte not in self.STRINGS  # ESC x: alt+x, one key
-        if self._kind == ord("["):
-            return 0x40 <= byte <= 0x7E  # CSI: parameters, then a final byte
-        return byte == self.BEL or (byte == ord("\\") and self._previous == self.ESC)
+
+_CSI_NUMBER = re.compile(r"\d+")
+CSI_BODY = frozenset(chr(c) for c in range(0x20, 0x40)) - {":"}
+
+
+def readable_csi(sequence: str) -> bool:
+    """Whether the tutor's input parser (Textual's) reads the CSI sequence `sequence` (ESC [
+    or [, parameters, final byte) without an error: parameters and intermediates only
+    (0x20-0x3F), no ':' (Textual reads "97;1:3u" as a number), and no number past the last
+    code point (it makes a character of the first: "1114112u" and longer raise)."""
+    body = sequence[sequence.index("[") + 1:-1]
+    return all(ch in CSI_BODY for ch in body) and all(
+        len(number) <= 7 and int(number) < 0x110000 for number in _CSI_NUMBER.findall(body))

@@ -174,12 +174,13 @@ class Session(asyncssh.SSHServerSession):
         self._last_input = time.monotonic()
         if self.member is not None:
             self.member.touch()
-        self._pass(self._held + data)
+        self._pass(bytes(self._held) + self.input.scan(data))
 
     def _pass(self, data: bytes) -> None:
-        """Send what the input filter lets through now; past the rate, stop reading the channel
-        (the SSH window then stops the client) until the filter allows more."""
-        now, self._held = self.input.feed(data)
+        """Send what the input filter lets through now of scanned `data`; past the rate, stop
+        reading the channel (the SSH window then stops the client) until the filter allows
+        more. What is held was scanned already: it goes back through `release` alone."""
+        now, self._held = self.input.release(data)
         if now and self.child is not None and not self.ended:
             self.child.write(now)
         if self._held and self._resume is None and self.chan is not None:

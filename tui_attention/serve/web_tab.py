@@ -238,7 +238,8 @@ class TabInput:
         self.service = service
         self.loop = loop
         self.filter = InputFilter()
-        self.pending = bytearray()
+        self.pending = bytearray()  # keys not scanned yet
+        self.ready: bytes | memoryview = b""  # keys scanned (InputFilter.scan), held back by the rate
         self.last_key = loop.time()
         self.dropped = 0  # bytes of keys dropped
         self._keys_waiting = asyncio.Event()
@@ -252,7 +253,7 @@ class TabInput:
         self.last_key = self.loop.time()
         if getattr(self.service, "member", None) is not None:
             self.service.member.touch()
-        if len(self.pending) + len(data) > MAX_PENDING_INPUT:
+        if len(self.pending) + len(self.ready) + len(data) > MAX_PENDING_INPUT:
             self.dropped += len(data)
             return
         self.pending += data
@@ -270,15 +271,19 @@ class TabInput:
         while True:
             await self._keys_waiting.wait()
             self._keys_waiting.clear()
-            while self.pending:
-                data = bytes(self.pending)
-                self.pending.clear()
-                now, held = self.filter.feed(data)
+            while self.pending or self.ready:
+                # Each byte is scanned once; what the rate holds back waits scanned, in `ready`.
+                if self.pending:
+                    scanned = self.filter.scan(bytes(self.pending))
+                    self.pending.clear()
+                    self.ready = bytes(self.ready) + scanned if self.ready else scanned
+                now, self.ready = self.filter.release(self.ready)
                 if now:
                     await self.service.send_bytes(now)
-                if held:
-                    self.pending[:0] = held
-                    await asyncio.sleep(max(self.filter.wait(), 0.005))
+                if self.ready:
+                    # A long backlog (a flood: keys come at a reading pace) is joined with new
+                    # keys at most 20 times a second, not 200.
+                    await asyncio.sleep(max(self.filter.wait(), 0.005 if len(self.ready) < 4096 else 0.05))
 
     async def _send_control(self) -> None:
         while True:

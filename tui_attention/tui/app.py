@@ -90,6 +90,26 @@ class AttentionApp(App[int]):
         if self.served is not None:
             self._exit_renderables[:] = [Text(self.served.report(error))]
 
+    def panic(self, *renderables) -> None:
+        """Textual ends the app on an error outside any handler (its input thread's, say) and
+        prints the renderables it is given, a traceback. A served attendee sees one line
+        instead, and the instructor's log the traceback (Served.report_text)."""
+        if self.served is None:
+            super().panic(*renderables)
+            return
+        import io
+
+        from rich.console import Console
+        from rich.traceback import Traceback
+
+        console = Console(file=io.StringIO(), width=120, color_system=None, record=True)
+        kind = "Error"
+        for renderable in renderables:
+            console.print(renderable)
+            if isinstance(renderable, Traceback) and renderable.trace.stacks:
+                kind = renderable.trace.stacks[-1].exc_type
+        super().panic(Text(self.served.report_text(console.export_text(), kind)))
+
     def action_help(self) -> None:
         from tui_attention.tui.screens.help import HelpScreen
 

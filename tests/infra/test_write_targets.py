@@ -102,6 +102,26 @@ def test_a_symlink_to_a_folder_is_refused_as_a_folder(tmp_path):
     assert (tmp_path / "link").is_symlink() and list((tmp_path / "d").iterdir()) == []
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a link of another user needs root")
+def test_another_users_link_in_a_shared_folder_is_not_followed(tmp_path):
+    # As Linux's fs.protected_symlinks refuses open(): in a sticky, world-writable folder (/tmp),
+    # a link planted by another user must not make this user's write replace their own file.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    mine = tmp_path / "bashrc"
+    mine.write_text("mine\n")
+    link = shared / "answers.csv"
+    link.symlink_to(mine)
+    os.lchown(link, 4242, 4242)
+    with pytest.raises(PermissionError, match="another user's link"):
+        write_atomic(link, "j,word\n")
+    assert mine.read_text() == "mine\n" and link.is_symlink()
+    os.lchown(link, os.geteuid(), os.getegid())  # this user's own link there is followed
+    write_atomic(link, "j,word\n")
+    assert mine.read_text() == "j,word\n"
+
+
 def test_exclusive_never_writes_through_a_link(tmp_path):
     link = tmp_path / "key"
     link.symlink_to(tmp_path / "elsewhere")

@@ -100,6 +100,8 @@ def _destination(path: Path) -> tuple[Path, int | None]:
     OSError for a link loop. Only looks (stat), never opens: a FIFO cannot block it.
     """
     linked = os.path.islink(path)
+    if linked:
+        _refuse_a_stranger_link(path)
     target = Path(os.path.realpath(path)) if linked else path
     try:
         st = os.stat(target)
@@ -123,6 +125,18 @@ def _destination(path: Path) -> tuple[Path, int | None]:
     if linked:
         what = _("it links to {target}: {what}").format(target=target, what=what)
     raise NotAFileError(errno.EINVAL, what, str(path))
+
+
+def _refuse_a_stranger_link(path: Path) -> None:
+    """Refuse to follow the symlink `path` where Linux's fs.protected_symlinks refuses `open()`:
+    in a sticky, world-writable folder (/tmp), a link owned by neither this user nor the
+    folder's owner. Another user could have planted it there to point at this user's files.
+    (os.path.realpath follows any link, whatever that setting says.)"""
+    link = os.lstat(path)
+    folder = os.stat(path.parent if str(path.parent) else ".")
+    shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
+    if shared and link.st_uid not in (os.geteuid(), folder.st_uid):
+        raise PermissionError(errno.EACCES, _("it is another user's link in a shared folder: not followed"), str(path))
 
 
 def current_umask() -> int:

@@ -117,6 +117,15 @@ def test_what_would_stop_the_tutor_never_reaches_it():
         assert f.feed(fine)[0] == fine, fine
 
 
+def test_a_bracket_typed_after_the_escape_key_is_a_bracket():
+    f = InputFilter()
+    t = f._stamp
+    assert f.feed(b"\x1b", now=t)[0] == b"\x1b"  # the escape key, alone in its read
+    assert f.feed(b"[12\r", now=t + 0.5)[0] == b"[12\r"  # typed later: no sequence to hold
+    assert f.feed(b"\x1b", now=t + 1)[0] == b"\x1b"
+    assert f.feed(b"[A", now=t + 1.01)[0] == b"[A"  # the rest of a sequence split between reads
+
+
 def test_a_long_string_is_cut_between_characters():
     f = InputFilter(max_sequence=16)
     out, _ = f.feed(b"\x1b]a" + "é".encode() * 200 + b"\x07k")

@@ -302,6 +302,7 @@ class InputFilter:
         self._csi: list[str] = []  # the CSI sequence being read, from its ESC (when not passed yet)
         self._length = 0  # characters of the string being passed
         self._previous = ""
+        self._esc_at = 0.0  # when an ESC that ended a read was passed
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
@@ -314,7 +315,7 @@ class InputFilter:
 
     def feed(self, data: bytes, now: float | None = None) -> tuple[bytes, memoryview]:
         """`release(scan(data))`: for new bytes only (what it holds back goes to `release`)."""
-        return self.release(self.scan(data), now)
+        return self.release(self.scan(data, now), now)
 
     def release(self, data: bytes | memoryview, now: float | None = None) -> tuple[bytes, memoryview]:
         """(bytes to pass now, the rest held back for later: a view of `data`, not a copy, as a
@@ -328,9 +329,14 @@ class InputFilter:
         self._tokens -= take
         return bytes(view[:take]), view[take:]
 
-    def scan(self, data: bytes) -> bytes:
+    def scan(self, data: bytes, now: float | None = None) -> bytes:
         """What of `data` may reach the tutor (see the class), in order. Keeps its state across
         calls: a character or a sequence split between two reads is read whole."""
+        now = time.monotonic() if now is None else now
+        if self._state == "esc-passed" and now - self._esc_at > ESCAPE_DELAY:
+            # The tutor took that ESC as the escape key by now (Textual waits ESCAPE_DELAY for
+            # more): a "[" typed later is a "[", not the start of a sequence to hold.
+            self._state = "text"
         out: list[str] = []
         emit = out.append
         for ch in self._decode(data):
@@ -393,10 +399,11 @@ class InputFilter:
                 self._previous = ch
         if self._state == "esc":  # a lone escape key: passed now, not when the next key comes
             emit(self.ESC)
-            self._state = "esc-passed"
+            self._state, self._esc_at = "esc-passed", now
         return "".join(out).encode("utf-8")
 
 
+ESCAPE_DELAY = 0.1  # seconds Textual's parser waits after an ESC for the rest of a sequence (ESCDELAY)
 _CSI_NUMBER = re.compile(r"\d+")
 CSI_BODY = frozenset(chr(c) for c in range(0x20, 0x40)) - {":"}
 

@@ -149,7 +149,14 @@ def test_held_keys_are_not_scanned_again():
     assert bytes(got).startswith(b"k" * 300)
 
 
-@given(st.binary(max_size=600))
+# Pieces of what terminals send, and of what breaks parsers: escapes, CSI parameters (long
+# numbers, sub-parameters), finals, mouse reports, strings, characters not ASCII, stray bytes.
+_PIECES = st.sampled_from([b"\x1b", b"[", b"]", b"P", b"O", b"<", b"?", b";", b":", b"M", b"m", b"u", b"~", b"A",
+                           b"R", b"t", b"$y", b"\x07", b"\x1b\\", b"0", b"1", b"9" * 7, b"9" * 21, b"1114112", b"-5",
+                           "é".encode(), "\U0010ffff".encode(), b"\xff", b"\xc3", b"q", b" ", b"\r"])
+
+
+@given(st.one_of(st.binary(max_size=600), st.lists(_PIECES, max_size=80).map(b"".join)))
 def test_textual_reads_whatever_passes(data):
     from textual._xterm_parser import XTermParser
 

@@ -126,6 +126,16 @@ def test_a_bracket_typed_after_the_escape_key_is_a_bracket():
     assert f.feed(b"[A", now=t + 1.01)[0] == b"[A"  # the rest of a sequence split between reads
 
 
+def test_a_string_no_terminal_ends_does_not_take_the_keys_after_it():
+    # alt+] (or alt+shift+p) is ESC ] : the start of an OSC (DCS) string, which no terminal ends.
+    for start in (b"\x1b]", b"\x1bP", b"\x1b[12"):
+        f = InputFilter()
+        t = f._stamp
+        f.feed(start, now=t)
+        out = b"".join(f.feed(b"\x1b[A", now=t + 1 + k)[0] for k in range(100))
+        assert out == b"\x1b[A" * 100, start
+
+
 def test_a_long_string_is_cut_between_characters():
     f = InputFilter(max_sequence=16)
     out, _ = f.feed(b"\x1b]a" + "é".encode() * 200 + b"\x07k")

@@ -302,7 +302,7 @@ class InputFilter:
         self._csi: list[str] = []  # the CSI sequence being read, from its ESC (when not passed yet)
         self._length = 0  # characters of the string being passed
         self._previous = ""
-        self._esc_at = 0.0  # when an ESC that ended a read was passed
+        self._last_read = 0.0  # when the last read was scanned
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
@@ -333,10 +333,14 @@ class InputFilter:
         """What of `data` may reach the tutor (see the class), in order. Keeps its state across
         calls: a character or a sequence split between two reads is read whole."""
         now = time.monotonic() if now is None else now
-        if self._state == "esc-passed" and now - self._esc_at > ESCAPE_DELAY:
-            # The tutor took that ESC as the escape key by now (Textual waits ESCAPE_DELAY for
-            # more): a "[" typed later is a "[", not the start of a sequence to hold.
-            self._state = "text"
+        if self._state != "text" and now - self._last_read > ESCAPE_DELAY:
+            # A sequence left open when its read ended, and nothing more for ESCAPE_DELAY: the
+            # tutor's parser (Textual's) has given up on it and reads on as keys, and so does
+            # this. An ESC passed alone was the escape key ("[" typed later is a "["); alt+]
+            # starts an OSC string no terminal will end, and waiting for its BEL would drop
+            # every key after the next max_sequence.
+            self._state, self._csi = "text", []
+        self._last_read = now
         out: list[str] = []
         emit = out.append
         for ch in self._decode(data):
@@ -399,7 +403,7 @@ class InputFilter:
                 self._previous = ch
         if self._state == "esc":  # a lone escape key: passed now, not when the next key comes
             emit(self.ESC)
-            self._state, self._esc_at = "esc-passed", now
+            self._state = "esc-passed"
         return "".join(out).encode("utf-8")
 
 

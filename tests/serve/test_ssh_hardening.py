@@ -102,6 +102,31 @@ async def test_many_addresses_waiting_to_log_in_drop_the_busiest_first(tmp_path)
             s.close()
 
 
+async def test_an_attendee_typing_a_password_is_not_dropped_by_many_addresses_waiting(tmp_path):
+    """One waiting connection per address, from many addresses: the oldest waiting was the
+    attendee still typing their password, and a stream of version lines dropped it. A
+    connection that has asked to log in now goes after those that have not."""
+    class Typing(asyncssh.SSHClient):
+        async def password_auth_requested(self):
+            await asyncio.sleep(2.0)  # the attendee types
+            return "pw"
+
+    async with serving(tmp_path, max_sessions=5, password="pw", max_unauthenticated=6) as server:
+        async def stream() -> list[socket.socket]:
+            held = []
+            for k in range(10, 40):  # 30 addresses, one connection each, 15 a second
+                held += await banner_only(server.port, 1, f"127.0.0.{k}")
+                await asyncio.sleep(1 / 15)
+            return held
+
+        flood = asyncio.create_task(stream())
+        conn, _client = await bounded(asyncssh.create_connection(
+            Typing, "127.0.0.1", server.port, **client_options(local_addr=(ATTACKER, 0), preferred_auth="password")), 20)
+        conn.close()
+        for s in await flood:
+            s.close()
+
+
 async def test_an_address_allowed_more_sessions_may_have_as_many_waiting_to_log_in(tmp_path, caplog):
     """A room behind one NAT address, served with --max-per-address 12: twelve attendees
     connecting at once all wait for their login (a fixed 8 dropped the four oldest)."""

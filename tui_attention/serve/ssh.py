@@ -230,15 +230,20 @@ class TutorSSHServer:
 
     def admit(self, connection: _Connection) -> None:
         """A new connection waits for login; past a cap, the oldest waiting connection of the
-        address that holds the most is dropped (never the newcomer)."""
+        address that holds the most is dropped (never the newcomer), and one that has not asked
+        to log in yet before one that has: with one connection per address (many addresses),
+        the oldest would otherwise be an attendee typing their password, dropped by a stream
+        of connections that send a version line and nothing more."""
         self.waiting[connection] = None
         mine = [c for c in self.waiting if c.source == connection.source]
         if len(mine) > self.max_unauthenticated_per_address:
             self.drop_waiting(mine[0], "too many connections waiting to log in from one address")
         if len(self.waiting) > self.max_unauthenticated:
-            counts = Counter(c.source for c in self.waiting)
+            candidates = [c for c in self.waiting if not c.authenticating and c is not connection]
+            candidates = candidates or list(self.waiting)
+            counts = Counter(c.source for c in candidates)
             busiest = max(counts, key=counts.__getitem__)
-            oldest = next(c for c in self.waiting if c.source == busiest)
+            oldest = next(c for c in candidates if c.source == busiest)
             self.drop_waiting(oldest, "too many connections waiting to log in")
 
     def drop_waiting(self, connection: _Connection, why: str) -> None:
@@ -327,6 +332,7 @@ class _Connection(asyncssh.SSHServer):
         self.source = "?"
         self.started = time.monotonic()
         self.failures = 0
+        self.authenticating = False  # the client has finished its key exchange and asked to log in
         self.counted = False  # in server.logged_in
         self.sessions: set[Session] = set()
         self.last_exit: str | None = None
@@ -372,6 +378,7 @@ class _Connection(asyncssh.SSHServer):
     # -- authentication --------------------------------------------------------
 
     def begin_auth(self, username: str) -> bool:
+        self.authenticating = True
         return self.server.auth_required
 
     def auth_completed(self) -> None:

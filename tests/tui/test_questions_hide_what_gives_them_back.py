@@ -83,3 +83,19 @@ def test_the_rules_name_the_cells():
     assert {("weights", 0, 0, c) for c in range(n)} <= hidden.cells  # the row of A of the score
     assert {("output", 0, 0, c) for c in range(page.trace().config.d_v)} <= hidden.cells  # and z₁ with it
     assert not any(key == "weights" and r != 0 for key, _h, r, _c in hidden.cells)
+
+
+async def test_a_hidden_cell_of_the_blocks_matrices_stays_hidden_whichever_head_is_shown():
+    # A matrix of the trace (LayerNorm's output) is no head's: cells_of gives its cells as head
+    # 0's, and the grid looked them up under the head shown, so with head 2 shown it showed them.
+    from tui_attention.core import Overrides
+    from tui_attention.steps.conceal import Concealed
+    from tui_attention.steps.state import TutorState
+
+    app = AttentionApp(TutorState(overrides=Overrides(heads=2)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.state.head = 1
+        app.state.concealed = Concealed(frozenset({("norm_1", 0, 0, 0)}))
+        view = await matrix_step(pilot, app, "add_norm_1")
+        norm = next(g for g in view.scene.grids if g.label.startswith("LayerNorm(X + proj)"))
+        assert norm.render_line(1).text.split("│")[-1].split()[0] == "?"  # row 1, column 1

@@ -68,6 +68,17 @@ def softmax(s: np.ndarray) -> np.ndarray:
     return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
 
 
+def softmax_denominator(row: np.ndarray) -> tuple[float, float] | None:
+    """(m, Σ_j exp(row_j - m)) for one row of logits, shape (n,): m the largest finite entry,
+    the shift `softmax` subtracts, and the sum it divides by (a -inf entry adds exp(-inf) = 0).
+    None for a row with no finite entry."""
+    finite = row[np.isfinite(row)]
+    if not finite.size:
+        return None
+    top = float(np.max(finite))
+    return top, float(np.sum(np.exp(finite - top)))
+
+
 def attend(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Z = A V, z_i = sum_j A[i, j] v_j: (n, n) @ (n, d_v) -> (n, d_v)."""
     return a @ v

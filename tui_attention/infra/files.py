@@ -55,17 +55,15 @@ def write_atomic(path: str | Path, content: Content, *, make_parents: bool = Fal
     Raises OSError when it cannot write.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
     if make_parents:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     target, kept = (path, None) if exclusive else _destination(path)
     if mode is None:
         if kept is not None:
             mode = kept
         else:
             mode = PRIVATE if exclusive or make_parents else 0o666 & ~current_umask()
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             try:
@@ -133,7 +131,7 @@ def _refuse_a_stranger_link(path: Path) -> None:
     folder's owner. Another user could have planted it there to point at this user's files.
     (os.path.realpath follows any link, whatever that setting says.)"""
     link = os.lstat(path)
-    folder = os.stat(path.parent if str(path.parent) else ".")
+    folder = os.stat(path.parent)
     shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
     if shared and link.st_uid not in (os.geteuid(), folder.st_uid):
         raise PermissionError(errno.EACCES, _("it is another user's link in a shared folder: not followed"), str(path))

@@ -31,6 +31,7 @@ import re
 
 import numpy as np
 
+from tui_attention.core.attention import softmax_denominator
 from tui_attention.core.tensors import tensor
 from tui_attention.core.trace import Trace
 from tui_attention.steps.conceal import Concealed
@@ -75,22 +76,16 @@ def _whole_rows(cells, trace: Trace) -> set[tuple[str, int, int, int]]:
     return out
 
 
-def _rows_of_weights(cells) -> set[tuple[str, int, int]]:
-    """(head, row) of every row of the scores, at any stage, or of A, that `cells` touch."""
-    return {(h, r) for key, h, r, _c in cells if key in SCORE_STAGES}
-
-
 def _softmax_of_scores(cells, trace: Trace) -> tuple[set[tuple[str, int, int, int]], list[float]]:
-    """The rows of A (weights) of the hidden scores' rows, and each such row's Σ_j exp(s_ij - max)
-    as the softmax step prints it (over the logits the softmax reads; masked words add 0)."""
+    """The rows of A of every row of the scores (at any stage) or of A that `cells` touch, and
+    each such row's Σ_j exp(s_ij - max) as the softmax step prints it."""
     out: set[tuple[str, int, int, int]] = set()
     sums: list[float] = []
-    for h, r in _rows_of_weights(cells):
+    for h, r in {(h, r) for key, h, r, _c in cells if key in SCORE_STAGES}:
         logits = tensor("logits").of(trace, h)[r]
-        finite = np.isfinite(logits)
         out |= {("weights", h, r, c) for c in range(logits.shape[0])}
-        if finite.any():
-            sums.append(float(np.sum(np.exp(logits[finite] - np.max(logits[finite])))))
+        if (parts := softmax_denominator(logits)) is not None:
+            sums.append(parts[1])
     return out, sums
 
 

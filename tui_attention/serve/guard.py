@@ -407,7 +407,9 @@ class InputFilter:
         return "".join(out).encode("utf-8")
 
 
-ESCAPE_DELAY = 0.1  # seconds Textual's parser waits after an ESC for the rest of a sequence (ESCDELAY)
+# Seconds the tutor's parser waits for the rest of a sequence: Textual's ESCAPE_DELAY at its
+# default (a served tutor's environment holds no ESCDELAY); serve imports nothing of Textual.
+ESCAPE_DELAY = 0.1
 _CSI_NUMBER = re.compile(r"\d+")
 CSI_BODY = frozenset(chr(c) for c in range(0x20, 0x40)) - {":"}
 

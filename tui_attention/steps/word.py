@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from tui_attention.core.attention import weighted_sum
+from tui_attention.core.attention import softmax_denominator, weighted_sum
 from tui_attention.core.config import Config
 from tui_attention.core.scenario import build_config
 from tui_attention.core.tensors import tensor
@@ -354,8 +354,7 @@ def _softmax(w: _Word) -> tuple:
     t, i, h = w.trace, w.i, w.h
     row = h.logits[i]
     finite = np.isfinite(row)
-    top = float(np.max(row[finite]))
-    total = float(np.sum(np.exp(row[finite] - top)))
+    top, total = softmax_denominator(row)  # the diagonal is never masked: a finite entry
     text = Sentences((
         *_softmax_signs(w, int((~finite).sum()), top),
         _("Subtracting the row's maximum first keeps exp() from overflowing and changes nothing."),

@@ -332,8 +332,8 @@ class MatrixView(OneFrame, Vertical, can_focus=False):
         values, rows, cols, heat = self._grid_values(x, head, state)
         if x.key == "attention":  # concat(Z_1..Z_h) holds every head's Z
             hidden = state.concealed.concat_mask(t.config.heads, t.config.d_v, t.n)
-        else:
-            hidden = state.concealed.mask(x.key, h, x.of(t, h).shape)
+        else:  # a matrix of the trace (the block's) is no head's: its cells are head 0's (cells_of)
+            hidden = state.concealed.mask(x.key, h if x.scope == "head" else 0, x.of(t, h).shape)
         title = grid_title(x, state, head)
         if x.key in BIAS_OF:
             hidden = None if hidden is None else np.vstack([hidden, np.zeros((1, hidden.shape[1]), bool)])

@@ -145,6 +145,8 @@ def test_number_formatting_always_signs():
     assert fmt(0.12345) == "+0.1235"
     assert fmt(-0.1, 2) == "-0.10"
     assert fmt(-math.inf) == "-inf"
+    assert fmt(-0.0) == fmt(0.0 * -0.17) == "+0.0000"  # a masked word's share of z: zero, not negative
+    assert fmt(-1e-9) == "-0.0000" and fmt(np.float64(-0.0), 2) == "+0.00"  # a tiny negative keeps its sign
     assert fmt_vector(np.array([1.0, -2.0]), 1) == "[+1.0 -2.0]"
     assert fmt_vector(np.arange(10.0), 0, limit=6) == "[+0 +1 +2 +3 … +8 +9]"
     assert sub(12) == "₁₂" and sub2(1, 2, 5) == "₁₂" and sub2(1, 12, 12) == "₁,₁₂"

@@ -296,3 +296,21 @@ def test_the_save_prompt_shows_why_a_fifo_is_refused(tmp_path):
     notices = save(TutorState(), Destination(budget=None)).submit(str(fifo))
     assert len(notices) == 1 and notices[0].severity == "error" and "named pipe" in notices[0].text
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+@pytest.mark.parametrize("ask", ["save", "export"])
+def test_the_prompt_says_as_it_is_typed_that_a_fifo_would_be_refused(tmp_path, ask):
+    """The live check names what submitting would refuse, before Enter; a plain name stays fine."""
+    from tui_attention.steps.state import TutorState
+    from tui_attention.tui import files
+
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    check = getattr(files, ask)(TutorState(), files.Destination(budget=None)).validate
+    problem = check(str(fifo))
+    assert problem is not None and "named pipe" in problem and str(fifo) in problem
+    link = tmp_path / "link.md"
+    link.symlink_to(fifo)
+    assert "named pipe" in (check(str(link)) or "")
+    assert check(str(tmp_path / "notes.md")) is None
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and leftovers(tmp_path) == []

@@ -206,9 +206,10 @@ def test_repeated_words_are_named_with_their_position():
 def test_huge_numbers_print_in_scientific_notation_and_ordinary_ones_as_before():
     assert fmt(4e24) == "+4.0000e+24" and fmt(-4e24, 2) == "-4.00e+24"
     assert fmt(999999.99994) == "+999999.9999" and fmt(999999.99996) == "+1.0000e+06"
-    for x in (0.0, -0.0, 0.12345, -3.5, 12.25, 123456.789, -999998.5):
+    for x in (0.0, 0.12345, -3.5, 12.25, 123456.789, -999998.5):
         for d in (2, 4, 8):
             assert fmt(x, d) == f"{x:+.{d}f}"
+    assert fmt(-0.0, 2) == "+0.00"  # IEEE's negative zero is no negative number (Python prints -0.00)
     assert width(4) == 7 and width(4, 123456.0) == 12 and width(4, 4e24) == 12 and width(4, 1e200) == 12
 
 

@@ -39,6 +39,22 @@ def test_a_cut_vectors_pane_counts_the_rows_of_the_matrix():
     assert notes == [f"v: rows {shown[0]}-{shown[-1]} of 5"]
 
 
+def test_under_a_causal_mask_the_output_lists_only_the_values_it_reads():
+    """z_i = Σ_{j<=i} α_ij v_j: the later words' weights are exactly 0, so their v_j are not read;
+    the pane lists v_1..v_i, as the Tokens pane marks only those words used."""
+    masked = trace(mask="causal")
+    step = word_step(masked, 1, OUTPUT)
+    assert [r.label for r in step.vectors if r.label.startswith("v")] == ["v₁", "v₂"]
+    assert step.vector_notes == ("v: rows 1-2 of 5; the later words are masked (weight 0)",)
+    assert step.used_words == {0}
+    last = word_step(masked, 4, OUTPUT)  # the last word sees them all: nothing is masked for it
+    assert [r.label for r in last.vectors if r.label.startswith("v")] == [f"v{s}" for s in "₁₂₃₄₅"]
+    assert last.vector_notes == ()
+    assert [r.label for r in word_step(NOTEBOOK, 1, OUTPUT).vectors if r.label.startswith("v")] == \
+        [f"v{s}" for s in "₁₂₃₄₅"]
+    long = word_step(trace(sentence=" ".join(f"w{i}" for i in range(40)), mask="causal"), 20, OUTPUT)
+    assert [r.row for r in long.vectors if r.label.startswith("v")] == list(range(10, 21))
+
 # --- #37: a tensor both read and written is shown once ------------------------------------------
 
 SCALE, MASK = 5, 6

@@ -131,6 +131,24 @@ async def test_tasks_reset_and_the_causal_mask():
         assert "learn first · step 0" in status(app)
 
 
+async def test_the_task_keys_announce_each_task_in_a_notice_and_keep_running():
+    """1, 2 and 3 reset to a task and say what it asks, in a toast (drawn: notifications on)."""
+    from textual.widgets._toast import Toast
+
+    from tui_attention.steps.learning import TASK_PATTERNS
+
+    app = AttentionApp()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_learn(pilot, app)
+        for key, task in (("2", "previous"), ("3", "first"), ("1", "reverse")):
+            await pilot.press(key)
+            await pilot.pause()
+            await pilot.pause()
+            assert app.is_running and app.return_code is None and screen.session.task == task
+            toasts = " ".join(str(t.render()) for t in app.screen.query(Toast))
+            assert TASK_PATTERNS[task].split(": ")[1].split(" (")[0] in toasts, toasts
+
+
 async def test_the_gradient_equations_show_the_cores_backward_pass():
     app = AttentionApp()
     async with app.run_test(size=SIZE) as pilot:

@@ -50,7 +50,8 @@ async def test_random_keys(size, seed, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # saves and exports typed by chance land here
     keys = storm(seed + size[0])
     app = AttentionApp()
-    async with app.run_test(size=size) as pilot:
+    # With notifications drawn, as a terminal draws them (run_test leaves them out by default).
+    async with app.run_test(size=size, notifications=True) as pilot:
         for start in range(0, len(keys), 20):
             await pilot.press(*keys[start:start + 20])
             consistent(app)

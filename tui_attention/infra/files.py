@@ -89,6 +89,22 @@ def write_atomic(path: str | Path, content: Content, *, make_parents: bool = Fal
     return path
 
 
+def write_problem(path: str | Path) -> str | None:
+    """Why `write_atomic(path)` would refuse what is at `path` now (a FIFO, a device, a socket,
+    another user's link in a shared folder, a link into a missing folder), in one line; None
+    when it would write (a folder is the caller's to name). Only looks (stat), as a prompt's
+    check runs on every key typed."""
+    try:
+        _destination(Path(path))
+    except IsADirectoryError:
+        return None
+    except (NotAFileError, PermissionError, FileNotFoundError) as exc:
+        return exc.strerror
+    except (OSError, ValueError):  # a link loop, a name too long, a NUL: write_atomic says so on submit
+        return None
+    return None
+
+
 def _destination(path: Path) -> tuple[Path, int | None]:
     """The file to write for `path` (through a symlink, the file it points to) and the
     permission bits of the file there now (None if there is none).

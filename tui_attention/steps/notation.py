@@ -22,8 +22,11 @@ FIXED_LIMIT = 10**6  # from here on fixed notation would print float noise (+399
 
 
 def fmt(value: float, decimals: int = DEFAULT_DECIMALS) -> str:
-    """+0.1234 / -0.1234 / -inf / +inf / nan; +4.0000e+24 once |value| (as printed) reaches 10**6."""
-    value = float(value)
+    """+0.1234 / -0.1234 / -inf / +inf / nan; +4.0000e+24 once |value| (as printed) reaches 10**6.
+
+    Zero is +0.0000 whatever its IEEE sign: 0 × (-0.17), a masked word's share of z, is no
+    negative number. A tiny negative value keeps its sign (-0.0000)."""
+    value = float(value) + 0.0  # -0.0 + 0.0 == +0.0; nothing else changes
     if math.isinf(value):
         return "-inf" if value < 0 else "+inf"
     if math.isnan(value):

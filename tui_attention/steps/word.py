@@ -441,11 +441,12 @@ _USES_ONLY_EARLIER_WORDS_WHEN_CAUSAL = ("softmax", "output")
 
 
 def _vectors(trace: Trace, i: int, head: int, reads: tuple[Cell, ...],
-             writes: tuple[Cell, ...]) -> tuple[tuple[VectorRow, ...], tuple[str, ...]]:
+             writes: tuple[Cell, ...], seen: int) -> tuple[tuple[VectorRow, ...], tuple[str, ...]]:
     """The rows a step reads and writes, per token; a whole matrix shows the rows around word i.
 
     A whole-matrix read next to a whole-matrix write (x_j -> k_j) would double the rows: only
-    the result is shown.
+    the result is shown. A whole-matrix read takes rows 0..seen-1 only: under a causal mask the
+    output reads v_j for j <= i, the later words' weights being exactly 0.
     """
     rows: list[VectorRow] = []
     notes: list[str] = []
@@ -457,7 +458,8 @@ def _vectors(trace: Trace, i: int, head: int, reads: tuple[Cell, ...],
             if t.rows != "token" or (role == "read" and (cell in both or cell.row is None and whole_write)):
                 continue
             m = t.of(trace, head)
-            shown = [cell.row] if cell.row is not None else list(rows_around(trace.n, i))
+            rows_read = seen if role == "read" else trace.n
+            shown = [cell.row] if cell.row is not None else list(rows_around(rows_read, i))
             for r in shown:
                 kind = "read-query" if role == "read" and cell.row is None and r == i else role
                 kind = "read-written" if cell in both else kind
@@ -467,7 +469,11 @@ def _vectors(trace: Trace, i: int, head: int, reads: tuple[Cell, ...],
                 notes.append(_("{symbol}: read · written, unchanged").format(
                     symbol=f"{t.row_symbol}{sub(cell.row + 1) if cell.row is not None else ''}"
                            f"{score_suffix(cell.matrix, trace.config)}"))
-            if cell.row is None and len(shown) < trace.n:
+            if cell.row is None and rows_read < trace.n:
+                notes.append(_("{symbol}: rows {first}-{last} of {n}; the later words are masked "
+                               "(weight 0)").format(symbol=t.row_symbol, first=shown[0] + 1,
+                                                    last=shown[-1] + 1, n=trace.n))
+            elif cell.row is None and len(shown) < trace.n:
                 notes.append(_("{symbol}: rows {first}-{last} of {n}").format(
                     symbol=t.row_symbol, first=shown[0] + 1, last=shown[-1] + 1, n=trace.n))
     return tuple(rows), tuple(notes)
@@ -481,7 +487,7 @@ def word_step(trace: Trace, i: int, index: int, head: int = 0, decimals: int = D
     title, text, formula, reads, writes, *result = WORD_BUILDERS[index](_Word(trace, i, head, decimals))
     last = i if trace.config.mask == "causal" and kind in _USES_ONLY_EARLIER_WORDS_WHEN_CAUSAL else trace.n - 1
     used = frozenset(j for j in range(last + 1) if j != i) if kind in _USES_EVERY_WORD else frozenset()
-    vectors, notes = _vectors(trace, i, head, reads, writes)
+    vectors, notes = _vectors(trace, i, head, reads, writes, last + 1)
     return Step(kind, "walkthrough", index, len(WORD_BUILDERS), title, text, formula, reads, writes,
                 word=i, head=head, result=result[0] if result else (),
                 weight_sum=float(trace.heads[head].weights[i].sum()), used_words=used,

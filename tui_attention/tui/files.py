@@ -23,7 +23,7 @@ from tui_attention.core.scenario import dumps_scenario
 from tui_attention.core.tensors import trace_tensors
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import _
-from tui_attention.infra.files import write_atomic
+from tui_attention.infra.files import write_atomic, write_problem
 from tui_attention.infra.served import disk_budget
 from tui_attention.infra.typed_paths import BLOCK, PathRefused, disk_usage, exists, is_dir, is_file, typed_path
 from tui_attention.lessons.controller import Notice
@@ -63,6 +63,8 @@ def file_problem(path: Path, shown: str) -> str | None:
         return _("{path} is a folder").format(path=shown)
     if not is_dir(path.parent):
         return _("folder {folder} does not exist").format(folder=path.parent)
+    if (why := write_problem(path)) is not None:  # what submitting would refuse, said as it is typed
+        return _("cannot write {path}: {why}").format(path=shown, why=why)
     return None
 
 

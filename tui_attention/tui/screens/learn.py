@@ -221,7 +221,7 @@ class LearnScreen(Screen[Path | None]):
         self.playing = False
         self.session.reset(task)
         self.show()
-        self.notify(plain(self.session.pattern()), title=_("Task: {task}").format(task=task), timeout=5,
+        self.notify(self.session.pattern(), title=_("Task: {task}").format(task=task), timeout=5,
                     markup=False)
 
     def action_stage(self, delta: int) -> None:

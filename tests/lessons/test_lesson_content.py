@@ -25,7 +25,7 @@ import numpy as np
 
 from tui_attention.core.tensors import tensor
 from tui_attention.lessons import check_answer, evaluate, load_lessons, render_page, render_text
-from tui_attention.lessons.giveaways import concealed
+from tui_attention.lessons.giveaways import AFTER_ATTENTION, concealed
 from tui_attention.lessons.refs import TENSOR_NAMES, _placeholders, cells_of, parse_ref
 from tui_attention.steps import matrix_steps
 from tui_attention.steps.conceal import Concealed
@@ -116,9 +116,10 @@ def test_head_2_scores_stay_visible_while_its_weights_are_hidden():
     lesson = next(l for l in LESSONS if "heads" in l.title.lower())
     page = next(p for p in lesson.pages if p.question and p.question.token_choices and p.head == 2)
     hidden = concealed(page.question, page.trace(), page.head_index)
-    # The weights and what follows from them (z = A V); none of the scores the question is read from.
-    assert {key for key, *_ in hidden.cells} == {"weights", "output"}
-    assert {h for _, h, *_ in hidden.cells} == {1}
+    # The weights and what follows from them (z = A V, and the block's rows of that word, which
+    # are no head's); none of the scores the question is read from.
+    assert {key for key, *_ in hidden.cells} == {"weights", "output", *AFTER_ATTENTION}
+    assert {h for key, h, *_ in hidden.cells if key not in AFTER_ATTENTION} == {1}
 
 
 # --------------------------------------------------------------------------- pages show what they talk about

@@ -44,7 +44,8 @@ def giveaways(page) -> tuple[Concealed, list[str]]:
     if q.token_choices:
         right = int(evaluate(q.answer, trace)) - 1
         cells = concealed(q, trace, page.head_index).cells
-        values = tuple(float(tensor(key).of(trace, h)[r, c]) for key, h, r, c in cells if c == right)
+        values = tuple(float(tensor(key).of(trace, h)[r, c]) for key, h, r, c in cells
+                       if c == right and tensor(key).cols == "token")  # a column that is a word
         return Concealed(values=values), []
     shown = render_page(page, trace).question
     right = next(c for c, choice in zip(shown.choices, q.choices) if choice.correct)

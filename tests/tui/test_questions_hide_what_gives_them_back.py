@@ -99,3 +99,38 @@ async def test_a_hidden_cell_of_the_blocks_matrices_stays_hidden_whichever_head_
         view = await matrix_step(pilot, app, "add_norm_1")
         norm = next(g for g in view.scene.grids if g.label.startswith("LayerNorm(X + proj)"))
         assert norm.render_line(1).text.split("│")[-1].split()[0] == "?"  # row 1, column 1
+
+
+BLOCK_AFTER_ATTENTION = ("projection", "residual_1", "norm_1", "ffn_hidden", "ffn_activation", "ffn_output",
+                         "residual_2", "norm_2")
+
+
+async def test_a_hidden_z_hides_that_words_rows_of_the_block_after_attention():
+    # proj_i = concat_i W_o: with W_o and the rest of concat_i on screen, one division gave a
+    # hidden z_i cell back (lesson 6's z₁[1]); under the mask, lesson 9's α₂₁ came back the same
+    # way through z₂. The block's later rows of that word are computed from it alone.
+    from tui_attention.core.tensors import tensor
+    from tui_attention.tui.screens.matrix import grid_title
+
+    for number, answer, row in ((6, "Z[1,1]", 0), (9, "A[2,1]", 1)):
+        app = AttentionApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_question(pilot, app, number, answer)
+            block = app.lesson.trace.block
+            titles = {grid_title(tensor(key), app.state, None): key for key in BLOCK_AFTER_ATTENTION}
+            seen = set()
+            for kind in ("w_o", "add_norm_1", "ffn", "add_norm_2"):
+                view = await matrix_step(pilot, app, kind)
+                for grid in view.scene.grids:
+                    key = next((k for title, k in titles.items() if grid.label.startswith(title)), None)
+                    if key is not None:
+                        seen.add(key)
+                        assert set(grid.render_line(1 + row).text.split("│")[-1].split()) == {"?"}, (kind, key)
+                text = "\n".join(on_screen_text(app))
+                for key in BLOCK_AFTER_ATTENTION:  # nor in a line of text, where a number is that row's alone
+                    values = getattr(block, key)
+                    for c, value in enumerate(values[row]):
+                        others = {f"{v:+.4f}" for r, v in enumerate(values[:, c]) if r != row}
+                        if f"{value:+.4f}" not in others and round(value, 4) != 0:  # ReLU's zeros say nothing
+                            assert f"{value:+.4f}" not in text, (number, kind, key)
+            assert {"projection", "norm_1", "norm_2"} <= seen

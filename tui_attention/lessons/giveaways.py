@@ -19,6 +19,10 @@ Four rules widen what is hidden, whoever named the cells:
     a row of A is hidden with its output z_i = Σ_j α_ij v_j: with the values on screen, z_i
         gives the weights back wherever the words a row sees are few (z₂ = α₂₁ v₁ + (1 - α₂₁) v₂
         under a causal mask);
+    a row of Z is hidden with that word's rows of the block after attention (concat W_o,
+        X + proj, the layer norms, the feed-forward's): proj_i = concat_i W_o, with W_o and
+        the rest of concat_i on screen, gives a hidden z_i cell back by one division, and
+        each later row is computed from that word's row alone;
     a score passed on unchanged to a later stage (no scaling, no mask): hidden there too.
 
 The panes draw hidden cells as "?" and no text prints a hidden value or states a hidden fact
@@ -95,6 +99,21 @@ def _outputs_of_weights(cells, trace: Trace) -> set[tuple[str, int, int, int]]:
     return {("output", h, r, c) for key, h, r, _c in cells if key == "weights" for c in range(d_v)}
 
 
+# The block's tensors with one row per word, each computed from that word's row of concat(Z).
+AFTER_ATTENTION = ("projection", "residual_1", "norm_1", "ffn_hidden", "ffn_activation", "ffn_output",
+                   "residual_2", "norm_2")
+
+
+def _block_rows_of_outputs(cells, trace: Trace) -> set[tuple[str, int, int, int]]:
+    """Every cell of the block's rows i after attention, for each hidden row i of Z (any head);
+    recorded as head 0's, as `cells_of` records a tensor of the whole trace."""
+    rows = {r for key, _h, r, _c in cells if key == "output"}
+    if not rows:
+        return set()
+    return {(key, 0, r, c) for key in AFTER_ATTENTION for r in rows
+            for c in range(tensor(key).of(trace).shape[1])}
+
+
 def _facts(node, argument: str, trace: Trace, head: int) -> frozenset:
     """("argmax", head, row) for argmax/argmin of rows of the scores or weights: no sentence
     may name the word a row scores highest while the question asks which it is."""
@@ -138,7 +157,11 @@ def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
     cells |= _whole_rows(cells, trace)
     cells |= _same_number_elsewhere(cells, trace)
     cells |= _outputs_of_weights(cells, trace)
+    cells |= _block_rows_of_outputs(cells, trace)
     values += sums
     for key, h, r, c in cells:
-        values.append(float(tensor(key).of(trace, h)[r, c]))
+        # The block's rows are held back by their cells (their lines are `Said`): their numbers,
+        # ReLU's zeros among them, must not blank the same numbers printed anywhere else.
+        if key not in AFTER_ATTENTION:
+            values.append(float(tensor(key).of(trace, h)[r, c]))
     return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)), facts)

@@ -128,6 +128,11 @@ def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, 
                         "placed side by side: n x heads·d_v = {shape}.").format(shape=_shape(trace.attention)),
                       (f"concat[{r}] = {fmt_vector(trace.attention[i], d)}",), (Cell("output"),),
                       (Cell("attention"),)))
+    def row_line(key: str, name: str, values: np.ndarray) -> Said:
+        # Row i of a matrix of the block: held back whole while a question hides a cell of it
+        # (the block's matrices are no head's: their cells are recorded as head 0's).
+        return Said(f"{name} = {fmt_vector(values[i], d)}", cells={(key, 0, i, None)}, instead=f"{name} = ?")
+
     def block_entries() -> list[tuple]:
         b = trace.block
         return [
@@ -135,23 +140,23 @@ def matrix_steps(trace: Trace, head: int = 0, decimals: int = DEFAULT_DECIMALS, 
                                                                      shape=_shape(b.projection)),
          _("W_o ({shape}) maps the concatenated head outputs back to d_model = {d_model}, so the "
            "result can be added to X.").format(shape=_shape(b.W_o), d_model=c.d_model),
-         (f"proj[{r}] = {fmt_vector(b.projection[i], d)}",), (Cell("attention"), Cell("W_o")), (Cell("projection"),)),
+         (row_line("projection", f"proj[{r}]", b.projection),), (Cell("attention"), Cell("W_o")), (Cell("projection"),)),
         ("add_norm_1", _("Residual and layer norm: {formula}").format(formula="LayerNorm(X + proj)"),
          " ".join((_("The residual connection adds the input back, so the block learns a change to X."),
                    _layer_norm(c))),
-         (f"X[{r}] + proj[{r}] = {fmt_vector(b.residual_1[i], d)}", f"norm1[{r}] = {fmt_vector(b.norm_1[i], d)}"),
+         (row_line("residual_1", f"X[{r}] + proj[{r}]", b.residual_1), row_line("norm_1", f"norm1[{r}]", b.norm_1)),
          (Cell("X"), Cell("projection")), (Cell("norm_1"),)),
         ("ffn", _("Feed-forward: {formula}  (d_ff = {d_ff})").format(formula="ReLU(y W_1 + b_1) W_2 + b_2",
                                                                      d_ff=c.d_ff),
          _("The same two-layer network is applied to each position separately: widen to d_ff = {d_ff}, "
            "ReLU, and back to d_model = {d_model}.").format(d_ff=c.d_ff, d_model=c.d_model),
-         (f"hidden[{r}] = {fmt_vector(b.ffn_hidden[i], d)}", f"ReLU = {fmt_vector(b.ffn_activation[i], d)}",
-          f"ffn[{r}] = {fmt_vector(b.ffn_output[i], d)}"),
+         (row_line("ffn_hidden", f"hidden[{r}]", b.ffn_hidden), row_line("ffn_activation", "ReLU", b.ffn_activation),
+          row_line("ffn_output", f"ffn[{r}]", b.ffn_output)),
          (Cell("norm_1"), Cell("W_1"), Cell("b_1"), Cell("W_2"), Cell("b_2")), (Cell("ffn_output"),)),
         ("add_norm_2", _("Residual and layer norm: the block's output"),
          " ".join((_("Add the feed-forward output to its input and normalise again."), _layer_norm(c),
                    _("This is the encoder block's output, one d_model vector per word, ready for the next block."))),
-         (f"out[{r}] = {fmt_vector(b.norm_2[i], d)}",), (Cell("norm_1"), Cell("ffn_output")), (Cell("norm_2"),)),
+         (row_line("norm_2", f"out[{r}]", b.norm_2),), (Cell("norm_1"), Cell("ffn_output")), (Cell("norm_2"),)),
         ]
     z_loop = weighted_sum(h.weights[word], h.V)
     gap = float(np.max(np.abs(h.output[word] - z_loop)))

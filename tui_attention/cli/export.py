@@ -9,7 +9,7 @@ from pathlib import Path
 from tui_attention.export import FORMATS, SUFFIXES
 from tui_attention.i18n import _, ngettext
 
-from .options import UsageError, config_from_args
+from .options import UsageError, check_output, config_from_args
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         if fmt_ is None:
             raise UsageError(_("tui-attention export: give --format {choices} (cannot tell it from {out!r})").format(
                 choices="{" + ",".join(FORMATS) + "}", out=out))
+    if out != "-":
+        check_output(out, "tui-attention export")
     trace = compute(config_from_args(args))
     if out == "-":
         if fmt_ not in ("md", "py"):

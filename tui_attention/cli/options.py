@@ -25,6 +25,20 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def check_output(out: str, command: str) -> Path:
+    """The path a subcommand is to write, or UsageError (one line) before any work is done: a
+    name with control characters (the prompts refuse them too), or a FIFO, a device, a socket
+    or a stranger's link where it points (what writing would refuse after the work)."""
+    from tui_attention.infra.files import write_problem
+    from tui_attention.infra.typed_paths import has_control
+
+    if has_control(out):
+        raise UsageError(_("{command}: {out!r}: a name cannot hold control characters").format(command=command, out=out))
+    if (why := write_problem(out)) is not None:
+        raise UsageError(_("{command}: cannot write {out}: {why}").format(command=command, out=out, why=why))
+    return Path(out)
+
+
 def whole_number(text: str) -> int:
     try:
         return int(text)

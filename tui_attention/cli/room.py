@@ -26,7 +26,7 @@ from tui_attention.serve.control import (ControlError, RoomServer, default_answe
                                          request)
 from tui_attention.serve.room import Room
 
-from .options import UsageError
+from .options import UsageError, check_output
 
 
 def _positive(text: str) -> int:
@@ -217,6 +217,8 @@ def fetch_answers(path: Path) -> list[dict]:
 
 
 def cmd_answers(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        check_output(args.output, "tui-attention serve answers")
     text = answers_csv(fetch_answers(one_server(args.server)))
     if args.output is None:
         sys.stdout.write(text)

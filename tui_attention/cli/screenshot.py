@@ -9,7 +9,9 @@ from pathlib import Path
 
 from tui_attention.i18n import _
 
-from .options import UsageError, tutor_options
+from tui_attention.infra.files import write_atomic
+
+from .options import UsageError, check_output, tutor_options
 from .run import make_app
 
 QUIT_KEYS = {"q", "ctrl+q", "ctrl+c"}
@@ -45,8 +47,12 @@ async def _screenshot(app, size: tuple[int, int], keys: list[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    if out.suffix.lower() != ".svg":  # notes.md would be replaced by a picture
+        raise UsageError(_("tui-attention screenshot: {out!r} must end in .svg (the picture is SVG)").format(
+            out=args.out))
     if out.parent and not out.parent.exists():
         raise UsageError(_("tui-attention: {folder}: no such directory").format(folder=out.parent))
+    check_output(args.out, "tui-attention screenshot")
     from tui_attention.tui.bindings import is_key_name
 
     keys = split_keys(args.press)
@@ -57,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     app = make_app(args)
     svg = asyncio.run(_screenshot(app, args.size, keys))
     try:
-        out.write_text(svg, encoding="utf-8")
+        write_atomic(out, svg)
     except OSError as exc:
         raise UsageError(_("tui-attention: {path}: cannot write ({why})").format(path=out, why=exc.strerror)) from None
     return 0

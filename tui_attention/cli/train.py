@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tui_attention.i18n import _
 
-from .options import UsageError, config_from_args, number, whole_number
+from .options import UsageError, check_output, config_from_args, number, whole_number
 
 
 def _check_out(out: str) -> Path:
@@ -33,7 +33,7 @@ def _check_out(out: str) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(_("tui-attention train: folder {folder} does not exist").format(folder=folder))
-    return path
+    return check_output(out, "tui-attention train")  # before training, not after it
 
 
 def _reports(steps: int, every: int | None, lines: int) -> set[int]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tui_attention.i18n import _
+from tui_attention.infra.files import TooLargeError, read_regular
 
 from .config import NOTEBOOK_DEFAULTS, TRAINING_KEYS, WEIGHT_NAMES, Config, ConfigError
 
@@ -99,11 +100,11 @@ def read_scenario_dict(path: str | Path) -> dict[str, Any]:
     """Parse a scenario file; every failure is a ConfigError naming the file."""
     path = Path(path)
     try:
-        if path.is_dir():
-            raise ConfigError(_("{path}: is a directory, not a scenario file").format(path=path))
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ConfigError(_("{path}: larger than {limit} MiB").format(path=path, limit=MAX_FILE_BYTES // 2**20))
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_FILE_BYTES)  # a FIFO or /dev/zero is refused, never read
+    except IsADirectoryError:
+        raise ConfigError(_("{path}: is a directory, not a scenario file").format(path=path)) from None
+    except TooLargeError:
+        raise ConfigError(_("{path}: larger than {limit} MiB").format(path=path, limit=MAX_FILE_BYTES // 2**20)) from None
     except FileNotFoundError:
         raise ConfigError(_("{path}: no such file").format(path=path)) from None
     except PermissionError:
@@ -111,7 +112,7 @@ def read_scenario_dict(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(_("{path}: cannot read ({why})").format(path=path, why=exc.strerror or exc)) from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8-sig"))  # a byte order mark, as some editors save, is no TOML
     except UnicodeDecodeError as exc:
         raise ConfigError(_("{path}: not UTF-8 text (byte {byte})").format(path=path, byte=exc.start)) from None
     except tomllib.TOMLDecodeError as exc:

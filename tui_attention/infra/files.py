@@ -1,4 +1,5 @@
-"""Atomic file writes: a temporary file in the same folder, flushed to disk, then renamed.
+"""Atomic file writes: a temporary file in the same folder, flushed to disk, then renamed;
+and bounded reads of the files the app is given to read (scenarios, the keymap, progress).
 
 A reader never sees a half-written file, and a failed write leaves the old
 file as it was and no temporary file behind.
@@ -12,6 +13,10 @@ The app's own files stay this user's alone (0600) when new: a secret made once (
 the SSH host key) and what it keeps in folders it makes itself (make_parents, 0700: progress,
 trained scenarios, the room's answer tables). A name the user gives (exports, saves) gets
 what `open` would give it.
+
+`read_regular` reads a regular file and nothing else, and at most a bound: a FIFO is opened
+without waiting for a writer and refused, as are devices (/dev/zero would never end), sockets
+and folders, each with one line.
 """
 
 from __future__ import annotations
@@ -32,6 +37,46 @@ PRIVATE = 0o600  # a secret's mode: this user's alone
 
 class NotAFileError(OSError):
     """The path names something that is not a file (a FIFO, a device, a socket); strerror is one line."""
+
+
+class TooLargeError(OSError):
+    """The file holds more bytes than the reader takes; strerror is one line."""
+
+
+def _not_a_file(mode: int) -> str:
+    """Why a file of st_mode `mode`, not a regular file nor a folder, is refused (one line)."""
+    if stat.S_ISFIFO(mode):
+        return _("it is a named pipe (FIFO), not a file")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return _("it is a device, not a file")
+    if stat.S_ISSOCK(mode):
+        return _("it is a socket, not a file")
+    return _("it is not a regular file")
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """The bytes of the regular file at `path` (links followed), if it holds at most `limit`.
+
+    Raises FileNotFoundError, PermissionError, IsADirectoryError, NotAFileError (a FIFO, a
+    device, a socket: opened without blocking and refused before any read), TooLargeError
+    (more than `limit` bytes, counted as read: /proc files say size 0), or OSError.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise NotAFileError(errno.EINVAL, _not_a_file(mode), str(path))
+        chunks, size = [], 0
+        while size <= limit and (chunk := os.read(fd, min(limit + 1 - size, 1 << 20))):
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise TooLargeError(errno.EFBIG, _("larger than {limit} MiB").format(limit=f"{limit / 2**20:g}"), str(path))
+    return b"".join(chunks)
 
 
 def write_atomic(path: str | Path, content: Content, *, make_parents: bool = False,
@@ -63,7 +108,9 @@ def write_atomic(path: str | Path, content: Content, *, make_parents: bool = Fal
             mode = kept
         else:
             mode = PRIVATE if exclusive or make_parents else 0o666 & ~current_umask()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    # ".NAME.XXXXXXXX.tmp" beside the file; a name near the 255-byte limit is cut to fit.
+    short = target.name.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "ignore")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{short}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             try:
@@ -128,14 +175,7 @@ def _destination(path: Path) -> tuple[Path, int | None]:
         return target, stat.S_IMODE(st.st_mode) & 0o777
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    if stat.S_ISFIFO(st.st_mode):
-        what = _("it is a named pipe (FIFO), not a file")
-    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-        what = _("it is a device, not a file")
-    elif stat.S_ISSOCK(st.st_mode):
-        what = _("it is a socket, not a file")
-    else:
-        what = _("it is not a regular file")
+    what = _not_a_file(st.st_mode)
     if linked:
         what = _("it links to {target}: {what}").format(target=target, what=what)
     raise NotAFileError(errno.EINVAL, what, str(path))

@@ -25,7 +25,8 @@ class PathRefused(ValueError):
     """A typed path that cannot be used; str() is one line for the prompt."""
 
 
-def _has_control(text: str) -> bool:
+def has_control(text: str) -> bool:
+    """Whether `text` holds a control or format character (a name a terminal would not show as typed)."""
     return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
 
 
@@ -41,7 +42,7 @@ def typed_path(text: str, root: Path | None = None) -> Path:
     if len(name) > MAX_PATH_CHARS or any(len(part.encode("utf-8", "surrogateescape")) > 255
                                          for part in name.split(os.sep)):
         raise PathRefused(_("that name is too long"))
-    if _has_control(name):
+    if has_control(name):
         raise PathRefused(_("a name cannot hold control characters"))
     if root is not None:
         return _inside(name, root)

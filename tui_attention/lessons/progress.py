@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_attention.i18n import _
-from tui_attention.infra.files import write_atomic
+from tui_attention.infra.files import TooLargeError, read_regular, write_atomic
 from tui_attention.infra.paths import state_dir
 
 __all__ = ["QuestionScore", "Progress", "progress_path", "load_progress", "save_progress", "save_changed",
@@ -197,13 +197,11 @@ def load_progress(path: str | Path | None = None) -> Progress:
     path = Path(path) if path is not None else progress_path()
     fresh = Progress(path=path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise _Corrupt(_("larger than {limit} MiB").format(limit=MAX_FILE_BYTES // 2**20))
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_FILE_BYTES)  # a FIFO or a device is refused, never waited on
     except FileNotFoundError:
         return fresh
-    except _Corrupt as exc:
-        return _corrupt(path, str(exc))
+    except TooLargeError:
+        return _corrupt(path, _("larger than {limit} MiB").format(limit=MAX_FILE_BYTES // 2**20))
     except OSError as exc:
         fresh.notice = _("Could not read your progress ({path}: {why}); starting fresh for this session.").format(
             path=path, why=exc.strerror or exc)

@@ -15,6 +15,7 @@ from pathlib import Path
 from textual.keys import _normalize_key_list
 
 from tui_attention.i18n import _
+from tui_attention.infra.files import read_regular
 from tui_attention.infra.paths import config_dir
 from tui_attention.tui.bindings import is_key_name
 
@@ -37,6 +38,9 @@ def clash(defaults: dict[str, str], keymap: dict[str, str]) -> tuple[str, str, s
     return None
 
 
+MAX_KEYMAP_BYTES = 1 << 20  # a keymap names a few dozen bindings
+
+
 def load_keymap(defaults: dict[str, str], path: Path | None = None) -> tuple[dict[str, str], str | None]:
     """(binding id -> comma-separated keys, notice or None). Missing file: ({}, None).
 
@@ -45,10 +49,12 @@ def load_keymap(defaults: dict[str, str], path: Path | None = None) -> tuple[dic
     known_ids = set(defaults)
     path = path or keymap_path()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_regular(path, MAX_KEYMAP_BYTES).decode("utf-8-sig"))
     except FileNotFoundError:
         return {}, None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:  # a folder, a FIFO (never waited on), a device, too large, unreadable
+        return {}, _("{path}: ignored, cannot read it ({why})").format(path=path, why=exc.strerror or exc)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return {}, _("{path}: ignored, cannot read it ({why})").format(path=path, why=exc)
     keymap: dict[str, str] = {}
     for binding_id, keys in data.items():

@@ -365,6 +365,29 @@ async def test_editing_a_weight_changes_attention_in_both_views():
         assert fmt(app.state.trace.heads[0].Q[0, 0]) in panes(app)["narration"]
 
 
+async def test_0_asks_before_it_throws_edited_cells_away():
+    from tui_attention.tui.screens.lessons import ConfirmScreen
+
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.state.edit_cell("W_q", 0, 0, 2.5)
+        app.tutor.refresh_view()
+        await pilot.press("0")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "1 edited cell" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.state.edited and app.state.config.weights["w_q"][0, 0] == 2.5  # kept
+        await pilot.press("0")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert not app.state.edited and app.state.source() == "notebook"
+        await pilot.press("0")  # nothing edited: no question
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+
+
 async def test_head_keys_cycle_the_head_shown_and_lay_heads_side_by_side():
 
     app = AttentionApp(TutorState(overrides=Overrides(heads=2)))

@@ -46,7 +46,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = plain(_("Help: every key (escape, ? or q closes)"))
+            scroll.border_title = plain(_("Help: every key (escape, ?, q or ctrl+g closes)"))
             yield Static(key_table(every_key(), self.app), id="help-keys")
             # The learn view (T) is a screen of its own: its keys are not the tutor's, so listed apart.
             yield Static(Text(_("In the learn view (T):"), style="bold"), id="help-learn-title")

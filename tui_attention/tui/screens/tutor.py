@@ -257,8 +257,22 @@ class TutorScreen(Screen):
             self.state.overrides = Overrides()
             self.state.set_config(build_config(None))
 
-        self._change(back)
-        self._announce(_("Back to the notebook's scenario."))
+        def go(yes: bool = True) -> None:
+            if yes:
+                self._change(back)
+                self._announce(_("Back to the notebook's scenario."))
+
+        if not self.state.edited:
+            go()
+            return
+        # Edited cells exist nowhere else until saved (ctrl+s): ask before they go.
+        from tui_attention.tui.screens.lessons import ConfirmScreen
+
+        count = len(self.state.edited)
+        self.app.push_screen(ConfirmScreen(ngettext(
+            "Go back to the notebook's scenario? Your {count} edited cell will be lost (ctrl+s saves it).",
+            "Go back to the notebook's scenario? Your {count} edited cells will be lost (ctrl+s saves them).",
+            count).format(count=count)), go)
 
     def action_back(self) -> None:
         """escape: a focused matrix grid lets go of the keys; else an open lesson is left

@@ -142,7 +142,7 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
     out += [
         ("d_q", "dQ = dS K",
          _("Each query q_i moves toward the keys whose scores should rise (dS < 0 lowers the loss as the "
-           "score rises) and away from the others."),
+           "score rises) and away from the others (largest |dQ| {big}).").format(big=_biggest(g.Q)),
          (Grid("dS", g.S[0], words, words, masked=mask), Grid("K", fwd.K[0], words, dk)),
          (Grid("dQ", g.Q[0], words, dk),)),
         ("d_k", "dK = dSᵀ Q",
@@ -157,8 +157,10 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
          (Grid("dW_q", g.W_q, dm, dk), Grid("dW_k", g.W_k, dm, dk), Grid("dW_v", g.W_v, dm, dv))),
         ("d_e", "dX = dQ W_qᵀ + dK W_kᵀ + dV W_vᵀ;  dE[w] = Σ dX[i] where word i is w",
          _("X = E + P, and P is fixed: each word's embedding gets the gradient of every place it stands. "
-           "Adam then moves every number by about lr = {lr:g} against its gradient (step {step}).").format(
-             lr=setup.lr, step=step),
+           "These gradients are of this sentence alone; a training step averages them over {batch} random "
+           "sequences, and Adam moves every number by up to about lr = {lr:g} against a running average of "
+           "those batch gradients, which can point elsewhere than this sentence's (step {step}).").format(
+             batch=setup.batch, lr=setup.lr, step=step),
          (Grid("dX", g.X[0], words, dm),),
          (Grid("dE", g.E, vocab, dm),)),
     ]

@@ -3,6 +3,7 @@ it is left or finished; a right answer stands; nothing exports a hidden answer; 
 the keys by itself."""
 
 from tui_attention.lessons import load_lessons
+from tui_attention.steps.conceal import NOTHING
 from tui_attention.tui.app import AttentionApp
 
 LESSONS = load_lessons()
@@ -72,24 +73,41 @@ async def test_a_right_answer_stands():
         assert app.lesson.session.attempts == 1
 
 
-async def test_export_waits_until_the_question_is_answered(tmp_path, monkeypatch):
+def last_question(kind: str) -> tuple[int, int]:
+    """A question of `kind` that is the last of its lesson: past it nothing is left to hide."""
+    for li, lesson in enumerate(LESSONS):
+        asked = [pi for pi, page in enumerate(lesson.pages) if page.question is not None]
+        if asked and lesson.pages[asked[-1]].question.kind == kind:
+            return li, asked[-1]
+    raise AssertionError(kind)
+
+
+async def test_export_waits_until_the_lessons_questions_are_answered(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # no question answered before
     monkeypatch.chdir(tmp_path)
-    li, pi = first_question("numeric")
+    li, pi = last_question("numeric")
     app = AttentionApp()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         app.tutor.open_lesson(li, pi)
         await pilot.pause()
         screen = app.screen
         await pilot.press("x")
         await pilot.pause()
         assert app.screen is screen  # no prompt: refused with a notice
-        assert any("give it away" in str(n.message) for n in app._notifications)
+        assert any("give them away" in str(n.message) for n in app._notifications)
         for _ in range(len(app.lesson.session.question.hints) + 1):  # every hint, then the worked answer
             app.tutor.action_hint()
         await pilot.pause()
         await pilot.press("x")
         await pilot.pause()
         assert app.screen is not screen  # now the export prompt opens
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        if pi > 0:  # back a page: this question is answered now, and no later one is open
+            await pilot.press("left_square_bracket")
+            await pilot.pause()
+            earlier = [p for p in LESSONS[li].pages[:pi] if p.question is not None]
+            assert (app.state.concealed != NOTHING) == (app.lesson.current_page.question is not None), earlier
 
 
 async def test_each_page_shows_its_own_head_not_every_heads_A():

@@ -134,3 +134,50 @@ async def test_a_hidden_z_hides_that_words_rows_of_the_block_after_attention():
                         if f"{value:+.4f}" not in others and round(value, 4) != 0:  # ReLU's zeros say nothing
                             assert f"{value:+.4f}" not in text, (number, kind, key)
             assert {"projection", "norm_1", "norm_2"} <= seen
+
+
+async def test_the_pages_before_a_question_hide_its_answer_until_it_is_answered(tmp_path, monkeypatch):
+    # Found by an audit: the page before a question hid nothing, so a learner who met the
+    # question could go back a page ([), move to its word and read the answer (lesson 9: α₂₁).
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # nothing answered yet
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        li, pi = question_page(9, "A[2,1]")
+        app.tutor.open_lesson(li, pi)
+        await pilot.pause()
+        await pilot.press("left_square_bracket")  # back to the page before, the question still open
+        await pilot.pause()
+        assert app.lesson.page == pi - 1 and app.lesson.current_page.question is None
+        h = app.state.trace.heads[0]
+        for key in ("down", "end", "left", "left"):  # word 2, its output, its softmax step
+            await pilot.press(key)
+            await pilot.pause()
+            text = "\n".join([*on_screen_text(app), *app.state.concealed.lines(app.state.current.formula)])
+            assert app.state.word == 1 and f"{h.weights[1, 0]:+.4f}" not in text, key
+        # Answered (the worked answer), the page before shows it again.
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        for _ in range(len(app.lesson.session.question.hints) + 1):
+            app.tutor.action_hint()
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        app.state.word, app.state.step = 1, [s.kind for s in app.state.steps].index("softmax")
+        app.tutor.refresh_view()
+        await pilot.pause()
+        assert f"{h.weights[1, 0]:+.4f}" in "\n".join(on_screen_text(app))
+
+
+async def test_an_argmax_asked_later_is_hidden_on_the_first_page(tmp_path, monkeypatch):
+    # Lesson 12, page 1: down showed α₂₄ = +0.9868, the answer of page 2 (which word "gusta" attends to most).
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    lesson = LESSONS[11]
+    asked = next(p for p in lesson.pages if p.question and p.question.token_choices)
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tutor.open_lesson(11, 0)
+        await pilot.pause()
+        assert app.lesson.page < asked.number - 1
+        hidden = app.state.concealed
+        row = next(r for key, _h, r, _c in hidden.cells if key == "weights")
+        assert all(hidden.cell("weights", 0, row, c) for c in range(app.state.n))
+        assert any(fact[0] == "argmax" for fact in hidden.facts)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable
 from tui_attention.core.config import ConfigError
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import N_, _, ngettext
-from tui_attention.steps.conceal import NOTHING
+from tui_attention.steps.conceal import NOTHING, Concealed
 from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import WORD_STEP_KINDS, matrix_step_kinds
 
@@ -113,7 +113,6 @@ class LessonController:
     def show_page(self, state: TutorState) -> list[Notice]:
         """Put the tutor's state where the current page says, holding the answer back one step."""
         from .answers import QuestionSession  # before the state changes: a page is shown whole or not at all
-        from .giveaways import concealed
 
         lesson, page = self.lesson, self.current_page
         try:
@@ -135,7 +134,7 @@ class LessonController:
         self.trace = state.trace
         self.session = QuestionSession(page.question, state.trace) if page.question else None
         self.given = {}
-        state.concealed = concealed(page.question, state.trace, state.head) if page.question else NOTHING
+        state.concealed = self._hidden(state, own=page.question is not None)
         self.feedback = []
         self.progress.set_position(lesson.id, self.page)
         return self.save()
@@ -297,8 +296,28 @@ class LessonController:
             held -= 1
         return held
 
+    def _hidden(self, state: TutorState, own: bool) -> Concealed:
+        """What the page hides: its own question's answer (`own`: until answered), and the answer
+        of every later question of the lesson not yet answered (in progress). A learner who met a
+        question and went back a page ([) must not read its answer there, nor one who moves about
+        the pages before it. A later page's question is read on this page's trace: its cells, at
+        their places, and its facts (a later page with more weight on W asks the same argmax)."""
+        from .giveaways import concealed
+
+        page = self.current_page
+        parts = [concealed(page.question, state.trace, state.head)] if own else []
+        for later in self.lesson.pages[self.page + 1:]:
+            q = later.question
+            if q is None or self.progress.score(q.id).correct or self.progress.score(q.id).revealed:
+                continue
+            try:
+                parts.append(concealed(q, state.trace, later.head_index, before=True))
+            except (IndexError, ValueError, KeyError):  # a head or a tensor this page's scenario lacks
+                continue
+        return Concealed.union(parts)
+
     def _reveal_step(self, state: TutorState) -> None:
-        state.concealed = NOTHING
+        state.concealed = self._hidden(state, own=False)
         page = self.current_page
         self._set_step(state, page.view, page.step_index(state.config.heads))
 

@@ -39,6 +39,7 @@ from tui_attention.core.attention import softmax_denominator
 from tui_attention.core.tensors import tensor
 from tui_attention.core.trace import Trace
 from tui_attention.steps.conceal import Concealed
+from tui_attention.steps.notation import DEFAULT_DECIMALS
 
 from .model import Question
 from .refs import TENSOR_NAMES, RefError, cells_of, evaluate, parse_ref
@@ -126,8 +127,12 @@ def _facts(node, argument: str, trace: Trace, head: int) -> frozenset:
     return frozenset(("argmax", h, r) for _k, h, r, _c in cells)
 
 
-def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
-    """The cells, numbers and facts `question` hides on `trace` (the page's), head `head` (0-based)."""
+def concealed(question: Question, trace: Trace, head: int = 0, before: bool = False) -> Concealed:
+    """The cells, numbers and facts `question` hides on `trace` (the page's), head `head` (0-based).
+
+    before: for a page before the question's. The numbers of its hidden cells that print as
+    zero (a masked weight, a saturated one) are not hidden in every text there: every +0.0000
+    of the page would go, and zeros say nothing of the answer (the answer itself stays hidden)."""
     refs = list(question.hides)
     values: list[float] = []
     facts: frozenset = frozenset()
@@ -162,6 +167,7 @@ def concealed(question: Question, trace: Trace, head: int = 0) -> Concealed:
     for key, h, r, c in cells:
         # The block's rows are held back by their cells (their lines are `Said`): their numbers,
         # ReLU's zeros among them, must not blank the same numbers printed anywhere else.
-        if key not in AFTER_ATTENTION:
-            values.append(float(tensor(key).of(trace, h)[r, c]))
+        value = float(tensor(key).of(trace, h)[r, c])
+        if key not in AFTER_ATTENTION and not (before and round(value, DEFAULT_DECIMALS) == 0):
+            values.append(value)
     return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)), facts)

@@ -76,6 +76,16 @@ class Concealed:
     values: tuple[float, ...] = ()
     facts: frozenset[Fact] = frozenset()
 
+    @staticmethod
+    def union(parts) -> "Concealed":
+        """Everything any of `parts` hides (NOTHING for none)."""
+        parts = list(parts)
+        if not parts:
+            return NOTHING
+        return Concealed(frozenset().union(*(p.cells for p in parts)),
+                         tuple(v for p in parts for v in p.values),
+                         frozenset().union(*(p.facts for p in parts)))
+
     def cell(self, key: str, head: int, row: int, col: int) -> bool:
         return (key, head, row, col) in self.cells
 

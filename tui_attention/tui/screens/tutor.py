@@ -343,7 +343,8 @@ class TutorScreen(Screen):
     def action_export(self) -> None:
         if self.state.concealed != NOTHING:
             # The file would hold what the open question hides.
-            self.notify(_("Answer the question (or show its worked answer) first: the export would give it away."),
+            self.notify(_("Answer this lesson's open questions (or show their worked answers) first: the export "
+                          "would give them away."),
                         title=_("Not yet"), severity="warning", timeout=6, markup=False)
             return
         self.ask(files.export(self.state, self.app.destination))

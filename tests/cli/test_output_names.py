@@ -61,3 +61,13 @@ def test_a_name_of_255_bytes_is_written(tmp_path, capsys):
     assert main(["train", "--task", "reverse", "--steps", "1", "--out", str(tmp_path / name)]) == 0
     assert (tmp_path / name).read_text(encoding="utf-8").startswith("# ")
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
+
+
+def test_a_size_out_of_range_says_so(tmp_path, capsys):
+    assert main(["screenshot", str(tmp_path / "s.svg"), "--size", "100000x100000"]) == 2
+    assert "outside 10x5 .. 500x300" in one_line(capsys)
+
+
+def test_lessons_yes_without_reset_is_refused(capsys):
+    assert main(["lessons", "--yes"]) == 2
+    assert "--reset" in one_line(capsys)

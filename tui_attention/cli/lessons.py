@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     except LessonError as exc:
         raise ConfigError(str(exc)) from None
     path = progress_path()
+    if args.yes and not args.reset:  # --yes alone would read as "reset without asking" and do nothing
+        raise UsageError(_("tui-attention lessons: --yes only goes with --reset"))
     if args.reset:
         if not args.yes:
             if not sys.stdin.isatty():

@@ -18,7 +18,7 @@ QUIT_KEYS = {"q", "ctrl+q", "ctrl+c"}
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"\s*(\d{1,4})\s*[xX]\s*(\d{1,4})\s*", text or "")
+    m = re.fullmatch(r"\s*(\d{1,9})\s*[xX]\s*(\d{1,9})\s*", text or "")
     if not m:
         raise argparse.ArgumentTypeError(_("size must look like 80x24, got {text!r}").format(text=text))
     w, h = int(m.group(1)), int(m.group(2))

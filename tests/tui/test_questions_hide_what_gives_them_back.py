@@ -181,3 +181,19 @@ async def test_an_argmax_asked_later_is_hidden_on_the_first_page(tmp_path, monke
         row = next(r for key, _h, r, _c in hidden.cells if key == "weights")
         assert all(hidden.cell("weights", 0, row, c) for c in range(app.state.n))
         assert any(fact[0] == "argmax" for fact in hidden.facts)
+
+
+def test_a_later_questions_cells_are_hidden_in_texts_only_at_the_screens_precision():
+    from tui_attention.steps.conceal import Concealed
+
+    later = Concealed(fine_values=(0.0132, 0.0))
+    assert later.text("α₂₂ = +0.0132 and less than 0.01") == "α₂₂ =       ? and less than 0.01"
+    now = Concealed(values=(0.0132,))
+    assert now.text("α₂₂ = +0.0132 and less than 0.01") == "α₂₂ =       ? and less than    ?"
+    both = Concealed.union([now, later])
+    assert both.values == (0.0132,) and both.fine_values == (0.0132, 0.0)
+    page = LESSONS[11].pages[0]  # before page 2's question: its cells' numbers are fine values only
+    asked = next(p for p in LESSONS[11].pages if p.question)
+    hidden = concealed(asked.question, page.trace(), asked.head_index, before=True)
+    assert hidden.fine_values and all(round(v, 4) != 0 for v in hidden.fine_values)
+    assert hidden.cells and not set(hidden.values) & set(hidden.fine_values)

@@ -130,9 +130,10 @@ def _facts(node, argument: str, trace: Trace, head: int) -> frozenset:
 def concealed(question: Question, trace: Trace, head: int = 0, before: bool = False) -> Concealed:
     """The cells, numbers and facts `question` hides on `trace` (the page's), head `head` (0-based).
 
-    before: for a page before the question's. The numbers of its hidden cells that print as
-    zero (a masked weight, a saturated one) are not hidden in every text there: every +0.0000
-    of the page would go, and zeros say nothing of the answer (the answer itself stays hidden)."""
+    before: for a page before the question's. The numbers of its hidden cells are hidden in
+    texts only where printed with 4 decimals or more (`fine_values`), and not at all if they print
+    as zero (a masked weight, a saturated one): every +0.0000 of the page, and its two-digit
+    summaries of other rows, would go, and say nothing of the answer (which stays hidden)."""
     refs = list(question.hides)
     values: list[float] = []
     facts: frozenset = frozenset()
@@ -164,10 +165,16 @@ def concealed(question: Question, trace: Trace, head: int = 0, before: bool = Fa
     cells |= _outputs_of_weights(cells, trace)
     cells |= _block_rows_of_outputs(cells, trace)
     values += sums
+    fine: list[float] = []
     for key, h, r, c in cells:
         # The block's rows are held back by their cells (their lines are `Said`): their numbers,
         # ReLU's zeros among them, must not blank the same numbers printed anywhere else.
         value = float(tensor(key).of(trace, h)[r, c])
-        if key not in AFTER_ATTENTION and not (before and round(value, DEFAULT_DECIMALS) == 0):
+        if key in AFTER_ATTENTION:
+            continue
+        if not before:
             values.append(value)
-    return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)), facts)
+        elif round(value, DEFAULT_DECIMALS) != 0:
+            fine.append(value)
+    return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)), facts,
+                     tuple(v for v in fine if np.isfinite(v)))

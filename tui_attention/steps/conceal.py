@@ -24,6 +24,7 @@ from tui_attention.i18n import _
 
 HIDDEN = "?"
 MIN_DECIMALS = 2  # a number printed with fewer decimals (a shape, a count) is never taken for the answer
+FINE_DECIMALS = 4  # the screen's default precision: where `fine_values` are hidden
 _NUMBER_RE = re.compile(r"[+-]?\d+\.(\d+)(?:e[+-]?\d+)?")
 
 
@@ -75,6 +76,9 @@ class Concealed:
     cells: frozenset[tuple[str, int, int, int]] = frozenset()
     values: tuple[float, ...] = ()
     facts: frozenset[Fact] = frozenset()
+    # Numbers hidden only where printed with FINE_DECIMALS or more: a later question's cells, on
+    # the pages before it, where a two-digit summary of another row ("less than 0.01") says nothing.
+    fine_values: tuple[float, ...] = ()
 
     @staticmethod
     def union(parts) -> "Concealed":
@@ -84,7 +88,8 @@ class Concealed:
             return NOTHING
         return Concealed(frozenset().union(*(p.cells for p in parts)),
                          tuple(v for p in parts for v in p.values),
-                         frozenset().union(*(p.facts for p in parts)))
+                         frozenset().union(*(p.facts for p in parts)),
+                         tuple(v for p in parts for v in p.fine_values))
 
     def cell(self, key: str, head: int, row: int, col: int) -> bool:
         return (key, head, row, col) in self.cells
@@ -126,7 +131,7 @@ class Concealed:
             return " ".join(self.text(part) for part in text.parts)
         if self.gives_away(text):
             return text.instead if text.instead is not None else held_back()
-        if not self.values:
+        if not self.values and not self.fine_values:
             return text
 
         def one(m: re.Match[str]) -> str:
@@ -135,7 +140,8 @@ class Concealed:
             if places < MIN_DECIMALS or "e" in printed:
                 return printed
             value = float(printed)
-            if any(np.isfinite(v) and round(v, places) == value for v in self.values):
+            hidden = self.values + (self.fine_values if places >= FINE_DECIMALS else ())
+            if any(np.isfinite(v) and round(v, places) == value for v in hidden):
                 return HIDDEN.rjust(len(printed))
             return printed
 

@@ -88,6 +88,10 @@ async def test_export_waits_until_the_lessons_questions_are_answered(tmp_path, m
     li, pi = last_question("numeric")
     app = AttentionApp()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        app.lesson.ensure_loaded()
+        for page in LESSONS[li].pages[:pi]:  # the earlier questions seen through: only this one is open
+            if page.question is not None:
+                app.lesson.progress.record_reveal(page.question.id)
         app.tutor.open_lesson(li, pi)
         await pilot.pause()
         screen = app.screen
@@ -103,11 +107,28 @@ async def test_export_waits_until_the_lessons_questions_are_answered(tmp_path, m
         assert app.screen is not screen  # now the export prompt opens
         await pilot.press("ctrl+g")
         await pilot.pause()
-        if pi > 0:  # back a page: this question is answered now, and no later one is open
+        if pi > 0:  # back a page: every question is answered now, and nothing is hidden there
             await pilot.press("left_square_bracket")
             await pilot.pause()
-            earlier = [p for p in LESSONS[li].pages[:pi] if p.question is not None]
-            assert (app.state.concealed != NOTHING) == (app.lesson.current_page.question is not None), earlier
+            assert app.state.concealed == NOTHING and not app.lesson.holds_answers
+
+
+async def test_export_waits_for_an_open_question_whose_choices_are_words_not_cells(tmp_path, monkeypatch):
+    # Found by an audit: a choice question with plain-text choices (a shape) hides no cell, so
+    # the export opened while it was open, and the file held the shape.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    li, pi = next((li, pi) for li, lesson in enumerate(LESSONS) for pi, page in enumerate(lesson.pages)
+                  if page.question is not None and page.question.kind == "choice" and not page.question.answer)
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        app.tutor.open_lesson(li, pi)
+        await pilot.pause()
+        assert app.lesson.question_open and app.state.concealed == NOTHING
+        screen = app.screen
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.screen is screen and any("give them away" in str(n.message) for n in app._notifications)
 
 
 async def test_each_page_shows_its_own_head_not_every_heads_A():

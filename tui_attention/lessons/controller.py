@@ -127,15 +127,24 @@ class LessonController:
         state.head = min(page.head_index, config.heads - 1)
         if page.word_index is not None:
             state.word = min(page.word_index, state.n - 1)
+        score = self.progress.score(page.question.id) if page.question is not None else None
+        answered = score is not None and (score.correct or score.revealed)  # on an earlier visit
         index = page.step_index(config.heads)
-        if page.question is not None and page.question.kind == "choice":
+        if page.question is not None and page.question.kind == "choice" and not answered:
             index = self._held(state, page.view, index)
         self._set_step(state, page.view, index)
         self.trace = state.trace
         self.session = QuestionSession(page.question, state.trace) if page.question else None
         self.given = {}
-        state.concealed = self._hidden(state, own=page.question is not None)
         self.feedback = []
+        if answered:
+            # A question answered before stays answered: its numbers show and ] goes on.
+            self.session.solved = score.correct
+            worked = _("Worked answer: {answer}").format(answer=self.session.reveal())
+            said = _("You answered this question right before.") if score.correct else \
+                _("You saw this question's worked answer before.")
+            self.feedback = [(WORKED_STYLE, f"{said} {worked}")]
+        state.concealed = self._hidden(state, own=page.question is not None and not answered)
         self.progress.set_position(lesson.id, self.page)
         return self.save()
 
@@ -153,6 +162,12 @@ class LessonController:
             return self._finish(lesson, state)
         self.page = max(0, self.page + delta)
         return self.show_page(state)
+
+    @property
+    def holds_answers(self) -> bool:
+        """Whether the open lesson has a question not yet answered (nor its worked answer shown):
+        an export would hold its answer, a shape or a -inf as much as a number."""
+        return self.active and (self.question_open or bool(self.open_questions(self.lesson)))
 
     def open_questions(self, lesson: Lesson) -> list[int]:
         """Pages (1-based) whose question was neither answered right nor given up on."""
@@ -310,11 +325,25 @@ class LessonController:
             q = later.question
             if q is None or self.progress.score(q.id).correct or self.progress.score(q.id).revealed:
                 continue
+            if q.kind == "numeric" and not self._same_answer(q, later, state):
+                continue  # another scenario's number (lesson 8: W ten times larger): not on this page
             try:
                 parts.append(concealed(q, state.trace, later.head_index, before=True))
             except (IndexError, ValueError, KeyError):  # a head or a tensor this page's scenario lacks
                 continue
         return Concealed.union(parts)
+
+    @staticmethod
+    def _same_answer(question, page, state: TutorState) -> bool:
+        """Whether `question`'s numeric answer on its own `page` is the number it names on the
+        tutor's trace now, to the question's tolerance (or the screen's precision)."""
+        from .refs import RefError, evaluate
+
+        try:
+            there, here = float(evaluate(question.answer, page.trace())), float(evaluate(question.answer, state.trace))
+        except (RefError, ConfigError, IndexError, ValueError):
+            return True  # cannot tell: hide it
+        return abs(there - here) <= max(question.tolerance or 0.0, 0.5e-4)
 
     def _reveal_step(self, state: TutorState) -> None:
         state.concealed = self._hidden(state, own=False)

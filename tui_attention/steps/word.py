@@ -262,13 +262,19 @@ def _softmax_lines(w: _Word, top: float, total: float) -> list[str]:
     alphas[finite] = again / shown(total, d)
     # Σ is the result of the first line (d decimals) and is printed the same in every α line below it.
     ok = (readds(again.sum(), total, d), *lines_readd(alphas, h.weights[i], d))
-    out = [unrounded(f"max = {fmt(top, p)}   Σ_j exp(s{sub(i + 1)}ⱼ - max) = {total:.{d}f}", ok[0])]
+    # Each line gives its weight away, and the first the row's max and Σ: held back whole while a
+    # question hides a weight of the row (a hidden score hides its row of A, giveaways.py), so that
+    # no line shows a hidden row's zeros or its order.
+    row_cells = {("weights", w.head, i, None)}
+    out = [Said(unrounded(f"max = {fmt(top, p)}   Σ_j exp(s{sub(i + 1)}ⱼ - max) = {total:.{d}f}", ok[0]),
+                cells=row_cells, instead=f"max = ?   Σ_j exp(s{sub(i + 1)}ⱼ - max) = ?")]
     for j in range(t.n):
         if finite[j]:
-            out.append(unrounded(f"α{w.s(j)} = exp({fmt(row[j], p)} - ({fmt(top, p)})) / {total:.{d}f} = "
-                                 f"{fmt(h.weights[i, j], d)}", ok[j + 1]))
+            line = unrounded(f"α{w.s(j)} = exp({fmt(row[j], p)} - ({fmt(top, p)})) / {total:.{d}f} = "
+                             f"{fmt(h.weights[i, j], d)}", ok[j + 1])
         else:
-            out.append(f"α{w.s(j)} = exp(-inf) / {total:.{d}f} = {fmt(0.0, d)}")
+            line = f"α{w.s(j)} = exp(-inf) / {total:.{d}f} = {fmt(0.0, d)}"
+        out.append(Said(line, cells={("weights", w.head, i, j)}, instead=f"α{w.s(j)} = ?"))
     return out
 
 

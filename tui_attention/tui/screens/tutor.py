@@ -341,8 +341,8 @@ class TutorScreen(Screen):
         self.ask(files.save(self.state, self.app.destination))
 
     def action_export(self) -> None:
-        if self.state.concealed != NOTHING:
-            # The file would hold what the open question hides.
+        if self.state.concealed != NOTHING or self.lesson.holds_answers:
+            # The file would hold what the lesson's open questions ask (a choice's shape too).
             self.notify(_("Answer this lesson's open questions (or show their worked answers) first: the export "
                           "would give them away."),
                         title=_("Not yet"), severity="warning", timeout=6, markup=False)

@@ -255,3 +255,32 @@ async def test_another_scenarios_number_is_not_hidden_on_a_page_before(tmp_path,
             app.tutor.open_lesson(7, index)
             await pilot.pause()
             assert not any(key == "weights" for key, *_ in app.state.concealed.cells), index + 1
+
+
+async def test_back_from_an_open_choice_question_the_page_before_holds_its_step(tmp_path, monkeypatch):
+    # Found by an audit: lesson 7 page 3 asks the shape of S = Q Kᵀ and refuses the step that shows
+    # it; [ to page 2 and right showed "S = Q Kᵀ (5x5)". Met and left open, it holds page 2 too.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    lesson = LESSONS[6]
+    asked = next(p for p in lesson.pages if p.question is not None and p.question.kind == "choice"
+                 and not p.question.answer and p.number > 1)
+    app = AttentionApp()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        app.tutor.open_lesson(6, asked.number - 2)  # the page before, first: free to look around
+        await pilot.pause()
+        assert app.lesson.holding_page(app.state) is None
+        app.tutor.open_lesson(6, asked.number - 1)  # meets the question
+        await pilot.pause()
+        assert app.lesson.question_open
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert app.lesson.page == asked.number - 2
+        place = (app.state.view, app.state.step, app.state.matrix_step)
+        for _ in range(3):
+            await pilot.press("right")
+            await pilot.pause()
+        view = asked.view
+        held = app.lesson._held(app.state, view, asked.step_index(app.state.config.heads))
+        now = app.state.step if view == "walkthrough" else app.state.matrix_step
+        assert app.state.view != view or now <= held, (place, now, held)
+        assert any(f"page {asked.number}" in str(n.message) for n in app._notifications)

@@ -57,6 +57,9 @@ class LessonController:
     # The open question's answers so far, as typed -> their verdict: the same answer again (a key
     # held down) is judged as before and neither counted, reported nor written again.
     given: dict = field(default_factory=dict)
+    # Pages (0-based) of the open lesson whose question the learner has met open: back on an
+    # earlier page ([), the step that shows a met choice question's answer stays out of reach.
+    met: set = field(default_factory=set)
 
     @property
     def active(self) -> bool:
@@ -107,6 +110,8 @@ class LessonController:
             page = self.progress.last_page if self.progress.last_lesson == lesson.id else 0
         if not self.active:
             self.before = _place(state)
+        if self.index != index:
+            self.met = set()
         self.index, self.page = index, max(0, min(page, len(lesson.pages) - 1))
         return notices + self.show_page(state)
 
@@ -144,6 +149,8 @@ class LessonController:
             said = _("You answered this question right before.") if score.correct else \
                 _("You saw this question's worked answer before.")
             self.feedback = [(WORKED_STYLE, f"{said} {worked}")]
+        elif page.question is not None:
+            self.met.add(self.page)
         state.concealed = self._hidden(state, own=page.question is not None and not answered)
         self.progress.set_position(lesson.id, self.page)
         return self.save()
@@ -288,17 +295,33 @@ class LessonController:
         return self.active and self.session is not None and not (self.session.solved or self.session.revealed)
 
     def gives_away(self, state: TutorState) -> bool:
-        """Whether `state` shows more than the open choice question allows: the panes are held one
+        """Whether `state` shows more than an open choice question allows: the panes are held one
         step before its step, since that step (or a later one, or the same step in the other
         view) shows the answer: a shape in a title, a formula in the text. A numeric question
         conceals its numbers instead, on every step."""
-        if not self.question_open or self.session.question.kind != "choice":
-            return False
-        page = self.current_page
-        if state.view != page.view:
-            return True
-        index = state.step if page.view == "walkthrough" else state.matrix_step
-        return index > self._held(state, page.view, page.step_index(state.config.heads))
+        return self.holding_page(state) is not None
+
+    def holding_page(self, state: TutorState) -> int | None:
+        """The page (0-based) whose open choice question `state` would answer: this page's, or
+        a later one the learner has met and come back from ([), which holds this page the same
+        way in its own view; None if none does."""
+        if not self.active:
+            return None
+        current = self.current_page
+        asked = [self.page] if self.question_open and self.session.question.kind == "choice" else []
+        asked += [index for index in sorted(self.met) if index > self.page
+                  and self.lesson.pages[index].question.kind == "choice"
+                  and index + 1 in self.open_questions(self.lesson)]
+        for index in asked:
+            page = self.lesson.pages[index]
+            if state.view != page.view:
+                if index == self.page or state.view != current.view:
+                    return index
+                continue  # this page's own view, which the later question is not asked in
+            step = state.step if page.view == "walkthrough" else state.matrix_step
+            if step > self._held(state, page.view, page.step_index(state.config.heads)):
+                return index
+        return None
 
     @staticmethod
     def _held(state: TutorState, view: str, index: int) -> int:

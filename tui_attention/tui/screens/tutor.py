@@ -178,10 +178,15 @@ class TutorScreen(Screen):
         except ConfigError as exc:
             self.notify(str(exc), title=_("Not possible here"), severity="warning", timeout=8, markup=False)
             return
-        if self.lesson.gives_away(state):  # the step (or view) the open choice question asks about
+        holding = self.lesson.holding_page(state)  # the step (or view) an open choice question asks about
+        if holding is not None:
             state.view, state.step, state.matrix_step = place
-            self.notify(_("The next step shows the answer: choose one first (its number), or press i for a hint."),
-                        title=_("Answer first"), severity="warning", timeout=6, markup=False)
+            if holding == self.lesson.page:
+                text = _("The next step shows the answer: choose one first (its number), or press i for a hint.")
+            else:
+                text = _("That step shows the answer to the question on page {page}: answer it there first "
+                         "(] goes back to it).").format(page=holding + 1)
+            self.notify(text, title=_("Answer first"), severity="warning", timeout=6, markup=False)
             return
         if _shown(self.state) != before:  # an arrow held past the last step draws nothing
             self.refresh_view()

@@ -15,5 +15,5 @@ def test_each_gradient_stage_gives_its_largest_size_and_the_last_says_what_train
                                ("d_q", "dQ", g.Q), ("d_k", "dK", g.K), ("d_w", "dW_q", g.W_q)):
         assert f"largest |{name}| {_biggest(values)}" in by_kind[kind], kind
     last = by_kind["d_e"]
-    assert "this sentence alone" in last and f"over {setup.batch} random sequences" in last
+    assert "this sentence alone" in last and f"averages {setup.batch} random sequences" in last
     assert "running average" in last and "(step 300)" in last

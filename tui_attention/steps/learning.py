@@ -157,9 +157,8 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
          (Grid("dW_q", g.W_q, dm, dk), Grid("dW_k", g.W_k, dm, dk), Grid("dW_v", g.W_v, dm, dv))),
         ("d_e", "dX = dQ W_qᵀ + dK W_kᵀ + dV W_vᵀ;  dE[w] = Σ dX[i] where word i is w",
          _("X = E + P, and P is fixed: each word's embedding gets the gradient of every place it stands. "
-           "These gradients are of this sentence alone; a training step averages them over {batch} random "
-           "sequences, and Adam moves every number by up to about lr = {lr:g} against a running average of "
-           "those batch gradients, which can point elsewhere than this sentence's (step {step}).").format(
+           "Shown: this sentence alone. A step averages {batch} random sequences; Adam moves each number "
+           "by up to about lr = {lr:g} against a running average of those gradients (step {step}).").format(
              batch=setup.batch, lr=setup.lr, step=step),
          (Grid("dX", g.X[0], words, dm),),
          (Grid("dE", g.E, vocab, dm),)),

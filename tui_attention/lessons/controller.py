@@ -132,8 +132,7 @@ class LessonController:
         state.head = min(page.head_index, config.heads - 1)
         if page.word_index is not None:
             state.word = min(page.word_index, state.n - 1)
-        score = self.progress.score(page.question.id) if page.question is not None else None
-        answered = score is not None and (score.correct or score.revealed)  # on an earlier visit
+        answered = page.question is not None and self._answered(page.question)  # on an earlier visit
         index = page.step_index(config.heads)
         if page.question is not None and page.question.kind == "choice" and not answered:
             index = self._held(state, page.view, index)
@@ -144,9 +143,9 @@ class LessonController:
         self.feedback = []
         if answered:
             # A question answered before stays answered: its numbers show and ] goes on.
-            self.session.solved = score.correct
+            self.session.solved = self.progress.score(page.question.id).correct
             worked = _("Worked answer: {answer}").format(answer=self.session.reveal())
-            said = _("You answered this question right before.") if score.correct else \
+            said = _("You answered this question right before.") if self.session.solved else \
                 _("You saw this question's worked answer before.")
             self.feedback = [(WORKED_STYLE, f"{said} {worked}")]
         elif page.question is not None:
@@ -178,8 +177,12 @@ class LessonController:
 
     def open_questions(self, lesson: Lesson) -> list[int]:
         """Pages (1-based) whose question was neither answered right nor given up on."""
-        return [p.number for p in lesson.pages if p.question is not None
-                and not (self.progress.score(p.question.id).correct or self.progress.score(p.question.id).revealed)]
+        return [p.number for p in lesson.pages if p.question is not None and not self._answered(p.question)]
+
+    def _answered(self, question) -> bool:
+        """Whether progress holds `question` answered right or its worked answer shown."""
+        score = self.progress.score(question.id)
+        return score.correct or score.revealed
 
     def _finish(self, lesson: Lesson, state: TutorState) -> list[Notice]:
         """Past the last page: complete if every question was answered; either way the next
@@ -311,7 +314,7 @@ class LessonController:
         asked = [self.page] if self.question_open and self.session.question.kind == "choice" else []
         asked += [index for index in sorted(self.met) if index > self.page
                   and self.lesson.pages[index].question.kind == "choice"
-                  and index + 1 in self.open_questions(self.lesson)]
+                  and not self._answered(self.lesson.pages[index].question)]
         for index in asked:
             page = self.lesson.pages[index]
             if state.view != page.view:
@@ -346,7 +349,7 @@ class LessonController:
         parts = [concealed(page.question, state.trace, state.head)] if own else []
         for later in self.lesson.pages[self.page + 1:]:
             q = later.question
-            if q is None or self.progress.score(q.id).correct or self.progress.score(q.id).revealed:
+            if q is None or self._answered(q):
                 continue
             if q.kind == "numeric" and not self._same_answer(q, later, state):
                 continue  # another scenario's number (lesson 8: W ten times larger): not on this page

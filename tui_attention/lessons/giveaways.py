@@ -166,12 +166,10 @@ def concealed(question: Question, trace: Trace, head: int = 0, before: bool = Fa
     cells |= _block_rows_of_outputs(cells, trace)
     values += sums
     fine: list[float] = []
-    for key, h, r, c in cells:
-        # The block's rows are held back by their cells (their lines are `Said`): their numbers,
-        # ReLU's zeros among them, must not blank the same numbers printed anywhere else.
+    # The block's rows hidden for a hidden z are held back by their cells (their lines are `Said`):
+    # their numbers, ReLU's zeros among them, must not blank the same numbers printed elsewhere.
+    for key, h, r, c in cells - _block_rows_of_outputs(cells, trace):
         value = float(tensor(key).of(trace, h)[r, c])
-        if key in AFTER_ATTENTION:
-            continue
         if not before:
             values.append(value)
         elif round(value, DEFAULT_DECIMALS) != 0:

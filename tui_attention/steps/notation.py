@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,10 +28,11 @@ def fmt(value: float, decimals: int = DEFAULT_DECIMALS) -> str:
     Zero is +0.0000 whatever its IEEE sign: 0 × (-0.17), a masked word's share of z, is no
     negative number. A tiny negative value keeps its sign (-0.0000)."""
     value = float(value) + 0.0  # -0.0 + 0.0 == +0.0; nothing else changes
-    if math.isinf(value):
-        return "-inf" if value < 0 else "+inf"
-    if math.isnan(value):
-        return "nan"
+    if not -FIXED_LIMIT < value < FIXED_LIMIT:  # one test for most numbers, which are neither inf nor nan
+        if math.isinf(value):
+            return "-inf" if value < 0 else "+inf"
+        if math.isnan(value):
+            return "nan"
     fixed = f"{value:+.{decimals}f}"
     if abs(value) < FIXED_LIMIT - 1 or abs(float(fixed)) < FIXED_LIMIT:
         return fixed
@@ -68,8 +70,9 @@ def fmt_vector(v: np.ndarray, decimals: int = DEFAULT_DECIMALS, limit: int = 8) 
     return "[" + " ".join(parts) + "]"
 
 
+@lru_cache(maxsize=4096)
 def sub(i: int) -> str:
-    """1-based subscript: sub(1) == '₁'."""
+    """1-based subscript: sub(1) == '₁'. Kept: a step writes one or two per line, for every word."""
     return str(i).translate(SUBSCRIPTS)
 
 

@@ -19,7 +19,7 @@ from tui_attention.tui.widgets.tokens import TokensPane
 from tui_attention.tui.widgets.vectors import VectorsPane
 from tui_attention.tui.widgets.weights import WeightsPane
 from tui_attention.tui.widgets.one_frame import Column, Memo, OneFrame, Row
-from tui_attention.tui.widgets.render import wrapped_height
+from tui_attention.tui.widgets.render import fits, wrapped_height
 
 NARRATION_INDENT = 3  # the narration's border on either side and its left padding
 VECTORS_FRAME = 3  # the Vectors pane's border on either side and its left padding
@@ -98,7 +98,7 @@ class WalkthroughView(OneFrame, Vertical):
             if text not in wrapped:
                 if not text:
                     wrapped[text] = 0
-                elif "\n" not in text and cell_len(text) <= text_width:
+                elif "\n" not in text and fits(text, text_width):
                     wrapped[text] = 1  # most formula lines fit: no need to wrap them to count them
                 else:
                     wrapped[text] = wrapped_height(text, text_width, console)

@@ -140,9 +140,16 @@ def wrapped_height(text: str, width: int, console: Console) -> int:
     return sum(len(divide_line(line, width, fold=True)) + 1 for line in text.split("\n"))
 
 
+def fits(text: str, cells: int) -> bool:
+    """cell_len(text) <= cells, without measuring each character when the text is short enough
+    that it would fit were every character wide (two cells): a formula line is measured on
+    every key, and most are well under the width."""
+    return 2 * len(text) <= cells or cell_len(text) <= cells
+
+
 def fit_cells(text: str, cells: int) -> str:
     """`text` in at most `cells` terminal cells, an ellipsis marking a cut (wide characters count two)."""
-    if cell_len(text) <= cells:
+    if fits(text, cells):
         return text
     return set_cell_size(text, max(0, cells - 1)).rstrip() + "…"
 
@@ -160,7 +167,7 @@ def _lines_of(text: Text, console: Console, width: int) -> list[Text]:
     more than drawing it)."""
     plain = text.plain
     if (text.justify in (None, "default") and "\t" not in plain
-            and all(len(line) <= width and cell_len(line) <= width for line in plain.split("\n"))):
+            and all(len(line) <= width and fits(line, width) for line in plain.split("\n"))):
         return list(text.split("\n", allow_blank=True))
     return text.wrap(console, width, tab_size=(console.tab_size if text.tab_size is None else text.tab_size) or 8)
 

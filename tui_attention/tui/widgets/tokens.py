@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from tui_attention.i18n import _
 from tui_attention.tui.layout import token_line
-from .render import plain
+from .render import RichLines, plain
 from .one_frame import OneFrame
 
 
@@ -40,4 +40,4 @@ class TokensPane(OneFrame, Static):
         self.border_title = plain(_("Tokens") if len(shown) == len(tokens)
                                   else _("Tokens: {count} words").format(count=len(tokens)))
         self.border_subtitle = plain(_("[query]  <used>") if query is not None else "")
-        self.update(text)
+        self.update(RichLines(text))

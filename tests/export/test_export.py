@@ -70,6 +70,10 @@ def test_markdown_tables_with_shapes_and_signed_numbers():
     assert f"{h.Q[0, 0]:+.4f}" in md
     for name in trace_tensors(NOTEBOOK):
         assert f"## {name} (" in md
+    # Each description opens with a capital, unless it opens with a symbol, kept as written.
+    assert "\nToken embeddings.\n" in md and "\nQueries, Q = X W_q.\n" in md
+    assert "\nffn_activation W_2 + b_2.\n" in md and "\nnorm_1 W_1 + b_1, before ReLU.\n" in md
+    assert "Ffn_activation" not in md and "Norm_1" not in md
 
 
 def _parse_script_output(text):

@@ -466,9 +466,12 @@ def lesson_text(word: str) -> str:
     return " ".join(" ".join(parts).split())
 
 
-def test_the_notebook_printouts_from_an_unseeded_run_are_named():
-    assert "unseeded" in lesson_text("token") and "In[13]" in lesson_text("token")
-    assert "In[24]" in lesson_text("softmax") and "unseeded" in lesson_text("softmax")
+def test_the_notebook_printouts_from_an_earlier_run_are_named():
+    assert "earlier run" in lesson_text("token") and "In[13]" in lesson_text("token")
+    assert "In[24]" in lesson_text("softmax") and "earlier run" in lesson_text("softmax")
+    # Not "unseeded": In[13], [14], [17] and [18] come out again with the notebook's own
+    # commented-out seed, np.random.seed(23), and its embedding cell run twice.
+    assert "unseeded" not in lesson_text("token") + lesson_text("softmax")
 
 
 def test_the_reviewed_sentences_stay_exact():

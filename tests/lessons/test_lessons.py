@@ -103,6 +103,12 @@ def test_every_answer_resolves_and_is_judged_right(lesson):
                 assert abs(wrong - value) > q.tolerance, f"{q.id}: mistake {m.answer} equals the answer"
                 verdict = check_answer(q, trace, repr(wrong))
                 assert not verdict.correct and verdict.explanation
+            if abs(value) > 2 * q.tolerance:
+                # The answer with its sign flipped: told so, in words true of any question (a sum,
+                # a weight, a variance), not a rule about products of negatives.
+                flipped = check_answer(q, trace, repr(-value))
+                assert not flipped.correct and "sign" in flipped.explanation
+                assert "product" not in flipped.explanation and "negatives" not in flipped.explanation
         else:
             labels = render_page(page, trace).question.choices
             assert 2 <= len(labels) <= 9

@@ -91,7 +91,15 @@ def test_the_same_word_gets_the_same_vector_only_when_it_does():
     assert SAME_VECTOR not in word_step(differ, 0, EMBED).narration
 
 
-NOTE = "earlier, unseeded run; its Matrices section matches these numbers"
+def test_a_scenario_without_positions_says_none_is_added():
+    config = REPEATS.config.replace(positions_kind="none", positions=None)
+    text = word_step(compute(config), 1, EMBED).narration
+    assert "adds no position vector (p₂ = 0)" in text and "word order is invisible" in text
+    assert "is added" not in text  # a vector that is not there is not "added"
+    assert "sinusoidal" in word_step(REPEATS, 1, EMBED).narration
+
+
+NOTE = "earlier run of it; its Matrices section matches these numbers"
 
 
 def test_the_notebook_note_appears_only_for_the_notebook_scenario_at_me():

@@ -124,7 +124,11 @@ async def test_tasks_reset_and_the_causal_mask():
         assert screen.session.task == "previous" and screen.session.state.step == 0
         assert screen.session.setup.config.mask == "causal"
         assert np.all(np.triu(heat(app), k=1) == 0.0)  # no word sees a later one
-        assert screen.query_one("#learn-attention", MatrixGrid).marked == frozenset({(1, 0), (2, 1), (3, 2), (4, 3)})
+        grid = screen.query_one("#learn-attention", MatrixGrid)
+        assert grid.marked == frozenset({(1, 0), (2, 1), (3, 2), (4, 3)})
+        # The title says the mask is in the formula; the legend of * stays whole beneath it.
+        assert str(grid.border_title).startswith("A = softmax(Q Kᵀ + M)")
+        assert str(grid.border_subtitle) == "* the task's cell"
         await pilot.press("3", ".", ".", "r")
         await pilot.pause()
         assert screen.session.task == "first" and screen.session.state.step == 0

@@ -6,7 +6,9 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Span, Text
 
-from tui_attention.tui.widgets.render import wrapped_height
+from rich.cells import cell_len
+
+from tui_attention.tui.widgets.render import fits, wrapped_height
 
 CONSOLE = Console(width=120)
 PIECES = st.sampled_from(["q₁·k₂", "=", "+0.1234", "-12.5000", " ", "  ", "\n", "\t", "exp(s₁ⱼ - max)",
@@ -17,6 +19,18 @@ PIECES = st.sampled_from(["q₁·k₂", "=", "+0.1234", "-12.5000", " ", "  ", "
 @given(st.lists(PIECES, max_size=40).map("".join), st.integers(1, 130))
 def test_wrapped_height_counts_the_lines_rich_wraps_to(text, width):
     assert wrapped_height(text, width, CONSOLE) == len(Text(text).wrap(CONSOLE, width))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES | st.sampled_from(["\u0301", "\x1b", "🙂", "ｗｉｄｅ"]), max_size=40).map("".join),
+       st.integers(0, 130))
+def test_fits_is_cell_len_within(text, cells):
+    assert fits(text, cells) == (cell_len(text) <= cells)
+
+
+def test_fits_by_hand():
+    assert fits("漢字", 4) and not fits("漢字", 3)  # two wide characters: 4 cells, not 2
+    assert fits("abc", 3) and not fits("abcd", 3)
 
 
 def test_wrapped_height_by_hand():

@@ -255,8 +255,10 @@ def adam(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, t: i
         m̂ = m / (1 - β1^t),  v̂ = v / (1 - β2^t)   (both start at 0: undo that bias)
         θ = θ - lr m̂ / (√v̂ + ε)
 
-    Each coordinate moves by about lr whatever the size of its gradient, which suits
-    a model whose gradients differ by orders of magnitude between E and W_out.
+    A coordinate moves by at most about lr however large its gradient (|m̂| / √v̂ is
+    about 1 or less), which suits a model whose gradients differ by orders of magnitude
+    between E and W_out. Its steps shrink far below lr once its gradient is small
+    against the earlier ones that v, slower to forget (β2 > β1), still holds.
     Returns (θ, m, v), new arrays of θ's shape.
     """
     m = beta1 * m + (1.0 - beta1) * grad

@@ -29,7 +29,7 @@ def seeded_head_weights(config: Config, name: str, head: int, cols: int) -> np.n
 
 
 def seeded_dense(config: Config, name: str, shape: tuple[int, int]) -> np.ndarray:
-    """W ~ N(0, 1) / sqrt(fan_in) (Glorot-style, independent of weight_scale)."""
+    """W ~ N(0, 1) / sqrt(fan_in) (LeCun initialisation, variance 1/fan_in; independent of weight_scale)."""
     return rng_for(config.seed, "weights", name).standard_normal(shape) / np.sqrt(shape[0])
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,8 @@ def to_markdown(trace: Trace, decimals: int = 4) -> str:
         out.append(f"## {name} ({shape})")
         out.append("")
         desc = _(tensor(short_key(name)).description)
-        out.append(desc[:1].upper() + desc[1:] + ".")
+        # A sentence opens with a capital, but not when it opens with a symbol: norm_1, ffn_activation.
+        out.append((desc[:1].upper() + desc[1:] if re.match(r"[a-z]+\b", desc) else desc) + ".")
         out.append("")
         row_axis, row_labels, col_labels = tensor_labels(trace, name)
         out.append("| " + " | ".join([_md_cell(row_axis), *map(_md_cell, col_labels)]) + " |")

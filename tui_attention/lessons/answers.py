@@ -114,8 +114,9 @@ def check_answer(question: Question, trace: Trace, given: Any, decimals: int = 4
         if abs(value - wrong) <= tol + 1e-12 and abs(wrong - expected) > tol:
             return Verdict(False, r(m.why))
     if expected != 0 and abs(value + expected) <= tol:
-        return Verdict(False, _("The size is right but the sign is not: a product of two negatives is positive, "
-                                "and one negative factor makes it negative. Check each term's sign."))
+        # Said of every kind of question (sums, products, weights, variances): no rule of one kind.
+        return Verdict(False, _("The size is right but the sign is not. Check the sign of each number "
+                                "you used, and of each result along the way."))
     return Verdict(False, _("Not within ±{tolerance:g} of the answer. Recompute step by step, or ask for a "
                             "hint.").format(tolerance=tol))
 

@@ -39,6 +39,13 @@ def score_grid_label(config: Config) -> str:
     return _("{formula}, masked").format(formula=formula) if config.mask == "causal" else formula
 
 
+def attention_label(config: Config) -> str:
+    """The weights' formula under `config`: A = softmax(Q Kᵀ), with /√d_k when scaled and + M
+    (the causal mask, -inf above the diagonal) when masked."""
+    return "A = softmax(Q Kᵀ" + ("/√d_k" if config.scale == "sqrt_dk" else "") + \
+        (" + M" if config.mask == "causal" else "") + ")"
+
+
 def scale_word(config: Config) -> str:
     return "÷√d_k" if config.scale == "sqrt_dk" else _("unscaled")
 

@@ -105,8 +105,8 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
          (Grid("Z", fwd.Z[0], words, dv), Grid("dY", g.d_logits[0], words, vocab)),
          (Grid("dW_out", g.W_out, dv, vocab),)),
         ("d_z", "dZ = dY W_outᵀ",
-         _("Which way each output z_i should move: the readout sends each wrong guess back to the "
-           "numbers that made it (largest |dZ| {big}).").format(big=_biggest(g.Z)),
+         _("How the loss grows with each output z_i, so z_i should move against dz_i: the readout sends "
+           "each wrong guess back to the numbers that made it (largest |dZ| {big}).").format(big=_biggest(g.Z)),
          (Grid("dY", g.d_logits[0], words, vocab), Grid("W_out", params["W_out"], dv, vocab)),
          (Grid("dZ", g.Z[0], words, dv),)),
         ("d_a", "dA = dZ Vᵀ",

@@ -74,7 +74,7 @@ def _notebook_config() -> Config:
 
 def _notebook_note(trace: Trace, i: int, note: str) -> tuple[str, ...]:
     """`note` when the scenario is the notebook's own and the word is 'me', whose per-word cells the
-    notebook prints (from an earlier, unseeded run); nothing otherwise."""
+    notebook prints (from an earlier run of it); nothing otherwise."""
     return (note,) if i == 0 and trace.config.same_as(_notebook_config()) else ()
 
 
@@ -123,8 +123,8 @@ def _embed(w: _Word) -> tuple:
         lookup.format(e=f"e{I}", word=w.word, row=i + 1),
         _positions_sentence(t, f"p{I}"),
         _("Their sum {x} is what attention works on.").format(x=f"x{I}"),
-        *_notebook_note(t, i, _("The notebook's own per-word printouts (In[13] to In[27]) come from an earlier, "
-                                "unseeded run; its Matrices section matches these numbers.")),
+        *_notebook_note(t, i, _("The notebook's own per-word printouts (In[13] to In[27]) come from an earlier run "
+                                "of it; its Matrices section matches these numbers.")),
     ))
     return (
         _("Input of {word}: {formula}").format(word=w.word, formula=f"x{I} = e{I} + p{I}"),
@@ -365,8 +365,8 @@ def _softmax(w: _Word) -> tuple:
         *_softmax_signs(w, int((~finite).sum()), top),
         _("Subtracting the row's maximum first keeps exp() from overflowing and changes nothing."),
         _softmax_verdict(w),
-        *_notebook_note(t, i, _("The notebook's own printout of these weights (In[24]) comes from an earlier, "
-                                "unseeded run; its Matrices section matches these numbers.")),
+        *_notebook_note(t, i, _("The notebook's own printout of these weights (In[24]) comes from an earlier run "
+                                "of it; its Matrices section matches these numbers.")),
     ))
     return (
         _("Softmax: attention weights of {word}").format(word=w.word), text,
@@ -419,8 +419,8 @@ def _positions_sentence(trace: Trace, p: str) -> str:
         text = _("Attention alone cannot see word order, so the position vector {p} (sinusoidal, as in Vaswani "
                  "et al. 2017, counted from 0) is added.")
     else:
-        text = _("Attention alone cannot see word order, so the position vector {p} (none here, so word order is "
-                 "invisible) is added.")
+        text = _("Attention alone cannot see word order, and this scenario adds no position vector ({p} = 0), "
+                 "so word order is invisible to it.")
     return text.format(p=p)
 
 

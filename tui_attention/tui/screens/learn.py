@@ -34,6 +34,7 @@ from tui_attention.core.scenario import dumps_scenario
 from tui_attention.i18n import _
 from tui_attention.infra.files import write_atomic
 from tui_attention.infra.paths import state_dir
+from tui_attention.steps.labels import attention_label
 from tui_attention.steps.learning import LearnSession, Stage, log_curve, word_labels
 from tui_attention.tui.bindings import LEARN_KEYS, bindings
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
@@ -151,7 +152,8 @@ class LearnScreen(Screen[Path | None]):
         c = s.setup.config
         grid.set_data(s.attention(), word_labels(c.tokens), [str(k + 1) for k in range(c.n)], decimals=2,
                       heat=True, masked=learning.mask_of(c))
-        grid.label = _("A = softmax(Q Kᵀ); * the task's cell")
+        grid.label = attention_label(c)
+        grid.border_subtitle = plain(_("* the task's cell"))
         grid.marked = {(i, int(j)) for i, j in enumerate(s.setup.targets_at) if j >= 0}
         grid.styles.width = grid.virtual_size.width + GRID_FRAME
 

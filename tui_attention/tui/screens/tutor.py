@@ -32,6 +32,7 @@ from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import WORD_STEP_KINDS
 from tui_attention.tui import files
 from tui_attention.tui.bindings import TUTOR_KEYS, bindings
+from tui_attention.tui.compositor import RepaintsMoves
 from tui_attention.tui.files import Ask
 from tui_attention.tui.screens.walkthrough import WalkthroughView
 
@@ -71,7 +72,7 @@ def _shown(state: TutorState) -> tuple:
             weakref.ref(state.trace), state.concealed, state.edited)  # the same trace, not an equal one
 
 
-class TutorScreen(Screen):
+class TutorScreen(RepaintsMoves, Screen):
     """The main screen."""
 
     BINDINGS = bindings(TUTOR_KEYS)

@@ -232,3 +232,22 @@ async def test_a_lesson_holds_the_numbers_so_T_is_refused():
         await pilot.press("T")
         await pilot.pause()
         assert not isinstance(app.screen, LearnScreen)
+
+
+async def test_leaving_the_learn_view_keeps_its_run_for_the_same_scenario():
+    app = AttentionApp()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_learn(pilot, app)
+        await pilot.press("2", ".", ".", ".")  # the previous-word task, three steps
+        await pilot.pause()
+        assert (screen.session.task, screen.session.state.step) == ("previous", 3)
+        await pilot.press("escape")
+        await pilot.pause()
+        again = await open_learn(pilot, app)
+        assert again is not screen and again.session is screen.session  # where it was left
+        assert (again.session.task, again.session.state.step) == ("previous", 3)
+        assert any("step 3 of previous" in n.message for n in app._notifications)
+        await pilot.press("escape", "s")  # another scenario (scaled): a run of its own, from step 0
+        await pilot.pause()
+        other = await open_learn(pilot, app)
+        assert other.session is not screen.session and other.session.state.step == 0

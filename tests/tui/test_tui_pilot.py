@@ -388,6 +388,31 @@ async def test_0_asks_before_it_throws_edited_cells_away():
         assert not isinstance(app.screen, ConfirmScreen)
 
 
+async def test_e_asks_before_its_scenario_replaces_edited_cells():
+    from tui_attention.tui.screens.lessons import ConfirmScreen
+
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.state.edit_cell("W_q", 0, 0, 2.5)
+        app.tutor.refresh_view()
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("enter")  # Apply, the form as it is
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "1 edited cell" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.state.edited and app.state.config.weights["w_q"][0, 0] == 2.5  # kept
+        assert app.state.source() == "edited"
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert not app.state.edited and app.state.source() == "seeded"
+
+
 async def test_head_keys_cycle_the_head_shown_and_lay_heads_side_by_side():
 
     app = AttentionApp(TutorState(overrides=Overrides(heads=2)))

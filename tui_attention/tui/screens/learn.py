@@ -81,9 +81,11 @@ class LearnScreen(RepaintsMoves, Screen[Path | None]):
         border-title-style: bold; }
     """
 
-    def __init__(self, config: Config, task: str = "reverse") -> None:
+    def __init__(self, config: Config, task: str = "reverse", session: LearnSession | None = None) -> None:
+        """`session`: a run on this scenario to go on with (the view was left and opened again)."""
         super().__init__(id="learn")
-        self.session = LearnSession(config, task)  # ConfigError if this scenario cannot be trained
+        # ConfigError if this scenario cannot be trained
+        self.session = session if session is not None else LearnSession(config, task)
         self.playing = False
         self._carry = 0.0  # steps owed but not yet taken (slow speeds take less than one per tick)
         self._last = time.perf_counter()
@@ -112,6 +114,9 @@ class LearnScreen(RepaintsMoves, Screen[Path | None]):
         curve.border_subtitle = plain(_("task: 1 2 3"))
         self._timer = self.set_interval(TICK, self._tick)
         self.show()
+        if self.session.state.step:
+            self.notify(_("Back where you left this run: step {step} of {task}. r starts it again.").format(
+                step=self.session.state.step, task=self.session.task), timeout=5, markup=False)
 
     # --- training -------------------------------------------------------------------------
     def _tick(self) -> None:

@@ -263,22 +263,25 @@ class TutorScreen(RepaintsMoves, Screen):
             self.state.overrides = Overrides()
             self.state.set_config(build_config(None))
 
-        def go(yes: bool = True) -> None:
-            if yes:
-                self._change(back)
-                self._announce(_("Back to the notebook's scenario."))
+        def go() -> None:
+            self._change(back)
+            self._announce(_("Back to the notebook's scenario."))
 
+        count = len(self.state.edited)
+        self._unless_edits_are_kept(go, ngettext(
+            "Go back to the notebook's scenario? Your {count} edited cell will be lost (ctrl+s saves it).",
+            "Go back to the notebook's scenario? Your {count} edited cells will be lost (ctrl+s saves them).",
+            count).format(count=count))
+
+    def _unless_edits_are_kept(self, go, question: str) -> None:
+        """go() now when no cell is edited; else after a yes to `question`: edited cells exist
+        nowhere else until saved (ctrl+s), and a new scenario replaces them."""
         if not self.state.edited:
             go()
             return
-        # Edited cells exist nowhere else until saved (ctrl+s): ask before they go.
         from tui_attention.tui.screens.lessons import ConfirmScreen
 
-        count = len(self.state.edited)
-        self.app.push_screen(ConfirmScreen(ngettext(
-            "Go back to the notebook's scenario? Your {count} edited cell will be lost (ctrl+s saves it).",
-            "Go back to the notebook's scenario? Your {count} edited cells will be lost (ctrl+s saves them).",
-            count).format(count=count)), go)
+        self.app.push_screen(ConfirmScreen(question), lambda yes: go() if yes else None)
 
     def action_back(self) -> None:
         """escape: a focused matrix grid lets go of the keys; else an open lesson is left
@@ -305,7 +308,11 @@ class TutorScreen(RepaintsMoves, Screen):
                     self.state.overrides = overrides
                     self.state.set_config(build_config(None, overrides))
 
-                self._change(apply)
+                count = len(self.state.edited)
+                self._unless_edits_are_kept(lambda: self._change(apply), ngettext(
+                    "Make this sentence's scenario? Your {count} edited cell will be lost (ctrl+s saves it).",
+                    "Make this sentence's scenario? Your {count} edited cells will be lost (ctrl+s saves them).",
+                    count).format(count=count))
 
         c = self.state.config
         self.app.push_screen(ScenarioForm(c, c.scale, c.mask), done)
@@ -355,14 +362,22 @@ class TutorScreen(RepaintsMoves, Screen):
             return
         self.ask(files.export(self.state, self.app.destination))
 
-    def action_learn(self, task: str = "reverse") -> None:
-        """T: the learn view on this scenario; "use these weights" comes back with the trained
+    _learned = None  # the learn view's last run (a LearnSession), taken up again on the same scenario
+
+    def action_learn(self, task: str | None = None) -> None:
+        """T: the learn view on this scenario, where its last run on it left off (or on `task`
+        from step 0, when it names another); "use these weights" comes back with the trained
         scenario's file, loaded like --scenario FILE, at word 1's softmax."""
         if self._lesson_holds_the_numbers():
             return
         from tui_attention.tui.screens.learn import LearnScreen
 
+        kept = self._learned
+        if kept is None or not kept.config.same_as(self.state.config) or task not in (None, kept.task):
+            kept = None
+
         def use(path) -> None:
+            self._learned = screen.session
             if path is None:
                 return
             self.state.scenario, self.state.overrides = path, Overrides()
@@ -373,7 +388,8 @@ class TutorScreen(RepaintsMoves, Screen):
                              "saves them.").format(source=self.state.source()))
 
         try:
-            self.app.push_screen(LearnScreen(self.state.config, task), use)
+            screen = LearnScreen(self.state.config, task or "reverse", session=kept)
+            self.app.push_screen(screen, use)
         except ConfigError as exc:
             self.notify(str(exc), title=_("Not possible here"), severity="warning", timeout=8, markup=False)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
+
+import pytest
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -241,3 +244,47 @@ def test_start_rate_is_a_burst_then_one_per_interval_per_address_and_bounded_in_
     for _ in range(100):
         free.started("a")
     assert free.refusal("a") is None
+
+
+class _Transport:
+    """What ReadThrottle uses of an asyncio transport."""
+
+    def __init__(self) -> None:
+        self.reading, self.closing = True, False
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+async def test_reads_past_the_rate_pause_the_transport_until_the_average_is_back_under():
+    from tui_attention.serve.guard import ReadThrottle
+
+    transport = _Transport()
+    reads = ReadThrottle(transport, rate=1000.0, burst=4000.0)
+    t0 = reads._stamp
+    assert reads.received(3000, now=t0) == 0.0 and transport.reading  # within the burst
+    wait = reads.received(2000, now=t0)  # 1000 bytes over: a second at 1000 bytes a second
+    assert wait == pytest.approx(1.0) and not transport.reading
+    assert reads.received(500, now=t0 + 0.1) == 0.0  # already paused: one timer, not two
+    await asyncio.sleep(wait + 0.1)
+    assert transport.reading  # resumed by its timer
+    reads.limit(rate=10_000.0, burst=40_000.0)  # after login
+    assert reads.received(30_000) == 0.0 and transport.reading
+
+
+async def test_a_closed_connection_is_not_resumed_and_its_timer_is_cancelled():
+    from tui_attention.serve.guard import ReadThrottle
+
+    transport = _Transport()
+    reads = ReadThrottle(transport, rate=1000.0, burst=1000.0)
+    assert reads.received(5000) > 0 and not transport.reading
+    transport.closing = True
+    reads.close()
+    await asyncio.sleep(0.05)
+    assert not transport.reading

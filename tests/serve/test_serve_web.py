@@ -742,6 +742,39 @@ async def test_keys_pass_through_the_input_filter_and_resizes_are_coalesced():
     await bounded(scenario())
 
 
+async def test_a_tab_flooding_tiny_messages_does_not_hold_up_another_tab(monkeypatch):
+    """Attack: one tab sends thousands of tiny messages at once (["blur"], a JSON decode each).
+    aiohttp hands over every message already received without letting the loop run, so the
+    other tab's key waited until the whole flood was read. Paced per tab, the other tab's key
+    is answered while the flood is still being read."""
+    from tui_attention.serve import web_tab
+
+    read: list[bool] = []
+    focus = web_tab.TabInput.focus
+
+    def counted(self, focused: bool) -> None:
+        read.append(focused)
+        focus(self, focused)
+
+    monkeypatch.setattr(web_tab.TabInput, "focus", counted)
+    flood = 5000
+
+    async def scenario():
+        async with serving() as server, aiohttp.ClientSession() as http:
+            other = await Tab(http, server.port).open()
+            flooder = await Tab(http, server.port).open()
+            assert await wait_until(lambda: shows_tutor(other.screen.text()), 30)
+            await other.send(["focus"])
+            for _ in range(flood):
+                await flooder.ws.send_str('["blur"]')
+            assert await other.changes_on(RIGHT)
+            assert len(read) < flood, f"the other tab's key waited for all {len(read)} flooded messages"
+            await flooder.close()
+            await other.close()
+
+    await bounded(scenario())
+
+
 async def test_a_paste_flood_is_dropped_past_256_kib_and_the_tab_still_closes_at_once():
     """Attack: megabytes of keys faster than the tutor may take them (8 KiB/s). At most 256 KiB
     wait; whole messages past that are dropped; the socket is still read, so closing the tab
@@ -797,6 +830,31 @@ async def test_a_tutors_internal_error_reaches_the_log_escaped(tmp_path, caplog)
     await bounded(one_tab_until_it_closes([sys.executable, "-P", str(script)]))
     (line,) = [r.getMessage() for r in caplog.records if "stopped on an internal error" in r.getMessage()]
     assert 'File "/x/app.py", line 7, in boom | ZeroDivisionError: \\x1b[2J division by zero' in line
+
+
+async def test_a_tutor_that_says_exit_and_then_fails_closes_its_tab_with_the_reason(tmp_path):
+    """Textual sends its "exit" packet on any exit, after an error it caught too (a served
+    tutor ended by ScreenStackError): the tab closed on it with 1000 and no reason. It closes
+    on the exit status, with the line the page shows."""
+    script = tmp_path / "exit_then_fail.py"
+    script.write_text(
+        "import json, sys\n"
+        "out = sys.stdout.buffer\n"
+        "out.write(b'__GANGLION__\\n')\n"
+        "meta = json.dumps({'type': 'exit'}).encode()\n"
+        "out.write(b'M' + len(meta).to_bytes(4, 'big') + meta)\n"
+        "out.flush()\n"
+        "sys.exit(1)\n")
+    server = TutorWebServer([sys.executable, "-P", str(script)], port=0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            tab = await Tab(http, server.port).open()
+            assert await bounded(wait_until(lambda: tab.closed, 20))
+            assert tab.close_code == 4004, (tab.close_code, tab.close_reason)
+            assert tab.close_reason.startswith("The tutor stopped unexpectedly (exit status 1)")
+    finally:
+        await server.close()
 
 
 async def test_a_file_the_attendee_saves_cannot_forge_an_internal_error(tmp_path, caplog):

@@ -450,6 +450,36 @@ async def test_parallel_connections_from_one_address_guess_no_faster_than_one(tm
         await client.close()
 
 
+async def test_a_guesser_in_a_loop_does_not_lock_out_an_attendee_behind_the_same_address(tmp_path):
+    """A classroom behind one NAT address: one attendee guesses wrong passwords in a loop over
+    three connections; another at that address, with the right password under their own name,
+    still logs in within the longest back-off, far inside the login timeout (their check
+    queued behind every wrong one, each waiting the back-off, and timed out: 3 tries in 3)."""
+    async with serving(tmp_path, password="right", login_timeout=6.0) as server:
+        server.backoff = Backoff(first=0.5, longest=1.5)
+
+        async def guess() -> None:
+            while True:
+                try:
+                    await asyncssh.connect("127.0.0.1", server.port, **client_options(
+                        local_addr=(ATTACKER, 0), username="mallory", password="wrong", preferred_auth="password"))
+                except (asyncssh.Error, OSError):
+                    pass
+
+        guessers = [asyncio.create_task(guess()) for _ in range(3)]
+        try:
+            await asyncio.sleep(2.0)  # the back-off of the address is at its longest
+            for _ in range(2):
+                started = time.monotonic()
+                client = await bounded(attendee(server, ATTACKER, username="alice", password="right"), 20)
+                assert time.monotonic() - started < 1.5 + 2.5  # its own answer's wait, and the tutor's start
+                await client.close()
+        finally:
+            for task in guessers:
+                task.cancel()
+            await asyncio.gather(*guessers, return_exceptions=True)
+
+
 FORGING_TUTOR = r'''
 import os, sys
 with open(".error.log", "w") as f:  # a file an attendee's save prompt can write in the session folder

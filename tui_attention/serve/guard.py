@@ -255,6 +255,50 @@ class Turns:
         return self._locks.get(source, (None, 0))[1]
 
 
+class ReadThrottle:
+    """Reads from one client's connection at most `rate` bytes a second on average, in bursts up
+    to `burst`: past it the transport stops reading until the average is back under, and the
+    kernel's buffer, then TCP, make the client wait. For a server whose protocol handles what
+    it reads before the next read: an SSH client may send tiny packets (SSH_MSG_IGNORE) that
+    the server decrypts one by one, before login too, 6,000 to 12,000 a second from one
+    connection; with six such connections every attendee's keys waited 400 ms. `limit(rate,
+    burst)` changes the budget (after login, say). `received(n)` after each read of n bytes."""
+
+    def __init__(self, transport: asyncio.BaseTransport, rate: float, burst: float) -> None:
+        self.transport = transport
+        self.rate, self.burst = rate, burst
+        self._tokens = burst
+        self._stamp = time.monotonic()
+        self._resume: asyncio.TimerHandle | None = None
+
+    def limit(self, rate: float, burst: float) -> None:
+        """A new budget, from now; a larger burst is granted at once."""
+        self._tokens += max(0.0, burst - self.burst)
+        self.rate, self.burst = rate, burst
+
+    def received(self, count: int, now: float | None = None) -> float:
+        """Count a read of `count` bytes; returns the seconds reading now pauses (0: none)."""
+        now = time.monotonic() if now is None else now
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate) - count
+        self._stamp = now
+        if self._tokens >= 0 or self._resume is not None or self.transport.is_closing():
+            return 0.0
+        wait = -self._tokens / self.rate
+        self.transport.pause_reading()  # type: ignore[attr-defined]
+        self._resume = asyncio.get_running_loop().call_later(wait, self._go_on)
+        return wait
+
+    def _go_on(self) -> None:
+        self._resume = None
+        if not self.transport.is_closing():
+            self.transport.resume_reading()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
+
+
 def file_descriptors(needed: int) -> tuple[int, int]:
     """Raise this process's open-file limit to its hard limit; return (soft, needed).
     The caller refuses to start (or serves fewer) when soft < needed: running out of file

@@ -14,9 +14,9 @@ cannot lock out the others. After login an address holds at most
 has not started its tutor within `session_grace` seconds is closed; tutors start
 at most as often as `guard.StartRate` allows (per address and in all), since
 each start costs about half a second of CPU. Wrong
-passwords wait longer each time per address (`guard.Backoff`), and an address's
-password checks take turns (`guard.Turns`), so that parallel connections do not
-multiply its rate. Every string a client sends is escaped before it is logged
+passwords wait longer each time per address (`guard.Backoff`), and the password
+checks of one user name from one address take turns (`guard.Turns`), so that parallel
+connections do not multiply its rate. Every string a client sends is escaped before it is logged
 (`guard.clean`), and repeated refusals from one address are logged once per burst
 (`guard.RefusalLog`).
 """
@@ -38,7 +38,7 @@ from tui_attention.infra.files import write_atomic
 from tui_attention.infra.paths import data_dir
 from tui_attention.serve.budget import MemoryBudget
 from tui_attention.serve.child import Limits, confinement, remove_stale_workdirs
-from tui_attention.serve.guard import Backoff, Quota, RefusalLog, StartRate, Turns, clean, source_of
+from tui_attention.serve.guard import Backoff, Quota, ReadThrottle, RefusalLog, StartRate, Turns, clean, source_of
 from tui_attention.serve.room import Room
 from tui_attention.serve.ssh_session import Session, guard_requests
 
@@ -47,6 +47,12 @@ log = logging.getLogger("tui_attention.serve")
 HOST_KEY_NAME = "ssh_host_ed25519_key"
 MAX_PASSWORD_FAILURES = 3  # per connection; then it is closed
 WINDOW = 64 * 1024  # bytes an attendee may send ahead of the tutor (asyncssh's default is 2 MB)
+# Bytes a second (and at once) the server reads from one connection: before login a key exchange
+# and a password take a few KB; after it, keys reach a tutor at 8 KB a second at most
+# (guard.InputFilter), and SSH's framing of one key press costs about 100 bytes more.
+READ_BEFORE_LOGIN = (8 * 1024, 64 * 1024)
+MAX_TURN_NAME = 256  # characters of a user name that tell password turns apart
+READ_AFTER_LOGIN = (64 * 1024, 256 * 1024)
 MAX_PACKET = 16 * 1024
 
 
@@ -148,7 +154,7 @@ class TutorSSHServer:
         self.closing = False
         self.refusal = RefusalLog()
         self.backoff = Backoff()
-        self.password_turns = Turns()  # one password check at a time per address
+        self.password_turns = Turns()  # one password check at a time per address and user name
         self.starts = StartRate(start_burst, start_interval)  # how often tutors may start
         self.connect_log = Quota(5, 10.0)  # "connect"/"disconnect" lines per source
 
@@ -347,6 +353,7 @@ class _Connection(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
+        self._throttle_reads(conn)
         peer = conn.get_extra_info("peername")
         self.peer = _format_peer(peer)
         self.source = source_of(peer)
@@ -358,7 +365,27 @@ class _Connection(asyncssh.SSHServer):
             return
         self.server.admit(self)
 
+    _reads: ReadThrottle | None = None
+
+    def _throttle_reads(self, conn: asyncssh.SSHServerConnection) -> None:
+        """Every read from this client is counted (`guard.ReadThrottle`), before login at a
+        lower rate. asyncssh reads through its connection's data_received, which the
+        transport looks up on each read."""
+        transport = getattr(conn, "_transport", None)
+        if transport is None or not hasattr(transport, "pause_reading"):
+            return
+        self._reads = reads = ReadThrottle(transport, *READ_BEFORE_LOGIN)
+        received = conn.data_received
+
+        def counted(data: bytes, datatype: object = None) -> None:
+            received(data, datatype)
+            reads.received(len(data))
+
+        conn.data_received = counted  # type: ignore[method-assign]
+
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._reads is not None:
+            self._reads.close()
         self.server.forget(self)
         self.lost = True
         for timer in (self._close_timer, self._grace_timer):
@@ -388,6 +415,8 @@ class _Connection(asyncssh.SSHServer):
             self.disconnect(asyncssh.DISC_TOO_MANY_CONNECTIONS, why)
             return
         self.counted = True
+        if self._reads is not None:
+            self._reads.limit(*READ_AFTER_LOGIN)
         if self.server.session_grace > 0:
             self._grace_timer = asyncio.get_running_loop().call_later(self.server.session_grace, self._no_tutor)
 
@@ -404,10 +433,13 @@ class _Connection(asyncssh.SSHServer):
 
     async def validate_password(self, username: str, password: str) -> bool:
         # Every answer to an address with recent wrong passwords waits, right or wrong, and the
-        # address's checks take turns (the last one's failure is counted before the next reads
-        # its delay): guessing from one address, over however many connections, slows down to
-        # one try per `Backoff.longest` seconds.
-        async with self.server.password_turns(self.source):
+        # checks of one user name from one address take turns (the last one's failure is counted
+        # before the next reads its delay): guessing from one address under one name, over
+        # however many connections, slows down to one try per `Backoff.longest` seconds, and
+        # under many names to one per waiting connection (at most max_unauthenticated_per_address).
+        # Not the address alone: attendees behind one NAT address share it, and one of them
+        # guessing in a loop queued the others' right passwords past the login timeout.
+        async with self.server.password_turns(f"{self.source} {username[:MAX_TURN_NAME]}"):
             delay = self.server.backoff.delay(self.source)
             if delay:
                 await asyncio.sleep(delay)

@@ -64,7 +64,7 @@ from tui_attention.serve.child import (
     exit_description,
     remove_stale_workdirs,
 )
-from tui_attention.serve.guard import Quota, RefusalLog, StartRate, clean, file_descriptors, source_of
+from tui_attention.serve.guard import Buckets, Quota, RefusalLog, StartRate, clean, file_descriptors, source_of
 from tui_attention.serve.room import Room
 from tui_attention.serve.web_http import (AcceptStorms, Client, DescriptorBudgetError, OneLineBadRequests, bracketed,
                                           carries_secret, duration, is_proxy_peer, open_descriptors, origin_of,
@@ -77,6 +77,11 @@ log = logging.getLogger("tui_attention.serve")
 
 PAGE_DIR = Path(__file__).resolve().parent / "web_page"
 MAX_MESSAGE = 1024 * 1024  # bytes of one websocket message (a big paste)
+# Messages a tab may send a second, and at once. Each costs the server's loop a JSON decode
+# whatever its size, and aiohttp hands over every message already received without letting
+# the loop run the other tabs: one tab sending 70,000 ["blur"] a second held every other tab's
+# keys for a second. A learner's keys, mouse and resizes are tens a second.
+MESSAGE_RATE, MESSAGE_BURST = 200.0, 400.0
 DESCRIPTORS_PER_TAB = 5  # three pipes, the room channel, and one spare for spawning (measured: see start())
 SPARE_DESCRIPTORS = 32  # the loop, the log, a tutor being spawned, the listening sockets
 
@@ -412,7 +417,13 @@ class TutorWebServer(Server):
         resizes and focus changes are coalesced."""
         if tab is None:
             tab = TabInput(app_service, asyncio.get_running_loop())
+        pace = Buckets(MESSAGE_BURST, 1.0 / MESSAGE_RATE, sources=1)
         async for message in websocket:
+            # Past the rate this tab waits (and, its buffer full, aiohttp stops reading it); the
+            # loop runs the other tabs meanwhile.
+            if (wait := pace.wait("")) > 0:
+                await asyncio.sleep(wait)
+            pace.take("")
             if message.type != WSMsgType.TEXT:
                 continue
             try:

@@ -14,6 +14,7 @@ every tab closed during start-up.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -145,6 +146,17 @@ class TutorAppService(AppService):
             except (asyncio.CancelledError, Exception):
                 pass
             self.stderr_tail = bytes(tail)
+
+    async def on_meta(self, data: bytes) -> None:
+        """textual-serve's, but the tutor's "exit" packet does not close the tab: Textual sends
+        it on any exit, after an error it caught too, and the tab closed then had no reason
+        (1000, empty) for the page to show. `run` closes the tab once the exit status is known."""
+        try:
+            if json.loads(data).get("type") == "exit":
+                return
+        except (ValueError, AttributeError, RecursionError):
+            return  # not a packet a Textual app sends
+        await super().on_meta(data)
 
     def last_error_line(self) -> str:
         lines = [line for line in self.stderr_tail.decode("utf-8", "replace").splitlines() if line.strip()]

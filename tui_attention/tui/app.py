@@ -121,6 +121,21 @@ class AttentionApp(App[int]):
         """The keys a binding has now: the keymap file's, else its own."""
         return self.keymap.get(key.id, key.keys)
 
+    def action_command_palette(self) -> None:
+        """ctrl+p: Textual's palette, closed once however many clicks arrive together (`palette`)."""
+        from tui_attention.tui.palette import PaletteOnce
+
+        if self.use_command_palette and not PaletteOnce.is_open(self):
+            self.push_screen(PaletteOnce(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The palette's Theme command: Textual's theme list, in a palette closed once."""
+        from textual.theme import ThemeProvider
+
+        from tui_attention.tui.palette import PaletteOnce
+
+        self.push_screen(PaletteOnce(providers=[ThemeProvider], placeholder="Search for themes…"))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if screen.id == "learn":  # the learn view's keys act on it, not on the tutor below
             yield from (SystemCommand(key.description, f"{key.id}  ({self.keys_of(key)})",

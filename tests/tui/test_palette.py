@@ -1,0 +1,35 @@
+"""The command palette closes once, however many clicks arrive together: a second click that
+reached it after it closed popped the tutor's own screen (ScreenStackError; a served tutor ended)."""
+
+import pytest
+from textual import events
+
+from tui_attention.tui.app import AttentionApp
+from tui_attention.tui.screens.tutor import TutorScreen
+
+
+def clicks_together(app, count: int = 2) -> None:
+    """`count` clicks at the top-left cell, posted at once as one read of a terminal's input gives them."""
+    for _ in range(count):
+        for event in (events.MouseDown, events.MouseUp, events.Click):
+            app.post_message(event(None, 0, 0, 0, 0, 1, False, False, False, screen_x=0, screen_y=0))
+
+
+@pytest.mark.parametrize("opening", ["palette", "themes"])
+async def test_clicks_together_outside_the_palette_close_it_once(opening):
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        if opening == "palette":
+            await pilot.press("ctrl+p")
+        else:
+            app.search_themes()
+        await pilot.pause()
+        assert len(app.screen_stack) == 2
+        clicks_together(app, 3)
+        for _ in range(3):
+            await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert [type(s) for s in app.screen_stack] == [TutorScreen]
+        await pilot.press("right")  # the tutor still answers
+        await pilot.pause()
+        assert app.state.step == 1

@@ -393,13 +393,15 @@ def test_no_earlier_page_prints_what_a_question_asks(lesson, page):
 
 
 def test_the_divisor_is_asked_before_anything_shows_it():
-    """Lesson 8 asks which divisor brings the variance back to 1: until then scaling stays off (the
-    status line and the score columns would say "÷√d_k"), and neither the lesson's title nor any
-    earlier lesson names √d_k."""
+    """Lesson 8 asks by which number the scores must be divided to bring their variance back to 1:
+    a number to work out (√3 = 1.73 here), not a name to pick, since the scale step's own text and
+    the help name the ÷√d_k switch. Until then scaling stays off (the status line and the score
+    columns would show the divided scores), and neither the lesson's title nor any earlier lesson
+    names √d_k."""
     index = next(i for i, l in enumerate(LESSONS) if "scaling" in l.title.lower())
     scaling = LESSONS[index]
-    page = next(p for p in scaling.pages if p.question and any(c.correct and c.text == "√d_k"
-                                                               for c in p.question.choices))
+    page = next(p for p in scaling.pages if p.question and p.question.answer == "sqrt(d_k)")
+    assert page.question.kind == "numeric" and page.question.decimals == 2
     assert all(p.config().scale == "none" for p in scaling.pages[: page.number])
     assert "√" not in scaling.title + scaling.summary
     for lesson in LESSONS[:index]:

@@ -26,3 +26,36 @@ async def test_a_switch_notice_leaves_the_step_text_uncovered(size, view):
         assert text.region.height > 0
         for toast in toasts:
             assert not toast.region.overlaps(text.region), (toast.region, text.region)
+
+
+def notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_keys_that_cannot_act_say_why():
+    from tests.tui.test_tui_lessons import find_choice_page
+    from tui_attention.steps.state import TutorState
+    from tui_attention.core.scenario import Overrides
+
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("g")  # one head: nothing to lay side by side
+        await pilot.pause()
+        assert app.state.view == "walkthrough" and not app.state.all_heads
+        assert any("There is one head" in n for n in notices(app))
+        li, pi, _right = find_choice_page()
+        app.tutor.open_lesson(li, pi)
+        await pilot.pause()
+        await pilot.pause()
+        count = app.lesson.choice_count(app.state.decimals)
+        assert count < 9
+        await pilot.press("9")  # past the choices: said, and nothing is answered
+        await pilot.pause()
+        assert app.lesson.question_open
+        assert any(f"has {count} choices: press 1 to {count}" in n for n in notices(app))
+    app = AttentionApp(TutorState(overrides=Overrides(heads=2)))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("g")  # from the step-through: the matrix view, and it says so
+        await pilot.pause()
+        assert app.state.view == "matrix" and app.state.all_heads
+        assert any("side by side, in the matrix view" in n for n in notices(app))

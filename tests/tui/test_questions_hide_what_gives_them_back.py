@@ -284,3 +284,20 @@ async def test_back_from_an_open_choice_question_the_page_before_holds_its_step(
         now = app.state.step if view == "walkthrough" else app.state.matrix_step
         assert app.state.view != view or now <= held, (place, now, held)
         assert any(f"page {asked.number}" in str(n.message) for n in app._notifications)
+
+
+async def test_a_page_before_a_question_says_what_it_holds_back_is_for_a_question_to_come():
+    # Lesson 10 page 2 asks nothing; its page 3 asks the argmax of head 2's row 5. Pressing t
+    # (as page 2 says) shows head 2, whose row sums line is held back for page 3: not "until
+    # you answer", on a page with nothing to answer.
+    app = AttentionApp(start_lesson=10)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert app.lesson.current_page.question is None
+        await pilot.press("t")
+        await pilot.pause()
+        text = "\n".join(on_screen_text(app))
+        assert "(held back for a question to come)" in text
+        assert "until you answer" not in text

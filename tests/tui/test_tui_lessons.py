@@ -210,3 +210,52 @@ async def test_reset_asks_first():
         await pilot.press("r", "y")
         assert not load_progress().is_completed(LESSONS[0].id)
         assert f"0 / {len(LESSONS)}" in text_of(app.screen.query_one("#lesson-progress"))
+
+
+async def test_a_refused_next_page_leaves_the_lesson_text_where_it_was_read():
+    # A wrong answer's feedback is at the end of the page; ] refused (the question is open)
+    # used to scroll the panel back to the page's top, out of sight of that feedback.
+    li, pi, right = find_choice_page()
+    wrong = 1 if right != 1 else 2
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.tutor.open_lesson(li, pi)
+        await pilot.pause()
+        await pilot.pause()
+        await pilot.press(str(wrong))
+        await pilot.pause()
+        panel = app.query_one("#lesson-panel")
+        at = panel.scroll_y
+        assert at > 0  # scrolled to the feedback
+        await pilot.press("right_square_bracket")  # refused: the question is still open
+        await pilot.pause()
+        assert app.lesson.page == pi and panel.scroll_y == at
+        await pilot.press("left_square_bracket")  # another page opens at its top
+        await pilot.pause()
+        assert panel.scroll_y == 0
+
+
+async def test_the_answer_prompt_is_a_bar_at_the_bottom_that_leaves_the_numbers_in_view():
+    from textual.widgets import Input
+
+    from tui_attention.tui.screens.forms import PromptScreen
+
+    li, pi = find_numeric_page()
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.tutor.open_lesson(li, pi)
+        await pilot.pause()
+        await pilot.pause()
+        panes = [app.query_one(f"#{name}").region for name in ("vectors", "narration") if app.query_one(f"#{name}").display]
+        await pilot.press("a")
+        await pilot.pause()
+        prompt = app.screen
+        assert isinstance(prompt, PromptScreen) and prompt.has_class("-low")
+        box = prompt.query_one("Vertical").region
+        assert box.bottom == 24 and box.height <= 4, box  # along the bottom: border, field, error line
+        assert "Enter checks it" in prompt.query_one(Input).placeholder
+        for region in panes:
+            assert region.bottom <= box.y, (region, box)  # the panes' numbers stay in view
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, PromptScreen)

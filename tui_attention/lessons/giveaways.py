@@ -175,4 +175,4 @@ def concealed(question: Question, trace: Trace, head: int = 0, before: bool = Fa
         elif round(value, DEFAULT_DECIMALS) != 0:
             fine.append(value)
     return Concealed(frozenset(cells), tuple(v for v in values if np.isfinite(v)), facts,
-                     tuple(v for v in fine if np.isfinite(v)))
+                     tuple(v for v in fine if np.isfinite(v)), for_later=before)

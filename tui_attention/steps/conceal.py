@@ -64,8 +64,9 @@ class Sentences(str):
         return text
 
 
-def held_back() -> str:
-    return _("(held back until you answer)")
+def held_back(for_later: bool = False) -> str:
+    """What a held-back sentence says instead: for the question on screen, or for one to come."""
+    return _("(held back for a question to come)") if for_later else _("(held back until you answer)")
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Concealed:
     # Numbers hidden only where printed with FINE_DECIMALS or more: a later question's cells, on
     # the pages before it, where a two-digit summary of another row ("less than 0.01") says nothing.
     fine_values: tuple[float, ...] = ()
+    # Hidden for questions of later pages only: a held-back sentence says so, not "until you answer".
+    for_later: bool = False
 
     @staticmethod
     def union(parts) -> "Concealed":
@@ -89,7 +92,8 @@ class Concealed:
         return Concealed(frozenset().union(*(p.cells for p in parts)),
                          tuple(v for p in parts for v in p.values),
                          frozenset().union(*(p.facts for p in parts)),
-                         tuple(v for p in parts for v in p.fine_values))
+                         tuple(v for p in parts for v in p.fine_values),
+                         all(p.for_later for p in parts))
 
     def cell(self, key: str, head: int, row: int, col: int) -> bool:
         return (key, head, row, col) in self.cells
@@ -130,7 +134,7 @@ class Concealed:
         if isinstance(text, Sentences) and (self.cells or self.facts):
             return " ".join(self.text(part) for part in text.parts)
         if self.gives_away(text):
-            return text.instead if text.instead is not None else held_back()
+            return text.instead if text.instead is not None else held_back(self.for_later)
         if not self.values and not self.fine_values:
             return text
 

@@ -42,7 +42,7 @@ TUTOR_KEYS: tuple[Key, ...] = (
     Key("tutor.cycle_weight_scale", "w", "cycle_weight_scale", _("Weights x")),
     Key("tutor.cycle_heads", "H", "cycle_heads", _("Heads 1/2/4")),
     Key("tutor.cycle_head_shown", "t", "cycle_head_shown", _("Next head shown")),
-    Key("tutor.toggle_all_heads", "g", "state('toggle_all_heads')", _("All heads' A side by side")),
+    Key("tutor.toggle_all_heads", "g", "toggle_all_heads", _("All heads' A side by side")),
     Key("tutor.more_decimals", "plus,equals_sign", "state('change_decimals', 1)", _("More decimals")),
     Key("tutor.fewer_decimals", "minus", "state('change_decimals', -1)", _("Fewer decimals")),
     Key("tutor.page_down", "pagedown", "scroll_page(1)", _("Scroll down")),

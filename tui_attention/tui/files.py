@@ -42,6 +42,7 @@ class Ask:
     explain: str
     submit: Callable[[str], list[Notice]]
     confirm: Callable[[str], str | None] = lambda text: None  # a yes/no question to ask first, or None
+    low: bool = False  # asked in a bar along the bottom, not a dialog over the panes (PromptScreen)
 
 
 def replaces(path: Path, shown: str) -> str | None:
@@ -257,4 +258,5 @@ def edit_cell(state: TutorState, matrix: str, row: int, col: int, value: float) 
 
 def answer(attempt: Callable[[str], list[Notice]]) -> Ask:
     """a: type the answer to a numeric question; text that is not a number is refused inline."""
-    return Ask(_("Your answer"), "", error_of(parse_number), _("A number, e.g. -0.03. Enter checks it."), attempt)
+    return Ask(_("Your answer"), "", error_of(parse_number),
+               _("A number, e.g. -0.03. Enter checks it, escape closes."), attempt, low=True)

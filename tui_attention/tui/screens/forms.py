@@ -115,22 +115,33 @@ class PromptScreen(CheckedModal):
     """One validated text field. `validate(text)` returns an error message or None."""
 
     AUTO_FOCUS = "#prompt-input"  # focused as the screen opens, so the first key typed is not lost
-    DEFAULT_CSS = MODAL_CSS.format(name="PromptScreen")
+    # -low: a bar along the bottom (over the footer), its explanation inside the empty field and
+    # no buttons (enter checks, escape closes): an answer is worked out from numbers on screen,
+    # which the dialog in the middle covered.
+    DEFAULT_CSS = MODAL_CSS.format(name="PromptScreen") + """
+    PromptScreen.-low { align: left bottom; }
+    PromptScreen.-low > Vertical { width: 100%; max-width: 100%; border: none; border-top: round $accent;
+        border-title-align: left; }
+    PromptScreen.-low .error { padding: 0; height: auto; }
+    PromptScreen.-low .buttons { display: none; }
+    """
     BINDINGS = [Binding("escape,ctrl+g", "cancel", _("Cancel"), id="prompt.cancel")]
 
     def __init__(self, title: str, value: str, validate: Callable[[str], str | None], explain: str = "",
-                 error: str = "") -> None:
+                 error: str = "", low: bool = False) -> None:
         """error: why the last try with `value` failed (a write refused by the system), shown until
-        the text changes."""
-        super().__init__()
+        the text changes. low: a bar along the bottom of the screen (class -low)."""
+        super().__init__(classes="-low" if low else None)
         self.title_text, self.value, self.validate, self.explain, self.error = title, value, validate, explain, error
+        self.low = low
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = plain(self.title_text)
-            if self.explain:
+            if self.explain and not self.low:
                 yield Static(self.explain, classes="explain")
-            yield Input(self.value, id="prompt-input", select_on_focus=True)
+            yield Input(self.value, id="prompt-input", select_on_focus=True,
+                        placeholder=self.explain if self.low else "")
             yield Static(Text(self.error), classes="error", id="prompt-error")
             yield from self.buttons(_("OK"))
 

@@ -158,6 +158,8 @@ class LessonPanel(VerticalScroll, can_focus=False):
     LessonPanel > Static {{ width: 1fr; }}
     """
 
+    _page_shown: tuple[int, int] | None = None  # (lesson number, page index) last shown
+
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-text")
 
@@ -202,4 +204,8 @@ class LessonPanel(VerticalScroll, can_focus=False):
             nav = _("] finish the lesson · [ previous · { } scroll · L lessons")
         parts.append(Text(nav, style="dim"))
         self.query_one("#lesson-text", Static).update(Group(*parts))
-        self.scroll_home(animate=False)
+        # A new page opens at its top; the same page drawn again (a refused ], new decimals)
+        # stays where the learner was reading, the feedback just shown included.
+        if (lesson.number, page_index) != self._page_shown:
+            self._page_shown = (lesson.number, page_index)
+            self.scroll_home(animate=False)

@@ -15,7 +15,7 @@ import weakref
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.events import Resize
+from textual.events import Key, Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
@@ -215,6 +215,16 @@ class TutorScreen(RepaintsMoves, Screen):
             return
         self._change(self.state.cycle_head_shown)
 
+    def action_toggle_all_heads(self) -> None:
+        if self.state.config.heads == 1:
+            self._announce(_("There is one head: nothing to lay side by side. Press H for 2 or 4 heads."))
+            return
+        was = self.state.view
+        self._change(self.state.toggle_all_heads)
+        if self.state.all_heads:
+            self._announce(_("Every head's A side by side, in the matrix view (g again: one head)")
+                           if was != "matrix" else _("Every head's A side by side (g again: one head)"))
+
     def action_toggle_scale(self) -> None:
         if self._lesson_holds_the_numbers():
             return
@@ -329,7 +339,8 @@ class TutorScreen(RepaintsMoves, Screen):
             if failed is not None:
                 # Back with the name typed and why under it: the keys typed next (a corrected
                 # name) must reach the field, not the tutor, where n, s, e or enter act.
-                self.app.push_screen(PromptScreen(ask.title, text, ask.validate, ask.explain, failed.text), done)
+                self.app.push_screen(PromptScreen(ask.title, text, ask.validate, ask.explain, failed.text,
+                                                  low=ask.low), done)
                 return
             self.show_notices(notices)
             self.refresh_view()
@@ -343,7 +354,7 @@ class TutorScreen(RepaintsMoves, Screen):
             else:
                 self.app.push_screen(ConfirmScreen(question), lambda yes: run(text) if yes else None)
 
-        self.app.push_screen(PromptScreen(ask.title, ask.value, ask.validate, ask.explain), done)
+        self.app.push_screen(PromptScreen(ask.title, ask.value, ask.validate, ask.explain, low=ask.low), done)
 
     def prompt_cell_edit(self, matrix: str, row: int, col: int, value: float) -> None:
         """Ask for a new value of one input cell (from the matrix view's enter)."""
@@ -420,6 +431,7 @@ class TutorScreen(RepaintsMoves, Screen):
             self.query_one("#body").mount(self._lesson_panel, before=0)
             self.app.call_after_refresh(self.refresh_view)
             return
+        self._lesson_panel._page_shown = None  # opened again: at the top of its page
         self.refresh_view()
 
     _lesson_panel = None  # the lesson panel, once mounted on first use (held: a query walks every grid)
@@ -454,6 +466,15 @@ class TutorScreen(RepaintsMoves, Screen):
             if action == "answer":
                 return session.question.kind == "numeric"
         return True
+
+    def on_key(self, event: Key) -> None:
+        """A digit past the open question's choices reaches here (its binding is off): say so,
+        rather than nothing."""
+        count = self.lesson.choice_count(self.state.decimals) if self.lesson.active else 0
+        if count and event.character is not None and event.character in "123456789" and int(event.character) > count:
+            event.stop()
+            self.notify(_("This question has {count} choices: press 1 to {count}.").format(count=count),
+                        timeout=3, markup=False)
 
     def action_choose(self, k: int) -> None:
         self._attempt(k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
@@ -45,6 +46,10 @@ class WeightsPane(OneFrame, Static):
             table.title = _("{matrix}  (multiplying)").format(matrix=matrix) if on else matrix
             table.title_style = "bold reverse" if on else "bold"
             table.title_justify = "left"
+            # At least as wide as its title: at 2 or 3 decimals the grid is narrower than
+            # "W_q  4x3  (multiplying)", which wrapped to two lines the layout had not planned
+            # (the box lost its bottom border under the next pane).
+            table.min_width = cell_len(table.title)
             cols = col_window(w.shape[1])
             table.add_column("", no_wrap=True, style="dim")
             for c in cols:

@@ -32,7 +32,7 @@ async def test_lesson_12_last_page_draws_its_grown_text_box_whole():
 @pytest.mark.parametrize("seed, size", [(11, (80, 24)), (12, (120, 40))], ids=["11-80x24", "12-120x40"])
 async def test_random_keys_leave_no_stale_cell(seed, size, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # saves and exports typed by chance land here
-    await keys_leave_no_stale_cell(AttentionApp(), size, storm(seed, length=120))
+    await keys_leave_no_stale_cell(AttentionApp(), size, storm(seed, length=80))
 
 
 async def test_random_keys_in_a_lesson_leave_no_stale_cell(tmp_path, monkeypatch):

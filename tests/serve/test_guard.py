@@ -249,6 +249,8 @@ def test_start_rate_is_a_burst_then_one_per_interval_per_address_and_bounded_in_
 class _Transport:
     """What ReadThrottle uses of an asyncio transport."""
 
+    max_size = 256 * 1024  # asyncio's socket transports: the size of one recv()
+
     def __init__(self) -> None:
         self.reading, self.closing = True, False
 
@@ -267,6 +269,9 @@ async def test_reads_past_the_rate_pause_the_transport_until_the_average_is_back
 
     transport = _Transport()
     reads = ReadThrottle(transport, rate=1000.0, burst=4000.0)
+    # One read is small: a flood buffered during a pause must not come back as one 256 KiB read
+    # whose packets the server handles without letting the other connections run.
+    assert transport.max_size == ReadThrottle.READ_SIZE <= 8192
     t0 = reads._stamp
     assert reads.received(3000, now=t0) == 0.0 and transport.reading  # within the burst
     wait = reads.received(2000, now=t0)  # 1000 bytes over: a second at 1000 bytes a second

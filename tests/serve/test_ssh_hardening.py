@@ -127,6 +127,32 @@ async def test_an_attendee_typing_a_password_is_not_dropped_by_many_addresses_wa
             s.close()
 
 
+async def test_an_attendee_typing_a_password_outlasts_connections_from_their_own_address(tmp_path):
+    """Behind one (NAT) address: another attendee there opens connections that never ask to log
+    in, faster than the per-address cap of waiting connections. The oldest waiting was dropped
+    first: the attendee still typing their password, within 0.1 s, 3 tries in 3. Those that
+    have not asked to log in now go first, within the address too."""
+    class Typing(asyncssh.SSHClient):
+        async def password_auth_requested(self):
+            await asyncio.sleep(2.0)  # the attendee types
+            return "pw"
+
+    async with serving(tmp_path, password="pw") as server:
+        async def stream() -> list[socket.socket]:
+            held = []
+            for _ in range(40):  # 40 from the attendee's own address, 20 a second
+                held += await banner_only(server.port, 1, ATTACKER)
+                await asyncio.sleep(1 / 20)
+            return held
+
+        flood = asyncio.create_task(stream())
+        conn, _client = await bounded(asyncssh.create_connection(
+            Typing, "127.0.0.1", server.port, **client_options(local_addr=(ATTACKER, 0), preferred_auth="password")), 20)
+        conn.close()
+        for s in await flood:
+            s.close()
+
+
 async def test_an_address_allowed_more_sessions_may_have_as_many_waiting_to_log_in(tmp_path, caplog):
     """A room behind one NAT address, served with --max-per-address 12: twelve attendees
     connecting at once all wait for their login (a fixed 8 dropped the four oldest)."""

@@ -50,7 +50,7 @@ WINDOW = 64 * 1024  # bytes an attendee may send ahead of the tutor (asyncssh's 
 # Bytes a second (and at once) the server reads from one connection: before login a key exchange
 # and a password take a few KB; after it, keys reach a tutor at 8 KB a second at most
 # (guard.InputFilter), and SSH's framing of one key press costs about 100 bytes more.
-READ_BEFORE_LOGIN = (8 * 1024, 64 * 1024)
+READ_BEFORE_LOGIN = (8 * 1024, 16 * 1024)
 MAX_TURN_NAME = 256  # characters of a user name that tell password turns apart
 READ_AFTER_LOGIN = (64 * 1024, 256 * 1024)
 MAX_PACKET = 16 * 1024
@@ -222,7 +222,10 @@ class TutorSSHServer:
         lines.append(f"  disk:           {self.limits.session_disk_mb:g} MB of saves and exports per session")
         lines.append(f"  starts:         {self.starts.describe()}")
         if self.password is not None:
-            lines.append("  login:          any user name, with the workshop password")
+            # Password turns are per address and user name: attendees behind one NAT address who
+            # share a name (a lab's common account) share a turn, which a guesser can hold.
+            lines.append("  login:          any user name, with the workshop password; ask attendees to use "
+                         "their own names (ssh NAME@host)")
         elif self.authorized_keys is not None:
             lines.append(f"  login:          keys listed in {self.authorized_keys}")
         else:
@@ -243,7 +246,10 @@ class TutorSSHServer:
         self.waiting[connection] = None
         mine = [c for c in self.waiting if c.source == connection.source]
         if len(mine) > self.max_unauthenticated_per_address:
-            self.drop_waiting(mine[0], "too many connections waiting to log in from one address")
+            # Within the address too: an attendee at the password prompt behind a shared (NAT)
+            # address outlasts a stream of connections from it that never ask to log in.
+            quiet = [c for c in mine if not c.authenticating and c is not connection]
+            self.drop_waiting((quiet or mine)[0], "too many connections waiting to log in from one address")
         if len(self.waiting) > self.max_unauthenticated:
             candidates = [c for c in self.waiting if not c.authenticating and c is not connection]
             candidates = candidates or list(self.waiting)

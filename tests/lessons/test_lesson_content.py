@@ -494,3 +494,17 @@ def test_the_reviewed_sentences_stay_exact():
     assert "The panes now show it" not in lesson_text("quer")
     assert "Lesson 10 uses" not in lesson_text("position")  # lesson 10 keeps the notebook's positions
 
+
+
+def test_what_lesson_12_says_of_adam_late_in_training_is_what_training_does():
+    """Late in training Adam's steps shrink far below lr (the mean of g² still holds the early,
+    large gradients); lesson 12 once said they stay near lr. Measured here on the reverse task."""
+    from tui_attention.core import build_config, learning
+
+    setup = learning.make_setup(build_config(None), "reverse")
+    before, after = learning.train(setup, 200).params, learning.train(setup, 201).params
+    largest = max(float(np.abs(after[k] - before[k]).max()) for k in before) / setup.lr
+    assert largest < 0.05  # measured 0.008
+    text = lesson_text("learns")
+    assert "shrink far below lr" in text
+    assert "near lr" not in text and "by about lr" not in text

@@ -88,3 +88,19 @@ async def test_pgdn_beside_a_lesson_keeps_the_formula_box_whole_to_its_last_line
             await pilot.press("pagedown")
             await quiet(app, pilot)
         assert last in narration_box(app), narration_box(app)
+
+
+@pytest.mark.parametrize("decimals", [2, 3], ids=["2dp", "3dp"])
+async def test_the_weights_box_stays_whole_at_few_decimals_beside_a_lesson(decimals):
+    # Lesson 3, page 1 at 80x24: at 2 or 3 decimals W_q's grid was narrower than its title
+    # "W_q  4x3  (multiplying)", which wrapped to a second line the layout had not planned,
+    # and the next box was drawn over the Weights box's bottom border.
+    app = AttentionApp(start_lesson=3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await quiet(app, pilot)
+        for _ in range(4 - decimals):
+            await pilot.press("minus")
+        await quiet(app, pilot)
+        assert app.state.decimals == decimals and app.state.current.multiplies
+        assert box_problems(app, "#weights") == []
+        assert any("W_q  4x3  (multiplying)" in line for line in screen_lines(app))

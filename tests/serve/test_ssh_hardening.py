@@ -102,15 +102,18 @@ async def test_many_addresses_waiting_to_log_in_drop_the_busiest_first(tmp_path)
             s.close()
 
 
+class TypingAttendee(asyncssh.SSHClient):
+    """An attendee who takes 2 s to type the workshop password, "pw"."""
+
+    async def password_auth_requested(self):
+        await asyncio.sleep(2.0)
+        return "pw"
+
+
 async def test_an_attendee_typing_a_password_is_not_dropped_by_many_addresses_waiting(tmp_path):
     """One waiting connection per address, from many addresses: the oldest waiting was the
     attendee still typing their password, and a stream of version lines dropped it. A
     connection that has asked to log in now goes after those that have not."""
-    class Typing(asyncssh.SSHClient):
-        async def password_auth_requested(self):
-            await asyncio.sleep(2.0)  # the attendee types
-            return "pw"
-
     async with serving(tmp_path, max_sessions=5, password="pw", max_unauthenticated=6) as server:
         async def stream() -> list[socket.socket]:
             held = []
@@ -121,7 +124,7 @@ async def test_an_attendee_typing_a_password_is_not_dropped_by_many_addresses_wa
 
         flood = asyncio.create_task(stream())
         conn, _client = await bounded(asyncssh.create_connection(
-            Typing, "127.0.0.1", server.port, **client_options(local_addr=(ATTACKER, 0), preferred_auth="password")), 20)
+            TypingAttendee, "127.0.0.1", server.port, **client_options(local_addr=(ATTACKER, 0), preferred_auth="password")), 20)
         conn.close()
         for s in await flood:
             s.close()
@@ -132,11 +135,6 @@ async def test_an_attendee_typing_a_password_outlasts_connections_from_their_own
     in, faster than the per-address cap of waiting connections. The oldest waiting was dropped
     first: the attendee still typing their password, within 0.1 s, 3 tries in 3. Those that
     have not asked to log in now go first, within the address too."""
-    class Typing(asyncssh.SSHClient):
-        async def password_auth_requested(self):
-            await asyncio.sleep(2.0)  # the attendee types
-            return "pw"
-
     async with serving(tmp_path, password="pw") as server:
         async def stream() -> list[socket.socket]:
             held = []
@@ -147,7 +145,7 @@ async def test_an_attendee_typing_a_password_outlasts_connections_from_their_own
 
         flood = asyncio.create_task(stream())
         conn, _client = await bounded(asyncssh.create_connection(
-            Typing, "127.0.0.1", server.port, **client_options(local_addr=(ATTACKER, 0), preferred_auth="password")), 20)
+            TypingAttendee, "127.0.0.1", server.port, **client_options(local_addr=(ATTACKER, 0), preferred_auth="password")), 20)
         conn.close()
         for s in await flood:
             s.close()

@@ -1,5 +1,6 @@
-"""The command palette closes once, however many clicks arrive together: a second click that
-reached it after it closed popped the tutor's own screen (ScreenStackError; a served tutor ended)."""
+"""A modal closes once, however many clicks arrive together: a second click that reached it after
+it closed popped the tutor's own screen (ScreenStackError; a served tutor ended). The command
+palette's background and a lesson in the lesson list both did (`DismissedOnce`)."""
 
 import pytest
 from textual import events
@@ -8,11 +9,11 @@ from tui_attention.tui.app import AttentionApp
 from tui_attention.tui.screens.tutor import TutorScreen
 
 
-def clicks_together(app, count: int = 2) -> None:
-    """`count` clicks at the top-left cell, posted at once as one read of a terminal's input gives them."""
+def clicks_together(app, count: int = 2, x: int = 0, y: int = 0) -> None:
+    """`count` clicks at (x, y), posted at once as one read of a terminal's input gives them."""
     for _ in range(count):
         for event in (events.MouseDown, events.MouseUp, events.Click):
-            app.post_message(event(None, 0, 0, 0, 0, 1, False, False, False, screen_x=0, screen_y=0))
+            app.post_message(event(None, x, y, 0, 0, 1, False, False, False, screen_x=x, screen_y=y))
 
 
 @pytest.mark.parametrize("opening", ["palette", "themes"])
@@ -33,3 +34,18 @@ async def test_clicks_together_outside_the_palette_close_it_once(opening):
         await pilot.press("right")  # the tutor still answers
         await pilot.pause()
         assert app.state.step == 1
+
+
+async def test_clicks_together_on_a_lesson_open_it_once():
+    from textual.widgets import OptionList
+
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("L")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList).region
+        clicks_together(app, 2, options.x + 3, options.y + 1)
+        for _ in range(4):
+            await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert [type(s) for s in app.screen_stack] == [TutorScreen] and app.lesson.active

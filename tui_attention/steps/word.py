@@ -266,14 +266,15 @@ def _softmax_lines(w: _Word, top: float, total: float) -> list[str]:
     # question hides a weight of the row (a hidden score hides its row of A, giveaways.py), so that
     # no line shows a hidden row's zeros or its order.
     row_cells = {("weights", w.head, i, None)}
-    out = [Said(unrounded(f"max = {fmt(top, p)}   Σ_j exp(s{sub(i + 1)}ⱼ - max) = {total:.{d}f}", ok[0]),
+    shown_total = f"{total:.{d}f}"  # formatted once: every α line divides by it
+    out = [Said(unrounded(f"max = {fmt(top, p)}   Σ_j exp(s{sub(i + 1)}ⱼ - max) = {shown_total}", ok[0]),
                 cells=row_cells, instead=f"max = ?   Σ_j exp(s{sub(i + 1)}ⱼ - max) = ?")]
-    minus_top, over_total = f" - ({fmt(top, p)})) / {total:.{d}f} = ", f"{total:.{d}f}"
+    minus_top = f" - ({fmt(top, p)})) / {shown_total} = "
     for j in range(t.n):
         if finite[j]:
             line = unrounded(f"α{w.s(j)} = exp({fmt(row[j], p)}{minus_top}{fmt(h.weights[i, j], d)}", ok[j + 1])
         else:
-            line = f"α{w.s(j)} = exp(-inf) / {over_total} = {fmt(0.0, d)}"
+            line = f"α{w.s(j)} = exp(-inf) / {shown_total} = {fmt(0.0, d)}"
         out.append(Said(line, cells={("weights", w.head, i, j)}, instead=f"α{w.s(j)} = ?"))
     return out
 

@@ -20,6 +20,7 @@ from tui_attention.core.config import Config, ConfigError
 from tui_attention.core.scenario import Overrides, build_config
 from tui_attention.steps.budget import check_fits
 from tui_attention.i18n import N_, _
+from tui_attention.tui.dismissed_once import DismissedOnce
 from tui_attention.tui.widgets.render import plain
 
 # (Overrides field, label, kind); the labels are translated where they are shown.
@@ -47,7 +48,7 @@ MODAL_CSS = """
 """
 
 
-class CheckedModal(ModalScreen):
+class CheckedModal(DismissedOnce, ModalScreen):
     """A modal that checks what is typed: `check()` gives (result, None) or (None, an error
     line); the error shows under the fields as they change, and the OK button (or enter)
     closes with the result only when there is none. Cancel, escape or ctrl+g close with None.
@@ -55,9 +56,10 @@ class CheckedModal(ModalScreen):
     Subclasses compose their fields, a Static with classes "error" and the `buttons()`.
 
     It closes once: a second enter (a double tap, or a paste ending in a newline) can reach
-    the modal before the first close has taken it off the screen stack, and a second
-    `dismiss` would pop the screen below it (ScreenStackError: the tutor ends). `dismiss_once`
-    is the only way it closes.
+    the modal before the first close has taken it off the screen stack, and its result must
+    not be handed on twice. `dismiss_once` is the only way it closes; `DismissedOnce` keeps a
+    dismissal of a modal no longer on top (the instructor moved the room) from popping the
+    screen below it.
     """
 
     dismissed = False  # closed already: later submits and cancels are ignored
@@ -88,9 +90,8 @@ class CheckedModal(ModalScreen):
             self._show_error(self.check()[1])
 
     def dismiss_once(self, result) -> None:
-        """Dismiss with `result`, the first time only, and only while on top: a modal taken off
-        the stack another way (the instructor moving the room) must not pop what is below it."""
-        if self.dismissed or self.app.screen is not self:
+        """Dismiss with `result`, the first time only (and, `DismissedOnce`, only while on top)."""
+        if self.dismissed or not self.is_current:
             return
         self.dismissed = True
         self.dismiss(result)

@@ -15,6 +15,7 @@ from textual.widgets import Markdown, Static
 
 from tui_attention.i18n import _
 from tui_attention.tui.bindings import LEARN_KEYS, Key, every_key
+from tui_attention.tui.dismissed_once import DismissedOnce
 from tui_attention.tui.widgets.render import plain
 
 
@@ -31,7 +32,7 @@ def key_table(keys: Iterable[Key], app) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DismissedOnce, ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent;

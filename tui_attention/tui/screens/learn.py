@@ -38,6 +38,7 @@ from tui_attention.steps.labels import attention_label
 from tui_attention.steps.learning import LearnSession, Stage, log_curve, word_labels
 from tui_attention.tui.bindings import LEARN_KEYS, bindings
 from tui_attention.tui.compositor import RepaintsMoves
+from tui_attention.tui.dismissed_once import DismissedOnce
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 from tui_attention.tui.widgets.render import plain
 
@@ -56,7 +57,7 @@ def keep_trained(config: Config, folder: Path | None = None) -> Path:
     return write_atomic(path, dumps_scenario(config, header), make_parents=True)
 
 
-class LearnScreen(RepaintsMoves, Screen[Path | None]):
+class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
     """Train, watch, step through one gradient; dismissed with the trained scenario's path (u) or None."""
 
     BINDINGS = bindings(LEARN_KEYS)

@@ -21,13 +21,14 @@ from textual.widgets.option_list import Option
 from tui_attention.i18n import _, ngettext
 from tui_attention.lessons import Lesson, QuestionSession, RenderedPage
 from tui_attention.lessons.progress import Progress
+from tui_attention.tui.dismissed_once import DismissedOnce
 from tui_attention.tui.layout import LESSON_PANEL_WIDTH
 from tui_attention.tui.widgets.render import plain
 
 CHECK = "✓"
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(DismissedOnce, ModalScreen[bool]):
     """A yes/no question: y or enter on Yes confirms; n, escape or ctrl+g cancels."""
 
     DEFAULT_CSS = """
@@ -53,7 +54,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class LessonBrowser(ModalScreen["tuple[int, int] | None"]):
+class LessonBrowser(DismissedOnce, ModalScreen["tuple[int, int] | None"]):
     """Lists the lessons with a check mark for completed ones; returns (lesson index, page index)."""
 
     DEFAULT_CSS = """

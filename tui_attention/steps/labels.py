@@ -75,6 +75,9 @@ def step_counter(step: Step) -> str:
     return _("step {step}/{steps}").format(step=step.index + 1, steps=step.total)
 
 
-def trained_source(training: dict) -> str:
-    """Where trained numbers come from, for the status line: "trained: reverse @ step 400"."""
+def trained_source(training: dict, short: bool = False) -> str:
+    """Where trained numbers come from, for the status line: "trained: reverse @ step 400",
+    or where the line is short, "reverse @400"."""
+    if short:
+        return _("{task} @{step}").format(task=training["task"], step=training["steps"])
     return _("trained: {task} @ step {step}").format(task=training["task"], step=training["steps"])

@@ -199,13 +199,14 @@ class TutorState:
         self.set_config(with_cell(self.config, self.trace, matrix, row, col, value, self.head), keep_edits=True)
         self.edited = self.edited | {(matrix, row, col)}
 
-    def source(self) -> str:
+    def source(self, short: bool = False) -> str:
         """Where the numbers come from, in a word: notebook, seeded, a file name, edited, or
-        "trained: reverse @ step 400" for a trained scenario (its [training] table)."""
+        "trained: reverse @ step 400" for a trained scenario (its [training] table; short:
+        "reverse @400")."""
         if self.edited:
             return _("edited")
         if self.config is not None and self.config.training is not None:
-            return trained_source(self.config.training)
+            return trained_source(self.config.training, short)
         if self.scenario is not None:
             name = Path(self.scenario).name
             return name if len(name) <= 14 else name[:13] + "…"

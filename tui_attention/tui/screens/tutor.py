@@ -41,7 +41,8 @@ MIN_WIDTH, MIN_HEIGHT = 60, 20
 
 def status_line(state: TutorState, width: int = 200) -> str:
     """word · step · source · scale · mask · heads · weights · decimals, shortened to `width`:
-    first "2 heads, #1" becomes "2h #1", then the decimals go, then the tail is cut."""
+    first "2 heads, #1" becomes "2h #1", then the decimals go, then a trained scenario's
+    source becomes "reverse @400", then the tail is cut."""
     c = state.config
     if state.view == "walkthrough":
         step = step_counter(state.current)
@@ -62,6 +63,9 @@ def status_line(state: TutorState, width: int = 200) -> str:
         parts[5] = short_heads
         line = " " + " · ".join(parts)
     if len(line) > width:
+        line = " " + " · ".join(parts[:-1])
+    if len(line) > width:
+        parts[2] = state.source(short=True)
         line = " " + " · ".join(parts[:-1])
     return line if len(line) <= width else line[: width - 1] + "…"
 

@@ -353,6 +353,26 @@ async def test_idle_timeout_closes_the_session_and_reaps_the_child(tmp_path):
     await bounded(scenario())
 
 
+async def test_an_attendee_the_instructor_leads_is_not_idle(tmp_path):
+    """Audit: a locked lead left attendees nothing to press, and the idle timeout closed the
+    whole room under the instructor. While the room is led no session is idle; a release
+    starts the idle time afresh, and then it closes as before."""
+    from tui_attention.serve.room import Room
+
+    async def scenario():
+        room = Room()
+        async with serving(standin_argv(tmp_path), idle_timeout=1.0, room=room) as server:
+            client = await standin_client(server)
+            room.handle({"v": 1, "kind": "goto", "lesson": 5, "page": 2, "lock": True})
+            await asyncio.sleep(3.0)  # three idle timeouts without a key
+            assert not client.closed and server.sessions
+            room.handle({"v": 1, "kind": "release"})
+            assert await client.wait_closed(30)
+            assert "without a key press" in client.text()
+
+    await bounded(scenario())
+
+
 async def test_child_crash_shows_one_line_and_closes_the_connection(tmp_path):
     async def scenario():
         async with serving(standin_argv(tmp_path)) as server:

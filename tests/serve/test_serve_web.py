@@ -511,6 +511,26 @@ async def test_a_tab_without_key_presses_is_closed_with_its_reason():
     await bounded(scenario())
 
 
+async def test_a_tab_the_instructor_leads_is_not_idle():
+    """Audit: a locked lead left attendees nothing to press, and the idle timeout closed every
+    tab under the instructor. While the room is led no tab is idle; after a release it is."""
+    from tui_attention.serve.room import Room
+
+    async def scenario():
+        room = Room()
+        async with serving(idle_timeout=1.5, room=room) as server, aiohttp.ClientSession() as http:
+            tab = await Tab(http, server.port).open()
+            room.handle({"v": 1, "kind": "goto", "lesson": 5, "page": 2, "lock": True})
+            assert await wait_until(lambda: "Following the instructor" in tab.screen.text(), 30), tab.screen.text()
+            await asyncio.sleep(4.5)  # three idle timeouts without a key
+            assert not tab.closed
+            room.handle({"v": 1, "kind": "release"})
+            assert await wait_until(lambda: tab.closed, 20)
+            assert tab.close_code == 4001
+
+    await bounded(scenario())
+
+
 def test_the_idle_reason_speaks_in_minutes():
     from tui_attention.serve.web_http import duration as _duration
 

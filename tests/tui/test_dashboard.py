@@ -129,3 +129,15 @@ async def test_dashboard_leads_two_attendees_counts_their_answers_reveals_releas
         assert len((tmp_path / "at-stop.csv").read_text().splitlines()) == 3  # header and two answers
 
     await bounded(scenario(), 120)
+
+
+def test_an_attendee_held_by_a_locked_lead_is_not_stuck_for_the_time():
+    # Audit: every row of a room the instructor held on one page for a while showed "!" (stuck).
+    from tui_attention.tui.dashboard import stuck
+
+    record = {"here": 400.0, "wrong_here": 0, "following": False, "locked": False}
+    assert stuck(record, 5)
+    assert not stuck({**record, "following": True, "locked": True}, 5)
+    assert stuck({**record, "following": True, "locked": False}, 5)  # following, free to go on
+    assert stuck({**record, "following": True, "locked": True, "wrong_here": 3}, 5)
+    assert not stuck({**record, "here": 200.0}, 5)

@@ -71,6 +71,9 @@ class Member:
         self._tokens, self._stamp = REPORT_BURST, now
         self._pause: asyncio.TimerHandle | None = None
         self.closed = False
+        # The session's own: the instructor led or released the room. A led attendee (locked,
+        # with nothing to press) is not idle, and a release starts its idle time afresh.
+        self.on_lead: Callable[[], None] | None = None
 
     @property
     def child_fd(self) -> int:
@@ -90,6 +93,11 @@ class Member:
     def touch(self) -> None:
         """The attendee pressed a key (for the idle column)."""
         self.last_key = self.room.clock()
+
+    @property
+    def led(self) -> bool:
+        """Whether the instructor leads the room (`serve lead`, until `--release`)."""
+        return bool(self.room.lead["following"])
 
     # --- in ------------------------------------------------------------------------------------
     def _read(self, on: bool) -> None:
@@ -307,6 +315,10 @@ class Room:
         else:  # message
             sent = self.broadcast(encode("message", text=request["text"]))
             log.info("sent a message to %d sessions", sent)
+        if kind in ("goto", "release"):
+            for member in list(self.members.values()):
+                if member.on_lead is not None:
+                    member.on_lead()
         return "done", {"sent": sent}
 
     # --- the answer table ---------------------------------------------------------------------------

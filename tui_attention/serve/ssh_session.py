@@ -164,6 +164,7 @@ class Session(asyncssh.SSHServerSession):
             return
         if self.member is not None:
             self.member.started()
+            self.member.on_lead = self._led
         if self.server.idle_timeout > 0:
             self._last_input = time.monotonic()
             self._arm_idle(self.server.idle_timeout)
@@ -231,8 +232,13 @@ class Session(asyncssh.SSHServerSession):
     def _arm_idle(self, delay: float) -> None:
         self._idle_timer = asyncio.get_running_loop().call_later(delay, self._idle_check)
 
+    def _led(self) -> None:
+        self._last_input = time.monotonic()
+
     def _idle_check(self) -> None:
         self._idle_timer = None
+        if self.member is not None and self.member.led:
+            self._led()  # following the instructor (locked, nothing to press) is not idle
         idle = time.monotonic() - self._last_input
         remaining = self.server.idle_timeout - idle
         if remaining > 0.01:

@@ -449,7 +449,14 @@ class TutorWebServer(Server):
 
     async def _watch_idle(self, websocket: web.WebSocketResponse, tab: TabInput, client: Client) -> None:
         loop = asyncio.get_running_loop()
-        while (remaining := tab.last_key + self.idle_timeout - loop.time()) > 0:
+        member = getattr(tab.service, "member", None)
+        if member is not None:
+            member.on_lead = tab.led
+        while True:
+            if member is not None and member.led:
+                tab.led()  # following the instructor (locked, nothing to press) is not idle
+            if (remaining := tab.last_key + self.idle_timeout - loop.time()) <= 0:
+                break
             await asyncio.sleep(remaining)
         log.info("closing the idle tab of %s", client.shown)
         text = f"Closed after {duration(self.idle_timeout)} without a key press; reload to start again."

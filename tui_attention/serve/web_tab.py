@@ -260,6 +260,10 @@ class TabInput:
         self._control_waiting = asyncio.Event()
         self.tasks = [asyncio.create_task(self._send_keys()), asyncio.create_task(self._send_control())]
 
+    def led(self) -> None:
+        """The instructor led or released the room: for the idle timeout, as a key."""
+        self.last_key = self.loop.time()
+
     def key(self, data: bytes) -> None:
         """Queue `data` for the tutor (or drop it whole if too much is waiting already)."""
         self.last_key = self.loop.time()

@@ -10,8 +10,8 @@ It talks to the server only through its control socket, in `infra.channel`'s req
     the keys (footer)
 
 The question is the one most of the room is on, or one the instructor picks (c). "Stuck" (s
-shows only them) is on the same place for more than --stuck-minutes, or 3 wrong answers
-there. The lessons (for the question's text and right answer) are read as the tutor reads them.
+shows only them) is on the same place for more than --stuck-minutes (unless a locked lead
+holds it there), or 3 wrong answers there. The lessons (for the question's text and right answer) are read as the tutor reads them.
 """
 
 from __future__ import annotations
@@ -122,7 +122,10 @@ def bars(rows: list[dict[str, Any]], info: QuestionInfo, present: set[str] | Non
 
 
 def stuck(record: dict[str, Any], minutes: int) -> bool:
-    return record["here"] > minutes * 60 or record["wrong_here"] >= 3
+    """On one place for more than `minutes` (unless the instructor holds it there: a locked
+    lead), or 3 wrong answers there."""
+    held = bool(record.get("following") and record.get("locked"))
+    return (record["here"] > minutes * 60 and not held) or record["wrong_here"] >= 3
 
 
 def no_key() -> bytes:

@@ -225,6 +225,15 @@ async def test_cli_status_lead_and_answers_through_the_socket_and_the_csv_at_the
         assert await asyncio.to_thread(main, ["serve", "status", "--server", "web"]) == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 3 and "Traceback" not in err
+        # A page or question the tutors do not have is refused, not sent (audit: "sent to 4").
+        for bad, why in ((["--lesson", "13"], "there is no lesson 13: the lessons are 1-12"),
+                         (["--lesson", "4", "--page", "9"], "lesson 4 has pages 1-5, not 9"),
+                         (["--reveal", "04-bogus/9"], "there is no question 04-bogus/9")):
+            assert await asyncio.to_thread(main, ["serve", "lead", *bad]) == 2
+            captured = capsys.readouterr()
+            assert why in captured.err and len(captured.err.strip().splitlines()) == 1 and not captured.out
+        assert await asyncio.to_thread(main, ["serve", "lead", "--reveal", "05-softmax/3"]) == 0
+        assert "sent to 2 sessions" in capsys.readouterr().out
         for end in ends:
             end.close()
     finally:

@@ -141,3 +141,49 @@ def test_an_attendee_held_by_a_locked_lead_is_not_stuck_for_the_time():
     assert stuck({**record, "following": True, "locked": False}, 5)  # following, free to go on
     assert stuck({**record, "following": True, "locked": True, "wrong_here": 3}, 5)
     assert not stuck({**record, "here": 200.0}, 5)
+
+
+class RoomAtHand:
+    """The dashboard's client, answered by a Room in the same process (no socket)."""
+
+    def __init__(self) -> None:
+        self.room, self.sent = Room(), []
+
+    async def ask(self, kind, **fields):
+        if kind not in ("status", "answers"):
+            self.sent.append((kind, fields))
+        return self.room.handle({"v": 1, "kind": kind, **fields})[1]
+
+    def close(self) -> None:
+        self.room.close()
+
+
+async def test_the_dashboard_keeps_the_rooms_lock_and_leads_only_to_pages_that_exist(tmp_path):
+    # Audit: after `serve lead --lock`, the dashboard's [ led the room unlocked (its own lock
+    # was off); `g 13 1` and ] past a lesson's last page were sent, and said "Sent to 3".
+    from tui_attention.lessons import load_lessons
+
+    lessons = load_lessons(validate=False)
+    last = len(lessons[4].pages)  # lesson 5's
+    app = DashboardApp(tmp_path / "unused.sock")
+    app.client = at_hand = RoomAtHand()
+    at_hand.room.handle({"v": 1, "kind": "goto", "lesson": 5, "page": 2, "lock": True})  # `serve lead`
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_until(lambda: app.table is not None, 10)
+        await pilot.press("left_square_bracket")
+        assert await wait_until(lambda: at_hand.sent, 5)
+        assert at_hand.sent[-1] == ("goto", {"lesson": 5, "page": 1, "lock": True})
+        at_hand.sent.clear()
+        for text, why in ((f"{len(lessons) + 1} 1", f"There is no lesson {len(lessons) + 1}"),
+                          (f"5 {last + 1}", f"Lesson 5 has pages 1-{last}, not {last + 1}")):
+            await pilot.press("g", *text, "enter")
+            await pilot.pause(0.2)
+            assert why in str(app.screen.query_one("#prompt-error").render())
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+        assert at_hand.sent == []
+        await pilot.press("g", *f"5 {last}", "enter")  # lesson 5's last page
+        assert await wait_until(lambda: at_hand.sent, 5)
+        await pilot.press("right_square_bracket")
+        await pilot.pause(0.3)
+        assert at_hand.sent == [("goto", {"lesson": 5, "page": last, "lock": True})]

@@ -200,8 +200,24 @@ def lead_request(args: argparse.Namespace) -> tuple[str, dict]:
     return "message", {"text": args.message}
 
 
+def check_lead(kind: str, fields: dict) -> None:
+    """UsageError for a lesson page or a question the tutors do not have."""
+    from tui_attention.lessons import load_lessons
+    from tui_attention.lessons.places import page_problem, question_problem
+
+    if kind == "goto" and "lesson" in fields:
+        problem = page_problem(load_lessons(validate=False), fields["lesson"], fields["page"])
+    elif kind == "reveal" and fields["question"] is not None:
+        problem = question_problem(load_lessons(validate=False), fields["question"])
+    else:
+        return
+    if problem is not None:
+        raise UsageError(_("tui-attention serve lead: {problem}").format(problem=problem))
+
+
 def cmd_lead(args: argparse.Namespace) -> int:
     kind, fields = lead_request(args)
+    check_lead(kind, fields)
     reply = _ask(one_server(args.server), kind, **fields)
     print(_("sent to {count} sessions").format(count=reply.get("sent", 0)))
     return 0

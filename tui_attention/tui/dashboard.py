@@ -17,6 +17,7 @@ holds it there), or 3 wrong answers there. The lessons (for the question's text 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -83,6 +84,25 @@ def load_questions() -> dict[str, QuestionInfo]:
             found[q.id] = QuestionInfo(q.id, lesson.number, page.number, q.kind, rendered.prompt,
                                        rendered.choices, right, value, tolerance, max(q.decimals, 0))
     return found
+
+
+@functools.lru_cache(maxsize=1)
+def lessons() -> tuple:
+    """The lessons the tutors have (for checking a lead before it is sent)."""
+    from tui_attention.lessons import load_lessons
+
+    return tuple(load_lessons(validate=False))
+
+
+def goto_problem(text: str) -> str | None:
+    """Why the goto prompt's `text` leads nowhere, or None."""
+    from tui_attention.lessons.places import page_problem
+
+    goto = parse_goto(text)
+    if not goto:
+        return _("Type \"5 2\", \"w 1 3\" or \"m 1 4\".")
+    problem = page_problem(lessons(), goto["lesson"], goto["page"]) if "lesson" in goto else None
+    return None if problem is None else problem[0].upper() + problem[1:] + "."
 
 
 def first_answers(rows: list[dict[str, Any]], question: str, present: set[str] | None = None) -> list[dict[str, Any]]:
@@ -236,6 +256,9 @@ class DashboardApp(App[int]):
         self._polling = True
         try:
             self.table = await self.client.ask("status")
+            lead = self.table.get("lead") or {}
+            if lead.get("following"):  # the room's lock, whoever set it (`serve lead` too)
+                self.lock = bool(lead.get("locked"))
             while True:
                 reply = await self.client.ask("answers", since=len(self.rows))
                 if not reply["rows"]:
@@ -360,7 +383,7 @@ class DashboardApp(App[int]):
 
         self._prompt(_("Bring everyone to"), _("A lesson page: \"5 2\". A step: \"w 1 3\" (walkthrough, word 1, "
                                               "step 3) or \"m 1 4\" (matrix view)."),
-                     lambda text: None if parse_goto(text) else _("Type \"5 2\", \"w 1 3\" or \"m 1 4\"."), go)
+                     goto_problem, go)
 
     async def action_bring_to_selected(self) -> None:
         r = self.selected()
@@ -376,7 +399,14 @@ class DashboardApp(App[int]):
         if "lesson" not in goto:
             self.notify(_("Lead a lesson page first (g)."), markup=False)
             return
-        await self.send("goto", lesson=goto["lesson"], page=max(1, goto["page"] + delta), lock=self.lock)
+        from tui_attention.lessons.places import page_problem
+
+        page = max(1, goto["page"] + delta)
+        problem = page_problem(lessons(), goto["lesson"], page)
+        if problem is not None:
+            self.notify(problem[0].upper() + problem[1:] + ".", markup=False)
+            return
+        await self.send("goto", lesson=goto["lesson"], page=page, lock=self.lock)
 
     async def action_lock(self) -> None:
         self.lock = not self.lock

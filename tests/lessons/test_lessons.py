@@ -225,6 +225,11 @@ def test_numeric_tolerance_and_mistakes():
     assert not flipped.correct and "sign" in flipped.explanation
     junk = check_answer(q, trace, "abc")
     assert not junk.valid and not junk.correct
+    # Audit: 1e26 was judged "not quite" but its report, past the channel's bound, never reached
+    # the room's answers. It is refused, as the room would refuse it; 1e12 is judged.
+    huge = check_answer(q, trace, "99999999999999999999999999")
+    assert not huge.valid and "10^12" in huge.explanation
+    assert check_answer(q, trace, "-1e12").valid
     right = check_answer(q, trace, f"{s12:.3f}")
     assert f"{s12:+.4f}" in right.explanation  # the worked answer, with the live value
 

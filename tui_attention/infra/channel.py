@@ -80,8 +80,11 @@ def _int(lo: int, hi: int) -> Check:
     return lambda v: type(v) is int and lo <= v <= hi
 
 
+MAX_NUMBER = 1e12  # the largest number a report carries (a tutor refuses larger answers: lessons.answers)
+
+
 def _number(v: Any) -> bool:
-    return type(v) in (int, float) and math.isfinite(v) and abs(v) <= 1e12
+    return type(v) in (int, float) and math.isfinite(v) and abs(v) <= MAX_NUMBER
 
 
 def _bool(v: Any) -> bool:

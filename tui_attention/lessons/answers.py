@@ -11,6 +11,7 @@ from typing import Any
 
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import _
+from tui_attention.infra.channel import MAX_NUMBER
 from tui_attention.steps.notation import fmt, parse_number
 
 from .model import Page, Question
@@ -103,6 +104,9 @@ def check_answer(question: Question, trace: Trace, given: Any, decimals: int = 4
     if not math.isfinite(value):
         return Verdict(False, _("Type a number, such as {example}.").format(example=fmt(-0.0123, question.decimals)),
                        valid=False)
+    if abs(value) > MAX_NUMBER:  # a served tutor's report could not carry it to the room's answers
+        return Verdict(False, _("Type a number between -10^12 and 10^12, such as {example}.").format(
+            example=fmt(-0.0123, question.decimals)), valid=False)
     expected = float(evaluate(question.answer, trace))
     shown = fmt(expected, max(question.decimals, 0))
     tol = question.tolerance

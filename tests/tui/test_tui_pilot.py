@@ -275,6 +275,16 @@ async def test_enlarge_message_below_60x20_and_recovery():
         assert app.query_one("#body").display
 
 
+async def test_in_a_browser_the_enlarge_message_speaks_of_the_window(monkeypatch):
+    # Audit: a small browser window said "enlarge the terminal" to someone with no terminal.
+    monkeypatch.setattr(AttentionApp, "is_web", property(lambda app: True))
+    app = AttentionApp()
+    async with app.run_test(size=(59, 20)) as pilot:
+        await pilot.pause()
+        text = str(app.query_one("#enlarge").render())
+        assert "window larger, or zoom out" in text and "60x20" in text and "terminal" not in text
+
+
 async def test_command_palette_runs_an_action():
     app = AttentionApp()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -104,8 +104,12 @@ class TutorScreen(RepaintsMoves, Screen):
         with Horizontal(id="body"):
             with ContentSwitcher(initial="walkthrough", id="views"):
                 yield WalkthroughView(id="walkthrough")
-        yield Static(_("Please enlarge the terminal to at least {w}x{h}.\n(q quits)").format(w=MIN_WIDTH, h=MIN_HEIGHT),
-                     id="enlarge")
+        if self.app.is_web:  # in a browser tab there is no terminal to enlarge
+            enlarge = _("Please make the window larger, or zoom out (ctrl and -), to at least {w}x{h} characters.\n"
+                        "(q quits)")
+        else:
+            enlarge = _("Please enlarge the terminal to at least {w}x{h}.\n(q quits)")
+        yield Static(enlarge.format(w=MIN_WIDTH, h=MIN_HEIGHT), id="enlarge")
         yield Footer()
 
     def on_mount(self) -> None:

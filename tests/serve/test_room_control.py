@@ -209,7 +209,7 @@ async def test_cli_status_lead_and_answers_through_the_socket_and_the_csv_at_the
 
         assert await asyncio.to_thread(main, ["serve", "status"]) == 0
         text = capsys.readouterr().out
-        assert "2 sessions, not leading, 1 answers" in text and "lesson 5 p3/4 ?" in text
+        assert "2 sessions, not leading, 1 answer" in text and "lesson 5 p3/4 ?" in text
 
         assert await asyncio.to_thread(main, ["serve", "lead", "--lesson", "5", "--page", "2", "--lock"]) == 0
         assert "sent to 2 sessions" in capsys.readouterr().out

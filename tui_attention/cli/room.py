@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from tui_attention.i18n import _
+from tui_attention.i18n import _, ngettext
 from tui_attention.infra.channel import (MAX_TEXT, VIEWS, answers_csv, duration_text, lead_text, place_text,
                                          printable_problem)
 from tui_attention.infra.paths import data_dir
@@ -159,7 +159,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 def status_text(table: dict) -> str:
     server = table["server"]
     lines = [f"{server.get('kind', '?')} server on port {server.get('port', '?')} (pid {server.get('pid', '?')}): "
-             f"{len(table['sessions'])} sessions, {lead_text(table['lead'])}, {table['answers']} answers"
+             + ngettext("{n} session", "{n} sessions", len(table["sessions"])).format(n=len(table["sessions"]))
+             + f", {lead_text(table['lead'])}, "
+             + ngettext("{n} answer", "{n} answers", table["answers"]).format(n=table["answers"])
              + (f" ({dropped} more left out of the table: past the cap per session)"
                 if (dropped := table.get("dropped", 0)) else "")]
     if table["sessions"]:
@@ -219,7 +221,8 @@ def cmd_lead(args: argparse.Namespace) -> int:
     kind, fields = lead_request(args)
     check_lead(kind, fields)
     reply = _ask(one_server(args.server), kind, **fields)
-    print(_("sent to {count} sessions").format(count=reply.get("sent", 0)))
+    sent = reply.get("sent", 0)
+    print(ngettext("sent to {count} session", "sent to {count} sessions", sent).format(count=sent))
     return 0
 
 

@@ -29,7 +29,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from tui_attention.i18n import _
+from tui_attention.i18n import _, ngettext
 from tui_attention.infra.channel import (MAX_REPLY, MAX_TEXT, ChannelError, answers_csv, decode_reply,
                                          duration_text, encode, lead_text, parse_goto, place_text, printable_problem)
 from tui_attention.infra.files import write_atomic
@@ -301,7 +301,8 @@ class DashboardApp(App[int]):
         records = table["sessions"]
         n_stuck = sum(1 for r in records if stuck(r, self.stuck_minutes))
         parts = [f" {server.get('kind', '?')} :{server.get('port', '?')}",
-                 _("{n} sessions ({stuck} stuck)").format(n=len(records), stuck=n_stuck),
+                 ngettext("{n} session ({stuck} stuck)", "{n} sessions ({stuck} stuck)", len(records)).format(
+                     n=len(records), stuck=n_stuck),
                  lead_text(table["lead"]) + (" · " + _("next lead locked") if self.lock else ""),
                  _("sort: {key}").format(key=SORTS[self.sort])]
         if self.only_stuck:
@@ -365,7 +366,8 @@ class DashboardApp(App[int]):
         except ConnectionError as exc:
             self.notify(_("Not sent: {why}").format(why=exc), severity="error", markup=False)
             return
-        self.notify(_("Sent to {count} sessions.").format(count=reply["sent"]), timeout=3, markup=False)
+        self.notify(ngettext("Sent to {count} session.", "Sent to {count} sessions.", reply["sent"]).format(
+            count=reply["sent"]), timeout=3, markup=False)
         await self.poll()
 
     def _prompt(self, title: str, explain: str, validate, then) -> None:

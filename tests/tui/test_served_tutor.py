@@ -22,7 +22,7 @@ async def test_served_export_and_save_stay_in_the_session_folder(tmp_path, monke
     session.mkdir()
     monkeypatch.chdir(session)
     app = AttentionApp(served=Served(root=session))
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         for key, name in (("x", "../out.md"), ("x", str(tmp_path / "out.md")), ("ctrl+s", "~/../s.toml"),
                           ("x", "/etc/passwd"), ("ctrl+s", "/etc/nonexistent/x.toml")):
             error = await type_into_prompt(pilot, app, key, name)
@@ -37,6 +37,11 @@ async def test_served_export_and_save_stay_in_the_session_folder(tmp_path, monke
         await type_into_prompt(pilot, app, "ctrl+s", "saved.toml")
         await pilot.press("enter")
         await pilot.pause()
+        # Audit: "Load it again with: tui-attention --scenario saved.toml" to an attendee with no shell.
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith("Saved saved.toml in your session folder on the server") for m in said), said
+        assert any(m.startswith("Exported md to ~/mine.md in your session folder") for m in said), said
+        assert not any("--scenario" in m for m in said)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["session"]
     assert sorted(p.name for p in session.iterdir()) == ["mine.md", "saved.toml"]
 

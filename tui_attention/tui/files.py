@@ -199,6 +199,9 @@ def save(state: TutorState, where: Destination = Destination()) -> Ask:
             return [Notice(_("Could not save: {why}").format(why=exc), "error", 8)]
         except OSError as exc:
             return [Notice(_("Could not save {path}: {why}").format(path=text, why=exc.strerror or exc), "error", 8)]
+        if where.root is not None:  # served: the attendee has no shell to load it from
+            return [Notice(_("Saved {path} in your session folder on the server, until the session ends.").format(
+                path=text.strip()), timeout=8)]
         return [Notice(_("Saved {path}. Load it again with: tui-attention --scenario {path}").format(path=text),
                        timeout=8)]
 
@@ -221,6 +224,9 @@ def export(state: TutorState, where: Destination = Destination()) -> Ask:
         except (OSError, ConfigError, ValueError) as exc:  # PathRefused is a ValueError
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             return [Notice(_("Could not export: {why}").format(why=why), "error", 8)]
+        if where.root is not None:
+            return [Notice(_("Exported {kind} to {path} in your session folder on the server, until the session "
+                             "ends.").format(kind=kind, path=text.strip()), timeout=8)]
         return [Notice(_("Exported {kind} to {path}").format(kind=kind, path=text.strip()), timeout=8)]
 
     return Ask(_("Export what you see"), "attention.md", where.check(export_problem),

@@ -54,8 +54,17 @@ async def test_names_are_shown_as_typed_never_as_markup(tmp_path):
                   "page": None, "pages": None, "question": None, "settled": None, "view": "walkthrough", "word": 1,
                   "words": 5, "step": 2, "steps": 9, "switches": None, "following": False, "locked": False,
                   "answers": {"right": 0, "wrong": 0}, "wrong_here": 0, "here": 3.0}
-        app.table = {"server": {"kind": "ssh", "port": 1}, "lead": {}, "answers": 0, "sessions": [record]}
-        app.show()
+        table = {"server": {"kind": "ssh", "port": 1}, "lead": {}, "answers": 0, "sessions": [record]}
+
+        class Answers:  # a server that has this one session
+            async def ask(self, kind, **fields):
+                return table if kind == "status" else {"since": 0, "rows": []}
+
+            def close(self):
+                pass
+
+        app.client = Answers()
+        await app.poll()
         await pilot.pause(0.1)
         grid = app.query_one("#sessions")
         assert grid.row_count == 1
@@ -187,3 +196,24 @@ async def test_the_dashboard_keeps_the_rooms_lock_and_leads_only_to_pages_that_e
         await pilot.press("right_square_bracket")
         await pilot.pause(0.3)
         assert at_hand.sent == [("goto", {"lesson": 5, "page": last, "lock": True})]
+
+
+async def test_a_server_that_stops_answering_leaves_no_stale_sessions_and_keeps_the_answers(tmp_path):
+    # Audit: after the server stopped, its last table of sessions stayed on screen as if live.
+    app = DashboardApp(tmp_path / "unused.sock")
+    app.client = at_hand = RoomAtHand()
+    member = at_hand.room.join()
+    at_hand.room.answers.append({"session": member.id, "seconds": 1.0, "lesson": 5, "page": 3,
+                                 "question": "05-softmax/3", "type": "choice", "correct": True, "choice": 1,
+                                 "value": None})
+    async with app.run_test(size=(80, 24), notifications=True):
+        assert await wait_until(lambda: app.query_one("#sessions").row_count == 1 and app.rows, 10)
+
+        async def gone(kind, **fields):
+            raise ConnectionError("cannot read the key of the server at /run/user/1000/tui-attention/x.key")
+
+        at_hand.ask = gone
+        assert await wait_until(lambda: app.query_one("#sessions").row_count == 0, 10)
+        assert "cannot reach the server" in str(app.query_one("#room").render())
+        assert any("x.key" in n.message for n in app._notifications)  # the whole reason, once
+        assert len(app.rows) == 1  # the answers so far can still be written (x)

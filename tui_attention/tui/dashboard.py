@@ -266,7 +266,11 @@ class DashboardApp(App[int]):
                 self.rows += reply["rows"]
             self.error = None
         except ConnectionError as exc:
+            if self.error is None:  # the header cuts it at 80 columns: once whole, as a notice
+                self.notify(_("Cannot reach the server: {why}").format(why=exc), severity="error", timeout=20,
+                            markup=False)
             self.error = str(exc)
+            self.table = None  # no stale rows of sessions that may be gone; the answers so far stay (x)
         finally:
             self._polling = False
         self.show()

@@ -167,12 +167,19 @@ class LessonPanel(VerticalScroll, can_focus=False):
     def show(self, lesson: Lesson, page_index: int, rendered: RenderedPage, session: QuestionSession | None,
              feedback: list[tuple[str, str]]) -> None:
         self.border_title = plain(_("Lesson {number}: {title}").format(number=lesson.number, title=lesson.title))
-        self.border_subtitle = plain(_("page {page}/{pages}").format(page=page_index + 1, pages=len(lesson.pages)))
+        where = _("page {page}/{pages}").format(page=page_index + 1, pages=len(lesson.pages))
+        q = rendered.question
+        if q is not None and session is not None and not (session.solved or session.revealed):
+            # The question's keys, on the border: at 80x24 its "press a" line is often below the fold.
+            how = _("1-{last}: choose").format(last=len(q.choices)) if q.choices else _("a: answer")
+            if session.hints_left:
+                how = _("{how} · i: hint").format(how=how)
+            where = _("{how} · {page}/{pages}").format(how=how, page=page_index + 1, pages=len(lesson.pages))
+        self.border_subtitle = plain(where)
         parts: list = []
         if rendered.title:
             parts.append(Text(rendered.title, style="bold"))
         parts.append(Markdown(rendered.text))
-        q = rendered.question
         if q is not None and session is not None:
             parts.append(Text("\n" + _("Question"), style="bold underline"))
             parts.append(Markdown(q.prompt))

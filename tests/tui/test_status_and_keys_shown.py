@@ -1,0 +1,34 @@
+"""The status line says every setting at 80 columns before it cuts anything, and an open
+question says how to answer it where it is seen."""
+
+from tests.support.tui_helpers import quiet
+from tui_attention.tui.app import AttentionApp
+from tui_attention.tui.screens.tutor import status_line
+
+
+async def test_a_trained_scenario_keeps_every_setting_on_the_status_line_at_80_columns():
+    # Lesson 12 runs on trained weights: "trained: reverse @ step 1000" cut the line to "1 he…".
+    app = AttentionApp(start_lesson=12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await quiet(app, pilot)
+        line = str(app.query_one("#status").render())
+        assert "…" not in line, line
+        assert "reverse @1000" in line and "1 head" in line and "W std" in line, line
+        assert len(line) <= 80
+        wide = status_line(app.state, 200)
+        assert "trained: reverse @ step 1000" in wide and "dp" in wide
+
+
+async def test_an_open_question_puts_its_keys_on_the_lesson_panels_border():
+    # Audit: at 80x24 the question's "press a to type your answer" line was below the fold and
+    # the footer has no a or i: nothing on screen said how to answer.
+    app = AttentionApp(start_lesson=5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await quiet(app, pilot)
+        panel = app.query_one("#lesson-panel")
+        assert panel.border_subtitle == "a: answer · i: hint · 1/4"
+        assert "a: answer" in app.export_screenshot().replace("&#160;", " ")
+        app.tutor.lesson.session.revealed = True
+        app.tutor.refresh_view()
+        await quiet(app, pilot)
+        assert panel.border_subtitle == "page 1/4"

@@ -93,6 +93,11 @@ async def test_reports_state_and_answers_and_follows_the_instructor():
         assert app.lesson.session.revealed
         assert any(text.startswith("Worked answer:") for _style, text in app.lesson.feedback)
         assert server.reports()[-1]["settled"] is True
+        # Audit: an answer typed after the worked answer was shown came first in the clicker.
+        await pilot.press(str(right))  # no prediction now: judged on screen, not reported
+        await pilot.pause(0.1)
+        assert not [r for r in server.reports() if r["kind"] == "answer"]
+        assert any(text.startswith("Right") for _style, text in app.lesson.feedback)
 
         server.send("goto", view="matrix", word=3, step=4)  # a step leaves the lesson
         await pilot.pause(0.3)

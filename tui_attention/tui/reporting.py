@@ -146,6 +146,10 @@ class Reporter(Reporting):
         }
 
     def _answered(self, controller: Any, given: object, correct: bool) -> None:
+        if controller.session.revealed:
+            # Typed after the worked answer was shown (its own i, or the instructor's reveal): not
+            # a prediction, which is what the room's answers and the clicker count.
+            return
         question = controller.session.question
         choice = value = None
         try:

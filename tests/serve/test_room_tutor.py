@@ -8,6 +8,7 @@ import os
 import socket
 
 from serve_helpers import drain
+from tests.support.tui_helpers import text_of
 
 from tui_attention.infra import channel
 from tui_attention.tui import reporting
@@ -54,7 +55,7 @@ def test_without_a_channel_the_tutor_reports_nothing_and_binds_nothing():
 async def test_reports_state_and_answers_and_follows_the_instructor():
     server = Server()
     app = served_app(server)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await pilot.pause(0.2)
         (first,) = server.reports()
         assert (first["kind"], first["view"], first["word"], first["step"], first["lesson"]) == (
@@ -76,6 +77,14 @@ async def test_reports_state_and_answers_and_follows_the_instructor():
         await pilot.press("]", "escape", "L")  # held while following: nothing moves, nothing opens
         await pilot.pause(0.1)
         assert app.lesson.page == 2 and len(app.screen_stack) == 1
+        # Audit: the page said "] next page · [ previous", and a switch said "press escape", held keys.
+        text = " ".join(text_of(app.screen.query_one("#lesson-text")).split())
+        assert "The instructor turns the pages" in text and "] next page" not in text
+        await pilot.press("s")  # a switch, which the lesson's numbers refuse
+        await pilot.pause(0.1)
+        said = [n.message for n in app._notifications]
+        assert any("the instructor is leading the lesson" in m for m in said) and not any(
+            "Press escape" in m for m in said), said
 
         right = next(k for k, c in enumerate(app.lesson.current_page.question.choices, 1) if c.correct)
         wrong = 1 if right != 1 else 2

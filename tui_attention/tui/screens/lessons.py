@@ -165,7 +165,8 @@ class LessonPanel(VerticalScroll, can_focus=False):
         yield Static(id="lesson-text")
 
     def show(self, lesson: Lesson, page_index: int, rendered: RenderedPage, session: QuestionSession | None,
-             feedback: list[tuple[str, str]]) -> None:
+             feedback: list[tuple[str, str]], led: bool = False) -> None:
+        """led: a workshop's instructor turns the pages (the page keys are held)."""
         self.border_title = plain(_("Lesson {number}: {title}").format(number=lesson.number, title=lesson.title))
         where = _("page {page}/{pages}").format(page=page_index + 1, pages=len(lesson.pages))
         q = rendered.question
@@ -210,6 +211,8 @@ class LessonPanel(VerticalScroll, can_focus=False):
         nav = _("] next page · [ previous · { } scroll · L lessons")
         if page_index == len(lesson.pages) - 1:
             nav = _("] finish the lesson · [ previous · { } scroll · L lessons")
+        if led:
+            nav = _("The instructor turns the pages · { } scroll")
         parts.append(Text(nav, style="dim"))
         self.query_one("#lesson-text", Static).update(Group(*parts))
         # A new page opens at its top; the same page drawn again (a refused ], new decimals)

@@ -213,8 +213,11 @@ class TutorScreen(RepaintsMoves, Screen):
         """A switch or an edit inside a lesson would contradict the page: refuse, say how to leave."""
         if not self.lesson.active:
             return False
-        self.notify(_("This lesson page sets its own numbers. Press escape to leave the lesson, then change them."),
-                    title=_("The lesson sets the numbers"), severity="warning", timeout=6, markup=False)
+        if self.app.reporting.holds("back", ()):  # escape is held too: the instructor leads the lesson
+            how = _("This lesson page sets its own numbers, and the instructor is leading the lesson.")
+        else:
+            how = _("This lesson page sets its own numbers. Press escape to leave the lesson, then change them.")
+        self.notify(how, title=_("The lesson sets the numbers"), severity="warning", timeout=6, markup=False)
         return True
 
     def action_cycle_head_shown(self) -> None:
@@ -453,7 +456,8 @@ class TutorScreen(RepaintsMoves, Screen):
             # after the next refresh rather than leave the page blank until a key.
             self.app.call_after_refresh(self._show_lesson_panel)
             return
-        panel.show(lm.lesson, lm.page, lm.rendered(self.state.decimals), lm.session, lm.feedback)
+        panel.show(lm.lesson, lm.page, lm.rendered(self.state.decimals), lm.session, lm.feedback,
+                   led=self.app.reporting.holds("page", ()))
 
     def action_page(self, delta: int) -> None:
         self.app.clear_notifications()  # a notice about the last page must not cover the next one

@@ -193,7 +193,7 @@ async def test_use_these_weights_returns_to_the_step_through_with_them(tmp_path,
         assert not isinstance(app.screen, LearnScreen)
         s = app.state
         assert s.config.training["task"] == "reverse" and s.config.training["steps"] == 400
-        assert "trained: reverse @ step 400" in text_of(app.query_one("#status"))
+        assert "reverse @400" in text_of(app.query_one("#status"))  # "trained: reverse @ step 400", short at 80 columns
         assert (s.view, s.word, s.current.kind) == ("walkthrough", 0, "softmax")
         # 'me' attends to 'artificial' with weight >= 0.8, in the tutor's own trace.
         assert s.trace.heads[0].weights[0, 4] >= 0.8

@@ -8,8 +8,9 @@ import numpy as np
 
 from tui_attention.core import build_config, compute
 from tui_attention.core import learning
-from tui_attention.core.scenario import load_scenario
+from tui_attention.core.scenario import Overrides, load_scenario
 from tui_attention.steps.learning import SPEEDS, STAGE_KINDS
+from tui_attention.steps.state import TutorState
 from tui_attention.tui.app import AttentionApp
 from tui_attention.tui.screens.learn import TICK, LearnScreen
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
@@ -251,3 +252,34 @@ async def test_leaving_the_learn_view_keeps_its_run_for_the_same_scenario():
         await pilot.pause()
         other = await open_learn(pilot, app)
         assert other.session is not screen.session and other.session.state.step == 0
+
+
+async def test_a_task_a_sentence_cannot_learn_is_refused_in_a_notice(tmp_path, monkeypatch):
+    # Audit: a one-word sentence, T, then 2 (the previous word) ended the tutor with ConfigError.
+    app = AttentionApp(TutorState(overrides=Overrides(sentence="a")))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_learn(pilot, app)
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.screen is screen and screen.session.task == "reverse"  # the run as it was
+        assert any("nothing to learn" in n.message for n in app._notifications)
+        await pilot.press(".")  # and it still trains
+        await pilot.pause()
+        assert screen.session.state.step == 1
+
+
+async def test_weights_trained_past_what_a_scenario_holds_are_refused_in_a_notice(tmp_path, monkeypatch):
+    # Audit: a cell edited to -1e6 (allowed), then T . u: one Adam step moved it past ±1e6, and
+    # u ended the tutor with ConfigError, the edits lost.
+    monkeypatch.chdir(tmp_path)
+    app = AttentionApp()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        app.state.edit_cell("W_q", 2, 0, -1e6)
+        screen = await open_learn(pilot, app)
+        await pilot.press(".", "u")
+        await pilot.pause()
+        assert app.screen is screen  # still in the learn view, the tutor running
+        assert any("cannot be used" in n.message and "1e+06" in n.message for n in app._notifications)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert ("W_q", 2, 0) in app.state.edited  # the edit is kept

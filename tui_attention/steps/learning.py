@@ -189,11 +189,13 @@ class LearnSession:
 
     def reset(self, task: str | None = None) -> None:
         """Back to step 0 (of `task`, if given): the scenario's own weights again."""
-        self.task = task or self.task
+        task = task or self.task
         n = self.config.n
         # A long sentence trains on fewer sequences a step, within the memory bound of one step.
         batch = max(1, min(learning.DEFAULT_BATCH, learning.MAX_BATCH_CELLS // (n * n)))
-        self.setup = learning.make_setup(self.config, self.task, batch=batch)
+        # ConfigError if this scenario cannot learn `task`: then the session stays as it was.
+        self.setup = learning.make_setup(self.config, task, batch=batch)
+        self.task = task
         self.state = learning.initial_state(self.setup)
         every = learning.evaluation_tokens(self.setup)
         # Ten redraws a second measure a spread-out subset; `tui-attention train` measures them all.

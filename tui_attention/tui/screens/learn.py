@@ -29,7 +29,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from tui_attention.core import learning
-from tui_attention.core.config import Config
+from tui_attention.core.config import Config, ConfigError
 from tui_attention.core.scenario import dumps_scenario
 from tui_attention.i18n import _
 from tui_attention.infra.files import write_atomic
@@ -227,8 +227,13 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
         self.notify(_("Back to step 0: the scenario's own weights."), timeout=2.5, markup=False)
 
     def action_task(self, task: str) -> None:
+        try:
+            self.session.reset(task)
+        except ConfigError as exc:  # e.g. a sentence of one word has no previous word to name
+            self.notify(str(exc), title=_("Task: {task}").format(task=task), severity="warning", timeout=6,
+                        markup=False)
+            return
         self.playing = False
-        self.session.reset(task)
         self.show()
         self.notify(self.session.pattern(), title=_("Task: {task}").format(task=task), timeout=5,
                     markup=False)
@@ -243,6 +248,10 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
         except OSError as exc:
             self.notify(_("Cannot keep the weights: {why}").format(why=exc.strerror or exc), severity="error",
                         timeout=8, markup=False)
+            return
+        except ConfigError as exc:  # training moved a weight past what a scenario may hold
+            self.notify(_("These weights cannot be used: {why}. Press r to start again.").format(why=exc),
+                        severity="error", timeout=8, markup=False)
             return
         self.dismiss(path)
 

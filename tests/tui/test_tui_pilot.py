@@ -398,6 +398,39 @@ async def test_0_asks_before_it_throws_edited_cells_away():
         assert not isinstance(app.screen, ConfirmScreen)
 
 
+async def test_quitting_asks_before_it_throws_edited_cells_away():
+    # Audit: q and ctrl+q quit with edited cells, which 0 and e ask about, and lost them.
+    from tui_attention.tui.screens.lessons import ConfirmScreen
+
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.state.edit_cell("W_q", 0, 0, 2.5)
+        app.tutor.refresh_view()
+        for key in ("q", "ctrl+q"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen) and "Quit? Your 1 edited cell" in app.screen.question
+            await pilot.press("n")
+            await pilot.pause()
+            assert app.is_running and app.state.edited
+        app.tutor.open_lesson(0, 0)  # a lesson keeps the edits aside: they are still at stake
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("q")  # a second quit key on the question quits
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_quitting_with_nothing_edited_asks_nothing():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
 async def test_e_asks_before_its_scenario_replaces_edited_cells():
     from tui_attention.tui.screens.lessons import ConfirmScreen
 

@@ -80,6 +80,22 @@ class AttentionApp(App[int]):
     def on_tutor_screen_state_changed(self) -> None:
         self.reporting.report()
 
+    async def action_quit(self) -> None:
+        """q, ctrl+q: quit; with edited cells (they exist nowhere else until saved, and a lesson
+        keeps the learner's aside), only after a yes. A second quit key on that question quits."""
+        from tui_attention.i18n import ngettext
+        from tui_attention.tui.screens.lessons import QuitQuestion
+
+        before = self.lesson.before if self.lesson.active else None
+        count = len(before["edited"]) if before is not None else len(self.state.edited)
+        if not count or isinstance(self.screen, QuitQuestion):
+            await super().action_quit()
+            return
+        self.push_screen(QuitQuestion(ngettext(
+            "Quit? Your {count} edited cell will be lost (ctrl+s saves it).",
+            "Quit? Your {count} edited cells will be lost (ctrl+s saves them).", count).format(count=count)),
+            lambda yes: self.exit() if yes else None)
+
     def action_leave_follow(self) -> None:
         self.reporting.leave_follow()
 

@@ -54,6 +54,12 @@ class ConfirmScreen(DismissedOnce, ModalScreen[bool]):
         self.dismiss(yes)
 
 
+class QuitQuestion(ConfirmScreen):
+    """Quit, losing edited cells? (A quit key pressed on this question quits.)"""
+
+    BINDINGS = [Binding("q,ctrl+q", "answer(True)", _("Quit"), show=False, id="confirm.quit")]
+
+
 class LessonBrowser(DismissedOnce, ModalScreen["tuple[int, int] | None"]):
     """Lists the lessons with a check mark for completed ones; returns (lesson index, page index)."""
 

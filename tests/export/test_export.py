@@ -76,6 +76,27 @@ def test_markdown_tables_with_shapes_and_signed_numbers():
     assert "Ffn_activation" not in md and "Norm_1" not in md
 
 
+def test_hostile_words_stay_text_in_markdown_and_data_in_csv(tmp_path):
+    # Audit: a typed <style> hid the rendered page, <!-- hid text, and =HYPERLINK(...) was a
+    # live spreadsheet formula in the CSV.
+    words = ["<style>body{display:none}</style>", "<!--x-->", "*bold*", "[a](b)", "=HYPERLINK(1)", "@x", "-1", "ok"]
+    trace = compute(build_config(None, Overrides(sentence=" ".join(words))))
+    md = to_markdown(trace)
+    assert "<style>" not in md and "<!--" not in md and "*bold*" not in md and "[a](b)" not in md
+    assert "\\<style\\>" in md and "\\*bold\\*" in md
+    # Unescaped, each word comes back as typed (CommonMark: a backslash before punctuation).
+    header = next(line for line in md.splitlines() if line.startswith("| query |"))
+    cells = [re.sub(r"\\(.)", r"\1", c) for c in re.split(r"(?<!\\)\|", header)[2:-1]]
+    assert [c.strip() for c in cells] == words
+    out = export_trace(trace, "csv", tmp_path / "csv")
+    with open(out / "E.csv", newline="") as fh:
+        labels = [row[0] for row in csv.reader(fh)][1:]
+    assert labels == ["<style>body{display:none}</style>", "<!--x-->", "*bold*", "[a](b)", "'=HYPERLINK(1)",
+                      "'@x", "'-1", "ok"]
+    with open(out / "E.csv", newline="") as fh:
+        assert float(list(csv.reader(fh))[1][1]) == trace.E[0, 0]  # numbers as they are
+
+
 def _parse_script_output(text):
     """name -> flat numbers, from blocks 'name (shape):' then a printed array."""
     blocks = {}

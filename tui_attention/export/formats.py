@@ -9,7 +9,12 @@ registry does ("E", "heads.0.Q", "block.W_o", ...), the same names as
        then one row per matrix row, its label (the token, or m1.. for a d_model
        dimension) first. Numbers at full precision; masked logits are "-inf".
        numpy.loadtxt(f, delimiter=",", skiprows=1, usecols=range(1, cols + 1)).
-  md   Markdown tables with shapes, numbers with sign at 4 decimals.
+       A label that a spreadsheet would run as a formula (it opens with =, +, -,
+       @, a tab or a carriage return: a typed word such as =HYPERLINK(...)) is
+       written after a ', as OWASP advises; the numbers are written as they are.
+  md   Markdown tables with shapes, numbers with sign at 4 decimals. A word's
+       Markdown and HTML characters are escaped (a typed <style> or <!-- stays
+       text where the Markdown is rendered).
   py   a standalone script (imports only numpy) holding the inputs at full
        precision; it recomputes and prints the attention weights, Z and the
        block's outputs, named as in `tui-attention trace`.
@@ -60,10 +65,14 @@ def _csv_text(trace: Trace, name: str, value: np.ndarray) -> str:
     row_axis, row_labels, col_labels = tensor_labels(trace, name)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([row_axis or "name", *col_labels])
+    writer.writerow([row_axis or "name", *map(_csv_label, col_labels)])
     for label, row in zip(row_labels, as_rows(value)):
-        writer.writerow([label, *(repr(float(x)) for x in row)])
+        writer.writerow([_csv_label(label), *(repr(float(x)) for x in row)])
     return buf.getvalue()
+
+
+def _csv_label(text: str) -> str:
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def to_csv_files(trace: Trace) -> dict[str, str]:
@@ -71,8 +80,12 @@ def to_csv_files(trace: Trace) -> dict[str, str]:
     return {f"{name}.csv": _csv_text(trace, name, value) for name, value in trace_tensors(trace).items()}
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#!])")
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|")
+    """A word as Markdown text: its Markdown and HTML characters backslash-escaped (CommonMark)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def to_markdown(trace: Trace, decimals: int = 4) -> str:

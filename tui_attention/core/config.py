@@ -97,14 +97,53 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(str(s) for s in shape)
 
 
+def _check_numbers(name: str, value: Any, depth: int) -> None:
+    """ConfigError naming the first entry of nested lists `value` (down to `depth` levels) that
+    is not an int or a float: a string, a boolean, a table, a date. An ndarray is checked by dtype.
+
+    Rows are checked by the set of their types, so a 1024 x 1024 matrix costs no Python loop
+    per number. Anything else wrong (ragged, too deep) is left to np.array and the shape check."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iuf":
+            raise ConfigError(_("{name}: must be numbers, got an array of {dtype}").format(
+                name=name, dtype=value.dtype))
+        return
+    stack: list[tuple[tuple[int, ...], Any]] = [((), value)]
+    while stack:
+        index, row = stack.pop()
+        if not isinstance(row, (list, tuple)) or len(index) >= depth:
+            continue
+        if set(map(type, row)) <= {int, float}:
+            continue
+        for i, item in enumerate(row):
+            if isinstance(item, (list, tuple)):
+                continue
+            if isinstance(item, bool) or not isinstance(item, (int, float, np.integer, np.floating)):
+                raise ConfigError(_("{name}: value at {index} is {value}, not a number").format(
+                    name=name, index=[*index, i], value=_shown(item)))
+        stack.extend(((*index, i), item) for i, item in reversed(list(enumerate(row)))
+                     if isinstance(item, (list, tuple)))
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """repr(value), cut to about `limit` characters: the value may be a file's whole line."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int of more than 4300 digits; a list nested too deeply
+        return _("(too large to show)")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def frozen_matrix(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     """Turn nested lists into a read-only float64 array of exactly `shape`.
 
-    Raises ConfigError naming `name` on a ragged, mis-shaped or non-finite value.
+    Raises ConfigError naming `name` on a ragged, mis-shaped or non-finite value, and on an
+    entry that is not an int or a float: np.array would read "1.5" as 1.5 and true as 1.0.
     """
+    _check_numbers(name, value, len(shape))
     try:
         array = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
         raise ConfigError(_("{name}: must be a {shape} array of numbers").format(
             name=name, shape=_shape_text(shape))) from None
     if array.dtype == object or array.shape != tuple(shape):

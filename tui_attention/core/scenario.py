@@ -112,11 +112,47 @@ def read_scenario_dict(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(_("{path}: cannot read ({why})").format(path=path, why=exc.strerror or exc)) from None
     try:
-        return tomllib.loads(raw.decode("utf-8-sig"))  # a byte order mark, as some editors save, is no TOML
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # a byte order mark, as some editors save, is no TOML
     except UnicodeDecodeError as exc:
         raise ConfigError(_("{path}: not UTF-8 text (byte {byte})").format(path=path, byte=exc.start)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_("{path}: invalid TOML: {why}").format(path=path, why=exc)) from None
+    except RecursionError:  # tomllib recurses once per level of [ or {
+        raise ConfigError(_("{path}: invalid TOML: arrays or tables nested too deeply").format(path=path)) from None
+    except ValueError:  # int() refuses a decimal integer of more than 4300 digits
+        raise ConfigError(_("{path}: invalid TOML: an integer with too many digits").format(path=path)) from None
+    where = _first_out_of_range(data)
+    if where is not None:
+        # TOML integers are 64-bit; a larger one would overflow float64 or str() further on.
+        raise ConfigError(_("{path}: invalid TOML: the integer at {key} is out of range (-2^63 to 2^63-1)").format(
+            path=path, key=where))
+    return data
+
+
+INT64 = (-2**63, 2**63 - 1)
+
+
+def _first_out_of_range(data: dict[str, Any]) -> str | None:
+    """The key ("weights.w_q[0][1]") of the first integer outside INT64 in parsed TOML, or None.
+
+    A walk with a stack, not recursion: the parser has already bounded the depth, but this
+    may run deeper in the stack than it did. A list of numbers is checked with min and max."""
+    low, high = INT64
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{key}.{k}" if key else k, v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            kinds = set(map(type, value))
+            if int not in kinds and list not in kinds and dict not in kinds:
+                continue  # strings, floats, booleans, dates: nothing to check
+            if kinds <= {int, float} and low <= min(value) and max(value) <= high:
+                continue
+            stack.extend((f"{key}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+        elif type(value) is int and not low <= value <= high:
+            return key
+    return None
 
 
 def load_scenario(path: str | Path) -> Config:

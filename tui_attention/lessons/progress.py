@@ -134,15 +134,28 @@ def progress_path() -> Path:
     return state_dir() / FILE_NAME
 
 
+MAX_COUNT = 2**31 - 1  # attempts, hints, a page: far below the digits json.dumps refuses to write
+
+
+def _brief(value: Any, limit: int = 40) -> str:
+    """repr(value), cut to about `limit` characters: the value may be most of the file."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4300 digits (JSON numbers are read as int)
+        return _("(too large to show)")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Corrupt(_("{what} must be a whole number >= 0, got {value!r}").format(what=what, value=value))
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise _Corrupt(_("{what} must be a whole number from 0 to {limit}, got {value}").format(
+            what=what, limit=MAX_COUNT, value=_brief(value)))
     return value
 
 
 def _bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
-        raise _Corrupt(_("{what} must be true or false, got {value!r}").format(what=what, value=value))
+        raise _Corrupt(_("{what} must be true or false, got {value}").format(what=what, value=_brief(value)))
     return value
 
 
@@ -151,7 +164,7 @@ def _from_dict(data: Any) -> Progress:
         raise _Corrupt(_("the top level is not an object"))
     version = data.get("version")
     if version != VERSION:
-        raise _Corrupt(_("unknown version {version!r}").format(version=version))
+        raise _Corrupt(_("unknown version {version}").format(version=_brief(version)))
     completed = data.get("completed", [])
     if not isinstance(completed, list) or not all(isinstance(x, str) for x in completed):
         raise _Corrupt(_("completed must be a list of lesson ids"))
@@ -167,7 +180,7 @@ def _from_dict(data: Any) -> Progress:
     questions = {}
     for qid, entry in raw.items():
         if not isinstance(entry, dict):
-            raise _Corrupt(_("questions[{id!r}] must be an object").format(id=qid))
+            raise _Corrupt(_("questions[{id}] must be an object").format(id=_brief(qid)))
         questions[qid] = QuestionScore(
             attempts=_int(entry.get("attempts", 0), f"{qid}.attempts"),
             correct=_bool(entry.get("correct", False), f"{qid}.correct"),
@@ -214,8 +227,19 @@ def load_progress(path: str | Path | None = None) -> Progress:
         return _corrupt(path, _("not valid JSON ({why} at line {line})").format(why=exc.msg, line=exc.lineno))
     except _Corrupt as exc:
         return _corrupt(path, str(exc))
+    except RecursionError:  # the json module recurses once per level of [ or {
+        return _corrupt(path, _("arrays or objects nested too deeply"))
+    except ValueError:  # int() refuses a number of more than 4300 digits
+        return _corrupt(path, _("a number with too many digits"))
+    text = _text(progress)
+    try:
+        # JSON's "\ud800" escapes give lone surrogates, which no UTF-8 file can hold: refused
+        # here, or the next save would raise UnicodeEncodeError.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _corrupt(path, _("text with a lone surrogate, which is not Unicode"))
     progress.path = path
-    progress.written = _text(progress)
+    progress.written = text
     return progress
 
 

@@ -56,6 +56,12 @@ def load_keymap(defaults: dict[str, str], path: Path | None = None) -> tuple[dic
         return {}, _("{path}: ignored, cannot read it ({why})").format(path=path, why=exc.strerror or exc)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return {}, _("{path}: ignored, cannot read it ({why})").format(path=path, why=exc)
+    except RecursionError:  # tomllib recurses once per level of [ or {
+        return {}, _("{path}: ignored, cannot read it ({why})").format(
+            path=path, why=_("arrays or tables nested too deeply"))
+    except ValueError:  # int() refuses a decimal integer of more than 4300 digits
+        return {}, _("{path}: ignored, cannot read it ({why})").format(
+            path=path, why=_("an integer with too many digits"))
     keymap: dict[str, str] = {}
     for binding_id, keys in data.items():
         if binding_id not in known_ids:

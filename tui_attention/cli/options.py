@@ -4,6 +4,8 @@ that turns them into a Config (`build_config`, the same rule as the app's switch
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from pathlib import Path
 
 from tui_attention.core.config import Config, ConfigError
@@ -37,6 +39,29 @@ def check_output(out: str, command: str) -> Path:
     if (why := write_problem(out)) is not None:
         raise UsageError(_("{command}: cannot write {out}: {why}").format(command=command, out=out, why=why))
     return Path(out)
+
+
+def check_new_file(out: str, command: str, option: str) -> Path:
+    """check_output, and more, for a file written after long work or when a server stops, where a
+    refusal then would lose that work: a name, not a folder, in a folder that exists and takes a
+    new file now. That is tried with a nameless temporary file: permission bits do not stop root,
+    and /proc or a read-only mount say no only when written."""
+    if not out:
+        raise UsageError(_("{command}: {option} needs a file name").format(command=command, option=option))
+    path = check_output(out, command)
+    if path.is_dir():
+        raise UsageError(_("{command}: cannot write {out}: it is a folder").format(command=command, out=out))
+    folder = Path(os.path.realpath(path)).parent  # where write_atomic puts its temporary file
+    if not folder.is_dir():
+        raise UsageError(_("{command}: cannot write {out}: folder {folder} does not exist").format(
+            command=command, out=out, folder=folder))
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(_("{command}: cannot write {out}: {why}").format(
+            command=command, out=out, why=exc.strerror or exc)) from None
+    return path
 
 
 def whole_number(text: str) -> int:

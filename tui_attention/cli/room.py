@@ -26,7 +26,7 @@ from tui_attention.serve.control import (ControlError, RoomServer, default_answe
                                          request)
 from tui_attention.serve.room import Room
 
-from .options import UsageError, check_output
+from .options import UsageError, check_new_file
 
 
 def _positive(text: str) -> int:
@@ -43,12 +43,19 @@ def server_options(p: argparse.ArgumentParser) -> None:
     """--ask-name and --answers, for `serve ssh` and `serve web`."""
     p.add_argument("--ask-name", action="store_true",
                    help=_("ask each attendee for a name at start (shown in the dashboard and nowhere else)"))
-    p.add_argument("--answers", metavar="FILE", type=Path,
+    p.add_argument("--answers", metavar="FILE",
                    help=_("where the anonymous answer table (CSV) is written when the server stops (default: "
                           "answers-KIND-DATE-TIME.csv in {folder})").format(folder=data_dir() / "answers"))
     p.add_argument("--no-room", action="store_true",
                    help=_("serve without the instructor's view: no channel to the tutors, no control socket "
                           "(benchmarks/ssh_load.py --no-channel measures what the channel costs)"))
+
+
+def check_server_options(args: argparse.Namespace) -> None:
+    """--answers is written when the server stops, hours on: a name that cannot be written then
+    is refused now, or the room's answers would be lost with it."""
+    if args.answers is not None and not args.no_room and not getattr(args, "behind_jupyter", False):
+        check_new_file(args.answers, f"tui-attention serve {args.serve_command}", "--answers")
 
 
 def attach(server, args: argparse.Namespace):
@@ -59,7 +66,7 @@ def attach(server, args: argparse.Namespace):
     room = Room(ask_name=args.ask_name)
     server.room = room
     kind = args.serve_command
-    answers = args.answers or default_answers_path(kind, data_dir() / "answers")
+    answers = Path(args.answers) if args.answers is not None else default_answers_path(kind, data_dir() / "answers")
     return RoomServer(server, room, kind, answers)
 
 
@@ -97,7 +104,7 @@ def register(sub, shared: argparse.ArgumentParser) -> None:
         "answers", help=_("the anonymous answer table as CSV"),
         description=_("Print (or write to --output) every answer given so far: session id, seconds since the "
                       "server started, lesson, page, question, right or wrong, the choice or value.")))
-    answers.add_argument("--output", metavar="FILE", type=Path)
+    answers.add_argument("--output", metavar="FILE")
     answers.set_defaults(func=cmd_answers)
 
     dashboard = with_server(sub.add_parser(
@@ -236,19 +243,18 @@ def fetch_answers(path: Path) -> list[dict]:
 
 
 def cmd_answers(args: argparse.Namespace) -> int:
-    if args.output is not None:
-        check_output(args.output, "tui-attention serve answers")
+    out = check_new_file(args.output, "tui-attention serve answers", "--output") if args.output is not None else None
     text = answers_csv(fetch_answers(one_server(args.server)))
-    if args.output is None:
+    if out is None:
         sys.stdout.write(text)
         return 0
     from tui_attention.infra.files import write_atomic
 
     try:
-        write_atomic(args.output, text)
+        write_atomic(out, text)
     except OSError as exc:
         raise UsageError(_("tui-attention serve answers: cannot write {path}: {why}").format(
-            path=args.output, why=exc.strerror or exc)) from None
+            path=out, why=exc.strerror or exc)) from None
     return 0
 
 

@@ -58,6 +58,26 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _public_url(text: str) -> str:
+    """--public-url: an http or https address with a host, and no query or fragment, as
+    textual-serve appends its own paths to it (a bare word failed every page load)."""
+    from urllib.parse import urlsplit
+
+    from tui_attention.infra.typed_paths import has_control
+
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number up to 65535
+        fits = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and not parts.query \
+            and not parts.fragment
+    except ValueError:  # a port that is not a number, a broken [IPv6] address
+        fits = False
+    if not fits or has_control(text) or any(ch.isspace() for ch in text):
+        raise argparse.ArgumentTypeError(_("must be an http:// or https:// address such as https://tutor.example.org, "
+                                           "got {text!r}").format(text=text))
+    return text
+
+
 def _server_parser(sub, shared: argparse.ArgumentParser, name: str, default_port: int, help_: str,
                    description: str) -> argparse.ArgumentParser:
     """`serve NAME` with the scenario options and what every server takes."""
@@ -141,7 +161,7 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
         _("Serve the tutor in the browser through textual-serve: one tutor process per tab. "
           "It has no authentication and no TLS: put it behind an authenticating TLS reverse proxy."))
     web.add_argument(
-        "--public-url", metavar="URL",
+        "--public-url", metavar="URL", type=_public_url,
         help=_("the address browsers use, e.g. https://tutor.example.org behind a reverse proxy"),
     )  # fmt: skip
     web.add_argument(
@@ -169,6 +189,7 @@ def _common_options(args: argparse.Namespace) -> dict:
     children's memory; and it refuses to serve unconfined tutors unless told to."""
     config_from_args(args, interactive=True)
     check_lesson_number(args.lesson)
+    room.check_server_options(args)
     unconfined = check_confinement(args.unconfined)
     return {
         "child_argv": tutor_argv(scenario_argv(args), args.lesson),
@@ -216,8 +237,10 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     if args.authorized_keys is not None:
         import asyncssh
 
+        from tui_attention.serve.ssh import read_authorized_keys
+
         try:
-            asyncssh.read_authorized_keys(args.authorized_keys)
+            read_authorized_keys(args.authorized_keys)
         except (OSError, ValueError, asyncssh.Error) as exc:
             reason = getattr(exc, "strerror", None) or exc
             raise UsageError(_("tui-attention serve ssh: cannot use --authorized-keys {path}: {why}").format(

@@ -20,20 +20,15 @@ from pathlib import Path
 
 from tui_attention.i18n import _
 
-from .options import UsageError, check_output, config_from_args, number, whole_number
+from .options import UsageError, check_new_file, config_from_args, number, whole_number
 
 
 def _check_out(out: str) -> Path:
-    """The path --out names, or UsageError (one line) if it cannot be written."""
-    path = Path(out)
-    if path.suffix.lower() != ".toml":
+    """The path --out names, or UsageError (one line) if it cannot be written: before training,
+    not after it, when the refusal would throw the trained weights away."""
+    if out and Path(out).suffix.lower() != ".toml":
         raise UsageError(_("tui-attention train: --out {out!r} must end in .toml (a scenario file)").format(out=out))
-    if path.is_dir():
-        raise UsageError(_("tui-attention train: --out {out!r} is a folder").format(out=out))
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(_("tui-attention train: folder {folder} does not exist").format(folder=folder))
-    return check_output(out, "tui-attention train")  # before training, not after it
+    return check_new_file(out, "tui-attention train", "--out")
 
 
 def _reports(steps: int, every: int | None, lines: int) -> set[int]:
@@ -70,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             task=args.task, need=need, mask=args.mask))
     if args.every is not None and args.every < 1:
         raise UsageError(_("tui-attention train: --every must be at least 1, got {every}").format(every=args.every))
-    out = _check_out(args.out) if args.out else None
+    out = _check_out(args.out) if args.out is not None else None
     steps = learning.check_steps(args.steps)
     setup = learning.make_setup(config_from_args(args), args.task, batch=args.batch, lr=args.lr)
     bar = args.format == "text" and sys.stderr.isatty()

@@ -34,7 +34,7 @@ from typing import Sequence
 
 import asyncssh
 
-from tui_attention.infra.files import write_atomic
+from tui_attention.infra.files import read_regular, write_atomic
 from tui_attention.infra.paths import data_dir
 from tui_attention.serve.budget import MemoryBudget
 from tui_attention.serve.child import Limits, confinement, remove_stale_workdirs
@@ -54,6 +54,8 @@ READ_BEFORE_LOGIN = (8 * 1024, 16 * 1024)
 MAX_TURN_NAME = 256  # characters of a user name that tell password turns apart
 READ_AFTER_LOGIN = (64 * 1024, 256 * 1024)
 MAX_PACKET = 16 * 1024
+# A workshop's keys take a few hundred KB at most; the bound keeps /dev/zero out of memory.
+MAX_AUTHORIZED_KEYS_BYTES = 4 * 1024 * 1024
 
 
 def load_or_create_host_key(path: Path | None = None) -> tuple[asyncssh.SSHKey, Path, bool]:
@@ -79,6 +81,14 @@ def load_or_create_host_key(path: Path | None = None) -> tuple[asyncssh.SSHKey, 
     except (OSError, asyncssh.KeyImportError) as exc:
         raise ValueError(f"cannot read the SSH host key {path}: {exc}") from None
     return key, path, created
+
+
+def read_authorized_keys(path: str | Path) -> asyncssh.SSHAuthorizedKeys:
+    """The keys of the authorized_keys file at `path`. It is read as a regular file of at most
+    MAX_AUTHORIZED_KEYS_BYTES (`read_regular`): asyncssh's own reader would read /dev/zero until
+    memory runs out and wait on a FIFO forever. Raises OSError (strerror is one line),
+    ValueError (not UTF-8) or asyncssh.Error (not the format)."""
+    return asyncssh.import_authorized_keys(read_regular(path, MAX_AUTHORIZED_KEYS_BYTES).decode("utf-8"))
 
 
 def _format_peer(peer: object) -> str:
@@ -176,7 +186,7 @@ class TutorSSHServer:
         self.host_key, self.host_key_path, self.host_key_created = load_or_create_host_key(self.host_key_path)
         auth: dict = {}
         if self.authorized_keys is not None:
-            auth["authorized_client_keys"] = asyncssh.read_authorized_keys(self.authorized_keys)
+            auth["authorized_client_keys"] = read_authorized_keys(self.authorized_keys)
         self._listener = await asyncssh.create_server(
             lambda: _Connection(self),
             self.host,

@@ -444,7 +444,8 @@ async def test_answer_options_wrap_under_their_own_text():
                 app.tutor.open_lesson(li, pi)
                 await pilot.pause()
                 for _ in range(50):  # a first visit to the matrix view mounts its grids first
-                    if f"page {pi + 1}/" in str(app.query_one("#lesson-panel").border_subtitle):
+                    # "page 2/4", or with the question's keys "1-3: choose · i: hint · 2/4"
+                    if str(app.query_one("#lesson-panel").border_subtitle).endswith(f" {pi + 1}/{len(lesson.pages)}"):
                         break
                     await pilot.pause(0.05)
                 panel = app.query_one("#lesson-text")

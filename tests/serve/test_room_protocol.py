@@ -179,6 +179,20 @@ async def test_commands_reach_every_tutor_and_a_newcomer_joins_the_lead():
     room.close()
 
 
+async def test_a_message_reaches_who_joins_within_ten_minutes_of_it():
+    # Audit: "Back at 10:30" was a toast for 20 s; an attendee who joined after it never saw it.
+    now = [100.0]
+    room = Room(clock=lambda: now[0])
+    room.handle({"v": 1, "kind": "message", "text": "Back at 10:30"})
+    now[0] += 599
+    soon = Tutor(room.join())
+    assert [(c["kind"], c.get("text")) for c in soon.commands()] == [("message", "Back at 10:30")]
+    now[0] += 2
+    late = Tutor(room.join())
+    assert late.commands() == []
+    room.close()
+
+
 async def test_malformed_oversized_and_foreign_lines_are_ignored_and_logged_escaped(caplog):
     caplog.set_level(logging.INFO, logger="tui_attention.serve")
     room = Room()

@@ -47,6 +47,7 @@ MAX_ANSWERS = 200_000  # rows of the answer table kept (about 40 MB at most)
 ATTEMPTS_PER_QUESTION = 5  # rows kept of one session's answers to one question
 ROWS_PER_SESSION = 500  # rows kept of one session's answers (12 lessons ask about 40 questions)
 CHANNEL_BUFFER = 64 * 1024  # socket buffer of each end
+MESSAGE_FOR_NEWCOMERS = 600.0  # seconds an instructor's message is still shown to who joins after it
 
 
 class Member:
@@ -197,6 +198,7 @@ class Room:
         self.answers: list[dict[str, Any]] = []
         self.dropped_answers = 0
         self.lead: dict[str, Any] = {"following": False, "locked": False, "goto": None}
+        self.said: tuple[float, str] | None = None  # (when, text) of the instructor's last message
         self.info: dict[str, Any] = {}  # the server's kind, port, pid: for `serve status`
         self.refusals = RefusalLog()
 
@@ -222,6 +224,8 @@ class Room:
             member.send(encode("follow", on=True, locked=self.lead["locked"]))
             if self.lead["goto"] is not None:
                 member.send(encode("goto", **self.lead["goto"]))
+        if self.said is not None and self.clock() - self.said[0] < MESSAGE_FOR_NEWCOMERS:
+            member.send(encode("message", text=self.said[1]))  # "Back at 10:30" is for latecomers too
         return member
 
     def leave(self, member: Member | None) -> None:
@@ -313,6 +317,7 @@ class Room:
             log.info("revealed the worked answer%s to %d sessions",
                      f" of {request['question']}" if request["question"] else "", sent)
         else:  # message
+            self.said = (self.clock(), request["text"])
             sent = self.broadcast(encode("message", text=request["text"]))
             log.info("sent a message to %d sessions", sent)
         if kind in ("goto", "release"):

@@ -225,7 +225,8 @@ class Reporter(Reporting):
         screen.refresh_view()
 
     def _on_message(self, text: str) -> None:
-        self.app.notify(text, title=_("From the instructor"), timeout=20, markup=False)
+        # A minute: an attendee may be looking at the instructor, or away, when it comes.
+        self.app.notify(text, title=_("From the instructor"), timeout=60, markup=False)
 
     def _on_follow(self, on: bool, locked: bool) -> None:
         was = self.following

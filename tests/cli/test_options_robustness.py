@@ -207,3 +207,13 @@ def test_authorized_keys_in_a_regular_file_are_read(tmp_path):
     (tmp_path / "keys").write_text(key)
     assert read_authorized_keys(tmp_path / "keys").validate(
         asyncssh.import_public_key(key), "client.example", "192.0.2.1") is not None
+
+
+@pytest.mark.parametrize("command", [["export", "--format", "csv"], ["export", "--format", "md"]])
+def test_an_empty_output_name_is_one_line_and_writes_nothing(command, tmp_path, monkeypatch, capsys):
+    # Audit: `export --format csv ""` wrote its 28 CSV files into the current folder.
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, ""]) == 2
+    err = capsys.readouterr().err
+    assert "needs a name" in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

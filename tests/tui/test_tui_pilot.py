@@ -417,7 +417,7 @@ async def test_quitting_asks_before_it_throws_edited_cells_away():
         await pilot.pause()
         await pilot.press("q")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, ConfirmScreen) and "escape leaves the lesson, then ctrl+s" in app.screen.question
         await pilot.press("q")  # a second quit key on the question quits
         await pilot.pause()
         assert not app.is_running

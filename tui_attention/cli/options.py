@@ -34,6 +34,8 @@ def check_output(out: str, command: str) -> Path:
     from tui_attention.infra.files import write_problem
     from tui_attention.infra.typed_paths import has_control
 
+    if not out.strip():  # Path("") is ".": an export would fill the current folder
+        raise UsageError(_("{command}: the output needs a name").format(command=command))
     if has_control(out):
         raise UsageError(_("{command}: {out!r}: a name cannot hold control characters").format(command=command, out=out))
     if (why := write_problem(out)) is not None:

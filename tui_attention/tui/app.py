@@ -91,10 +91,15 @@ class AttentionApp(App[int]):
         if not count or isinstance(self.screen, QuitQuestion):
             await super().action_quit()
             return
-        self.push_screen(QuitQuestion(ngettext(
-            "Quit? Your {count} edited cell will be lost (ctrl+s saves it).",
-            "Quit? Your {count} edited cells will be lost (ctrl+s saves them).", count).format(count=count)),
-            lambda yes: self.exit() if yes else None)
+        if before is not None:  # ctrl+s in a lesson saves the lesson's numbers, not the learner's
+            question = ngettext(
+                "Quit? Your {count} edited cell will be lost (escape leaves the lesson, then ctrl+s saves it).",
+                "Quit? Your {count} edited cells will be lost (escape leaves the lesson, then ctrl+s saves them).",
+                count)
+        else:
+            question = ngettext("Quit? Your {count} edited cell will be lost (ctrl+s saves it).",
+                                "Quit? Your {count} edited cells will be lost (ctrl+s saves them).", count)
+        self.push_screen(QuitQuestion(question.format(count=count)), lambda yes: self.exit() if yes else None)
 
     def action_leave_follow(self) -> None:
         self.reporting.leave_follow()

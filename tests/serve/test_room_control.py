@@ -242,3 +242,32 @@ async def test_cli_status_lead_and_answers_through_the_socket_and_the_csv_at_the
     assert stat.S_IMODE(answers.stat().st_mode) == 0o600
     assert await asyncio.to_thread(main, ["serve", "status"]) == 2  # gone: one line, status 2
     assert "no workshop server of yours" in capsys.readouterr().err
+
+
+async def test_answers_output_writes_the_table_and_refuses_what_it_cannot_write(runtime, tmp_path, capsys):
+    """Audit: `serve answers --output FILE` reached `check_output` as a Path, which it could not
+    read: a TypeError, every time."""
+    room = Room()
+    served = RoomServer(FakeServer(), room, "ssh", tmp_path / "at-the-end.csv")
+    await served.start()
+    try:
+        ana = room.join()
+        end = tutor_end(ana)
+        end.sendall(channel.encode("answer", lesson=5, page=3, question="05-softmax/3", type="choice",
+                                   correct=False, choice=1, value=None))
+        assert await wait_until(lambda: len(room.answers) == 1, 5)
+
+        out = tmp_path / "now.csv"
+        assert await asyncio.to_thread(main, ["serve", "answers", "--output", str(out)]) == 0
+        assert out.read_text().splitlines()[1].startswith(f"{ana.id},")
+        assert capsys.readouterr().out == ""
+
+        (tmp_path / "folder").mkdir()
+        for bad, why in ((str(tmp_path / "folder"), "it is a folder"), ("", "--output needs a file name"),
+                         (str(tmp_path / "missing" / "a.csv"), "does not exist"), ("/dev/full", "a device")):
+            assert await asyncio.to_thread(main, ["serve", "answers", "--output", bad]) == 2
+            err = capsys.readouterr().err
+            assert why in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        end.close()
+    finally:
+        await served.close()

@@ -120,13 +120,13 @@ def _check_numbers(name: str, value: Any, depth: int) -> None:
                 continue
             if isinstance(item, bool) or not isinstance(item, (int, float, np.integer, np.floating)):
                 raise ConfigError(_("{name}: value at {index} is {value}, not a number").format(
-                    name=name, index=[*index, i], value=_shown(item)))
+                    name=name, index=[*index, i], value=brief_repr(item)))
         stack.extend(((*index, i), item) for i, item in reversed(list(enumerate(row)))
                      if isinstance(item, (list, tuple)))
 
 
-def _shown(value: Any, limit: int = 40) -> str:
-    """repr(value), cut to about `limit` characters: the value may be a file's whole line."""
+def brief_repr(value: Any, limit: int = 40) -> str:
+    """repr(value), cut to about `limit` characters, for a message: the value may be most of a file."""
     try:
         text = repr(value)
     except (ValueError, RecursionError):  # an int of more than 4300 digits; a list nested too deeply

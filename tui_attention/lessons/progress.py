@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui_attention.core.config import brief_repr
 from tui_attention.i18n import _
 from tui_attention.infra.files import TooLargeError, read_regular, write_atomic
 from tui_attention.infra.paths import state_dir
@@ -137,25 +138,16 @@ def progress_path() -> Path:
 MAX_COUNT = 2**31 - 1  # attempts, hints, a page: far below the digits json.dumps refuses to write
 
 
-def _brief(value: Any, limit: int = 40) -> str:
-    """repr(value), cut to about `limit` characters: the value may be most of the file."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int of more than 4300 digits (JSON numbers are read as int)
-        return _("(too large to show)")
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
         raise _Corrupt(_("{what} must be a whole number from 0 to {limit}, got {value}").format(
-            what=what, limit=MAX_COUNT, value=_brief(value)))
+            what=what, limit=MAX_COUNT, value=brief_repr(value)))
     return value
 
 
 def _bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
-        raise _Corrupt(_("{what} must be true or false, got {value}").format(what=what, value=_brief(value)))
+        raise _Corrupt(_("{what} must be true or false, got {value}").format(what=what, value=brief_repr(value)))
     return value
 
 
@@ -164,7 +156,7 @@ def _from_dict(data: Any) -> Progress:
         raise _Corrupt(_("the top level is not an object"))
     version = data.get("version")
     if version != VERSION:
-        raise _Corrupt(_("unknown version {version}").format(version=_brief(version)))
+        raise _Corrupt(_("unknown version {version}").format(version=brief_repr(version)))
     completed = data.get("completed", [])
     if not isinstance(completed, list) or not all(isinstance(x, str) for x in completed):
         raise _Corrupt(_("completed must be a list of lesson ids"))
@@ -180,7 +172,7 @@ def _from_dict(data: Any) -> Progress:
     questions = {}
     for qid, entry in raw.items():
         if not isinstance(entry, dict):
-            raise _Corrupt(_("questions[{id}] must be an object").format(id=_brief(qid)))
+            raise _Corrupt(_("questions[{id}] must be an object").format(id=brief_repr(qid)))
         questions[qid] = QuestionScore(
             attempts=_int(entry.get("attempts", 0), f"{qid}.attempts"),
             correct=_bool(entry.get("correct", False), f"{qid}.correct"),

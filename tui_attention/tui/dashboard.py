@@ -62,10 +62,10 @@ class QuestionInfo:
 def load_questions() -> dict[str, QuestionInfo]:
     """Every lesson question, rendered from its page's numbers as the tutor renders it."""
     from tui_attention.core import compute
-    from tui_attention.lessons import evaluate, load_lessons, render_page
+    from tui_attention.lessons import evaluate, render_page
 
     found: dict[str, QuestionInfo] = {}
-    for lesson in load_lessons(validate=False):
+    for lesson in lessons():
         for page in lesson.pages:
             q = page.question
             if q is None:

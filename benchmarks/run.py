@@ -573,6 +573,11 @@ def _child_startup(kind: str) -> None:
         from tui_attention.tui.app import AttentionApp
 
         app = AttentionApp()
+    elif kind == "command":  # as `tui-attention` opens it: the command line's imports, parsing, checks
+        from tui_attention.cli import parse
+        from tui_attention.cli.run import make_app
+
+        app = make_app(parse([]))
     else:
         from textual.app import ComposeResult
         from textual.widgets import Footer, Header
@@ -636,21 +641,24 @@ def run_child(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def startup_ratio(rounds: int) -> dict:
-    tutor: list[float] = []
-    bare: list[float] = []
+def startup_ratio(rounds: int) -> list[dict]:
+    """startup_ratio (the app) and command_startup_ratio (the command line opening it), each a
+    median of per-round ratios against the bare app of the same round."""
+    kinds = ("tutor", "command", "bare")
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
     for r in range(rounds):
-        order = ("tutor", "bare") if r % 2 == 0 else ("bare", "tutor")
+        order = kinds if r % 2 == 0 else kinds[::-1]
         for kind in order:
-            ms = run_child("startup", kind)["first_paint_ms"]
-            (tutor if kind == "tutor" else bare).append(ms)
-    ratios = [t / b for t, b in zip(tutor, bare)]
-    log(f"  startup: tutor first paint median {statistics.median(tutor):.0f} ms "
-        f"(min {min(tutor):.0f}), bare Header+Footer median {statistics.median(bare):.0f} ms "
+            times[kind].append(run_child("startup", kind)["first_paint_ms"])
+    bare = times["bare"]
+    log(f"  startup: tutor first paint median {statistics.median(times['tutor']):.0f} ms "
+        f"(min {min(times['tutor']):.0f}), through the command line {statistics.median(times['command']):.0f} ms "
+        f"(min {min(times['command']):.0f}), bare Header+Footer median {statistics.median(bare):.0f} ms "
         f"(min {min(bare):.0f}); {rounds} rounds")
-    log(f"    tutor ms: {' '.join(f'{t:.0f}' for t in tutor)}")
-    log(f"    bare ms:  {' '.join(f'{b:.0f}' for b in bare)}")
-    return {"figure": "startup_ratio", "value": round(statistics.median(ratios), 3)}
+    for kind in kinds:
+        log(f"    {kind + ' ms:':12} {' '.join(f'{t:.0f}' for t in times[kind])}")
+    return [{"figure": name, "value": round(statistics.median(t / b for t, b in zip(times[kind], bare)), 3)}
+            for name, kind in (("startup_ratio", "tutor"), ("command_startup_ratio", "command"))]
 
 
 # ----------------------------------------------------------------------------- main
@@ -697,7 +705,7 @@ def main() -> None:
     # starts from its parent's RSS at fork, and the key_ms apps grow this process.
     later: list[dict] = []
     if "startup_ratio" in only:
-        later.append(startup_ratio(args.startup_rounds))
+        later.extend(startup_ratio(args.startup_rounds))
     if "peak_rss_mb" in only:
         for n, d in sizes:
             child = run_child("rss", str(n), str(d))

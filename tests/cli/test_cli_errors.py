@@ -111,7 +111,7 @@ def test_a_served_crash_outside_the_app_is_one_line_and_logged(tmp_path, monkeyp
 
     monkeypatch.setenv("TUI_ATTENTION_SERVED", "1")
     monkeypatch.setenv("TUI_ATTENTION_ERROR_LOG", str(tmp_path / ".error.log"))
-    monkeypatch.setattr(cli_main, "build_parser", lambda: _parser_calling(broken))
+    monkeypatch.setattr(cli_main, "build_parser", lambda only=None: _parser_calling(broken))
     assert cli_main.main(["trace"]) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "KeyError" in err and "internal detail" not in err

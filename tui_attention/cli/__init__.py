@@ -1,5 +1,15 @@
 """The command line, the top layer: one module per subcommand (see `main`)."""
 
-from .main import COMMANDS, build_parser, main
+import os
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+# NumPy's BLAS on one thread unless the user says otherwise, set before NumPy is imported (by
+# `.main`): the tutor's products are small, and OpenBLAS starts a busy thread per core with
+# NumPy, which costs the tutor's start about 120 ms of CPU and 20 ms of waiting on two cores
+# and saves nothing measurable on a key, even at 512 words x 1024 dimensions (docs/performance.md).
+# The served tutors get the same setting from their server (serve.child).
+if "OPENBLAS_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in os.environ:
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+from .main import COMMANDS, build_parser, main, parse  # noqa: E402
+
+__all__ = ["COMMANDS", "build_parser", "main", "parse"]

@@ -1,35 +1,45 @@
 """The command line: `run` (the default), `trace`, `screenshot`, `export`, `lessons`, `serve`.
 
 Every subcommand is a module of this package with a `register(subparsers, shared)`
-function, listed in COMMANDS; a subcommand that fails to import fails the
-command line, it is never dropped. Every validation error becomes one line on
-stderr and exit status 2, here and nowhere else (see `main`).
+function, listed in COMMANDS. A command imports its own module and no other
+(`build_parser(only=...)`): the tutor's start does not wait for the server's,
+the exports' or the screenshots' imports. Help lists every command, and a
+subcommand that fails to import fails it, it is never dropped. Every validation
+error becomes one line on stderr and exit status 2, here and nowhere else (see `main`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from typing import Any, Sequence
+from types import ModuleType
+from typing import Any, Iterable, Sequence
 
 from tui_attention.core.config import ConfigError
 from tui_attention.i18n import _
 from tui_attention.infra.served import Served
 
-from . import export, lessons, run, screenshot, serve, trace, train
 from .options import Parser, UsageError, scenario_options
 
-COMMANDS = {"run": run, "trace": trace, "screenshot": screenshot, "export": export, "lessons": lessons,
-            "serve": serve, "train": train}
+# The subcommands, in the order help lists them: each is the module of this package of its name.
+COMMANDS = ("run", "trace", "screenshot", "export", "lessons", "serve", "train")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(name: str) -> ModuleType:
+    """The module of subcommand `name` (one of COMMANDS), imported now."""
+    return importlib.import_module(f"{__package__}.{name}")
+
+
+def build_parser(only: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser, with every subcommand, or `only` those named (the one a
+    command line runs: its arguments parse the same; help and a wrong command need them all)."""
     shared = scenario_options()
     parser = Parser(prog="tui-attention", description=_("A terminal tutor for Transformer self-attention."))
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
-    for command in COMMANDS.values():
-        command.register(sub, shared)
+    for name in COMMANDS if only is None else [c for c in COMMANDS if c in set(only)]:
+        command_module(name).register(sub, shared)
     return parser
 
 
@@ -106,10 +116,22 @@ def _is_a_tui(args: argparse.Namespace) -> bool:
     return args.command == "run" or (args.command == "serve" and args.serve_command == "dashboard")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def command_line(argv: Sequence[str]) -> list[str]:
+    """argv with its command: `run` when it starts with none (`tui-attention --lesson 3`)."""
+    argv = list(argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]
+    return argv
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line (`command_line(argv)`), importing only its command's module."""
+    argv = command_line(argv)
+    return build_parser(only=[argv[0]] if argv[0] in COMMANDS else None).parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = command_line(sys.argv[1:] if argv is None else argv)
     if sys.stdout is None:  # started with `>&-`: every command prints something, refused before any work
         print(_("tui-attention: standard output is closed"), file=sys.stderr)
         return 2
@@ -117,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if (problem := not_utf8(argv)) is not None:
             raise UsageError(problem)
-        args = build_parser().parse_args(argv)
+        args = parse(argv)
         guarded = not _is_a_tui(args)
         if guarded:
             sys.stdout = _Guarded(stdout)

@@ -47,6 +47,7 @@ def test_a_quit_key_ends_the_list_and_the_screen_is_still_written(tmp_path):
     (["--size", "80by24"], "size must look like 80x24"),
     (["--size", "5x5"], "outside 10x5"),
     (["--theme", "nope"], "unknown theme"),
+    (["--theme", ""], "unknown theme ''"),
     (["--press", "right,nosuchkey"], "'nosuchkey' is not a key name"),
     (["--press", "period"], "'period' is not a key name"),  # "." is full_stop to Textual
 ])

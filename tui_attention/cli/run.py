@@ -55,7 +55,7 @@ def check_terminal(environ=os.environ, stdin=sys.stdin, stdout=sys.stdout) -> No
 def check_theme(theme: str | None) -> None:
     from textual.theme import BUILTIN_THEMES
 
-    if theme and theme not in BUILTIN_THEMES:
+    if theme is not None and theme not in BUILTIN_THEMES:
         names = ", ".join(sorted(BUILTIN_THEMES))
         raise UsageError(_("tui-attention: unknown theme {theme!r} (choose from: {names})").format(
             theme=theme, names=names))

@@ -275,6 +275,30 @@ async def test_enlarge_message_below_60x20_and_recovery():
         assert app.query_one("#body").display
 
 
+async def test_behind_the_enlarge_message_only_q_acts():
+    # Audit: at 20x8 the arrows, m and e still worked behind the message: the learner came back
+    # to another word, view or an open prompt that nothing on screen had shown.
+    app = AttentionApp()
+    async with app.run_test(size=(20, 8)) as pilot:
+        await pilot.pause()
+        before = (app.state.word, app.state.step, app.state.view)
+        screens = len(app.screen_stack)
+        await pilot.press("right", "down", "m", "e", "L", "question_mark", "enter")
+        await pilot.pause()
+        assert (app.state.word, app.state.step, app.state.view) == before
+        assert len(app.screen_stack) == screens
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("right")
+        await pilot.pause()
+        assert app.state.step == before[1] + 1  # enlarged, the keys work again
+        await pilot.resize_terminal(20, 8)
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code is not None or not app.is_running
+
+
 async def test_in_a_browser_the_enlarge_message_speaks_of_the_window(monkeypatch):
     # Audit: a small browser window said "enlarge the terminal" to someone with no terminal.
     monkeypatch.setattr(AttentionApp, "is_web", property(lambda app: True))

@@ -58,6 +58,11 @@ class AttentionApp(App[int]):
         self.keymap: dict[str, str] = {}  # binding id -> keys, from the keymap file
         self.reporting = connect(self)  # a workshop server's channel, if it gave us one (else inert)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action != "quit" and self.screen is self.tutor and self.tutor.has_class("-too-small"):
+            return False  # behind the enlarge message only q acts (TutorScreen.check_action)
+        return True
+
     def get_default_screen(self) -> Screen:
         return TutorScreen(id="_default")
 

@@ -467,6 +467,8 @@ class TutorScreen(RepaintsMoves, Screen):
         self.refresh_view()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.has_class("-too-small") and action != "quit":
+            return False  # only the enlarge message shows: a key must not change what nobody sees
         if self.app.reporting.holds(action, parameters):
             return False  # the instructor is leading; the status line says how to leave
         if action in ("choose", "answer", "hint"):

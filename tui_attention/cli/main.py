@@ -139,10 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if (problem := not_utf8(argv)) is not None:
             raise UsageError(problem)
-        args = parse(argv)
+        sys.stdout = _Guarded(stdout)  # help (-h) is printed while parsing
+        try:
+            args = parse(argv)
+        except SystemExit:
+            sys.stdout.flush()  # here, not at exit: help that cannot be written is one line, not silence
+            raise
         guarded = not _is_a_tui(args)
-        if guarded:
-            sys.stdout = _Guarded(stdout)
+        if not guarded:
+            sys.stdout = stdout
         status = int(args.func(args) or 0)
         if guarded:
             sys.stdout.flush()  # here, not at exit: a full disk is then one line, not a traceback

@@ -11,7 +11,7 @@ from tui_attention.steps.conceal import HIDDEN, NOTHING, Concealed
 from tui_attention.steps.notation import fmt, sub, widest
 from tui_attention.steps.step import Step, VectorRow
 from tui_attention.tui.layout import window
-from .render import RichLines, plain
+from .render import plain
 from .one_frame import OneFrame
 
 STYLES = {"read": "", "read-query": "underline", "written": "reverse", "read-written": "reverse"}
@@ -80,13 +80,13 @@ class VectorsPane(OneFrame, Static):
         self.border_title = plain(_("Vectors"))
         self.border_subtitle = plain(_("read · written (reversed)"))
         if not rows:
-            self.update(RichLines(Text(_("no vectors in this step"), style="dim", no_wrap=True, overflow="ellipsis")))
+            self.update(Text(_("no vectors in this step"), style="dim"))
             return
         name_w = max(len(r.label) for r in rows)
         shape_w = max(len(r.shape) for r in rows)
         num_w = max(widest(r.values, decimals) for r in rows)
         room = max(1, (width - name_w - shape_w - 2 + 1) // (num_w + 1))
-        text = Text(no_wrap=True, overflow="ellipsis")
+        text = Text(no_wrap=True, overflow="crop")
         longest = max(len(r.values) for r in rows)
         if longest > room and longest > 8:
             notes.append(_("first {shown} of up to {widest} columns shown").format(shown=max(1, room - 1),
@@ -105,4 +105,4 @@ class VectorsPane(OneFrame, Static):
             text.append(numbers, style=style)
         for note in notes:
             text.append("\n" + note, style="dim italic")
-        self.update(RichLines(text))
+        self.update(text)

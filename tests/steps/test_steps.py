@@ -128,4 +128,6 @@ def test_a_cut_formula_says_which_lines_it_shows_in_the_step_s_own_terms():
     state.step = 2  # the keys: one line per word j, centred on the query word
     keys = state.current
     assert keys.formula_window(3)[0] == "(lines for words 4-6 of 7)"
+    assert keys.formula_window(1)[0] == "(the line for word 5 of 7)"  # not "words 5-5"
+    assert query.formula_window(1)[0] == "(line 1 of 7)"
     assert keys.formula_window(3)[2] == keys.formula[4]

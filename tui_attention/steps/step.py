@@ -159,7 +159,9 @@ class Step:
         per_word = self.kind in PER_WORD_LINES
         start = max(0, min(self.window_anchor + shift - max_lines // 2, len(body) - max_lines))
         shown = body[start:start + max_lines]
-        if per_word:
+        if len(shown) == 1:  # "words 2-2" reads as a typo
+            note = _("(the line for word {first} of {n})") if per_word else _("(line {first} of {n})")
+        elif per_word:
             note = _("(lines for words {first}-{last} of {n})")
         else:
             note = _("(lines {first}-{last} of {n})")

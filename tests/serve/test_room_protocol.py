@@ -4,14 +4,18 @@ pairs (serve.room): state and answer reports, commands out, and what a tutor may
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
 import socket
 
 import pytest
+from rich.cells import cell_len
 
 from serve_helpers import drain, wait_until
+from tui_attention.cli import room as room_cli
+from tui_attention.cli.main import main
 from tui_attention.infra import channel
 from tui_attention.serve import room as room_module
 from tui_attention.serve.room import Room
@@ -294,3 +298,86 @@ def test_session_ids_are_unique_over_the_servers_life_not_only_among_those_prese
         seen.add(member.id)
         room.leave(member)
     assert all(len(i) <= 10 for i in seen)  # still short enough for the table
+
+
+def record(**changes) -> dict:
+    fields = {"id": "1-ab12", "name": None, "connected": 5.0, "idle": 1.0, **state(),
+              "answers": {"right": 1, "wrong": 0}}
+    fields.update(changes)
+    return fields
+
+
+# --- the learn view ------------------------------------------------------------------------
+def test_a_tutor_in_the_learn_view_reports_it_and_is_shown_there():
+    line = channel.encode("state", **state(view="learn", word=2, step=4))
+    assert channel.decode_report(line)["view"] == "learn"
+    assert channel.place_text(record(view="learn", word=2, step=4)) == "learn"
+    table = {"server": {"kind": "ssh", "port": 1, "pid": 2}, "lead": {}, "answers": 0,
+             "sessions": [record(view="learn")]}
+    assert room_cli.status_text(table).splitlines()[-1].split()[-3] == "learn"  # where; then right, wrong
+    # Bounded and checked as before: only the views there are.
+    for view in ("Learn", "learning", "", None, 1, "learn" * 500):
+        with pytest.raises(channel.ChannelError, match="out-of-range|longer than"):
+            channel.decode_report(channel.encode("state", **state(view=view)))
+
+
+def test_the_room_cannot_be_led_into_the_learn_view(capsys):
+    # A tutor led there would set its state.view to "learn", which no screen draws.
+    for decode, extra in ((channel.decode_command, {}), (channel.decode_request, {"lock": False})):
+        with pytest.raises(channel.ChannelError, match="out-of-range"):
+            decode(channel.encode("goto", view="learn", word=1, step=1, **extra))
+        assert decode(channel.encode("goto", view="matrix", word=1, step=1, **extra))["view"] == "matrix"
+    assert channel.parse_goto("l 1 2") is None and channel.parse_goto("learn 1 2") is None
+    assert main(["serve", "lead", "--view", "learn"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "--view: invalid choice: 'learn'" in err
+    lead = argparse.Namespace(lesson=None, page=None, view="matrix", word=None, step=None, lock=False, release=False,
+                              reveal=None, message=None)
+    assert room_cli.lead_request(lead) == ("goto", {"view": "matrix", "word": 1, "step": 1, "lock": False})
+
+
+# --- serve status lines up what attendees typed ---------------------------------------------
+def test_serve_status_pads_by_terminal_cells_so_wide_names_keep_the_columns():
+    names = ["Ana", "山田太郎", "😀 Zoë 😀", "山田太郎山田太郎山田太郎", "x" * 32, None]
+    table = {"server": {"kind": "ssh", "port": 1, "pid": 2}, "lead": {}, "answers": 0,
+             "sessions": [record(id=f"{k}-ab12", name=name) for k, name in enumerate(names, 1)]}
+    lines = room_cli.status_text(table).splitlines()
+    header, rows = lines[1], lines[2:]
+    where = cell_len(header[: header.index("where")])
+    connected_end = cell_len(header[: header.index("connected") + len("connected")])
+    for line in rows:
+        assert cell_len(line[: line.index("walkthrough")]) == where, line
+        assert cell_len(line[: line.index("5s") + 2]) == connected_end, line
+        assert cell_len(line) == cell_len(rows[0]), line
+    assert "山田太郎山田太郎 " in rows[3]  # cut to 16 cells, not 16 characters
+    assert "Ana" in rows[0] and "😀 Zoë 😀" in rows[2]
+
+
+# --- what the instructor revealed --------------------------------------------------------------
+def take_state(room: Room, member, **changes) -> None:
+    room.take(member, {"v": 1, "kind": "state", **state(**changes)})
+
+
+def test_the_room_remembers_what_was_revealed_and_keeps_it_bounded(monkeypatch):
+    room = Room()
+    try:
+        a, b, c = room.join(), room.join(), room.join()
+        take_state(room, a, lesson=5, page=3, pages=4, question="05-softmax/3")
+        take_state(room, b, lesson=6, page=2, pages=4, question="06-scale/2")
+        assert room.status()["revealed"] == []
+        room.handle({"v": 1, "kind": "reveal", "question": "07-mask/1"})
+        assert room.status()["revealed"] == ["07-mask/1"]
+        room.handle({"v": 1, "kind": "reveal", "question": None})  # whatever each session has open
+        assert room.status()["revealed"] == ["07-mask/1", "05-softmax/3", "06-scale/2"]
+        room.handle({"v": 1, "kind": "reveal", "question": "07-mask/1"})  # again: the most recent
+        assert room.status()["revealed"] == ["05-softmax/3", "06-scale/2", "07-mask/1"]
+        # Tutors report any well-formed id they like: what is kept stays bounded.
+        monkeypatch.setattr(room_module, "MAX_REVEALED", 4)
+        for k in range(10):
+            take_state(room, c, lesson=9, page=1, pages=1, question=f"made-up/{k}")
+            room.handle({"v": 1, "kind": "reveal", "question": None})
+        revealed = room.status()["revealed"]
+        assert len(revealed) == 4 and revealed[-1] == "made-up/9"
+    finally:
+        room.close()

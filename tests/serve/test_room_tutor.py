@@ -166,3 +166,23 @@ async def test_the_name_prompt_checks_the_name_and_reports_it():
         await pilot.pause(0.2)
         assert len(app.screen_stack) == 1
         assert server.reports()[-1]["name"] == "Ana"
+
+
+async def test_the_learn_view_is_reported_as_learn_and_leaving_it_as_the_view_under_it():
+    # Audit: an attendee training a head (T) showed in the dashboard as in the matrix view.
+    server = Server()
+    app = served_app(server)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("m")  # the matrix view, then the learn view over it
+        await pilot.pause(0.1)
+        assert server.reports()[-1]["view"] == "matrix"
+        await pilot.press("T")
+        await pilot.pause(0.5)
+        assert app.screen.id == "learn"
+        (report,) = server.reports()
+        assert (report["view"], report["word"]) == ("learn", 1)
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert app.screen is app.tutor
+        assert server.reports()[-1]["view"] == "matrix"

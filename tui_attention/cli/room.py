@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from tui_attention.i18n import _, ngettext
-from tui_attention.infra.channel import (MAX_TEXT, VIEWS, answers_csv, duration_text, lead_text, place_text,
+from tui_attention.infra.channel import (LEAD_VIEWS, MAX_TEXT, answers_csv, duration_text, lead_text, place_text,
                                          printable_problem)
 from tui_attention.infra.paths import data_dir
 from tui_attention.serve.control import (ControlError, RoomServer, default_answers_path, discover, read_key,
@@ -90,7 +90,7 @@ def register(sub, shared: argparse.ArgumentParser) -> None:
                       "--reveal shows the open question's worked answer to everyone; --message sends one line.")))
     lead.add_argument("--lesson", type=_positive, metavar="L")
     lead.add_argument("--page", type=_positive, metavar="P")
-    lead.add_argument("--view", choices=VIEWS)
+    lead.add_argument("--view", choices=LEAD_VIEWS)
     lead.add_argument("--word", type=_positive, metavar="W")
     lead.add_argument("--step", type=_positive, metavar="S")
     lead.add_argument("--lock", action="store_true", help=_("attendees cannot leave follow mode"))
@@ -173,10 +173,17 @@ def status_text(table: dict) -> str:
                 if (dropped := table.get("dropped", 0)) else "")]
     if table["sessions"]:
         lines.append(f"  {'id':<8} {'name':<16} {'connected':>9} {'idle':>7}  {'where':<24} {'right':>5} {'wrong':>5}")
+    # Padded by terminal cells, not characters: a name in CJK or with an emoji takes two a character.
+    from rich.cells import cell_len, set_cell_size
+
+    def left(text: str, width: int) -> str:
+        return text + " " * max(0, width - cell_len(text))
+
     for s in table["sessions"]:
-        name = (s["name"] or "")[:16]
-        lines.append(f"  {s['id']:<8} {name:<16} {duration_text(s['connected']):>9} {duration_text(s['idle']):>7}  "
-                     f"{place_text(s):<24} {s['answers']['right']:>5} {s['answers']['wrong']:>5}")
+        name = set_cell_size(s["name"] or "", 16)  # cut to 16 cells (a wide character cut in two: a space)
+        lines.append(f"  {left(s['id'], 8)} {name} {duration_text(s['connected']):>9} "
+                     f"{duration_text(s['idle']):>7}  {left(place_text(s), 24)} {s['answers']['right']:>5} "
+                     f"{s['answers']['wrong']:>5}")
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ import asyncio
 import os
 
 from tui_attention.i18n import _
+from tui_attention.infra.urls import public_url_problem
 from tui_attention.serve.budget import default_budget_mb
 from tui_attention.serve.child import Limits, confinement_status, tutor_argv
 from tui_attention.serve.jupyter import MIN_SECRET_CHARS, PROXY_SECRET_ENV
@@ -60,21 +61,10 @@ def _seconds(text: str) -> float:
 
 def _public_url(text: str) -> str:
     """--public-url: an http or https address with a host, and no query or fragment, as
-    textual-serve appends its own paths to it (a bare word failed every page load)."""
-    from urllib.parse import urlsplit
-
-    from tui_attention.infra.typed_paths import has_control
-
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number up to 65535
-        fits = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and not parts.query \
-            and not parts.fragment
-    except ValueError:  # a port that is not a number, a broken [IPv6] address
-        fits = False
-    if not fits or has_control(text) or any(ch.isspace() for ch in text):
-        raise argparse.ArgumentTypeError(_("must be an http:// or https:// address such as https://tutor.example.org, "
-                                           "got {text!r}").format(text=text))
+    textual-serve appends its own paths to it (a bare word failed every page load); the rule
+    `TutorWebServer` itself checks (`infra.urls`)."""
+    if (problem := public_url_problem(text)) is not None:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 

@@ -10,7 +10,8 @@ unknown kind, or with a missing, extra or out-of-range field is refused whole
 Tutor -> server, on the socket pair the server gave the tutor (its fd number in
 TUI_ATTENTION_CHANNEL_FD). These reports are all a tutor may send (at most MAX_REPORT bytes):
 
-    state   view ("walkthrough" | "matrix"), word, words, step, steps, switches {scale, mask,
+    state   view ("walkthrough" | "matrix" | "learn": a head trained on a toy task, with the
+            word and step of the view under it), word, words, step, steps, switches {scale, mask,
             heads, weight_scale}, lesson, page, pages, question (a question id, "05-softmax/2",
             or null), settled (that question answered right or its worked answer shown),
             following, locked, name (null unless the server asked for one)
@@ -19,7 +20,7 @@ TUI_ATTENTION_CHANNEL_FD). These reports are all a tutor may send (at most MAX_R
 
 Server -> tutor (commands, at most MAX_REPORT bytes):
 
-    goto      {lesson, page} or {view, word, step}
+    goto      {lesson, page} or {view, word, step} (view: one of LEAD_VIEWS, not "learn")
     message   text (one printable line)
     follow    on, locked
     reveal    question (only a tutor on that question reveals; null: whatever question is open)
@@ -27,7 +28,7 @@ Server -> tutor (commands, at most MAX_REPORT bytes):
 
 Instructor's tools -> server, on the control socket (requests, at most MAX_REPORT bytes):
 
-    status                     -> status {server, lead, sessions, answers, dropped}
+    status                     -> status {server, lead, sessions, answers, dropped, revealed}
     answers  since             -> answers {since, rows} (at most ANSWERS_PER_REPLY rows)
     goto     {lesson, page} or {view, word, step}, lock  -> done {sent}
     release                    -> done {sent}
@@ -36,7 +37,9 @@ Instructor's tools -> server, on the control socket (requests, at most MAX_REPOR
 
 and anything refused -> error {error}. Replies are at most MAX_REPLY bytes. In a status,
 `answers` counts the rows of the answer table and `dropped` the answers left out of it (past
-a cap per session and question, see `serve.room`); each session has its own `dropped` too.
+a cap per session and question, see `serve.room`); each session has its own `dropped` too;
+`revealed` lists the questions whose worked answer the instructor showed the room (the
+dashboard's clicker marks a right answer only then).
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ MAX_WORDS = 1024  # as the scenario's token limit
 MAX_STEPS = 64
 MAX_LESSONS = 99
 MAX_PAGES = 99
-VIEWS = ("walkthrough", "matrix")
+LEAD_VIEWS = ("walkthrough", "matrix")  # where the instructor can lead a tutor (goto)
+VIEWS = (*LEAD_VIEWS, "learn")  # where a tutor reports it is
 QUESTION_KINDS = ("choice", "numeric")
 _QUESTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}/[0-9]{1,3}")
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -131,7 +135,7 @@ def _switches(v: Any) -> bool:
 
 
 _GOTO_LESSON = {"lesson": _int(1, MAX_LESSONS), "page": _int(1, MAX_PAGES)}
-_GOTO_STEP = {"view": _one_of(*VIEWS), "word": _int(1, MAX_WORDS), "step": _int(1, MAX_STEPS)}
+_GOTO_STEP = {"view": _one_of(*LEAD_VIEWS), "word": _int(1, MAX_WORDS), "step": _int(1, MAX_STEPS)}
 
 # kind -> every field it has (all required; null where the check allows it)
 REPORTS: dict[str, dict[str, Check]] = {
@@ -354,12 +358,14 @@ def answers_csv(rows: Iterable[dict[str, Any]]) -> str:
 # --- how a session's record reads (serve status, the dashboard) ------------------------------
 def place_text(record: dict[str, Any]) -> str:
     """Where a session is, in a few words: "lesson 5 p2/4 ?" (? an open question, ✓ settled),
-    "walkthrough w1 s3/9", "matrix w2 s4/11", or "-" before its first report."""
+    "walkthrough w1 s3/9", "matrix w2 s4/11", "learn", or "-" before its first report."""
     if record.get("lesson") is not None:
         mark = "" if record.get("question") is None else (" ✓" if record.get("settled") else " ?")
         return f"lesson {record['lesson']} p{record['page']}/{record['pages']}{mark}"
     if record.get("view") is None:
         return "-"
+    if record["view"] == "learn":  # its word and step are the view's under it, not the training's
+        return "learn"
     return f"{record['view']} w{record['word']} s{record['step']}/{record['steps']}"
 
 
@@ -398,7 +404,7 @@ def parse_goto(text: str) -> dict[str, Any] | None:
             goto: dict[str, Any] = {"lesson": int(words[0]), "page": int(words[1])}
             return goto if _fits(goto, [_GOTO_LESSON]) else None
         if len(words) == 3:
-            view = next((v for v in VIEWS if v.startswith(words[0]) and words[0]), None)
+            view = next((v for v in LEAD_VIEWS if v.startswith(words[0]) and words[0]), None)
             goto = {"view": view, "word": int(words[1]), "step": int(words[2])}
             return goto if _fits(goto, [_GOTO_STEP]) else None
     except ValueError:

@@ -48,6 +48,7 @@ ATTEMPTS_PER_QUESTION = 5  # rows kept of one session's answers to one question
 ROWS_PER_SESSION = 500  # rows kept of one session's answers (12 lessons ask about 40 questions)
 CHANNEL_BUFFER = 64 * 1024  # socket buffer of each end
 MESSAGE_FOR_NEWCOMERS = 600.0  # seconds an instructor's message is still shown to who joins after it
+MAX_REVEALED = 256  # questions remembered as revealed (the most recent; a day's lessons ask about 40)
 
 
 class Member:
@@ -199,6 +200,9 @@ class Room:
         self.dropped_answers = 0
         self.lead: dict[str, Any] = {"following": False, "locked": False, "goto": None}
         self.said: tuple[float, str] | None = None  # (when, text) of the instructor's last message
+        # The questions whose worked answer the instructor showed the room (oldest first), for the
+        # dashboard's clicker: it marks the right answer only once it is revealed.
+        self.revealed: dict[str, None] = {}
         self.info: dict[str, Any] = {}  # the server's kind, port, pid: for `serve status`
         self.refusals = RefusalLog()
 
@@ -293,7 +297,8 @@ class Room:
     def status(self) -> dict[str, Any]:
         now = self.clock()
         return {"server": self.info, "lead": self.lead, "answers": len(self.answers),
-                "dropped": self.dropped_answers, "sessions": [m.record(now) for m in self.members.values()]}
+                "dropped": self.dropped_answers, "sessions": [m.record(now) for m in self.members.values()],
+                "revealed": list(self.revealed)}
 
     def handle(self, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """A valid control request (`channel.decode_request`) -> (reply kind, its fields)."""
@@ -313,6 +318,7 @@ class Room:
             sent = self.broadcast(encode("follow", on=False, locked=False))
             log.info("released %d sessions", sent)
         elif kind == "reveal":
+            self._revealed(request["question"])
             sent = self.broadcast(encode("reveal", question=request["question"]))
             log.info("revealed the worked answer%s to %d sessions",
                      f" of {request['question']}" if request["question"] else "", sent)
@@ -325,6 +331,17 @@ class Room:
                 if member.on_lead is not None:
                     member.on_lead()
         return "done", {"sent": sent}
+
+    def _revealed(self, question: str | None) -> None:
+        """Remember `question` as revealed; None (whatever question is open): each one a session
+        is on now. The MAX_REVEALED most recent only: a tutor may report any well-formed id."""
+        opened = [question] if question is not None else [
+            m.state["question"] for m in self.members.values() if m.state is not None and m.state["question"]]
+        for qid in opened:
+            self.revealed.pop(qid, None)
+            self.revealed[qid] = None
+        while len(self.revealed) > MAX_REVEALED:
+            del self.revealed[next(iter(self.revealed))]
 
     # --- the answer table ---------------------------------------------------------------------------
     def write_answers(self, path: str | os.PathLike) -> str:

@@ -56,6 +56,7 @@ from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
+from tui_attention.infra.urls import public_url_problem
 from tui_attention.serve.budget import MemoryBudget
 from tui_attention.serve.child import (
     Limits,
@@ -120,6 +121,9 @@ class TutorWebServer(Server):
         if public_url is not None and proxy_secret is not None:
             raise ValueError("public_url and proxy_secret exclude each other")
         if public_url is not None:
+            problem = public_url_problem(public_url)  # the rule `serve web --public-url` checks too
+            if problem is not None:
+                raise ValueError(f"public_url {problem}")
             public_url = public_url.rstrip("/")  # textual-serve appends "/ws", "/static/..."
         super().__init__(
             shlex.join(child_argv), host=host, port=port, title=title, public_url=public_url, templates_path=PAGE_DIR

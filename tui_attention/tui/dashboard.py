@@ -6,8 +6,9 @@ It talks to the server only through its control socket, in `infra.channel`'s req
     a line: the server, how many sessions (how many stuck), what the instructor leads
     the sessions: short id, name (with --ask-name), connected, idle, where, right, wrong, flags
     the clicker: the answers to one question as bars (one per choice, or numeric answers
-        binned), the right one marked ✓: each session's first answer counts
-    the keys (footer)
+        binned): each session's first answer counts; the right one is marked ✓ only once
+        revealed to the room (r, or `serve lead --reveal`), or when the instructor asks (a)
+    the keys (footer); below MIN_WIDTH x MIN_HEIGHT, only a line asking for a larger terminal
 
 The question is the one most of the room is on, or one the instructor picks (c). "Stuck" (s
 shows only them) is on the same place for more than --stuck-minutes (unless a locked lead
@@ -27,16 +28,21 @@ from typing import Any, Callable
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.events import Resize
 from textual.widgets import DataTable, Footer, Static
 
 from tui_attention.i18n import _, ngettext
-from tui_attention.infra.channel import (MAX_REPLY, MAX_TEXT, ChannelError, answers_csv, decode_reply,
+from tui_attention.infra.channel import (LEAD_VIEWS, MAX_REPLY, MAX_TEXT, ChannelError, answers_csv, decode_reply,
                                          duration_text, encode, lead_text, parse_goto, place_text, printable_problem)
 from tui_attention.infra.files import write_atomic
 
 POLL = 1.0  # seconds between two looks at the room
 BAR = 30  # cells of the longest bar
 LABEL = 34  # cells of a choice's text
+CLICKER_HEIGHT = 14  # lines of the clicker at most, its border included
+# The header line, the clicker at its tallest, the table's header and 3 rows, the footer; and the
+# id, name and place columns.
+MIN_WIDTH, MIN_HEIGHT = 60, 1 + CLICKER_HEIGHT + 4 + 1
 SORTS = ("id", "name", "place", "idle", "wrong")
 KEYS = Text(_("f: everyone to the selected session's place · [ ]: lead to the previous/next page · c: another "
               "question · o: sort · s: only the stuck"), style="dim")
@@ -117,27 +123,36 @@ def first_answers(rows: list[dict[str, Any]], question: str, present: set[str] |
     return list(seen.values())
 
 
-def bars(rows: list[dict[str, Any]], info: QuestionInfo, present: set[str] | None = None) -> list[tuple[str, int, bool]]:
+def bars(rows: list[dict[str, Any]], info: QuestionInfo, present: set[str] | None = None,
+         marked: bool = True) -> list[tuple[str, int, bool]]:
     """(label, how many, is it right) per bar, from each session's first answer (of the sessions
     `present`): one per choice; or, for a numeric question, the right answers (within the
-    tolerance) and the wrong values, each value or four equal bins."""
+    tolerance) and the wrong values, each value or four equal bins. Not `marked` (the answer not
+    revealed yet), no bar is right and a numeric question's values are all binned together:
+    a bar labelled with the right value would give it away."""
     answers = first_answers(rows, info.id, present)
     if info.kind == "choice":
         counts = Counter(row["choice"] for row in answers)
-        return [(f"{k} {label}", counts[k], k == info.right) for k, label in enumerate(info.choices, 1)]
+        return [(f"{k} {label}", counts[k], marked and k == info.right) for k, label in enumerate(info.choices, 1)]
     d = info.decimals
+    if not marked:
+        return _spread(sorted(row["value"] for row in answers if row["value"] is not None), d)
     right = sum(1 for row in answers if row["correct"])
     out = [(_("{value:+.{d}f} ± {tol:g}").format(value=info.value, d=d, tol=info.tolerance), right, True)]
-    wrong = sorted(row["value"] for row in answers if not row["correct"] and row["value"] is not None)
-    if len(set(wrong)) <= 4:
-        out += [(f"{value:+.{d}f}", count, False) for value, count in sorted(Counter(wrong).items())]
-    else:
-        low, high = wrong[0], wrong[-1]
-        width = (high - low) / 4
-        for k in range(4):
-            a, b = low + k * width, low + (k + 1) * width
-            count = sum(1 for v in wrong if a <= v < b or (k == 3 and v == b))
-            out.append((f"{a:+.{d}f} to {b:+.{d}f}", count, False))
+    return out + _spread(sorted(row["value"] for row in answers if not row["correct"] and row["value"] is not None), d)
+
+
+def _spread(values: list[float], d: int) -> list[tuple[str, int, bool]]:
+    """Bars of sorted `values`: one per value, or four equal bins when there are more than 4."""
+    if len(set(values)) <= 4:
+        return [(f"{value:+.{d}f}", count, False) for value, count in sorted(Counter(values).items())]
+    low, high = values[0], values[-1]
+    width = (high - low) / 4
+    out = []
+    for k in range(4):
+        a, b = low + k * width, low + (k + 1) * width
+        count = sum(1 for v in values if a <= v < b or (k == 3 and v == b))
+        out.append((f"{a:+.{d}f} to {b:+.{d}f}", count, False))
     return out
 
 
@@ -195,10 +210,13 @@ class DashboardApp(App[int]):
     """The instructor's dashboard for the server listening at `path` (a control socket)."""
 
     TITLE = "tui-attention dashboard"
-    CSS = """
-    #room { height: 1; background: $primary-background; text-style: bold; }
-    #sessions { height: 1fr; }
-    #clicker { height: auto; max-height: 14; border: round $accent; padding: 0 1; }
+    CSS = f"""
+    #room {{ height: 1; background: $primary-background; text-style: bold; }}
+    #sessions {{ height: 1fr; }}
+    #clicker {{ height: auto; max-height: {CLICKER_HEIGHT}; border: round $accent; padding: 0 1; }}
+    #enlarge {{ display: none; height: 1fr; content-align: center middle; text-style: bold; }}
+    Screen.-too-small #room, Screen.-too-small #sessions, Screen.-too-small #clicker {{ display: none; }}
+    Screen.-too-small #enlarge {{ display: block; }}
     """
     BINDINGS = [
         Binding("g", "goto", _("Go to"), id="dashboard.goto"),
@@ -212,6 +230,7 @@ class DashboardApp(App[int]):
         Binding("o", "sort", _("Sort"), show=False, id="dashboard.sort"),
         Binding("s", "stuck", _("Stuck"), show=False, id="dashboard.stuck"),
         Binding("c", "question", _("Question"), show=False, id="dashboard.question"),
+        Binding("a", "answer", _("Answer"), show=False, id="dashboard.answer"),
         Binding("x", "export", _("Export"), id="dashboard.export"),
         Binding("q", "quit", _("Quit"), id="dashboard.quit"),
     ]
@@ -227,6 +246,7 @@ class DashboardApp(App[int]):
         self.rows: list[dict[str, Any]] = []  # the answer table so far
         self.questions: dict[str, QuestionInfo] | None = None
         self.picked: str | None = None  # the clicker's question; None: the one most of the room is on
+        self.peeked: str | None = None  # the question whose right answer the instructor asked to see (a)
         self.sort = 0
         self.only_stuck = False
         self.lock = False
@@ -239,7 +259,13 @@ class DashboardApp(App[int]):
         table.add_columns(_("id"), _("name"), _("on"), _("idle"), _("where"), "✓", "✗", "")
         yield table
         yield Static(id="clicker")
+        yield Static(_("Please enlarge the terminal to {w}x{h}.").format(w=MIN_WIDTH, h=MIN_HEIGHT),
+                     id="enlarge")
         yield Footer()
+
+    def on_resize(self, event: Resize) -> None:
+        # Below this the clicker (at its tallest) leaves the table no row: say so, as the tutor does.
+        self.screen_stack[0].set_class(event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT, "-too-small")
 
     async def on_mount(self) -> None:
         self.questions = await asyncio.get_running_loop().run_in_executor(None, load_questions)
@@ -300,6 +326,8 @@ class DashboardApp(App[int]):
         return {r["id"] for r in (self.table or {}).get("sessions", [])}
 
     def show(self) -> None:
+        if not self.is_running:  # a poll that ended while the app closed: its widgets are gone
+            return
         table = self.table or {"server": {}, "lead": {}, "sessions": [], "answers": 0}
         server = table["server"]
         records = table["sessions"]
@@ -348,17 +376,30 @@ class DashboardApp(App[int]):
                              f" ({how}): ", info.prompt.replace("\n", " "))
         head.truncate(max(20, self.size.width - 4) * 2, overflow="ellipsis")
         lines = [head]
-        counted = bars(self.rows, info, self.present())
+        marked = self.revealed(info.id) or self.peeked == info.id
+        counted = bars(self.rows, info, self.present(), marked)
         top = max([count for _label, count, _right in counted] + [1])
         for label, count, right in counted:
             short = label if len(label) <= LABEL else label[: LABEL - 1] + "…"
             bar = "█" * round(BAR * count / top)
             lines.append(Text.assemble(("✓ " if right else "  ", "bold green"), f"{short:<{LABEL}} ",
-                                       (bar, "green" if right else "red"), f" {count}"))
+                                       (bar, ("green" if right else "red") if marked else "cyan"), f" {count}"))
         answered = len(first_answers(self.rows, info.id, self.present()))
-        lines.append(Text(_("{answered} of {sessions} sessions answered · r reveals it to everyone").format(
-            answered=answered, sessions=sessions), style="dim"))
+        if self.revealed(info.id):
+            how = _("revealed")
+        elif marked:
+            how = _("the answer shown here only (a hides it) · r reveals it to everyone")
+        else:
+            how = _("r reveals it to everyone · a shows the answer here")
+        lines.append(Text(_("{answered} of {sessions} sessions answered · {how}").format(
+            answered=answered, sessions=sessions, how=how), style="dim"))
         return [*lines, KEYS]
+
+    def revealed(self, question: str) -> bool:
+        """Whether the instructor showed the room `question`'s worked answer (the dashboard's r or
+        `serve lead --reveal`: the server remembers)."""
+        revealed = (self.table or {}).get("revealed")
+        return isinstance(revealed, list) and question in revealed
 
     def _show_clicker(self, sessions: int) -> None:
         self.query_one("#clicker", Static).update(Text("\n").join(self.clicker_lines(sessions)))
@@ -397,6 +438,9 @@ class DashboardApp(App[int]):
             self.notify(_("Select a session that has reported where it is."), markup=False)
         elif r["lesson"] is not None:
             await self.send("goto", lesson=r["lesson"], page=r["page"], lock=self.lock)
+        elif r["view"] not in LEAD_VIEWS:  # the learn view: a tutor cannot be led into it
+            self.notify(_("The room cannot be led into the {view} view: select a session on a lesson page or a "
+                          "step.").format(view=r["view"]), markup=False)
         else:
             await self.send("goto", view=r["view"], word=r["word"], step=r["step"], lock=self.lock)
 
@@ -452,6 +496,13 @@ class DashboardApp(App[int]):
         else:
             k = asked.index(self.picked) + 1 if self.picked in asked else len(asked)
             self.picked = asked[k] if k < len(asked) else None
+        self.show()
+
+    def action_answer(self) -> None:
+        """a: mark the clicker question's right answer here (on the projector too), or hide it
+        again; the room's tutors are not told. Another question starts hidden."""
+        qid = self.question()[0]
+        self.peeked = None if qid is None or self.peeked == qid else qid
         self.show()
 
     def action_export(self) -> str | None:

@@ -97,6 +97,9 @@ class Reporter(Reporting):
         self._loop = asyncio.get_running_loop()
         self._outbox.start(self._loop)
         self.app.lesson.on_answer = self._answered
+        # The learn view is a screen over the tutor's, not a state of it: its opening and closing
+        # change where the attendee is without a TutorScreen.StateChanged.
+        self.app.screen_change_signal.subscribe(self.app, lambda _screen: self.report())
         # Commands wait until the tutor's screen is up.
         self.app.call_after_refresh(self._start_reading)
         self.report()
@@ -133,8 +136,12 @@ class Reporter(Reporting):
         active = lesson.active
         question = lesson.current_page.question if active else None
         session = lesson.session if active else None
+        # In the learn view (its screen anywhere on the stack: a dialog may be over it), word and
+        # step are still the tutor's under it.
+        learning = any(screen.id == "learn" for screen in self.app.screen_stack)
         return {
-            "view": state.view, "word": min(state.word + 1, MAX_WORDS), "words": min(state.n, MAX_WORDS),
+            "view": "learn" if learning else state.view, "word": min(state.word + 1, MAX_WORDS),
+            "words": min(state.n, MAX_WORDS),
             "step": min(step, MAX_STEPS), "steps": min(steps, MAX_STEPS),
             "switches": {"scale": c.scale, "mask": c.mask, "heads": c.heads, "weight_scale": c.weight_scale},
             "lesson": min(lesson.lesson.number, MAX_LESSONS) if active else None,

@@ -27,6 +27,10 @@ CASES = {
     "binary file": (["trace", "--scenario", "{binary}"], "not UTF-8"),
     "unknown flag": (["trace", "--frobnicate"], "unrecognized arguments"),
     "d_k breaks matrix": (["trace", "--scenario", "{notebook}", "--d-k", "2"], "weights.w_q"),
+    "zero-width word": (["trace", "--sentence", "a \u200b b"], "tokens[1]: '\\u200b' contains U+200B ZERO WIDTH SPACE"),
+    "tag characters": (["trace", "--sentence", "a b\U000e0069\U000e0067"], "U+E0069 TAG LATIN SMALL LETTER I"),
+    "bidi override": (["trace", "--sentence", "a \u202eb"], "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    "invisible word in a file": (["trace", "--scenario", "{invisible}"], "invisible.toml: tokens[1]: '\\u2060'"),
 }
 
 
@@ -37,6 +41,7 @@ def files(tmp_path):
         "unknown": 'tokens = ["a"]\ncolour = "red"\n',
         "shape": 'tokens = ["a"]\n[embeddings]\nvalues = [[1.0, 2.0]]\n',
         "nan": 'tokens = ["a"]\nd_model = 1\n[embeddings]\nvalues = [[nan]]\n',
+        "invisible": 'sentence = "a \\u2060 b"\n',
     }
     out = {}
     for name, text in made.items():

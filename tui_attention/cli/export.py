@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tui_attention.core.config import brief_repr
 from tui_attention.export import FORMATS, SUFFIXES
 from tui_attention.i18n import _, ngettext
 
@@ -21,16 +22,17 @@ def run(args: argparse.Namespace) -> int:
     out = args.out
     implied = SUFFIXES.get(Path(out).suffix.lower())
     if fmt_ is not None and implied is not None and implied != fmt_:
-        raise UsageError(_("tui-attention export: {out!r} ends in {suffix} but --format is {format}; "
+        raise UsageError(_("tui-attention export: {out} ends in {suffix} but --format is {format}; "
                            "name the file .{format} or drop --format").format(
-            out=out, suffix=Path(out).suffix, format=fmt_))
+            out=brief_repr(out, 100), suffix=Path(out).suffix, format=fmt_))
     if fmt_ == "csv" and Path(out).suffix.lower() in SUFFIXES:
-        raise UsageError(_("tui-attention export: csv writes a folder; {out!r} looks like a file").format(out=out))
+        raise UsageError(_("tui-attention export: csv writes a folder; {out} looks like a file").format(
+            out=brief_repr(out, 100)))
     if fmt_ is None:
         fmt_ = SUFFIXES.get(Path(out).suffix.lower())
         if fmt_ is None:
-            raise UsageError(_("tui-attention export: give --format {choices} (cannot tell it from {out!r})").format(
-                choices="{" + ",".join(FORMATS) + "}", out=out))
+            raise UsageError(_("tui-attention export: give --format {choices} (cannot tell it from {out})").format(
+                choices="{" + ",".join(FORMATS) + "}", out=brief_repr(out, 100)))
     if out != "-":
         check_output(out, "tui-attention export")
     trace = compute(config_from_args(args))

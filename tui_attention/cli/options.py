@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from tui_attention.core.config import Config, ConfigError
+from tui_attention.core.config import Config, ConfigError, brief_name, brief_repr
 from tui_attention.core.scenario import Overrides, build_config, resolve_scenario, shipped_scenarios
 from tui_attention.steps.budget import check_fits
 from tui_attention.i18n import _
@@ -21,10 +21,22 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing usage and exiting."""
+    """argparse that raises UsageError instead of printing usage and exiting, and shows a
+    value it refuses cut short (brief_repr), not a whole pasted paragraph."""
 
     def error(self, message: str) -> None:
         raise UsageError(f"{self.prog}: {message}")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            self.error(_("unrecognized arguments: {args}").format(args=brief_name(" ".join(extra))))
+        return parsed
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(action, _("invalid choice: {value} (choose from {choices})").format(
+                value=brief_repr(value), choices=", ".join(map(repr, action.choices))))
 
 
 def check_output(out: str, command: str) -> Path:
@@ -37,9 +49,10 @@ def check_output(out: str, command: str) -> Path:
     if not out.strip():  # Path("") is ".": an export would fill the current folder
         raise UsageError(_("{command}: the output needs a name").format(command=command))
     if has_control(out):
-        raise UsageError(_("{command}: {out!r}: a name cannot hold control characters").format(command=command, out=out))
+        raise UsageError(_("{command}: {out}: a name cannot hold control characters").format(
+            command=command, out=brief_repr(out, 100)))
     if (why := write_problem(out)) is not None:
-        raise UsageError(_("{command}: cannot write {out}: {why}").format(command=command, out=out, why=why))
+        raise UsageError(_("{command}: cannot write {out}: {why}").format(command=command, out=brief_name(out), why=why))
     return Path(out)
 
 
@@ -52,17 +65,17 @@ def check_new_file(out: str, command: str, option: str) -> Path:
         raise UsageError(_("{command}: {option} needs a file name").format(command=command, option=option))
     path = check_output(out, command)
     if path.is_dir():
-        raise UsageError(_("{command}: cannot write {out}: it is a folder").format(command=command, out=out))
+        raise UsageError(_("{command}: cannot write {out}: it is a folder").format(command=command, out=brief_name(out)))
     folder = Path(os.path.realpath(path)).parent  # where write_atomic puts its temporary file
     if not folder.is_dir():
         raise UsageError(_("{command}: cannot write {out}: folder {folder} does not exist").format(
-            command=command, out=out, folder=folder))
+            command=command, out=brief_name(out), folder=brief_name(folder)))
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
         raise UsageError(_("{command}: cannot write {out}: {why}").format(
-            command=command, out=out, why=exc.strerror or exc)) from None
+            command=command, out=brief_name(out), why=exc.strerror or exc)) from None
     return path
 
 
@@ -70,14 +83,14 @@ def whole_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(_("must be a whole number, got {text!r}").format(text=text)) from None
+        raise argparse.ArgumentTypeError(_("must be a whole number, got {text}").format(text=brief_repr(text))) from None
 
 
 def number(text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(_("must be a number, got {text!r}").format(text=text)) from None
+        raise argparse.ArgumentTypeError(_("must be a number, got {text}").format(text=brief_repr(text))) from None
 
 
 def scenario_file(text: str) -> str:
@@ -146,4 +159,4 @@ def check_lesson_number(lesson: int | None) -> None:
     count = len(load_lessons(validate=False))
     if not 1 <= lesson <= count:
         raise UsageError(_("tui-attention: --lesson must be between 1 and {count}, got {lesson}").format(
-            count=count, lesson=lesson))
+            count=count, lesson=brief_repr(lesson)))

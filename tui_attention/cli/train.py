@@ -18,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from tui_attention.core.config import brief_name, brief_repr
 from tui_attention.i18n import _
 
 from .options import UsageError, check_new_file, config_from_args, number, whole_number
@@ -27,7 +28,8 @@ def _check_out(out: str) -> Path:
     """The path --out names, or UsageError (one line) if it cannot be written: before training,
     not after it, when the refusal would throw the trained weights away."""
     if out and Path(out).suffix.lower() != ".toml":
-        raise UsageError(_("tui-attention train: --out {out!r} must end in .toml (a scenario file)").format(out=out))
+        raise UsageError(_("tui-attention train: --out {out} must end in .toml (a scenario file)").format(
+            out=brief_repr(out, 100)))
     return check_new_file(out, "tui-attention train", "--out")
 
 
@@ -58,13 +60,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.heads not in (None, 1):
         raise UsageError(_("tui-attention train: one head is trained; leave out --heads (got {heads})").format(
-            heads=args.heads))
+            heads=brief_repr(args.heads)))
     need = learning.TASK_MASKS[args.task]
     if args.mask is not None and args.mask != need:
         raise UsageError(_("tui-attention train: the task {task} needs --mask {need}, not {mask}").format(
             task=args.task, need=need, mask=args.mask))
     if args.every is not None and args.every < 1:
-        raise UsageError(_("tui-attention train: --every must be at least 1, got {every}").format(every=args.every))
+        raise UsageError(_("tui-attention train: --every must be at least 1, got {every}").format(
+            every=brief_repr(args.every)))
     out = _check_out(args.out) if args.out is not None else None
     steps = learning.check_steps(args.steps)
     setup = learning.make_setup(config_from_args(args), args.task, batch=args.batch, lr=args.lr)
@@ -86,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 step=state.step, steps=steps, loss=loss, accuracy=acc))
 
     def on_step(state) -> None:
+        learning.check_in_range(state)  # a run that leaves what a scenario may hold stops there, and says so
         if state.step in reports:
             report(state)
 
@@ -109,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             write_atomic(out, dumps_scenario(trained, header))
         except OSError as exc:
             raise UsageError(_("tui-attention train: cannot write {out}: {why}").format(
-                out=out, why=exc.strerror or exc)) from None
+                out=brief_name(out), why=exc.strerror or exc)) from None
         if args.format == "text":
             print(_("Wrote {path}").format(path=out))
     return 0

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field, fields, replace
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -50,6 +52,7 @@ NOTEBOOK_DEFAULTS: dict[str, Any] = {
 
 
 BIDI_CONTROLS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+JOINERS = frozenset("\u200c\u200d")  # ZERO WIDTH NON-JOINER and JOINER: kept between two characters
 
 
 def _is_control(ch: str) -> bool:
@@ -58,39 +61,99 @@ def _is_control(ch: str) -> bool:
     return code < 0x20 or 0x7F <= code <= 0x9F or ch in BIDI_CONTROLS
 
 
-# Any character a token may not hold: white space (as str.isspace) or a control (_is_control).
-# One search over the whole sentence: every switch validates a new Config, and checking 512
-# words a character at a time in Python cost milliseconds per key.
-_REFUSED = re.compile(r"[\s\x00-\x1f\x7f-\x9f" + re.escape("".join(sorted(BIDI_CONTROLS))) + "]")
+# Characters that do not show, in a word the learner could not see or tell from another:
+# every format character (category Cf, as of Unicode 14: zero width space, word joiner, soft
+# hyphen, tags, ...), the other default-ignorable code points (Hangul fillers, reserved ones),
+# the braille blank, lone surrogates and noncharacters. The joiners are Cf too: they are kept
+# between two characters (👩‍💻, Persian and Indic words), see _token_problem. Not the variation
+# selectors (U+FE00.., U+E0100..): marks that choose a glyph of the letter before them.
+# tests/core/test_scenario.py checks these lists against unicodedata, every code point.
+_INVISIBLE_BMP = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+                  "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\u115f\u1160\u3164\uffa0\u2800\u2065\ufff0-\ufff8"
+                  "\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff")
+_INVISIBLE_ASTRAL = ("\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+                     "\U000e0000-\U000e00ff\U000e01f0-\U000e0fff"
+                     + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(1, 17)))
+_INVISIBLE = re.compile("[" + _INVISIBLE_BMP + _INVISIBLE_ASTRAL + "]")
+_SPACES = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # str.isspace
+
+# One search over the whole sentence for what a token may need looked at: white space, a
+# control, an invisible character of the BMP, or any character beyond it (an emoji, mostly;
+# those found are checked against _INVISIBLE). Every switch validates a new Config, and
+# checking 512 words a character at a time in Python cost milliseconds per key; so does one
+# class with ranges beyond the BMP, which re searches range by range.
+_LOOK_AT = re.compile("[\x00-\x1f\x7f-\x9f" + _SPACES + _INVISIBLE_BMP + "\U00010000-\U0010ffff]")
 
 
 class ConfigError(ValueError):
     """A configuration that cannot be computed; the message says what and where."""
 
 
+def char_name(ch: str) -> str:
+    """U+200B ZERO WIDTH SPACE: a character named for a message (a control has no name)."""
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X} {name}" if name else f"U+{ord(ch):04X}"
+
+
+def _token_problem(token: str) -> str | None:
+    """Why a string token may not be a word on screen (one clause), or None: white space, a
+    control, a character that does not show, or a word that opens with a mark (an accent, a
+    variation selector) with no letter to sit on. The joiners U+200C and U+200D are kept between
+    two characters other than a joiner: 👩‍💻 and می‌خواهم stay words. Tokens reach every
+    attendee's terminal: no escape sequences, no bidi reordering, no word that shows as nothing."""
+    if len(token) > MAX_TOKEN_CHARS:
+        return _("longer than {limit} characters").format(limit=MAX_TOKEN_CHARS)
+    if _LOOK_AT.search(token) is None and unicodedata.category(token[0])[0] != "M":
+        return None  # nothing to look at one character at a time
+    for k, ch in enumerate(token):
+        if ch.isspace():
+            return _("{token} contains white space ({char})").format(token=brief_repr(token), char=char_name(ch))
+        if ch in BIDI_CONTROLS:
+            return _("{token} contains {char}, a bidi control character that reorders the text shown; "
+                     "words must be printable text").format(token=brief_repr(token), char=char_name(ch))
+        if _is_control(ch):
+            return _("{token} contains {char}, a control character; words must be printable text").format(
+                token=brief_repr(token), char=char_name(ch))
+        if ch in JOINERS:
+            if k == 0 or k == len(token) - 1 or token[k - 1] in JOINERS or token[k + 1] in JOINERS:
+                return _("{token} has {char} where it joins nothing; it goes between two characters").format(
+                    token=brief_repr(token), char=char_name(ch))
+        elif _INVISIBLE.match(ch) or unicodedata.category(ch) in ("Cf", "Cs"):
+            return _("{token} contains {char}, which does not show; words must be visible text").format(
+                token=brief_repr(token), char=char_name(ch))
+    if unicodedata.category(token[0])[0] == "M":
+        return _("{token} starts with {char}, a mark with no letter to sit on; words must be visible text").format(
+            token=brief_repr(token), char=char_name(token[0]))
+    return None
+
+
+def _plain(tokens: tuple, joined: str) -> bool:
+    """True when no token needs a look a character at a time: each has 1 to MAX_TOKEN_CHARS
+    characters, none white space, a control, a joiner or one that does not show, and none opens
+    with a mark. One search over the sentence, then the few characters it found."""
+    if not 0 < min(map(len, tokens)) or max(map(len, tokens)) > MAX_TOKEN_CHARS:
+        return False
+    found = set(_LOOK_AT.findall(joined))  # beyond the BMP (emoji, mostly), or a character to refuse
+    if not all(ch > "\uffff" for ch in found) or _INVISIBLE.search("".join(found)) is not None:
+        return False
+    return not any(unicodedata.category(ch)[0] == "M" for ch in set(map(itemgetter(0), tokens)) if ch > "\x7f")
+
+
 def _check_tokens(tokens: tuple) -> None:
     """ConfigError naming the first token that is not a string of 1 to MAX_TOKEN_CHARS
-    characters free of white space and controls, and why."""
+    visible characters (see _token_problem), and why."""
     try:
         joined = "".join(tokens)
     except TypeError:  # a token that is not a string: the loop below names it
         joined = None
-    if joined is not None and 0 < min(map(len, tokens)) and max(map(len, tokens)) <= MAX_TOKEN_CHARS \
-            and _REFUSED.search(joined) is None:
+    if joined is not None and _plain(tokens, joined):
         return  # every sentence the tutor builds: one search, no loop over its characters
     for i, token in enumerate(tokens):
         if not isinstance(token, str) or not token.strip():
-            raise ConfigError(_("tokens[{index}]: must be a non-empty string, got {token!r}").format(
-                index=i, token=token))
-        if any(ch.isspace() for ch in token):
-            raise ConfigError(_("tokens[{index}]: {token!r} contains white space").format(index=i, token=token))
-        if any(_is_control(ch) for ch in token):
-            # Tokens reach every attendee's terminal: no escape sequences, no bidi reordering.
-            raise ConfigError(_("tokens[{index}]: {token!r} contains a control character; words must be "
-                                "printable text").format(index=i, token=token))
-        if len(token) > MAX_TOKEN_CHARS:
-            raise ConfigError(_("tokens[{index}]: longer than {limit} characters").format(
-                index=i, limit=MAX_TOKEN_CHARS))
+            raise ConfigError(_("tokens[{index}]: must be a non-empty string, got {token}").format(
+                index=i, token=brief_repr(token)))
+        if (why := _token_problem(token)) is not None:
+            raise ConfigError(_("tokens[{index}]: {why}").format(index=i, why=why))
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -134,6 +197,18 @@ def brief_repr(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def brief_name(name: Any, limit: int = 100) -> str:
+    """A file name, path or key for a message: as it is when short and printable (the usual
+    case reads as before), else its repr (a newline or an escape shown as \\n, \\x1b) cut in
+    the middle to about `limit` characters, so that the end of a path, the file, stays."""
+    text = str(name)
+    if len(text) <= limit and text.isprintable():
+        return text
+    shown = repr(text)
+    head = limit // 3
+    return shown if len(shown) <= limit else shown[:head] + "…" + shown[len(shown) - (limit - head - 1):]
+
+
 def frozen_matrix(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     """Turn nested lists into a read-only float64 array of exactly `shape`.
 
@@ -156,18 +231,18 @@ def frozen_matrix(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
             name=name, index=list(bad), value=array[bad]))
     if array.size and np.max(np.abs(array)) > MAX_ABS_VALUE:
         bad = tuple(int(i) for i in np.argwhere(np.abs(array) > MAX_ABS_VALUE)[0])
-        raise ConfigError(_("{name}: value at {index} is {value:g}; keep values within ±{limit:g}").format(
-            name=name, index=list(bad), value=array[bad], limit=MAX_ABS_VALUE))
+        raise ConfigError(_("{name}: value at {index} is {value}; keep values within ±{limit:g}").format(
+            name=name, index=list(bad), value=float(array[bad]), limit=MAX_ABS_VALUE))
     array.setflags(write=False)
     return array
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(_("{name}: must be a whole number, got {value!r}").format(name=name, value=value))
+        raise ConfigError(_("{name}: must be a whole number, got {value}").format(name=name, value=brief_repr(value)))
     if not low <= value <= high:
         raise ConfigError(_("{name}: must be between {low} and {high}, got {value}").format(
-            name=name, low=low, high=high, value=value))
+            name=name, low=low, high=high, value=brief_repr(int(value))))
     return int(value)
 
 
@@ -178,20 +253,20 @@ def _checked_training(table: Any, d_v: int, vocab: int) -> dict[str, Any]:
     for key in table:
         if key not in TRAINING_KEYS:
             raise ConfigError(_("training.{key}: unknown key (expected one of {choices})").format(
-                key=key, choices=", ".join(TRAINING_KEYS)))
+                key=brief_name(key, 40), choices=", ".join(TRAINING_KEYS)))
     for key in TRAINING_REQUIRED:
         if key not in table:
             raise ConfigError(_("training.{key}: missing").format(key=key))
     if table["task"] not in TRAINING_TASKS:
-        raise ConfigError(_("training.task: must be one of {choices}, got {value!r}").format(
-            choices=", ".join(TRAINING_TASKS), value=table["task"]))
+        raise ConfigError(_("training.task: must be one of {choices}, got {value}").format(
+            choices=", ".join(TRAINING_TASKS), value=brief_repr(table["task"])))
     out: dict[str, Any] = {"task": table["task"],
                            "steps": _check_int("training.steps", table["steps"], 0, MAX_TRAINING_STEPS),
                            "seed": _check_int("training.seed", table["seed"], 0, MAX_SEED)}
     if "lr" in table:
         lr = table["lr"]
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 10:
-            raise ConfigError(_("training.lr: must be a number in (0, 10], got {value!r}").format(value=lr))
+            raise ConfigError(_("training.lr: must be a number in (0, 10], got {value}").format(value=brief_repr(lr)))
         out["lr"] = float(lr)
     if "batch" in table:
         out["batch"] = _check_int("training.batch", table["batch"], 1, 4096)
@@ -244,18 +319,19 @@ class Config:
         object.__setattr__(self, "d_ff", _check_int("d_ff", self.d_ff, 1, MAX_D_FF))
         object.__setattr__(self, "heads", _check_int("heads", self.heads, 1, MAX_HEADS))
         if self.scale not in SCALES:
-            raise ConfigError(_("scale: must be one of {choices}, got {value!r}").format(
-                choices=", ".join(SCALES), value=self.scale))
+            raise ConfigError(_("scale: must be one of {choices}, got {value}").format(
+                choices=", ".join(SCALES), value=brief_repr(self.scale)))
         if self.mask not in MASKS:
-            raise ConfigError(_("mask: must be one of {choices}, got {value!r}").format(
-                choices=", ".join(MASKS), value=self.mask))
+            raise ConfigError(_("mask: must be one of {choices}, got {value}").format(
+                choices=", ".join(MASKS), value=brief_repr(self.mask)))
         ws = self.weight_scale
         if isinstance(ws, bool) or not isinstance(ws, (int, float)) or not math.isfinite(ws) or ws <= 0 or ws > 100:
-            raise ConfigError(_("weight_scale: must be a number in (0, 100], got {value!r}").format(value=ws))
+            raise ConfigError(_("weight_scale: must be a number in (0, 100], got {value}").format(
+                value=brief_repr(ws)))
         object.__setattr__(self, "weight_scale", float(ws))
         if self.positions_kind not in POSITION_KINDS:
-            raise ConfigError(_("positions.kind: must be one of {choices}, got {value!r}").format(
-                choices=", ".join(POSITION_KINDS), value=self.positions_kind))
+            raise ConfigError(_("positions.kind: must be one of {choices}, got {value}").format(
+                choices=", ".join(POSITION_KINDS), value=brief_repr(self.positions_kind)))
         n, d = len(tokens), self.d_model
         if self.embeddings is not None:
             object.__setattr__(self, "embeddings", frozen_matrix("embeddings.values", self.embeddings, (n, d)))
@@ -270,7 +346,7 @@ class Config:
         for name, value in dict(self.weights).items():
             if name not in WEIGHT_NAMES:
                 raise ConfigError(_("weights.{name}: unknown key (expected one of {choices})").format(
-                    name=name, choices=", ".join(WEIGHT_NAMES)))
+                    name=brief_name(name, 40), choices=", ".join(WEIGHT_NAMES)))
             checked[name] = frozen_matrix(f"weights.{name}", value, self.weight_shape(name))
         object.__setattr__(self, "weights", checked)
         if self.training is not None:

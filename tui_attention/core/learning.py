@@ -37,7 +37,7 @@ from tui_attention.i18n import _
 
 from . import backward as bw
 from .attention import apply_mask, causal_mask, scale_scores
-from .config import MAX_TRAINING_STEPS, TRAINING_TASKS, Config, ConfigError
+from .config import MAX_ABS_VALUE, MAX_TRAINING_STEPS, TRAINING_TASKS, Config, ConfigError, brief_repr
 from .positions import no_positions, sinusoidal
 from .seeding import rng_for
 from .trace import compute
@@ -73,8 +73,8 @@ def target_positions(task: str, n: int) -> np.ndarray:
         return i - 1  # i = 0 gives -1: the first word has no previous one
     if task == "first":
         return np.zeros(n, dtype=int)
-    raise ConfigError(_("task: must be one of {choices}, got {value!r}").format(
-        choices=", ".join(TASKS), value=task))
+    raise ConfigError(_("task: must be one of {choices}, got {value}").format(
+        choices=", ".join(TASKS), value=brief_repr(task)))
 
 
 def task_targets(task: str, tokens: np.ndarray) -> np.ndarray:
@@ -297,21 +297,22 @@ class Setup:
 def check_steps(steps: Any) -> int:
     """A whole number of steps, 0 .. MAX_STEPS, else ConfigError."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
-        raise ConfigError(_("steps: must be a whole number from 0 to {limit}, got {value!r}").format(
-            limit=MAX_STEPS, value=steps))
+        raise ConfigError(_("steps: must be a whole number from 0 to {limit}, got {value}").format(
+            limit=MAX_STEPS, value=brief_repr(steps)))
     return int(steps)
 
 
 def make_setup(config: Config, task: str, batch: int = DEFAULT_BATCH, lr: float = DEFAULT_LR) -> Setup:
     """Validate a run on the scenario's first head; its mask is replaced by the task's.  Raises ConfigError."""
     if task not in TASKS:
-        raise ConfigError(_("task: must be one of {choices}, got {value!r}").format(
-            choices=", ".join(TASKS), value=task))
+        raise ConfigError(_("task: must be one of {choices}, got {value}").format(
+            choices=", ".join(TASKS), value=brief_repr(task)))
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or not 1 <= batch <= MAX_BATCH:
-        raise ConfigError(_("batch: must be a whole number from 1 to {limit}, got {value!r}").format(
-            limit=MAX_BATCH, value=batch))
+        raise ConfigError(_("batch: must be a whole number from 1 to {limit}, got {value}").format(
+            limit=MAX_BATCH, value=brief_repr(batch)))
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= MAX_LR or lr != lr:
-        raise ConfigError(_("lr: must be a number in (0, {limit:g}], got {value!r}").format(limit=MAX_LR, value=lr))
+        raise ConfigError(_("lr: must be a number in (0, {limit:g}], got {value}").format(
+            limit=MAX_LR, value=brief_repr(lr)))
     n = config.n
     if batch * n * n > MAX_BATCH_CELLS:
         raise ConfigError(_("batch: {batch} sequences of {n} words need {cells} attention cells, the limit is "
@@ -420,6 +421,32 @@ def train_step(setup: Setup, state: State) -> State:
     return State(t, theta, m, v, state.shapes, loss)
 
 
+class TrainingError(ConfigError):
+    """Training took a weight where a scenario cannot hold it (not finite, or beyond
+    ±MAX_ABS_VALUE): the scenario was valid, the run left it. The message says after which step."""
+
+
+def check_in_range(state: State) -> None:
+    """TrainingError naming the first parameter entry of `state` that is not finite or is beyond
+    ±MAX_ABS_VALUE, the bound every number of a scenario keeps to (a trained scenario too)."""
+    with np.errstate(invalid="ignore"):
+        if np.all(np.abs(state.theta) <= MAX_ABS_VALUE):  # False for nan too
+            return
+        for name, value in state.params.items():
+            outside = ~(np.abs(value) <= MAX_ABS_VALUE)
+            if outside.any():
+                break
+    at = tuple(int(i) for i in np.argwhere(outside)[0])
+    where = f"{name}[{', '.join(map(str, at))}]"
+    number = float(value[at])
+    if not np.isfinite(number):
+        raise TrainingError(_("training diverged: after step {step}, {where} is {value}; a smaller learning rate "
+                              "may keep it finite").format(step=state.step, where=where, value=number))
+    raise TrainingError(_("training left the range a scenario may hold: after step {step}, {where} is {value}, "
+                          "beyond ±{limit:g}; start from values further inside it, or train with a smaller "
+                          "learning rate").format(step=state.step, where=where, value=number, limit=MAX_ABS_VALUE))
+
+
 def train(setup: Setup, steps: int, state: State | None = None,
           on_step: Callable[[State], None] | None = None) -> State:
     """`steps` steps from `state` (default: step 0); on_step sees each new state."""
@@ -483,7 +510,9 @@ def predictions(setup: Setup, params: dict[str, np.ndarray]) -> np.ndarray:
 def trained_config(setup: Setup, state: State) -> Config:
     """The scenario with the trained numbers, one head and the task's mask: E's rows for the
     sentence's words, W_q, W_k, W_v explicit, and the [training] table (task, steps, seed,
-    lr, batch, W_out).  Its Trace shows the trained attention."""
+    lr, batch, W_out).  Its Trace shows the trained attention.  TrainingError (a ConfigError) when
+    training took a weight out of the range a scenario may hold (check_in_range)."""
+    check_in_range(state)
     p = state.params
     weights = {**setup.config.weights, "w_q": p["W_q"], "w_k": p["W_k"], "w_v": p["W_v"]}
     training = {"task": setup.task, "steps": state.step, "seed": setup.seed, "lr": setup.lr,

@@ -17,7 +17,7 @@ import numpy as np
 from tui_attention.i18n import _
 from tui_attention.infra.files import TooLargeError, read_regular
 
-from .config import NOTEBOOK_DEFAULTS, TRAINING_KEYS, WEIGHT_NAMES, Config, ConfigError
+from .config import NOTEBOOK_DEFAULTS, TRAINING_KEYS, WEIGHT_NAMES, Config, ConfigError, brief_name, brief_repr
 
 NOTEBOOK_TOKENS = ("me", "gusta", "estudiar", "inteligencia", "artificial")
 TOP_KEYS = {"tokens", "sentence", *NOTEBOOK_DEFAULTS, "embeddings", "positions", "weights", "training"}
@@ -42,18 +42,23 @@ def resolve_scenario(text: str) -> Path:
     for a bare name that is neither; any other text is returned as a path, checked when read."""
     path = Path(text)
     bare = path.name == text and path.suffix.lower() != ".toml" and text not in (".", "..")
-    if not bare or path.exists():
+    if not bare:
         return path
+    try:
+        if path.exists():
+            return path
+    except OSError:  # a name longer than the file system takes: no file, and no shipped scenario either
+        pass
     if text in shipped_scenarios():
         return default_scenario_path().parent / f"{text}.toml"
     raise ConfigError(_("{name}: no such file, and no shipped scenario of that name (shipped: {names})").format(
-        name=text, names=", ".join(shipped_scenarios())))
+        name=brief_name(text), names=", ".join(shipped_scenarios())))
 
 
 def tokens_from_sentence(sentence: Any) -> tuple[str, ...]:
     """Split a sentence on white space into tokens."""
     if not isinstance(sentence, str):
-        raise ConfigError(_("sentence: must be a string, got {value!r}").format(value=sentence))
+        raise ConfigError(_("sentence: must be a string, got {value}").format(value=brief_repr(sentence)))
     return tuple(sentence.split())
 
 
@@ -61,22 +66,22 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     """Validate the parsed TOML of a scenario and build its Config."""
     for key in data:
         if key not in TOP_KEYS:
-            raise ConfigError(_("unknown key {key!r} (expected one of {choices})").format(
-                key=key, choices=", ".join(sorted(TOP_KEYS))))
+            raise ConfigError(_("unknown key {key} (expected one of {choices})").format(
+                key=brief_repr(key), choices=", ".join(sorted(TOP_KEYS))))
     for table, allowed in TABLE_KEYS.items():
         if table in data:
             if not isinstance(data[table], dict):
                 raise ConfigError(_("{table}: must be a table ([{table}])").format(table=table))
             for key in data[table]:
                 if key not in allowed:
-                    raise ConfigError(_("unknown key {table}.{key!r} (expected one of {choices})").format(
-                        table=table, key=key, choices=", ".join(sorted(allowed))))
+                    raise ConfigError(_("unknown key {table}.{key} (expected one of {choices})").format(
+                        table=table, key=brief_repr(key), choices=", ".join(sorted(allowed))))
     if "tokens" in data and "sentence" in data:
         raise ConfigError(_("give either tokens or sentence, not both"))
     if "tokens" in data:
         tokens = data["tokens"]
         if not isinstance(tokens, list):
-            raise ConfigError(_("tokens: must be a list of strings, got {value!r}").format(value=tokens))
+            raise ConfigError(_("tokens: must be a list of strings, got {value}").format(value=brief_repr(tokens)))
     elif "sentence" in data:
         tokens = tokens_from_sentence(data["sentence"])
     else:
@@ -99,33 +104,34 @@ def config_from_dict(data: dict[str, Any]) -> Config:
 def read_scenario_dict(path: str | Path) -> dict[str, Any]:
     """Parse a scenario file; every failure is a ConfigError naming the file."""
     path = Path(path)
+    name = brief_name(path)  # the path as given, bounded: it may be most of a command line
     try:
         raw = read_regular(path, MAX_FILE_BYTES)  # a FIFO or /dev/zero is refused, never read
     except IsADirectoryError:
-        raise ConfigError(_("{path}: is a directory, not a scenario file").format(path=path)) from None
+        raise ConfigError(_("{path}: is a directory, not a scenario file").format(path=name)) from None
     except TooLargeError:
-        raise ConfigError(_("{path}: larger than {limit} MiB").format(path=path, limit=MAX_FILE_BYTES // 2**20)) from None
+        raise ConfigError(_("{path}: larger than {limit} MiB").format(path=name, limit=MAX_FILE_BYTES // 2**20)) from None
     except FileNotFoundError:
-        raise ConfigError(_("{path}: no such file").format(path=path)) from None
+        raise ConfigError(_("{path}: no such file").format(path=name)) from None
     except PermissionError:
-        raise ConfigError(_("{path}: permission denied").format(path=path)) from None
+        raise ConfigError(_("{path}: permission denied").format(path=name)) from None
     except OSError as exc:
-        raise ConfigError(_("{path}: cannot read ({why})").format(path=path, why=exc.strerror or exc)) from None
+        raise ConfigError(_("{path}: cannot read ({why})").format(path=name, why=exc.strerror or exc)) from None
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))  # a byte order mark, as some editors save, is no TOML
     except UnicodeDecodeError as exc:
-        raise ConfigError(_("{path}: not UTF-8 text (byte {byte})").format(path=path, byte=exc.start)) from None
+        raise ConfigError(_("{path}: not UTF-8 text (byte {byte})").format(path=name, byte=exc.start)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_("{path}: invalid TOML: {why}").format(path=path, why=exc)) from None
+        raise ConfigError(_("{path}: invalid TOML: {why}").format(path=name, why=exc)) from None
     except RecursionError:  # tomllib recurses once per level of [ or {
-        raise ConfigError(_("{path}: invalid TOML: arrays or tables nested too deeply").format(path=path)) from None
+        raise ConfigError(_("{path}: invalid TOML: arrays or tables nested too deeply").format(path=name)) from None
     except ValueError:  # int() refuses a decimal integer of more than 4300 digits
-        raise ConfigError(_("{path}: invalid TOML: an integer with too many digits").format(path=path)) from None
+        raise ConfigError(_("{path}: invalid TOML: an integer with too many digits").format(path=name)) from None
     where = _first_out_of_range(data)
     if where is not None:
         # TOML integers are 64-bit; a larger one would overflow float64 or str() further on.
         raise ConfigError(_("{path}: invalid TOML: the integer at {key} is out of range (-2^63 to 2^63-1)").format(
-            path=path, key=where))
+            path=name, key=brief_name(where)))
     return data
 
 
@@ -161,7 +167,7 @@ def load_scenario(path: str | Path) -> Config:
     try:
         return config_from_dict(data)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{brief_name(path)}: {exc}") from None
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:

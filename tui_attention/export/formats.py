@@ -19,7 +19,9 @@ registry does ("E", "heads.0.Q", "block.W_o", ...), the same names as
        precision; it recomputes and prints the attention weights, Z and the
        block's outputs, named as in `tui-attention trace`.
 
-Files are overwritten; a csv folder is created if needed and its files replaced.
+Files are overwritten; a csv folder is created if needed and its files replaced, all or none:
+every file is written in a temporary folder first (a sibling of a new folder, inside an existing
+one), then moved into place; a failure leaves the folder as it was and names the file.
 The Markdown's words and the error messages are translated; tensor names, column
 labels and the script stay as they are, so that other programs can read them.
 """
@@ -28,16 +30,21 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import shutil
+import stat
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from tui_attention.core.config import brief_name
 from tui_attention.core.serialize import config_summary
 from tui_attention.core.tensors import tensor, trace_tensors
 from tui_attention.core.trace import Trace
 from tui_attention.i18n import _
-from tui_attention.infra.files import write_atomic
+from tui_attention.infra.files import current_umask, write_atomic, write_problem
 from tui_attention.steps.notation import fmt
 
 from .labels import as_rows, short_key, tensor_labels
@@ -115,7 +122,84 @@ def _describe_os_error(path: Path, exc: OSError) -> str:
     reason = exc.strerror or str(exc)
     if isinstance(exc, PermissionError):
         reason = _("permission denied")
-    return _("cannot write {path}: {why}").format(path=path, why=reason)
+    return _("cannot write {path}: {why}").format(path=brief_name(path), why=reason)
+
+
+def _write_csv_folder(trace: Trace, path: Path) -> None:
+    """Write the CSV files of `trace` into the folder `path` (made if missing), all or none.
+
+    Every file is first written to a temporary folder: beside `path` when it is new (then
+    renamed to `path`), inside it when it exists (each file then renamed over its old one,
+    which is kept aside until all are in place, and put back if one move fails). ExportError
+    names the file that failed; `path` then holds what it held before."""
+    files = to_csv_files(trace)
+    existing = path.is_dir()
+    for name in files if existing else ():
+        target = path / name
+        if target.is_dir():
+            raise ExportError(_("cannot write {path}: it is a folder").format(path=brief_name(target)))
+        if (why := write_problem(target)) is not None:
+            raise ExportError(_("cannot write {path}: {why}").format(path=brief_name(target), why=why))
+    where = path if existing else (path.parent if str(path.parent) else Path("."))
+    try:
+        short = path.name.encode("utf-8", "surrogateescape")[:100].decode("utf-8", "ignore")  # a name fits 255 bytes
+        stage = Path(tempfile.mkdtemp(dir=where, prefix=f".{short}.", suffix=".tmp"))
+    except OSError as exc:
+        raise ExportError(_describe_os_error(path, exc)) from None
+    try:
+        for name, text in files.items():
+            target = _through_link(path / name) if existing else None
+            kept = stat.S_IMODE(os.stat(target).st_mode) if target is not None and target.exists() else None
+            try:
+                write_atomic(stage / name, text, mode=kept)
+            except OSError as exc:
+                raise ExportError(_describe_os_error(path / name, exc)) from None
+        if existing:
+            _move_in(stage, path, list(files))
+        else:
+            try:
+                os.chmod(stage, 0o777 & ~current_umask())  # as mkdir would make it, not mkdtemp's 0700
+                os.rename(stage, path)
+            except OSError as exc:
+                raise ExportError(_describe_os_error(path, exc)) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _through_link(path: Path) -> Path:
+    """The file writing `path` replaces: a symlink's target (as write_atomic follows it), else `path`."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+def _move_in(stage: Path, folder: Path, names: list[str]) -> None:
+    """Rename each stage/name over folder/name (through a link, its target); the old files wait
+    in stage/.old until every new one is in place. On a failure, undo and raise ExportError."""
+    old = stage / ".old"
+    old.mkdir()
+    moved_aside: list[tuple[Path, Path]] = []
+    placed: list[tuple[Path, Path]] = []
+    try:
+        for name in names:
+            target = _through_link(folder / name)
+            if target.exists():
+                os.rename(target, old / name)
+                moved_aside.append((old / name, target))
+            os.rename(stage / name, target)
+            placed.append((target, stage / name))
+    except BaseException as exc:
+        for target, back in reversed(placed):
+            try:
+                os.rename(target, back)
+            except OSError:
+                pass
+        for aside, target in reversed(moved_aside):
+            try:
+                os.rename(aside, target)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise ExportError(_describe_os_error(folder / name, exc)) from None
+        raise
 
 
 def export_trace(trace: Trace, fmt_: str, out_path: str | Path) -> Path:
@@ -131,20 +215,20 @@ def export_trace(trace: Trace, fmt_: str, out_path: str | Path) -> Path:
     path = Path(out_path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
-        raise ExportError(_("cannot write {path}: folder {folder} does not exist").format(path=path, folder=parent))
+        raise ExportError(_("cannot write {path}: folder {folder} does not exist").format(
+            path=brief_name(path), folder=brief_name(parent)))
     if not parent.is_dir():
-        raise ExportError(_("cannot write {path}: {folder} is not a folder").format(path=path, folder=parent))
+        raise ExportError(_("cannot write {path}: {folder} is not a folder").format(
+            path=brief_name(path), folder=brief_name(parent)))
     try:
         if fmt_ == "csv":
             if path.exists() and not path.is_dir():
                 raise ExportError(_("cannot write {path}: it is a file, and csv export writes a folder").format(
-                    path=path))
-            path.mkdir(exist_ok=True)
-            for name, text in to_csv_files(trace).items():
-                write_atomic(path / name, text)
+                    path=brief_name(path)))
+            _write_csv_folder(trace, path)
             return path
         if path.is_dir():
-            raise ExportError(_("cannot write {path}: it is a folder").format(path=path))
+            raise ExportError(_("cannot write {path}: it is a folder").format(path=brief_name(path)))
         if fmt_ == "npz":
             arrays = {**trace_tensors(trace), "tokens": np.array(trace.tokens, dtype=str)}
             write_atomic(path, lambda fh: np.savez(fh, **arrays))

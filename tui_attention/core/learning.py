@@ -362,13 +362,21 @@ def unflatten(theta: np.ndarray, shapes: tuple[tuple[int, ...], ...]) -> dict[st
 
 def initial_params(setup: Setup) -> dict[str, np.ndarray]:
     """Start from the scenario's own numbers: E's row of each word where it first
-    appears, head 1's W_q, W_k, W_v; W_out ~ N(0, 1) * weight_scale, keyed by (seed, "training", "W_out")."""
+    appears, head 1's W_q, W_k, W_v; W_out (d_v, vocab) the scenario's own when it was
+    trained on this task ([training].w_out), else ~ N(0, 1) * weight_scale, keyed by
+    (seed, "training", "W_out"). A trained head with a fresh readout would start with its
+    attention learnt and its predictions wrong."""
     trace = compute(setup.config)
     first = [setup.config.tokens.index(w) for w in setup.vocabulary]
     head = trace.heads[0]
-    w_out = rng_for(setup.seed, "training", "W_out").standard_normal((setup.config.d_v, len(setup.vocabulary)))
+    trained = setup.config.training
+    if trained is not None and trained["task"] == setup.task:
+        w_out = np.array(trained["w_out"], dtype=np.float64)
+    else:
+        w_out = rng_for(setup.seed, "training", "W_out").standard_normal(
+            (setup.config.d_v, len(setup.vocabulary))) * setup.config.weight_scale
     return {"E": np.array(trace.E[first]), "W_q": np.array(head.W_q), "W_k": np.array(head.W_k),
-            "W_v": np.array(head.W_v), "W_out": w_out * setup.config.weight_scale}
+            "W_v": np.array(head.W_v), "W_out": w_out}
 
 
 def state_from(params: dict[str, np.ndarray], step: int = 0) -> State:

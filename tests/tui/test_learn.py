@@ -2,6 +2,7 @@
 speed, tasks, reset, the gradient equations, and using the trained weights in the tutor.
 Every number checked here is recomputed from the core (core.learning), never typed in."""
 
+import re
 import time
 
 import numpy as np
@@ -12,7 +13,7 @@ from tui_attention.core.scenario import Overrides, load_scenario
 from tui_attention.steps.learning import SPEEDS, STAGE_KINDS
 from tui_attention.steps.state import TutorState
 from tui_attention.tui.app import AttentionApp
-from tui_attention.tui.screens.learn import TICK, LearnScreen
+from tui_attention.tui.screens.learn import GRADIENT_DECIMALS, TICK, LearnScreen
 from tui_attention.tui.widgets.matrix_grid import MatrixGrid
 
 from tui_helpers import text_of
@@ -28,9 +29,21 @@ def heat(app) -> np.ndarray:
     return app.screen.query_one("#learn-attention", MatrixGrid).values
 
 
+UNITS = re.compile(r"^(\S+) \(×10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)\)$")
+
+
 def shown_grids(app) -> dict[str, np.ndarray]:
-    return {g.label.split("  ")[0]: g.values for g in app.screen.query_one("#learn-grids").query(MatrixGrid)
-            if g.display}
+    """Each gradient grid shown, by name, in the units of the core: a grid titled "dW_q (×10⁻⁴)"
+    shows each number divided by 10⁻⁴."""
+    out = {}
+    for g in app.screen.query_one("#learn-grids").query(MatrixGrid):
+        if g.display:
+            name, values = g.label, g.values
+            if (units := UNITS.match(g.label)) is not None:
+                name = units[1]
+                values = values * 10.0 ** int(units[2].translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
+            out[name] = values
+    return out
 
 
 async def open_learn(pilot, app):
@@ -171,7 +184,7 @@ async def test_the_gradient_equations_show_the_cores_backward_pass():
             assert f"gradient {k + 1}/{len(STAGE_KINDS)}" in str(gradient.border_subtitle)
             if kind in expected:
                 name, values = expected[kind]
-                assert np.allclose(shown_grids(app)[name], values, atol=0, rtol=0), kind
+                assert np.allclose(shown_grids(app)[name], values, atol=0, rtol=1e-12), kind
             narration = text_of(screen.query_one("#learn-narration"))
             assert narration.strip() and narration.count("\n") <= 3  # a line or two, never a page
             await pilot.press("right")
@@ -283,3 +296,43 @@ async def test_weights_trained_past_what_a_scenario_holds_are_refused_in_a_notic
         await pilot.press("escape")
         await pilot.pause()
         assert ("W_q", 2, 0) in app.state.edited  # the edit is kept
+
+
+def test_small_gradients_show_in_units_of_a_power_of_ten():
+    from tui_attention.tui.screens.learn import in_units
+
+    values = np.array([[8.8e-4, -2.0e-5], [0.0, -np.inf]])
+    shown, title = in_units(values, "dW_q")
+    assert title == "dW_q (×10⁻⁴)"
+    assert np.allclose(shown[np.isfinite(values)] * 1e-4, values[np.isfinite(values)], rtol=1e-12)
+    assert abs(shown[0, 0]) >= 1  # the largest reads d.ddd, not +0.001
+    assert in_units(np.array([[0.5, -0.01]]), "dA")[1] == "dA"  # large enough as it is
+    assert in_units(np.array([[0.0, 0.0]]), "dS")[1] == "dS"  # nothing to scale
+    assert in_units(np.array([[0.02, 0.01]]), "A", heat=True)[1] == "A"  # weights stay weights
+    assert in_units(np.array([[0.033]]), "dZ")[1] == "dZ (×10⁻²)"
+
+
+async def test_at_80x24_every_gradient_grid_is_whole_readable_or_named():
+    # Audit: at 80x24 dW_v was drawn cut off at the box's edge, and every gradient read ±0.000.
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_learn(pilot, app)
+        box = screen.query_one("#learn-gradient")
+        for k, kind in enumerate(STAGE_KINDS):
+            stage = screen.session.stages()[k]
+            grids = [g for g in screen.query_one("#learn-grids").query(MatrixGrid) if g.display]
+            assert grids
+            for g in grids:
+                assert g.region.right <= box.region.right - 1, (kind, g.label)  # inside the box's border
+                finite = np.abs(g.values[np.isfinite(g.values)])
+                if finite.size and finite.max() > 0 and not g.heat:
+                    assert finite.max() >= 10 ** -GRADIENT_DECIMALS * 100, (kind, g.label)  # shows digits
+            names = {UNITS.match(g.label)[1] if UNITS.match(g.label) else g.label for g in grids}
+            missing = {m.title for m in (*stage.writes, *stage.reads)} - names
+            subtitle = str(box.border_subtitle)
+            for name in missing:
+                assert name in subtitle.split(" not shown")[0], (kind, name, subtitle)
+            if not missing:
+                assert "not shown" not in subtitle, (kind, subtitle)
+            await pilot.press("right")
+            await pilot.pause()

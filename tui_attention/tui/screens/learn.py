@@ -20,8 +20,11 @@ trained scenario to the state folder and dismisses with its path.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
+
+import numpy as np
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -46,7 +49,23 @@ TICK = 0.1  # seconds between redraws while playing: at most ten a second
 TICK_BUDGET = 0.04  # seconds of training per tick, so that a key never waits long
 GRID_FRAME = 3  # a grid's border (2) and its vertical scrollbar
 GRID_POOL = 4  # the most matrices a stage shows (dW_q, dW_k, dW_v and X)
-GRADIENT_DECIMALS = 3  # gradients are small; three decimals keep two 5x5 grids side by side
+GRADIENT_DECIMALS = 3  # three decimals keep two 5x5 grids side by side
+SMALL = 0.1  # a grid whose largest number is below this shows in units of a power of ten
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def in_units(values: np.ndarray, title: str, heat: bool = False) -> tuple[np.ndarray, str]:
+    """(values, title) as a gradient grid shows them: a grid whose largest finite |value| m is
+    below SMALL shows values / 10^k, k = floor(log10 m), and says so in its title ("dW_q
+    (×10⁻⁴)": each number times 10⁻⁴), so that the largest shows as d.ddd. With three
+    decimals a gradient of 8.8e-04 would read +0.001, and most read ±0.000. Attention
+    weights (heat) stay as they are: they lie in [0, 1]."""
+    finite = np.abs(values[np.isfinite(values)])
+    largest = float(finite.max()) if finite.size else 0.0
+    if heat or not 0.0 < largest < SMALL:
+        return values, title
+    k = math.floor(math.log10(largest))
+    return values / 10.0**k, f"{title} (×10{str(k).translate(SUPERSCRIPTS)})"
 
 
 def keep_trained(config: Config, folder: Path | None = None) -> Path:
@@ -173,13 +192,17 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
         shown: list[tuple] = []
         used = 0
         # What the stage writes always shows; what it reads shows while there is room beside it.
+        # What the stage writes shows first, and what it reads while there is room beside it; one
+        # grid always shows. A grid that does not fit is named below, never drawn cut off.
         needs = [(g, True) for g in stage.writes] + [(g, False) for g in stage.reads]
         for grid_data, written in needs:
             width = self._measure(grid_data)
-            if written or used + width <= room:
+            if not shown or used + width <= room:
                 shown.append((grid_data, written, width))
                 used += width + 1
-        left_out = [g.title for g in stage.reads if all(g is not x for x, _w, _n in shown)]
+        # A read that is the same matrix as a grid shown (dS unchanged) is not missing.
+        left_out = [g.title for g in (*stage.writes, *stage.reads)
+                    if all(g is not x and g.title != x.title for x, _w, _n in shown)]
         shown.sort(key=lambda item: (item[1], 0))  # reads first, then writes, as in the matrix view
         subtitle = _("gradient {k}/{n} at step {step}").format(k=stage.index + 1, n=stage.total,
                                                                 step=self.session.state.step)
@@ -190,9 +213,10 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
         for k, grid in enumerate(grids):
             if k < len(shown):
                 data, written, width = shown[k]
-                grid.set_data(data.values, data.rows, data.cols, decimals=GRADIENT_DECIMALS, heat=data.heat,
+                values, title = in_units(data.values, data.title, data.heat)
+                grid.set_data(values, data.rows, data.cols, decimals=GRADIENT_DECIMALS, heat=data.heat,
                               masked=data.masked)
-                grid.label = data.title
+                grid.label = title
                 grid.set_class(written, "-written")
                 grid.styles.width = width
                 grid.display = True
@@ -201,8 +225,11 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
 
     def _measure(self, data) -> int:
         """The cells a grid of `data` takes: labels, one slot per column, and its frame."""
-        self._probe.set_data(data.values, data.rows, data.cols, decimals=GRADIENT_DECIMALS, heat=data.heat)
-        return self._probe.virtual_size.width + GRID_FRAME
+        values, title = in_units(data.values, data.title, data.heat)
+        self._probe.set_data(values, data.rows, data.cols, decimals=GRADIENT_DECIMALS, heat=data.heat)
+        rows, cols = values.shape
+        whole_title = len(f"{title}  {rows}x{cols}") + 6  # and the border's corners and gaps: the title fits
+        return max(self._probe.virtual_size.width + GRID_FRAME, whole_title)
 
     # --- keys -------------------------------------------------------------------------------
     def action_play(self) -> None:

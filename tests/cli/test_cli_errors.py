@@ -91,6 +91,18 @@ def test_the_tutor_without_a_terminal_says_so_in_one_line():
     assert len(lines) == 1 and lines[0].startswith("tui-attention: "), done.stderr
 
 
+@pytest.mark.parametrize("argv,message", [(["--lesson", "13"], "lesson"), (["--scenario", "/etc/passwd"], "passwd")])
+def test_without_a_terminal_a_bad_option_is_still_named(argv, message):
+    # Audit: `tui-attention --lesson 13 </dev/null` said only that the tutor needs a terminal.
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_DRIVER"}
+    done = subprocess.run([sys.executable, "-m", "tui_attention", *argv], capture_output=True, text=True, env=env,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "needs a terminal" not in lines[0], done.stderr
+
+
 @pytest.mark.parametrize("term", ["dumb", "unknown", ""])
 def test_a_dumb_terminal_falls_back_to_xterm(term):
     from tui_attention.cli.run import FALLBACK_TERM, check_terminal

@@ -62,8 +62,8 @@ def check_theme(theme: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    app = make_app(args)  # a bad option is named first, terminal or not
     check_terminal()
-    app = make_app(args)
     app.run()
     return app.return_code or 0
 

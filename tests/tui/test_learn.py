@@ -336,3 +336,19 @@ async def test_at_80x24_every_gradient_grid_is_whole_readable_or_named():
                 assert "not shown" not in subtitle, (kind, subtitle)
             await pilot.press("right")
             await pilot.pause()
+
+
+async def test_the_footer_shows_the_way_back_and_every_learn_key_whole_at_80x24():
+    # Audit: the footer ended "→ Next gradient e▏^p palette": the way back was never on it.
+    from tui_attention.tui.bindings import LEARN_KEYS
+
+    app = AttentionApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_learn(pilot, app)
+        await pilot.pause()
+        footer = "".join(seg.text for seg in app.screen._compositor.render_strips()[-1] if not seg.control)
+        assert footer.split()[:2] == ["esc", "Back"]
+        for key in LEARN_KEYS:
+            if key.footer:
+                assert f" {key.binding().description} " in f" {footer} ", (key.id, footer)
+        assert footer.rstrip().endswith("q Quit"), footer

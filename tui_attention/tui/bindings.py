@@ -23,9 +23,10 @@ class Key:
     action: str  # state('method', args): call that TutorState method, then redraw
     description: str
     footer: bool = False
+    short: str = ""  # the footer's label, where the description would not fit beside the others
 
     def binding(self) -> Binding:
-        return Binding(self.keys, self.action, self.description, show=self.footer, id=self.id,
+        return Binding(self.keys, self.action, self.short or self.description, show=self.footer, id=self.id,
                        tooltip=self.description)
 
 
@@ -67,17 +68,19 @@ TUTOR_KEYS: tuple[Key, ...] = (
 # mean other things there than on the tutor's screen, so they stay out of every_key() (one
 # namespace for the keymap file) and show in the learn view's footer and command palette.
 LEARN_KEYS: tuple[Key, ...] = (
-    Key("learn.play", "space", "play", _("Play / pause training"), footer=True),
-    Key("learn.step", "full_stop", "step_once", _("One training step"), footer=True),
+    # The way back first: the footer shows its keys in this order, and at 80 or 120 columns
+    # it cuts off the last ones.
+    Key("learn.close", "escape,ctrl+g,T", "close", _("Back to the tutor"), footer=True, short=_("Back")),
+    Key("learn.play", "space", "play", _("Play / pause training"), footer=True, short=_("Play/pause")),
+    Key("learn.step", "full_stop", "step_once", _("One training step"), footer=True, short=_("Step")),
     Key("learn.faster", "plus,equals_sign", "speed(1)", _("Train faster")),
     Key("learn.slower", "minus", "speed(-1)", _("Train slower")),
-    Key("learn.next_stage", "right,l,n", "stage(1)", _("Next gradient equation"), footer=True),
+    Key("learn.next_stage", "right,l,n", "stage(1)", _("Next gradient equation"), footer=True, short=_("Next")),
     Key("learn.prev_stage", "left,h,p", "stage(-1)", _("Previous gradient equation")),
     *(Key(f"learn.task_{k + 1}", str(k + 1), f"task('{t}')", _("Task: {task}").format(task=t))
       for k, t in enumerate(("reverse", "previous", "first"))),
-    Key("learn.reset", "r", "reset", _("Reset training to step 0"), footer=True),
-    Key("learn.use", "u", "use", _("Use these weights in the tutor"), footer=True),
-    Key("learn.close", "escape,ctrl+g,T", "close", _("Back to the tutor"), footer=True),
+    Key("learn.reset", "r", "reset", _("Reset training to step 0"), footer=True, short=_("Reset")),
+    Key("learn.use", "u", "use", _("Use these weights in the tutor"), footer=True, short=_("Use weights")),
 )
 
 GLOBAL_KEYS: tuple[Key, ...] = (

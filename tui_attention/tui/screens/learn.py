@@ -28,6 +28,7 @@ import numpy as np
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
@@ -126,7 +127,11 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
             with Horizontal(id="learn-grids"):
                 for _k in range(GRID_POOL):
                     yield MatrixGrid()
-        yield Footer()
+        yield Footer(compact=True)
+
+    def on_resize(self, event: Resize) -> None:
+        # Below 100 columns "^p palette" would push the learn keys past the edge; ctrl+p still works.
+        self.query_one(Footer).show_command_palette = event.size.width >= 100
 
     def on_mount(self) -> None:
         curve = self.query_one("#learn-curve")

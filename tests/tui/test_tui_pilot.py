@@ -556,12 +556,19 @@ async def test_save_then_load_gives_the_same_trace(tmp_path, monkeypatch):
 async def test_export_key_writes_every_format(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = AttentionApp()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         for name in ("out.npz", "out.md", "out.py", "csvdir"):
             await pilot.press("x")
             app.screen.query_one("#prompt-input").value = name
             await pilot.press("enter")
             await pilot.pause()
+            # The whole path: a name alone did not say which folder (new-user audit).
+            assert any(str(tmp_path / name) in n.message for n in app._notifications), name
+        await pilot.press("ctrl+s")
+        app.screen.query_one("#prompt-input").value = "mine.toml"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert any(f"--scenario {tmp_path / 'mine.toml'}" in n.message for n in app._notifications)
     data = np.load(tmp_path / "out.npz")
     assert np.array_equal(data["heads.0.weights"], NOTEBOOK.heads[0].weights)
     assert "0.1981" in (tmp_path / "out.md").read_text()

@@ -14,6 +14,8 @@ the budget in one line, so that one attendee's exports cannot fill the server's 
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -202,8 +204,9 @@ def save(state: TutorState, where: Destination = Destination()) -> Ask:
         if where.root is not None:  # served: the attendee has no shell to load it from
             return [Notice(_("Saved {path} in your session folder on the server, until the session ends.").format(
                 path=text.strip()), timeout=8)]
-        return [Notice(_("Saved {path}. Load it again with: tui-attention --scenario {path}").format(path=text),
-                       timeout=8)]
+        # The whole path: the prompt took a name relative to the folder the tutor started in.
+        return [Notice(_("Saved {path}. Load it again with: tui-attention --scenario {path}").format(
+            path=os.path.abspath(path)), timeout=8)]
 
     return Ask(_("Save the scenario as TOML"), "scenario.toml", where.check(file_problem),
                _("The same schema as the files in --scenario; edited cells are kept."), submit, where.confirm)
@@ -227,7 +230,7 @@ def export(state: TutorState, where: Destination = Destination()) -> Ask:
         if where.root is not None:
             return [Notice(_("Exported {kind} to {path} in your session folder on the server, until the session "
                              "ends.").format(kind=kind, path=text.strip()), timeout=8)]
-        return [Notice(_("Exported {kind} to {path}").format(kind=kind, path=text.strip()), timeout=8)]
+        return [Notice(_("Exported {kind} to {path}").format(kind=kind, path=os.path.abspath(path)), timeout=8)]
 
     return Ask(_("Export what you see"), "attention.md", where.check(export_problem),
                _("Name ending in .npz, .md or .py, or a folder name for CSV files."), submit, where.confirm)

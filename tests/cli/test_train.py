@@ -2,6 +2,7 @@
 the loader read back), and bad input as one line with exit status 2."""
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -12,6 +13,7 @@ import pytest
 from tui_attention.cli import main
 from tui_attention.core import learning
 from tui_attention.core.scenario import load_scenario
+from tui_attention.steps.notation import significant
 
 
 def run(*args, cwd=None):
@@ -173,4 +175,27 @@ def test_a_sure_model_reports_a_loss_of_zero_not_minus_zero(capsys):
     # One word: every prediction is that word with probability 1, log p = 0 exactly.
     assert main(["train", "--task", "reverse", "--steps", "3", "--sentence", "a a a"]) == 0
     out = capsys.readouterr().out
-    assert "loss 0.0000" in out and "-0.0000" not in out, out
+    assert "loss 0 " in out and "loss 0," in out and "-0" not in out, out
+
+
+def test_a_tiny_loss_is_printed_to_three_significant_digits_not_as_zero(capsys):
+    # Lesson 12: the loss never reaches 0. Late in training it is about 1e-5, which four fixed
+    # decimals printed as "loss 0.0000"; the text now gives 3 significant digits, as the learn
+    # view does, and JSON keeps the number itself.
+    argv = ["train", "--task", "reverse", "--steps", "300", "--every", "100"]
+    assert main([*argv, "--format", "json"]) == 0
+    losses = [json.loads(line)["loss"] for line in capsys.readouterr().out.splitlines()]
+    assert len(losses) == 4 and 0 < losses[-1] < 5e-5
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    printed = re.findall(r"loss (\S+?),?  ?(?=accuracy)", out)
+    assert printed == [significant(x, 3) for x in [*losses, losses[-1]]], out
+    assert "0.0000" not in out and float(printed[-1]) == pytest.approx(losses[-1], rel=5e-3)
+    # The progress bar on a terminal says the same.
+    from tui_attention.cli.train import _progress_bar
+
+    setup = learning.make_setup(load_scenario(learning_default()), "reverse")
+    state = learning.train(setup, 300)
+    report, progress = _progress_bar(setup, 300)
+    report(state)
+    assert progress.tasks[0].description == f"loss {significant(losses[-1], 3)}  accuracy 100.0%"

@@ -33,3 +33,47 @@ def test_the_attention_formula_names_the_scaling_and_the_mask_in_use():
     assert attention_label(c) == "A = softmax(Q Kᵀ)"
     assert attention_label(c.replace(mask="causal")) == "A = softmax(Q Kᵀ + M)"
     assert attention_label(c.replace(scale="sqrt_dk", mask="causal")) == "A = softmax(Q Kᵀ/√d_k + M)"
+
+
+def test_the_mask_and_scale_stage_names_only_what_the_scenario_has():
+    # An ML review: the reverse task with √d_k said "dS ← mask(dS) / √d_k" and "Back through the
+    # mask and the scale", with no mask at all.
+    expected = {("none", "none"): ("dS unchanged", "No mask and no scaling here"),
+                ("none", "sqrt_dk"): ("dS ← dS / √d_k", "Back through the scale: every cell"),
+                ("causal", "none"): ("dS ← mask(dS)", "Back through the mask: masked cells stay 0"),
+                ("causal", "sqrt_dk"): ("dS ← mask(dS) / √d_k", "Back through the mask and the scale: masked")}
+    for (mask, scale), (title, start) in expected.items():
+        task = "reverse" if mask == "none" else "previous"
+        setup = learning.make_setup(build_config(None).replace(mask=mask, scale=scale), task)
+        stage = next(s for s in stages(setup, learning.initial_state(setup).params, 0) if s.kind == "mask_scale")
+        assert stage.title == title and stage.narration.startswith(start), (mask, scale, stage.narration)
+        assert ("mask" in stage.narration) == (mask == "causal" or scale == "none")
+        assert ("√d_k" in stage.narration) == (scale == "sqrt_dk")
+
+
+def test_the_worked_output_gradient_re_adds_and_is_never_minus_zero():
+    from tui_attention.steps.notation import fmt, significant
+
+    setup = learning.make_setup(build_config(None), "reverse")
+    target = int(learning.task_targets("reverse", learning.sentence_tokens(setup))[0][0])
+    for step, readds in ((0, True), (300, False)):
+        params = learning.train(setup, step).params
+        _, fwd, g = learning.sentence_pass(setup, params)
+        p, d = fwd.probs[0, 0, target], g.d_logits[0, 0, target]
+        text = next(s for s in stages(setup, params, step) if s.kind == "d_logits").narration
+        shown_d = fmt(d) if step == 0 else significant(d)  # late: -1.0e-07, not -0.0000
+        assert f"p = {fmt(p, 5)}, so dY = ({fmt(p, 5)} - 1)/5 = {shown_d}" in text, text
+        assert "-0.0000" not in text and "−" not in text  # one minus sign, the one the numbers print
+        assert ("from unrounded values" not in text) == readds  # p shows +1.00000 late: it cannot re-add
+        assert "every other column of that row gets its own p/5." in text  # every word has a target
+    previous = learning.make_setup(build_config(None), "previous")
+    text = stages(previous, learning.initial_state(previous).params, 0)[0].narration
+    assert "word 2's target is 'me'" in text and "p/4; a position without a target (word 1 here) gets 0." in text
+
+
+def test_the_softmax_of_the_logits_is_not_called_P_which_is_the_positions():
+    setup = learning.make_setup(build_config(None), "reverse")
+    every = stages(setup, learning.initial_state(setup).params, 0)
+    titles = [grid.title for s in every for grid in (*s.reads, *s.writes)]
+    assert "p = softmax(Y)" in titles and not any(t.startswith("P ") for t in titles)
+    assert "X = E + P, and P is fixed" in every[-1].narration

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tui_attention.core.config import brief_name, brief_repr
 from tui_attention.i18n import _
+from tui_attention.steps.notation import significant
 
 from .options import UsageError, check_new_file, config_from_args, number, whole_number
 
@@ -85,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         def report(state) -> None:
             loss, acc = learning.evaluate(setup, state.params)
-            print(_("step {step}/{steps}  loss {loss:.4f}  accuracy {accuracy:.1%}").format(
-                step=state.step, steps=steps, loss=loss, accuracy=acc))
+            print(_("step {step}/{steps}  loss {loss}  accuracy {accuracy:.1%}").format(
+                step=state.step, steps=steps, loss=significant(loss, 3), accuracy=acc))
 
     def on_step(state) -> None:
         learning.check_in_range(state)  # a run that leaves what a scenario may hold stops there, and says so
@@ -103,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
     trained = learning.trained_config(setup, state)
     if args.format == "text":
         loss, acc = learning.evaluate(setup, state.params)
-        print(_("{task}: {steps} steps, loss {loss:.4f}, accuracy {accuracy:.1%}").format(
-            task=args.task, steps=state.step, loss=loss, accuracy=acc))
+        print(_("{task}: {steps} steps, loss {loss}, accuracy {accuracy:.1%}").format(
+            task=args.task, steps=state.step, loss=significant(loss, 3), accuracy=acc))
         print(_attention_text(trained))
     if out is not None:
         header = "# " + _("Trained by: tui-attention train --task {task} --steps {steps}; load with: "
@@ -132,8 +133,8 @@ def _progress_bar(setup, steps: int):
 
     def report(state) -> None:
         loss, acc = learning.evaluate(setup, state.params)
-        progress.update(task, completed=state.step, description=_("loss {loss:.4f}  accuracy {accuracy:.1%}").format(
-            loss=loss, accuracy=acc))
+        progress.update(task, completed=state.step, description=_("loss {loss}  accuracy {accuracy:.1%}").format(
+            loss=significant(loss, 3), accuracy=acc))
 
     return report, progress
 

@@ -22,7 +22,7 @@ from tui_attention.core.config import Config
 from tui_attention.i18n import N_, _
 
 from .labels import trained_source  # noqa: F401  (part of this module's interface)
-from .notation import fmt, significant
+from .notation import factor_decimals, fmt, readds, shown, significant, unrounded
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500)  # steps a second
 DEFAULT_SPEED = 3  # 10 steps a second: the pattern forms in about ten seconds
@@ -79,6 +79,22 @@ def _biggest(a: np.ndarray) -> str:
     return significant(float(np.abs(a).max())) if a.size else "0"
 
 
+def _target_gradient(p: float, count: int, decimals: int) -> str:
+    """"p = +0.99321, so dY = (+0.99321 - 1)/5 = -0.0014": the target's cell of dY, worked from p as
+    shown (a factor, one decimal more). A result that rounds to zero at `decimals` is given to 2
+    significant digits (-4.2e-06), never as -0.0000; a line whose p as shown does not give it says so."""
+    d = (float(p) - 1.0) / count
+    places = factor_decimals(decimals)
+    again = (shown(p, places) - 1.0) / count
+    if d == 0 or shown(d, decimals) != 0:
+        result, ok = fmt(d, decimals), readds([again], [d], decimals)
+    else:
+        result = significant(d)
+        ok = again != 0 and significant(again) == result
+    shown_p = fmt(p, places)
+    return unrounded(_("p = {p}, so dY = ({p} - 1)/{n} = {d}").format(p=shown_p, n=count, d=result), ok)
+
+
 def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, decimals: int = 4) -> tuple[Stage, ...]:
     """The backward pass of the sentence at the current weights, one Stage per equation."""
     c = setup.config
@@ -93,11 +109,13 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
     t = int(targets[i])
     out: list[tuple[str, str, str, tuple[Grid, ...], tuple[Grid, ...]]] = [
         ("d_logits", "dY = (softmax(Y) − onehot(target)) / N",
-         _("How wrong each guess is: word {i} gives its target '{word}' p = {p}, so dY = ({p} − 1)/{n} = {d} "
-           "there; every other word gets its own p/{n}.").format(
-             i=i + 1, word=setup.vocabulary[t], p=fmt(fwd.probs[0, i, t], decimals), n=count,
-             d=fmt(g.d_logits[0, i, t], decimals)),
-         (Grid("P = softmax(Y)", fwd.probs[0], words, vocab, heat=True),),
+         (_("How wrong each guess is: word {i}'s target is '{word}', with {worked}; every other column of "
+            "that row gets its own p/{n}.") if count == c.n else
+          _("How wrong each guess is: word {i}'s target is '{word}', with {worked}; every other column of "
+            "that row gets its own p/{n}; a position without a target (word {none} here) gets 0.")).format(
+             i=i + 1, word=setup.vocabulary[t], worked=_target_gradient(fwd.probs[0, i, t], count, decimals),
+             n=count, none=int(np.argmax(targets < 0)) + 1),
+         (Grid("p = softmax(Y)", fwd.probs[0], words, vocab, heat=True),),
          (Grid("dY", g.d_logits[0], words, vocab),)),
         ("d_w_out", "dW_out = Zᵀ dY",
          _("The readout's gradient: each word's output z_i times how wrong its guess was, summed over the "
@@ -110,8 +128,8 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
          (Grid("dY", g.d_logits[0], words, vocab), Grid("W_out", params["W_out"], dv, vocab)),
          (Grid("dZ", g.Z[0], words, dv),)),
         ("d_a", "dA = dZ Vᵀ",
-         _("dA[i, j] = dz_i · v_j: more weight on word j helps word i when v_j points where z_i should go "
-           "(negative dA: more weight lowers the loss)."),
+         _("dA[i, j] = dz_i · v_j. Negative dA: more weight on j would lower the loss if the row's other "
+           "weights stayed put; the softmax step (dS) compares it with its row's A-weighted average."),
          (Grid("dZ", g.Z[0], words, dv), Grid("V", fwd.V[0], words, dv)),
          (Grid("dA", g.A[0], words, words),)),
         ("d_v", "dV = Aᵀ dZ",
@@ -120,20 +138,24 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
          (Grid("A", fwd.A[0], words, words, heat=True), Grid("dZ", g.Z[0], words, dv)),
          (Grid("dV", g.V[0], words, dv),)),
         ("d_s", "dS = A ⊙ (dA − rowsum(A ⊙ dA))",
-         _("Softmax backward: a score gains only if its dA is below its row's weighted average; each row "
-           "of dS sums to 0, since weights taken from one word go to the others."),
+         _("dS[i, j] < 0 (raising S[i, j] lowers the loss) exactly when A[i, j] > 0 and dA[i, j] is below "
+           "its row's A-weighted average. Each row sums to 0: adding one amount to a whole row of scores "
+           "leaves A unchanged."),
          (Grid("A", fwd.A[0], words, words, heat=True), Grid("dA", g.A[0], words, words)),
          (Grid("dS", g.S_masked[0], words, words, masked=mask),)),
     ]
     divisor = scale_factor(c.scale, c.d_k)
-    if c.mask == "causal" or c.scale == "sqrt_dk":
-        parts = []
-        if c.mask == "causal":
-            parts.append(_("masked cells get 0 (their score is the constant −inf)"))
-        if c.scale == "sqrt_dk":
-            parts.append(_("every cell is divided by √d_k = {c}, as the scores were").format(c=fmt(divisor, decimals)))
-        title = "dS ← mask(dS) / √d_k" if c.scale == "sqrt_dk" else "dS ← mask(dS)"
-        say = _("Back through the mask and the scale: {what}.").format(what="; ".join(parts))
+    masked_cells = _("masked cells stay 0 (A is 0 there and their score is the constant −inf)")
+    scaled_cells = _("every cell is divided by √d_k = {c}, as the scores were").format(c=fmt(divisor, decimals))
+    if c.mask == "causal" and c.scale == "sqrt_dk":
+        title = "dS ← mask(dS) / √d_k"
+        say = _("Back through the mask and the scale: {mask}; {scale}.").format(mask=masked_cells, scale=scaled_cells)
+    elif c.mask == "causal":
+        title = "dS ← mask(dS)"
+        say = _("Back through the mask: {mask}.").format(mask=masked_cells)
+    elif c.scale == "sqrt_dk":
+        title = "dS ← dS / √d_k"
+        say = _("Back through the scale: {scale}.").format(scale=scaled_cells)
     else:
         title = "dS unchanged"
         say = _("No mask and no scaling here, so the gradient of the raw scores Q Kᵀ is dS itself.")
@@ -141,12 +163,14 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
                 (Grid("dS", g.S[0], words, words, masked=mask),)))
     out += [
         ("d_q", "dQ = dS K",
-         _("Each query q_i moves toward the keys whose scores should rise (dS < 0 lowers the loss as the "
-           "score rises) and away from the others (largest |dQ| {big}).").format(big=_biggest(g.Q)),
+         _("Each query q_i is pushed (against dq_i) toward the keys whose scores should rise (dS[i, j] < 0: "
+           "raising that score lowers the loss) and away from the keys whose scores should fall (largest "
+           "|dQ| {big}).").format(big=_biggest(g.Q)),
          (Grid("dS", g.S[0], words, words, masked=mask), Grid("K", fwd.K[0], words, dk)),
          (Grid("dQ", g.Q[0], words, dk),)),
         ("d_k", "dK = dSᵀ Q",
-         _("Each key k_j moves toward the queries that should look at it more (largest |dK| {big}).").format(
+         _("Each key k_j is pushed (against dk_j) toward the queries that should look at it more and away "
+           "from those that should look at it less (largest |dK| {big}).").format(
              big=_biggest(g.K)),
          (Grid("dS", g.S[0], words, words, masked=mask), Grid("Q", fwd.Q[0], words, dk)),
          (Grid("dK", g.K[0], words, dk),)),

@@ -352,3 +352,14 @@ async def test_the_footer_shows_the_way_back_and_every_learn_key_whole_at_80x24(
             if key.footer:
                 assert f" {key.binding().description} " in f" {footer} ", (key.id, footer)
         assert footer.rstrip().endswith("q Quit"), footer
+
+
+async def test_a_long_sentence_s_attention_grid_stays_on_screen_at_80x24():
+    # New-user audit: with seven words at 80x24 the grid lost its last column and right border.
+    app = AttentionApp(TutorState(overrides=Overrides(sentence="the cat sat on the mat now")))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_learn(pilot, app)
+        await pilot.pause()
+        grid = screen.query_one("#learn-attention", MatrixGrid)
+        assert grid.region.right <= SIZE[0]
+        assert screen.query_one("#learn-curve").region.width >= 24

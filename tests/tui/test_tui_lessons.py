@@ -161,7 +161,7 @@ async def test_quit_in_the_middle_and_resume_at_the_same_page():
     again = AttentionApp()
     async with again.run_test(size=(100, 30)) as pilot:
         await pilot.press("L")
-        assert "left off in lesson 3, page 3" in text_of(again.screen.query_one("#lesson-progress"))
+        assert "c continues at lesson 3, page 3" in text_of(again.screen.query_one("#lesson-progress"))
         await pilot.press("c")
         assert (again.lesson.index, again.lesson.page) == (2, 2)
         page = LESSONS[2].pages[2]
@@ -259,3 +259,18 @@ async def test_the_answer_prompt_is_a_bar_at_the_bottom_that_leaves_the_numbers_
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, PromptScreen)
+
+
+async def test_after_a_finished_lesson_the_browser_does_not_say_you_left_off_in_the_next():
+    # New-user audit: after lesson 1, "You left off in lesson 2, page 1" of a lesson never opened.
+    from tui_attention.lessons.progress import load_progress, save_progress
+
+    progress = load_progress()
+    progress.mark_completed(LESSONS[0].id)
+    progress.set_position(LESSONS[1].id, 0)
+    save_progress(progress)
+    app = AttentionApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("L")
+        shown = text_of(app.screen.query_one("#lesson-progress"))
+        assert "c continues at lesson 2, page 1" in shown and "left off" not in shown

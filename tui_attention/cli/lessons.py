@@ -43,7 +43,7 @@ def format_lessons(lessons: list[Lesson], progress: Progress, done_mark: str = D
     last = by_id.get(progress.last_lesson or "")
     if last is not None:
         page = min(progress.last_page, len(last.pages) - 1)
-        lines.append(_("You left off at lesson {number}, \"{title}\", page {page} of {pages}.").format(
+        lines.append(_("Next: lesson {number}, \"{title}\", page {page} of {pages}.").format(
             number=last.number, title=last.title, page=page + 1, pages=len(last.pages)))
         lines.append(_("Continue with: {command}").format(command=f"tui-attention --lesson {last.number}"))
     else:

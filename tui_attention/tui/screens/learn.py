@@ -49,6 +49,7 @@ from tui_attention.tui.widgets.render import plain
 TICK = 0.1  # seconds between redraws while playing: at most ten a second
 TICK_BUDGET = 0.04  # seconds of training per tick, so that a key never waits long
 GRID_FRAME = 3  # a grid's border (2) and its vertical scrollbar
+CURVE_MIN_WIDTH = 24  # the loss curve's box at its narrowest (#learn-curve's min-width)
 GRID_POOL = 4  # the most matrices a stage shows (dW_q, dW_k, dW_v and X)
 GRADIENT_DECIMALS = 3  # three decimals keep two 5x5 grids side by side
 SMALL = 0.1  # a grid whose largest number is below this shows in units of a power of ten
@@ -186,7 +187,10 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
         grid.label = attention_label(c)
         grid.border_subtitle = plain(_("* the task's cell"))
         grid.marked = {(i, int(j)) for i, j in enumerate(s.setup.targets_at) if j >= 0}
-        grid.styles.width = grid.virtual_size.width + GRID_FRAME
+        # Beside the curve at its narrowest; a wider grid scrolls (a long sentence at 80 columns)
+        # rather than lose its last columns and border past the screen's edge.
+        room = (self.size.width or self.app.size.width) - CURVE_MIN_WIDTH
+        grid.styles.width = min(grid.virtual_size.width + GRID_FRAME, max(GRID_FRAME + 12, room))
 
     def _show_stage(self, stage: Stage) -> None:
         box = self.query_one("#learn-gradient")

@@ -104,7 +104,9 @@ class LessonBrowser(DismissedOnce, ModalScreen["tuple[int, int] | None"]):
         where = self._resume_position()
         if where is not None:
             lesson = self.lessons[where[0]]
-            text.append("\n" + _("You left off in lesson {number}, page {page} of {pages} (c).").format(
+            # Where c goes: the page last seen, or after a finished lesson the next one's first
+            # page, which the learner has not seen ("you left off" there would be untrue).
+            text.append("\n" + _("c continues at lesson {number}, page {page} of {pages}.").format(
                 number=lesson.number, page=where[1] + 1, pages=len(lesson.pages)))
         if p.notice:
             text.append(f"\n{p.notice}", style="bold yellow")

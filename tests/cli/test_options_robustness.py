@@ -55,6 +55,12 @@ def test_the_servers_text_options_are_checked_the_same_way():
     assert not_utf8(["trace", "--sentence", "ñ 😀", "--scenario", "café"]) is None
 
 
+def test_a_long_argument_that_is_not_utf8_is_shown_cut():
+    # Audit: a long Latin-1 sentence was printed whole, one line of thousands of characters.
+    line = not_utf8(["trace", "--sentence", "caf\udce9 " * 2000])
+    assert len(line) < 200 and "argument --sentence" in line and "…" in line and "\\xe9" in line
+
+
 def test_a_server_with_such_a_password_does_not_start(never_serves, capsys):
     assert main(["serve", "ssh", "--port", "0", "--unconfined", "--password", "\udcff"]) == 2
     assert "--password" in one_line(capsys.readouterr().err)

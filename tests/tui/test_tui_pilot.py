@@ -361,6 +361,16 @@ async def test_own_sentence_form_validates_as_you_type():
         assert "d_model: must be between 1 and 1024" in text_of(form.query_one("#form-error"))
         await pilot.press("enter")
         assert app.screen is form  # nothing changed
+        # Words counted as on screen, from 1 (new-user audit: "tokens[7]" for the eighth word).
+        form.query_one("#form-d_model").value = "4"
+        form.query_one("#form-sentence").value = "a b c d e f g " + "x" * 70
+        await pilot.pause()
+        assert text_of(form.query_one("#form-error")).startswith("word 8: longer than")
+        seed = form.query_one("#form-seed").value
+        form.query_one("#form-seed").value = "x" * 500
+        await pilot.pause()
+        assert len(text_of(form.query_one("#form-error"))) < 200  # the value shown cut, not whole
+        form.query_one("#form-seed").value = seed
         assert app.state.config.d_model == 4
         form.query_one("#form-d_model").value = "6"
         form.query_one("#form-sentence").value = "el gato come pescado"

@@ -23,6 +23,8 @@ from tui_attention.infra.served import Served
 
 from .options import Parser, UsageError, scenario_options
 
+SHOWN_CHARS = 80  # of an argument that is not UTF-8, in its message
+
 # The subcommands, in the order help lists them: each is the module of this package of its name.
 COMMANDS = ("run", "trace", "screenshot", "export", "lessons", "serve", "train")
 
@@ -64,6 +66,8 @@ def not_utf8(argv: Sequence[str]) -> str | None:
             option = None
         where = _("argument {option}: ").format(option=option) if option is not None else ""
         shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")  # each bad byte as \xff
+        if len(shown) > SHOWN_CHARS:  # one line, not a screenful: the start and the end of it
+            shown = shown[:SHOWN_CHARS // 2] + "…" + shown[-(SHOWN_CHARS // 2):]
         return _("tui-attention: {where}'{value}' is not UTF-8 text").format(where=where, value=shown)
     return None
 

@@ -6,6 +6,8 @@ and changes nothing. Cancel with the Cancel button, ctrl+g, or escape.
 
 from __future__ import annotations
 
+import re
+
 from typing import Callable
 
 from rich.text import Text
@@ -16,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tui_attention.core.config import Config, ConfigError
+from tui_attention.core.config import Config, ConfigError, brief_repr
 from tui_attention.core.scenario import Overrides, build_config
 from tui_attention.steps.budget import check_fits
 from tui_attention.i18n import N_, _
@@ -47,6 +49,15 @@ MODAL_CSS = """
 {name} .buttons Button {{ margin: 0 0 0 1; min-width: 10; }}
 """
 
+
+
+_TOKEN_INDEX = re.compile(r"^tokens\[(\d+)\]")
+
+
+def in_words(message: str) -> str:
+    """A core message about tokens[k] as the form's sentence counts: word k + 1, since the
+    screen numbers words from 1 ("tokens[7]: longer than 64 characters" is the eighth word)."""
+    return _TOKEN_INDEX.sub(lambda m: _("word {n}").format(n=int(m[1]) + 1), message)
 
 class CheckedModal(DismissedOnce, ModalScreen):
     """A modal that checks what is typed: `check()` gives (result, None) or (None, an error
@@ -189,10 +200,11 @@ class ScenarioForm(CheckedModal):
             try:
                 values[key] = int(raw[key])
             except ValueError:
-                return None, _("{field}: must be a whole number, got {text!r}").format(field=_(label), text=raw[key])
+                return None, _("{field}: must be a whole number, got {text}").format(field=_(label),
+                                                                                     text=brief_repr(raw[key]))
         overrides = Overrides(**values, scale=self.scale, mask=self.mask)
         try:
             check_fits(build_config(None, overrides), interactive=True)
         except ConfigError as exc:
-            return None, str(exc)
+            return None, in_words(str(exc))
         return overrides, None

@@ -77,3 +77,18 @@ def test_the_softmax_of_the_logits_is_not_called_P_which_is_the_positions():
     titles = [grid.title for s in every for grid in (*s.reads, *s.writes)]
     assert "p = softmax(Y)" in titles and not any(t.startswith("P ") for t in titles)
     assert "X = E + P, and P is fixed" in every[-1].narration
+
+
+def test_the_status_line_fits_80_columns_and_always_says_playing_or_paused():
+    # ML audit: at 80 columns, once the loss was printed in e-notation, "playing" was cut off.
+    from tui_attention.steps.learning import LearnSession
+
+    session = LearnSession(build_config(None), "previous")
+    session.advance(300)
+    session.measure()
+    for playing in (True, False):
+        wide = session.status(playing)
+        assert "steps/s" in wide and "accuracy" in wide and len(wide) > 80  # the case that was cut
+        line = session.status(playing, 80)
+        assert len(line) <= 80 and line.endswith("playing" if playing else "paused")
+        assert f"step {session.state.step}" in line and "loss" in line

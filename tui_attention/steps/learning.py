@@ -272,16 +272,26 @@ class LearnSession:
     def pattern(self) -> str:
         return _(TASK_PATTERNS[self.task])
 
-    def status(self, playing: bool) -> str:
-        """learn reverse · step 120 · loss 0.0123 · accuracy 100.0% · 10 steps/s · playing"""
-        return " " + " · ".join([
+    def status(self, playing: bool, width: int = 200) -> str:
+        """learn reverse · step 120 · loss 0.0123 · accuracy 100.0% · 10 steps/s · playing, in
+        `width` cells: first the speed goes (the footer's keys change it), then "accuracy"
+        shortens to "acc"; playing or paused always shows."""
+        parts = [
             _("learn {task}").format(task=self.task),
             _("step {step}").format(step=self.state.step),
             _("loss {loss}").format(loss=significant(self.loss, 3)),
             _("accuracy {accuracy:.1%}").format(accuracy=self.accuracy),
             _("{speed} steps/s").format(speed=self.steps_per_second),
             _("playing") if playing else _("paused"),
-        ])
+        ]
+        line = " " + " · ".join(parts)
+        if len(line) > width:
+            del parts[4]
+            line = " " + " · ".join(parts)
+        if len(line) > width:
+            parts[3] = _("acc {accuracy:.1%}").format(accuracy=self.accuracy)
+            line = " " + " · ".join(parts)
+        return line
 
     def curve_text(self) -> str:
         """loss 1.61 → 0.0123, then accuracy 20% → 100%, on two lines."""

@@ -171,7 +171,7 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
     def show(self) -> None:
         s = self.session
         self.redraws += 1
-        self.query_one("#learn-status", Static).update(plain(s.status(self.playing)))
+        self.query_one("#learn-status", Static).update(plain(s.status(self.playing, self.size.width or self.app.size.width)))
         self.query_one("#learn-spark", Sparkline).data = log_curve(s.losses)
         self.query_one("#learn-curve-text", Static).update(plain(s.curve_text()))
         self._show_attention()

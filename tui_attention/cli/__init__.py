@@ -4,8 +4,9 @@ import os
 
 # NumPy's BLAS on one thread unless the user says otherwise, set before NumPy is imported (by
 # `.main`): the tutor's products are small, and OpenBLAS starts a busy thread per core with
-# NumPy, which costs the tutor's start about 120 ms of CPU and 20 ms of waiting on two cores
-# and saves nothing measurable on a key, even at 512 words x 1024 dimensions (docs/performance.md).
+# NumPy, which costs the tutor's start about 100 ms of CPU on two cores. At 512 words x 1024
+# dimensions a key then does its products on the tutor's own thread and still meets its
+# target (docs/performance.md, twelfth round).
 # The served tutors get the same setting from their server (serve.child).
 if "OPENBLAS_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in os.environ:
     os.environ["OPENBLAS_NUM_THREADS"] = "1"

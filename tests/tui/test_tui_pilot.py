@@ -337,6 +337,14 @@ async def test_command_palette_lists_every_action_that_can_run_now():
         assert "Answer choice 1" in titles and "Answer choice 9" not in titles
 
 
+async def test_command_palette_names_keys_as_the_footer_does():
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)):
+        helps = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert helps["Help"] == "tutor.help  (?, f1)"  # not Textual's names, "question_mark,f1"
+        assert helps["Next"] == "tutor.next_step  (n, →, l)"
+
+
 async def test_state_changed_messages_follow_the_keys():
     seen = []
     app = AttentionApp()

@@ -14,6 +14,7 @@ from typing import Iterable
 from rich.text import Text
 from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 
 from tui_attention.infra.collector import settle_start_up
@@ -147,6 +148,10 @@ class AttentionApp(App[int]):
         """The keys a binding has now: the keymap file's, else its own."""
         return self.keymap.get(key.id, key.keys)
 
+    def keys_shown(self, key: Key) -> str:
+        """The keys a binding has now, as the footer names them ("?, f1", not "question_mark,f1")."""
+        return ", ".join(self.get_key_display(Binding(k.strip(), key.action)) for k in self.keys_of(key).split(","))
+
     def action_command_palette(self) -> None:
         """ctrl+p: Textual's palette, closed once however many clicks arrive together (`palette`)."""
         from tui_attention.tui.palette import PaletteOnce
@@ -164,7 +169,7 @@ class AttentionApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if screen.id == "learn":  # the learn view's keys act on it, not on the tutor below
-            yield from (SystemCommand(key.description, f"{key.id}  ({self.keys_of(key)})",
+            yield from (SystemCommand(key.description, f"{key.id}  ({self.keys_shown(key)})",
                                       partial(screen.run_action, key.action)) for key in (*LEARN_KEYS, *GLOBAL_KEYS))
             return
         tutor = self.tutor
@@ -173,7 +178,7 @@ class AttentionApp(App[int]):
             _namespace, name, args = parse_action(key.action)
             if target is tutor and tutor.check_action(name, args) is False:
                 continue  # "Answer choice 3" outside a question does nothing: not listed
-            yield SystemCommand(key.description, f"{key.id}  ({self.keys_of(key)})",
+            yield SystemCommand(key.description, f"{key.id}  ({self.keys_shown(key)})",
                                 partial(target.run_action, key.action))
         for command in super().get_system_commands(screen):
             # Textual's screenshot writes an SVG to ~/Downloads: for a served tutor that is the

@@ -20,15 +20,13 @@ from tui_attention.tui.widgets.render import plain
 
 
 def key_table(keys: Iterable[Key], app) -> Table:
-    """keys | action | id, one row per binding of the table."""
+    """keys | action | id, one row per binding of the table (`app`: the AttentionApp, for the keys in force)."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column(_("keys"), no_wrap=True, style="bold")
     table.add_column(_("action"))
     table.add_column("id", style="dim", no_wrap=True)
     for key in keys:
-        keys = app.keys_of(key) if hasattr(app, "keys_of") else key.keys  # the keymap file's, if it remaps
-        shown = ", ".join(app.get_key_display(Binding(k.strip(), key.action)) for k in keys.split(","))
-        table.add_row(shown, key.description, key.id)
+        table.add_row(app.keys_shown(key), key.description, key.id)
     return table
 
 

@@ -34,6 +34,18 @@ def full_disk_at(monkeypatch, count):
     monkeypatch.setattr(formats, "write_atomic", failing)
 
 
+def rename_fails_when(monkeypatch, fails):
+    """os.rename fails with EIO where fails(src, dst) says so, as a disk that errs part-way."""
+    real = os.rename
+
+    def failing(src, dst):
+        if fails(src, dst):
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", failing)
+
+
 @pytest.mark.parametrize("count", [1, 10, 28])
 def test_a_full_disk_part_way_leaves_the_old_files_and_names_the_file(tmp_path, monkeypatch, count):
     out = export_trace(OLD, "csv", tmp_path / "csv")
@@ -58,15 +70,8 @@ def test_a_move_that_fails_puts_every_old_file_back(tmp_path, monkeypatch):
     # in go back out, and the old ones back in.
     out = export_trace(OLD, "csv", tmp_path / "csv")
     before = snapshot(out)
-    real, calls = os.rename, []
-
-    def failing(src, dst):
-        calls.append(dst)
-        if len(calls) == 20:
-            raise OSError(errno.EIO, os.strerror(errno.EIO), str(dst))
-        return real(src, dst)
-
-    monkeypatch.setattr(os, "rename", failing)
+    calls = []
+    rename_fails_when(monkeypatch, lambda src, dst: calls.append(dst) or len(calls) == 20)
     with pytest.raises(ExportError, match=r"^cannot write .*csv/.*\.csv: Input/output error$"):
         export_trace(NEW, "csv", out)
     monkeypatch.undo()
@@ -104,3 +109,26 @@ def test_the_command_names_the_file_it_cannot_replace_and_changes_nothing(tmp_pa
         "tui-attention export: cannot write csv/block.norm_2.csv: it is a named pipe (FIFO), not a file"]
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert len(list(out.iterdir())) == 28
+
+
+FOUR_HEADS = compute(build_config(None, Overrides(heads=4)))
+
+
+def test_an_export_with_fewer_heads_removes_the_earlier_heads_files_only(tmp_path):
+    out = export_trace(FOUR_HEADS, "csv", tmp_path / "csv")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    (out / "heads.9.mine.csv.bak").write_text("mine", encoding="utf-8")
+    export_trace(OLD, "csv", out)
+    # heads.1.* to heads.3.* were the four-head scenario's: left there, they would pass for this one's
+    assert {p.name for p in out.iterdir()} == {*formats.to_csv_files(OLD), "notes.txt", "heads.9.mine.csv.bak"}
+
+
+def test_a_failure_while_removing_old_heads_puts_everything_back(tmp_path, monkeypatch):
+    out = export_trace(FOUR_HEADS, "csv", tmp_path / "csv")
+    before = snapshot(out)
+    # The new files are in; an old head's file will not go.
+    rename_fails_when(monkeypatch, lambda src, dst: "heads.2." in str(src) and ".old" in str(dst))
+    with pytest.raises(ExportError, match=r"^cannot write .*csv/heads\.2\..*\.csv: Input/output error$"):
+        export_trace(OLD, "csv", out)
+    monkeypatch.undo()
+    assert snapshot(out) == before

@@ -21,7 +21,9 @@ registry does ("E", "heads.0.Q", "block.W_o", ...), the same names as
 
 Files are overwritten; a csv folder is created if needed and its files replaced, all or none:
 every file is written in a temporary folder first (a sibling of a new folder, inside an existing
-one), then moved into place; a failure leaves the folder as it was and names the file.
+one), then moved into place; a failure leaves the folder as it was and names the file. The
+files of heads the trace does not have (heads.3.*.csv, left by an export with four heads) are
+removed with the move, so the folder never mixes two scenarios; other files are left alone.
 The Markdown's words and the error messages are translated; tensor names, column
 labels and the script stay as they are, so that other programs can read them.
 """
@@ -53,6 +55,8 @@ from .script import to_script
 __all__ = ["FORMATS", "SUFFIXES", "ExportError", "export_trace", "suggested_name", "to_csv_files", "to_markdown"]
 
 FORMATS = ("npz", "csv", "md", "py")
+# A head's CSV file as `to_csv_files` names it, whichever head (`heads.<h>.<tensor>.csv`).
+HEAD_FILE = re.compile(r"heads\.\d+\.[A-Za-z_]+\.csv")
 SUFFIXES = {".npz": "npz", ".md": "md", ".py": "py"}
 
 
@@ -155,7 +159,7 @@ def _write_csv_folder(trace: Trace, path: Path) -> None:
             except OSError as exc:
                 raise ExportError(_describe_os_error(path / name, exc)) from None
         if existing:
-            _move_in(stage, path, list(files))
+            _move_in(stage, path, list(files), _stale_heads(path, files))
         else:
             try:
                 os.chmod(stage, 0o777 & ~current_umask())  # as mkdir would make it, not mkdtemp's 0700
@@ -171,13 +175,24 @@ def _through_link(path: Path) -> Path:
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
 
-def _move_in(stage: Path, folder: Path, names: list[str]) -> None:
-    """Rename each stage/name over folder/name (through a link, its target); the old files wait
-    in stage/.old until every new one is in place. On a failure, undo and raise ExportError."""
+def _stale_heads(folder: Path, files: dict[str, str]) -> list[str]:
+    """The head files in `folder` of heads the new export does not write: an earlier export's."""
+    try:
+        return sorted(name for name in os.listdir(folder)
+                      if HEAD_FILE.fullmatch(name) and name not in files and not (folder / name).is_dir())
+    except OSError:
+        return []
+
+
+def _move_in(stage: Path, folder: Path, names: list[str], stale: tuple[str, ...] | list[str] = ()) -> None:
+    """Rename each stage/name over folder/name (through a link, its target), then the `stale`
+    entries out of `folder`; the old files wait in stage/.old until every new one is in place.
+    On a failure, undo and raise ExportError."""
     old = stage / ".old"
     old.mkdir()
     moved_aside: list[tuple[Path, Path]] = []
     placed: list[tuple[Path, Path]] = []
+    name = ""
     try:
         for name in names:
             target = _through_link(folder / name)
@@ -186,6 +201,9 @@ def _move_in(stage: Path, folder: Path, names: list[str]) -> None:
                 moved_aside.append((old / name, target))
             os.rename(stage / name, target)
             placed.append((target, stage / name))
+        for name in stale:  # the entry itself: a link goes, not the file it points to
+            os.rename(folder / name, old / name)
+            moved_aside.append((old / name, folder / name))
     except BaseException as exc:
         for target, back in reversed(placed):
             try:

@@ -484,7 +484,7 @@ async def _real_tutor(argv: list[str], *, term: str | None, size: tuple[int, int
             before = _cpu_seconds(child.pid)
             await asyncio.sleep(2.0)
             idle = _cpu_seconds(child.pid) - before
-        child.write(b"q")
+        child.write(b"qq")  # the second q answers "Quit?"
         assert await wait_until(lambda: bool(exits), 30), screen.text()
         return exits[0], idle, reports, child
     finally:

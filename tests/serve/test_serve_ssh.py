@@ -115,7 +115,7 @@ async def test_real_tutor_quits_on_q_with_exit_status_0():
         async with serving(tutor_argv()) as server:
             client = await tutor_client(server)
             pid = server.child_pids[0]
-            client.send("q")
+            client.send("qq")  # the second q answers "Quit?"
             assert await client.wait_closed()
             assert client.exit_status == 0
             assert "stopped unexpectedly" not in client.text()
@@ -144,7 +144,7 @@ async def test_cli_serve_ssh_one_command_and_nothing_left_behind(tmp_path):
             assert cmdline[:5] == [sys.executable.encode(), b"-P", b"-m", b"tui_attention", b"run"]
             assert os.readlink(f"/proc/{child}/cwd") != str(tmp_path)
             assert await screen_changes(client, RIGHT)
-            client.send("q")
+            client.send("qq")  # the second q answers "Quit?"
             assert await client.wait_closed()
             assert client.exit_status == 0
             assert await wait_until(lambda: not server.descendants(), 20)
@@ -217,7 +217,7 @@ def test_stock_openssh_client_shows_tutor_and_ends_cleanly_on_q(tmp_path):
         before = screen.text()
         os.write(master, RIGHT.encode())
         assert pump(lambda: screen.text() != before)
-        os.write(master, b"q")
+        os.write(master, b"qq")  # the second q answers "Quit?"
         assert pump(lambda: proc.poll() is not None), screen.text() + repr(bytes(screen.raw[-300:]))
         assert proc.wait(timeout=10) == 0
     finally:

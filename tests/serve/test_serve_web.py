@@ -123,7 +123,7 @@ async def test_page_and_a_websocket_session_show_the_tutor():
             assert await wait_until(lambda: "step 2/" in tab.screen.text(), 20)
             assert await wait_until(lambda: "Next" in tab.screen.text().splitlines()[-1], 20), tab.screen.text()
 
-            await tab.send(["stdin", "q"])
+            await tab.send(["stdin", "qq"])  # the second q answers "Quit?"
             assert await wait_until(lambda: tab.closed, 20)
             assert await wait_until(lambda: pid_gone(pid) and not server.services, 20)
 

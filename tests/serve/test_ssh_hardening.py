@@ -430,7 +430,7 @@ async def test_unconfined_is_said_in_the_banner_and_on_every_attendees_status_li
         client = await bounded(TerminalClient().connect(server.port))
         assert await wait_until(lambda: "me" in client.text() and "UNCONFINED" in client.text(), 30), client.text()
         assert client.text().splitlines()[0].startswith(" UNCONFINED server")
-        client.send("q")
+        client.send("qq")  # the second q answers "Quit?"
         assert await wait_until(lambda: client.closed, 20)
     finally:
         server.stop()
@@ -566,7 +566,7 @@ async def test_an_attendees_exports_stop_at_the_session_disk_budget(tmp_path):
         assert os.path.exists(os.path.join(workdir, "one.md")) and not os.path.exists(os.path.join(workdir, "two.md"))
         client.send("\x1b")  # the refused export's prompt came back with the reason: closed first
         await asyncio.sleep(0.5)
-        client.send("q")
+        client.send("qq")  # the second q answers "Quit?"
         assert await wait_until(lambda: client.closed, 20)
     finally:
         await server.close()

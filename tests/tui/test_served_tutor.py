@@ -122,3 +122,18 @@ async def test_a_scenario_too_big_to_step_through_is_refused_in_the_form():
         assert "MB of arrays" in text_of(form.query_one("#form-error"))
         await pilot.press("enter")
         assert app.screen is form and app.state.config.n == 5
+
+
+async def test_a_served_q_asks_first_and_a_second_q_quits(tmp_path):
+    # Leaving a workshop session deletes its folder (progress, saves, exports): a stray q must not.
+    app = AttentionApp(served=Served(root=tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running and "ends your workshop session" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.is_running and app.screen is app.tutor
+        await pilot.press("q", "q")
+        await pilot.pause()
+        assert not app.is_running

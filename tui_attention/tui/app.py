@@ -88,16 +88,21 @@ class AttentionApp(App[int]):
 
     async def action_quit(self) -> None:
         """q, ctrl+q: quit; with edited cells (they exist nowhere else until saved, and a lesson
-        keeps the learner's aside), only after a yes. A second quit key on that question quits."""
-        from tui_attention.i18n import ngettext
+        keeps the learner's aside), or in a workshop (leaving deletes the session's folder), only
+        after a yes. A second quit key on that question quits."""
+        from tui_attention.i18n import _, ngettext
         from tui_attention.tui.screens.lessons import QuitQuestion
 
         before = self.lesson.before if self.lesson.active else None
         count = len(before["edited"]) if before is not None else len(self.state.edited)
-        if not count or isinstance(self.screen, QuitQuestion):
+        if not (count or self.served is not None) or isinstance(self.screen, QuitQuestion):
             await super().action_quit()
             return
-        if before is not None:  # ctrl+s in a lesson saves the lesson's numbers, not the learner's
+        if self.served is not None:
+            # A stray q at a workshop would take the attendee's lesson progress and files with it.
+            question = _("Quit? This ends your workshop session: its lesson progress, edits and the files "
+                         "you saved or exported in it are deleted.")
+        elif before is not None:  # ctrl+s in a lesson saves the lesson's numbers, not the learner's
             question = ngettext(
                 "Quit? Your {count} edited cell will be lost (escape leaves the lesson, then ctrl+s saves it).",
                 "Quit? Your {count} edited cells will be lost (escape leaves the lesson, then ctrl+s saves them).",

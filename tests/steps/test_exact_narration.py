@@ -99,6 +99,18 @@ def test_a_scenario_without_positions_says_none_is_added():
     assert "sinusoidal" in word_step(REPEATS, 1, EMBED).narration
 
 
+def test_with_the_causal_mask_word_order_is_not_said_to_be_invisible():
+    # ML audit: under a causal mask word i averages over words 1..i, so its output depends on its
+    # place even without positions; what stays invisible is the order of the words it sees.
+    masked = REPEATS.config.replace(positions_kind="none", positions=None, mask="causal")
+    text = word_step(compute(masked), 1, EMBED).narration
+    assert "adds no position vector (p₂ = 0)" in text and "depend on where it stands" in text
+    assert "word order is invisible" not in text and "cannot see word order" not in text
+    for config in (REPEATS.config.replace(mask="causal"), NOTEBOOK.config.replace(mask="causal")):
+        text = word_step(compute(config), 1, EMBED).narration
+        assert "cannot tell the order of those words" in text and "cannot see word order" not in text
+
+
 NOTE = "earlier run of it; its Matrices section matches these numbers"
 
 
@@ -264,12 +276,17 @@ def vector(text):
 
 def checks(step):
     """(line, recomputed from its shown operands, shown result) for every worked line of `step`."""
-    out, products, alphas = [], [], []
+    out, products, alphas, inputs = [], [], [], {}
     for line in step.formula:
         body = line.removesuffix(MARK)
         if "…" in body and "(" in body and "·v" not in body:
             continue  # an elided dot product cannot be redone from the screen
-        if m := re.fullmatch(rf".* = ((?:\(\S+\)\(\S+\)(?: \+ )?)+) = ({NUM})", body):
+        if m := re.fullmatch(r"([ep])\S+ = \[(.*)\]", body):
+            inputs[m[1]] = vector(m[2])
+        elif m := re.fullmatch(r"x\S+ = e\S+ \+ p\S+ = \[(.*)\]", body):
+            out += [(line, e + p, part) for e, p, part in zip(inputs["e"], inputs["p"], m[1].split())
+                    if e is not None and p is not None]
+        elif m := re.fullmatch(rf".* = ((?:\(\S+\)\(\S+\)(?: \+ )?)+) = ({NUM})", body):
             terms = re.findall(r"\((\S+?)\)\((\S+?)\)", m[1])
             out.append((line, sum(float(a) * float(b) for a, b in terms), m[2]))
         elif m := re.fullmatch(rf".* = ({NUM}) / (\d+\.\d+) = ({NUM})", body):
@@ -317,6 +334,14 @@ def test_every_worked_line_re_adds_or_says_it_does_not(t):
         assert_readds(step)
 
 
+def test_x_is_marked_where_the_shown_e_and_p_do_not_add_up_to_it():
+    # ML audit: e₂[4] = +0.9342 and p₂[4] = +1.0000 are shown, x₂[4] = +1.9341 (0.93411 + 0.99955).
+    step = word_step(trace(sentence="the cat sat on the mat", seed=5), 1, 0)
+    assert step.formula[2] == "x₂ = e₂ + p₂ = [+1.4642 +1.9194 +1.4541 +1.9341]" + MARK
+    assert_readds(step)
+    assert not word_step(NOTEBOOK, 0, 0).formula[2].endswith(MARK)  # the notebook's positions add up
+
+
 def test_the_notebook_softmax_sum_re_adds_from_its_shown_terms():
     step = word_step(NOTEBOOK, 0, SOFTMAX)  # what learners set beside the notebook
     assert not any(line.endswith(MARK) for line in step.formula)
@@ -362,3 +387,12 @@ def test_one_number_reads_back_as_an_array_of_one(x, d):
     """A 0-d array (a 200-word softmax at 7 decimals has a tie-near single entry) keeps its shape."""
     again = shown_all(np.array(x), d)
     assert again.shape == () and float(again) == pytest.approx(float(fmt(x, d)), rel=1e-15, abs=0)
+
+
+def test_weights_within_about_a_tenth_of_uniform_are_called_nearly_uniform():
+    # ML audit: 0.1795 to 0.2244 among five words was "neither nearly uniform (1/5 = 0.2000) nor saturated".
+    t = trace(d_k=1, seed=3, scale="sqrt_dk")
+    weights = t.heads[0].weights[0]
+    assert 1.25 < weights.max() / weights.min() < 1.3
+    assert "nearly uniform (1/5 = +0.2000)" in word_step(t, 0, SOFTMAX).narration
+    assert "neither" not in word_step(t, 0, SOFTMAX).narration

@@ -38,7 +38,9 @@ from .notation import (DEFAULT_DECIMALS, factor_decimals, fmt, fmt_vector, lines
 from .step import RESULT_COLUMNS, WORD_STEP_KINDS, Cell, Step, VectorRow, passed_on, rows_around
 
 MAX_TERMS = 6  # dot products longer than this show their first and last terms around an ellipsis
-UNIFORM_RATIO = 1.25  # weights within this factor of each other (scores within ln 1.25) are "nearly uniform"
+# Weights within this factor of each other (scores within ln 1.3) are "nearly uniform": a learner
+# reads 0.18 to 0.22 among 5 words so (a factor 1.25, which a cut at 1.25 called "neither").
+UNIFORM_RATIO = 1.3
 SATURATED = 0.9  # a weight above this is a saturated softmax
 ALMOST_NOTHING = 0.01  # the other weights of a saturated softmax are "less than 0.01" only when each is
 
@@ -113,6 +115,7 @@ class _Word:
 
 def _embed(w: _Word) -> tuple:
     t, i, d, I = w.trace, w.i, w.d, w.I
+    cols = vector_columns(t.config.d_model)  # the entries fmt_vector shows
     if _same_word_same_vector(t):
         lookup = _("The embedding {e} is the vector the lookup table holds for {word}; the same word always "
                    "gets the same vector.")
@@ -130,7 +133,9 @@ def _embed(w: _Word) -> tuple:
         _("Input of {word}: {formula}").format(word=w.word, formula=f"x{I} = e{I} + p{I}"),
         text,
         (f"e{I} = {fmt_vector(t.E[i], d)}", f"p{I} = {fmt_vector(t.P[i], d)}",
-         f"x{I} = e{I} + p{I} = {fmt_vector(t.X[i], d)}"),
+         # e and p are shown rounded: their shown sum can miss x's last digit, and says so.
+         unrounded(f"x{I} = e{I} + p{I} = {fmt_vector(t.X[i], d)}",
+                   readds(shown_all(t.E[i, cols], d) + shown_all(t.P[i, cols], d), t.X[i, cols], d))),
         (Cell("E", i), Cell("P", i)), (Cell("X", i),),
     )
 
@@ -412,13 +417,26 @@ def _output(w: _Word) -> tuple:
 
 def _positions_sentence(trace: Trace, p: str) -> str:
     """The sentence on the position vector `p` (p₁), one whole message per kind of positions."""
-    kind = trace.config.positions_kind
-    if kind == "table":
+    kind, masked = trace.config.positions_kind, trace.config.mask == "causal"
+    if kind == "table" and masked:
+        text = _("With the causal mask a word sees itself and the words before it, but attention still cannot "
+                 "tell the order of those words, so the position vector {p} (here a hand-written table, as in "
+                 "the notebook; the original Transformer uses sinusoids) is added.")
+    elif kind == "table":
         text = _("Attention alone cannot see word order, so the position vector {p} (here a hand-written table, "
                  "as in the notebook; the original Transformer uses sinusoids) is added.")
+    elif kind == "sinusoidal" and masked:
+        text = _("With the causal mask a word sees itself and the words before it, but attention still cannot "
+                 "tell the order of those words, so the position vector {p} (sinusoidal, as in Vaswani et al. "
+                 "2017, counted from 0) is added.")
     elif kind == "sinusoidal":
         text = _("Attention alone cannot see word order, so the position vector {p} (sinusoidal, as in Vaswani "
                  "et al. 2017, counted from 0) is added.")
+    elif masked:
+        # A causal mask lets word i see words 1..i: its output depends on its place even without p.
+        text = _("This scenario adds no position vector ({p} = 0): only the causal mask, which lets a word see "
+                 "itself and the words before it, makes its output depend on where it stands; the order of "
+                 "those words stays invisible.")
     else:
         text = _("Attention alone cannot see word order, and this scenario adds no position vector ({p} = 0), "
                  "so word order is invisible to it.")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from serve_helpers import Screen, bounded, wait_until
-from tui_attention.serve import control, landlock
+from tui_attention.serve import control, landlock, seccomp
 from tui_attention.serve.child import (
     ERROR_FD,
     ERROR_LOG,
@@ -74,6 +74,17 @@ def run(op, arg):
             raise OSError(code - 100, "exec")
     elif op == "tcp":
         socket.create_connection(("127.0.0.1", int(arg)), timeout=5).close()
+    elif op == "unix":
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(arg)
+        s.close()
+    elif op == "udp":
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", int(arg)))
+    elif op == "socketpair":
+        a, b = socket.socketpair()
+        a.sendall(b"x")
+        assert b.recv(1) == b"x"
     elif op == "env":
         return "env=%s" % os.environ.get(arg)
     elif op == "control":
@@ -163,16 +174,17 @@ def _free_listener() -> socket.socket:
 @needs_landlock
 async def test_a_confined_tutors_child_cannot_use_the_control_socket(server_account, workdirs, monkeypatch):
     """Attack: Landlock does not govern connect() to a pathname socket, and a tutor is the
-    instructor's user, so a child of a confined tutor reaches the control socket. It cannot
-    read the server's key, so its `status` gets an error, not the room; the instructor's
-    client still gets the room."""
+    instructor's user, so a child of a confined tutor would reach the control socket. The
+    seccomp filter refuses it the socket (where the architecture has the filter); without it,
+    it cannot read the server's key, so its `status` gets an error, not the room. The
+    instructor's client still gets the room."""
     monkeypatch.setenv("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="ctl-", dir="/tmp"))
     sockets = ControlSocket(Room(), "ssh")
     path = await sockets.start()
     try:
         key = str(control.key_path(path))
         outcome = await asyncio.to_thread(run_probe, workdirs(), [("read", key), ("control", str(path))])
-        assert outcome == ["EACCES", "reply=error"]
+        assert outcome == ["EACCES", "reply=EACCES" if seccomp.supported() else "reply=error"]
         assert (await asyncio.to_thread(control.request, path, "status"))["kind"] == "status"
     finally:
         await sockets.close()
@@ -216,6 +228,55 @@ def test_confined_child_executes_nothing_and_connects_nowhere(server_account, wo
         assert run_probe(mine, ops) == ["EACCES"] * len(ops)
     finally:
         listener.close()
+
+
+needs_seccomp = pytest.mark.skipif(not seccomp.supported(), reason="no seccomp filter for this architecture")
+
+
+@needs_landlock
+@needs_seccomp
+def test_confined_child_reaches_no_unix_socket_by_name_and_sends_no_udp(workdirs, tmp_path):
+    """Security audit: Landlock leaves connect() to a named Unix socket open, so a tutor taken
+    over through a bug reached the instructor's ssh-agent (and would the systemd user bus,
+    tmux, docker.sock), and sent UDP. It gets no socket at all; socketpair() (asyncio's
+    self-pipe) still works."""
+    agent = socket.socket(socket.AF_UNIX)  # stands for the instructor's ssh-agent
+    agent.bind(str(tmp_path / "agent.sock"))
+    agent.listen(1)
+    os.chmod(tmp_path, 0o755)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    try:
+        ops = [("unix", str(tmp_path / "agent.sock")), ("udp", str(udp.getsockname()[1])), ("socketpair", "")]
+        assert run_probe(workdirs(), ops) == ["EACCES", "EACCES", "ok"]
+        # Unconfined (Landlock switched off, as without a kernel that has it) the same child reaches it:
+        # the probe is able to tell.
+        assert run_probe(workdirs(), ops[:1], env_extra={landlock.SWITCH: "off"}) == ["ok"]
+    finally:
+        agent.close()
+        udp.close()
+
+
+def test_the_filter_refuses_other_abis_and_io_uring(tmp_path):
+    """The filter's program, run in a child (no Landlock needed): a socket through the x32
+    numbers or io_uring (which can make sockets itself) fails too."""
+    if not seccomp.supported():
+        pytest.skip("no seccomp filter for this architecture")
+    arch = seccomp.ARCHES[os.uname().machine]
+    code = (
+        "import ctypes, json, socket\n"
+        "from tui_attention.serve.seccomp import refuse_sockets\n"
+        "assert refuse_sockets()\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def call(nr, *args):\n"
+        "    return libc.syscall(ctypes.c_long(nr), *args), ctypes.get_errno()\n"
+        f"out = [call({arch.socket}, 1, 1, 0), call({arch.io_uring_setup}, 8, None)]\n"
+        + (f"out.append(call({arch.foreign_from | arch.socket}, 1, 1, 0))\n" if arch.foreign_from else "")
+        + "print(json.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert all(result == [-1, 13] for result in json.loads(done.stdout)), done.stdout  # EACCES
 
 
 @needs_landlock
@@ -534,3 +595,13 @@ def test_allow_list_grants_no_root_home_or_temporary_folder_whole(workdirs):
     executable = {path for path, grant in rules if grant == landlock.EXECUTE}
     assert os.path.realpath(sys.executable) in executable
     assert all(os.path.isfile(path) for path in executable)
+
+
+@pytest.mark.parametrize("limit", [["--as", str(10**20)], ["--cpu", str(2**63 - 1)]])
+def test_a_limit_the_kernel_cannot_take_is_one_line_not_a_traceback(limit):
+    # Security audit: --memory-limit 99999999999999999 reached every attendee as an OverflowError traceback.
+    done = subprocess.run([sys.executable, "-P", "-m", "tui_attention.serve._exec", *limit, "--", "/bin/true"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 126
+    assert done.stderr.startswith("tui-attention: cannot set the tutor's resource limits: ")
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr

@@ -18,7 +18,8 @@ tutor's package, shared libraries and a few system files, the instructor's
 tui-attention configuration folder, DIR, and each --read FILE (read-only: a
 scenario file named on the tutor's command line); it executes only PROGRAM
 (and its ELF interpreter), writes only beneath DIR (and to
-/dev/null, /dev/tty...), opens no TCP connections. If Landlock is there but
+/dev/null, /dev/tty...), opens no TCP connections; with Landlock in force, a
+seccomp filter (`seccomp`) also refuses it any new socket. If Landlock is there but
 the restriction fails, the program is not started. If --confine was asked
 for but Landlock is unavailable or switched off (TUI_ATTENTION_LANDLOCK=off),
 TUI_ATTENTION_UNCONFINED=1 is added to the program's environment, so an
@@ -80,22 +81,29 @@ def main(argv: list[str]) -> int:
 
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # fd 0 becomes our controlling terminal
 
-    _limit(resource.RLIMIT_CORE, 0)
-    if "as" in limits:
-        _limit(resource.RLIMIT_AS, limits["as"])
-    if "cpu" in limits:
-        # SIGXCPU at the soft limit, SIGKILL a few seconds later.
-        _limit(resource.RLIMIT_CPU, limits["cpu"], limits["cpu"] + 5)
-    if "fsize" in limits:
-        _limit(resource.RLIMIT_FSIZE, limits["fsize"])
-    if "nofile" in limits:
-        _limit(resource.RLIMIT_NOFILE, limits["nofile"])
+    try:
+        _limit(resource.RLIMIT_CORE, 0)
+        if "as" in limits:
+            _limit(resource.RLIMIT_AS, limits["as"])
+        if "cpu" in limits:
+            # SIGXCPU at the soft limit, SIGKILL a few seconds later.
+            _limit(resource.RLIMIT_CPU, limits["cpu"], limits["cpu"] + 5)
+        if "fsize" in limits:
+            _limit(resource.RLIMIT_FSIZE, limits["fsize"])
+        if "nofile" in limits:
+            _limit(resource.RLIMIT_NOFILE, limits["nofile"])
+    except (ValueError, OverflowError, OSError) as exc:  # a limit the kernel cannot take: one line, no traceback
+        print(f"tui-attention: cannot set the tutor's resource limits: {exc}", file=sys.stderr)
+        return 126
 
     if confine is not None:
         from tui_attention.serve.landlock import confine as landlock_confine
+        from tui_attention.serve.seccomp import refuse_sockets
 
         try:
             version = landlock_confine(confine, program=command[0], read_files=read_files)
+            if version:  # Landlock leaves connecting to a named Unix socket open: no sockets at all
+                refuse_sockets()
         except OSError as exc:
             print(f"tui-attention: cannot confine the tutor: {exc}", file=sys.stderr)
             return 126

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from tui_attention.infra.channel import CHANNEL_FD_ENV
+from tui_attention.serve import seccomp
 
 DEFAULT_TERM = "xterm-256color"
 _TERM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
@@ -106,14 +107,18 @@ def wrapped_argv(argv: Sequence[str], limits: Limits, *, tty: bool, confine: str
 
 
 _PROBE_SOURCE = r"""
-import os, sys
+import os, socket, sys
 try:
     os.listdir(sys.argv[1])
     print("read outside")
 except PermissionError:
     with open("probe", "w") as f:
         f.write("ok")
-    print("confined")
+    try:
+        socket.socket(socket.AF_UNIX).close()
+        print("made a socket" if sys.argv[2] == "1" else "confined")
+    except PermissionError:
+        print("confined")
 """
 _probe_cache: dict[tuple[int, str], str | None] = {}
 
@@ -124,7 +129,8 @@ def _probe(version: int) -> str | None:
     if key not in _probe_cache:
         workdir = make_workdir()
         try:
-            argv = wrapped_argv([sys.executable, "-P", "-c", _PROBE_SOURCE, os.path.dirname(workdir)],
+            sockets = "1" if seccomp.supported() else "0"  # the filter must hold where it is installed
+            argv = wrapped_argv([sys.executable, "-P", "-c", _PROBE_SOURCE, os.path.dirname(workdir), sockets],
                                 Limits(), tty=False, confine=workdir)
             done = subprocess.run(argv, cwd=workdir, env=child_environment(workdir, unconfined=False),
                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
@@ -169,9 +175,11 @@ def confinement_status() -> tuple[bool, str]:
             f"tutors may not start, or not be confined; {landlock.SWITCH}=off runs them without Landlock."
         )
     net = ", open no TCP connections" if version >= 4 else " (TCP is not restricted: Landlock ABI < 4)"
+    sockets = ", and make no socket (seccomp)" if seccomp.supported() else \
+        "; Unix sockets with a file name and UDP are not restricted on this architecture"
     return True, (
         "each tutor may read only Python, its own files and the keymap, and write only in its own "
-        f"temporary directory{net} (Landlock ABI {version})"
+        f"temporary directory{net} (Landlock ABI {version}){sockets}"
     )
 
 

@@ -49,3 +49,20 @@ async def test_clicks_together_on_a_lesson_open_it_once():
             await pilot.pause()
         assert app.is_running and app.return_code is None
         assert [type(s) for s in app.screen_stack] == [TutorScreen] and app.lesson.active
+
+
+@pytest.mark.parametrize("opening", ["palette", "themes"])
+async def test_ctrl_g_closes_the_palette_as_every_dialog(opening):
+    # New-user audit: "every dialog also closes with ctrl+g" (escape arrives late over a slow link).
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        if opening == "palette":
+            await pilot.press("ctrl+p")
+        else:
+            app.search_themes()
+        await pilot.pause()
+        await pilot.press(*"mask")  # with text typed, too
+        await pilot.pause()
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert [type(s) for s in app.screen_stack] == [TutorScreen]

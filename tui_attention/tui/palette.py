@@ -1,4 +1,4 @@
-"""The command palette, closed once: clicks that arrive together close it once.
+"""The command palette, closed once (clicks that arrive together close it once), and by ctrl+g.
 
 Textual's palette closes on a click outside its box (`_on_click`, which also tells the app it
 closed) by dismissing itself; a second click read at once reaches it after it is gone
@@ -7,6 +7,7 @@ closed) by dismissing itself; a second click read at once reaches it after it is
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.events import Click
 
@@ -14,7 +15,10 @@ from .dismissed_once import DismissedOnce
 
 
 class PaletteOnce(DismissedOnce, CommandPalette):
-    """A CommandPalette that acts on a click, or is dismissed, only while it is the screen shown."""
+    """A CommandPalette that acts on a click, or is dismissed, only while it is the screen shown.
+    It closes with ctrl+g as every dialog does: over a slow link escape arrives late."""
+
+    BINDINGS = [Binding("ctrl+g", "escape", "Exit the command palette", show=False)]
 
     def _on_click(self, event: Click) -> None:  # type: ignore[override]
         if self.is_current:

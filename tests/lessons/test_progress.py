@@ -101,6 +101,14 @@ def test_corrupt_file_is_moved_aside_with_a_notice(state, content):
     assert P.load_progress().completed == ["01"]
 
 
+def test_a_control_character_in_the_file_is_said_once(state):
+    # New-user audit: "(Invalid control character at at line 1)".
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b'{"version": 1, "last": {"lesson": "a\x01"}}')
+    notice = P.load_progress().notice
+    assert "(Invalid control character at line 1)" in notice and "at at" not in notice
+
+
 def test_unreadable_path_gives_a_notice_and_does_not_raise(state):
     state.mkdir(parents=True)  # a directory where the file should be
     p = P.load_progress()

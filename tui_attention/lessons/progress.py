@@ -216,7 +216,9 @@ def load_progress(path: str | Path | None = None) -> Progress:
     except UnicodeDecodeError:
         return _corrupt(path, _("not UTF-8 text"))
     except json.JSONDecodeError as exc:
-        return _corrupt(path, _("not valid JSON ({why} at line {line})").format(why=exc.msg, line=exc.lineno))
+        # json's "Invalid control character at" expects the position after it: said once, here.
+        why = exc.msg.removesuffix(" at")
+        return _corrupt(path, _("not valid JSON ({why} at line {line})").format(why=why, line=exc.lineno))
     except _Corrupt as exc:
         return _corrupt(path, str(exc))
     except RecursionError:  # the json module recurses once per level of [ or {

@@ -225,6 +225,24 @@ async def test_every_walkthrough_step_keeps_its_boxes_whole_and_the_words_around
                     assert any(row.split()[0] == str(word + 1) for row in rows), (where, rows)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (90, 26)], ids=["80x24", "90x26"])
+async def test_many_decimals_keep_the_results_box_whole(size):
+    """New-user audit: at 6 to 8 decimals z wraps in the Results pane, which ran past its box
+    (no bottom border, row 5 gone and the "words 1-4 of 5" note with it)."""
+    app = AttentionApp()
+    async with app.run_test(size=size) as pilot:
+        for decimals in (6, 7, 8):
+            for k in range(4, 9):
+                app.state.decimals, app.state.step = decimals, k
+                app.tutor.refresh_view()
+                await pilot.pause()
+                await pilot.pause()
+                assert not walkthrough_problems(app), (decimals, k + 1, walkthrough_problems(app))
+                rows = result_rows(app)
+                if len(rows) < app.state.n:
+                    assert f"words 1-{len(rows)} of 5" in str(app.query_one("#results").border_subtitle)
+
+
 def screen_paragraph(app, step) -> list:
     """The step's paragraph wrapped to the narration's width: the lines it has in all."""
     width = app.query_one("#narration").content_region.width

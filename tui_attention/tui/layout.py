@@ -66,9 +66,10 @@ def vectors_height(rows: int, notes: int) -> int:
     return BORDERS + rows + notes
 
 
-def results_height(rows: int, n: int, weights_filled: bool) -> int:
-    """Lines of the Results pane: header, word rows, Σα, z ('words a-b of n' is in its border)."""
-    return BORDERS + 1 + rows + (1 if weights_filled else 0) + 1
+def results_height(rows: int, n: int, weights_filled: bool, z_lines: int = 1) -> int:
+    """Lines of the Results pane: header, word rows, Σα, z ('words a-b of n' is in its border);
+    z takes `z_lines` where its numbers wrap (many decimals in a narrow pane)."""
+    return BORDERS + 1 + rows + (1 if weights_filled else 0) + z_lines
 
 
 def left_width(width: int) -> int:
@@ -93,6 +94,7 @@ def plan_walkthrough(
     results_first: bool = False,
     width: int = 0,
     vectors_width: int = 0,
+    z_lines: int = 1,
 ) -> Plan:
     """The budgets for a view `height` lines tall and `width` wide (status and footer excluded).
 
@@ -104,6 +106,7 @@ def plan_walkthrough(
     results_first: the step fills the Results table (scores onwards): its rows of the words
     around the query word, up to SMALL_N, come before a longer formula and the whole paragraph
     vectors_width: cells the widest Vector row needs, borders included
+    z_lines: lines the Results pane's z line takes, wrapped
 
     What gives way, first to last: formula lines beyond the query word's (a window that pgdn
     moves), then the paragraph beyond MIN_PARAGRAPH lines (it scrolls, and says so), then
@@ -111,7 +114,7 @@ def plan_walkthrough(
     """
     room = height - TOKENS_HEIGHT
     wanted_results = min(n, SMALL_N) if results_first else 1
-    results_need = results_height(wanted_results, n, weights_filled) if results_column else 0
+    results_need = results_height(wanted_results, n, weights_filled, z_lines) if results_column else 0
     min_middle = max(MIN_MIDDLE, results_need)
 
     def formula_fit(text_room: int, paragraph: int) -> int:
@@ -145,17 +148,18 @@ def plan_walkthrough(
     stacked = False
     if left_column and results_column and not multiplies and vectors and width and \
             vectors_width > left_width(width) and paragraph == narration_lines and k == formula_count:
-        stacked_need = vectors_height(vectors, vector_notes) + results_height(min(n, SMALL_N), n, weights_filled)
+        stacked_need = vectors_height(vectors, vector_notes) + \
+            results_height(min(n, SMALL_N), n, weights_filled, z_lines)
         stacked = stacked_need <= space
 
     weight_need = weights_height(min(d_model, MAX_WEIGHT_ROWS), d_model, multiplies) if left_column else 0
     vector_need = vectors_height(vectors, vector_notes) if left_column and vectors else 0
-    result_need = results_height(min(n, MAX_RESULT_ROWS), n, weights_filled) if results_column else 0
+    result_need = results_height(min(n, MAX_RESULT_ROWS), n, weights_filled, z_lines) if results_column else 0
     if stacked:
         result_rows = min(n, MAX_RESULT_ROWS)
-        while result_rows > SMALL_N and vector_need + results_height(result_rows, n, weights_filled) > space:
+        while result_rows > SMALL_N and vector_need + results_height(result_rows, n, weights_filled, z_lines) > space:
             result_rows -= 1
-        middle = vector_need + results_height(result_rows, n, weights_filled)
+        middle = vector_need + results_height(result_rows, n, weights_filled, z_lines)
         return Plan(k, narration, middle, vectors, 0, False, result_rows, paragraph, True)
     middle = min(space, max(weight_need + vector_need, result_need))
 
@@ -175,14 +179,14 @@ def plan_walkthrough(
             cut_note = 0 if vector_notes else 1  # a cut adds a note where there was none
             vector_rows = max(0, middle - weight_need - BORDERS - vector_notes - cut_note)
     result_rows = min(n, MAX_RESULT_ROWS)
-    while result_rows > 1 and results_height(result_rows, n, weights_filled) > middle:
+    while result_rows > 1 and results_height(result_rows, n, weights_filled, z_lines) > middle:
         result_rows -= 1
 
     # The panes may need fewer lines than they were offered (a pane hidden, a column shorter):
     # those lines go back to the text, the paragraph first, then formula lines.
     left_used = (weight_need if show_weights else 0) + \
         (vectors_height(vector_rows, vector_notes + cut_note) if vector_rows > 0 else 0)
-    middle = max(left_used, results_height(result_rows, n, weights_filled) if results_column else 0)
+    middle = max(left_used, results_height(result_rows, n, weights_filled, z_lines) if results_column else 0)
     extra = room - narration - middle
     while extra > 0:
         if paragraph < narration_lines:

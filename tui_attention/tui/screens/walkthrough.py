@@ -14,7 +14,7 @@ from tui_attention.steps.state import TutorState
 from tui_attention.steps.step import WORD_STEP_KINDS
 from tui_attention.tui.layout import Plan, left_width, plan_walkthrough, views_size
 from tui_attention.tui.widgets.narration import NarrationPane, shift_range
-from tui_attention.tui.widgets.results import ResultsPane
+from tui_attention.tui.widgets.results import ResultsPane, z_line
 from tui_attention.tui.widgets.tokens import TokensPane
 from tui_attention.tui.widgets.vectors import VectorsPane
 from tui_attention.tui.widgets.weights import WeightsPane
@@ -123,6 +123,10 @@ class WalkthroughView(OneFrame, Vertical):
 
         left, results = self.columns(step)
         longest = max((len(r.values) for r in step.vectors), default=0)
+        # z wraps in a narrow Results pane at many decimals: its lines come out of the word rows.
+        results_w = (width - left_width(width) if left and results else width) - RESULTS_FRAME
+        z = z_line(trace, step, state.decimals, state.concealed).plain
+        z_lines = 1 if fits(z, results_w) else wrapped_height(z, max(1, results_w), console)
         return plan_walkthrough(
             height, narration_lines=0 if self.beside_lesson() else lines(state.concealed.text(step.narration)),
             formula_heights=formula_heights,
@@ -130,7 +134,7 @@ class WalkthroughView(OneFrame, Vertical):
             vector_notes=len(step.vector_notes) + (1 if longest > 8 else 0), multiplies=bool(step.multiplies),
             d_model=trace.config.d_model, n=trace.n, weights_filled="weights" in step.filled, left_column=left,
             results_column=results, results_first=bool(step.filled), width=width,
-            vectors_width=vectors_width(step, state.decimals))
+            vectors_width=vectors_width(step, state.decimals), z_lines=z_lines)
 
     _shown_for: tuple | None = None  # (state, the size it was planned for)
     _arranged: tuple | None = None  # what _arrange last set

@@ -22,6 +22,15 @@ from .one_frame import OneFrame
 BAR_CELLS = 6
 
 
+def z_line(trace: Trace, step: Step, decimals: int, hidden: Concealed = NOTHING) -> Text:
+    """The pane's last line: z_i once the output step has filled it, else where it will be."""
+    i, filled = step.word, step.filled
+    if "output" not in filled:
+        return Text(f"z{sub(i + 1)} = " + _("· (step {step})").format(step=9), style="dim")
+    return Text(f"z{sub(i + 1)} = " + hidden.text(fmt_vector(trace.heads[step.head].output[i], decimals)),
+                style="bold")
+
+
 class ResultsPane(OneFrame, Static):
     DEFAULT_CSS = """
     ResultsPane { border: round $primary; padding: 0 1; height: auto; }
@@ -88,9 +97,7 @@ class ResultsPane(OneFrame, Static):
             # A hidden weight hides its row (it is 1 - Σ of the others), and the row's sum with it.
             total = HIDDEN if hidden.any_cell("weights", head, i) else f"{step.weight_sum:.{decimals}f}"
             parts.append(Text(f"Σ_j α{sub(i + 1)}ⱼ = {total}", style="dim"))
-        parts.append(Text(f"z{sub(i + 1)} = " + (hidden.text(fmt_vector(h.output[i], decimals)) if "output" in filled
-                                                 else _("· (step {step})").format(step=9)),
-                          style="bold" if "output" in filled else "dim"))
+        parts.append(z_line(trace, step, decimals, hidden))
         self.border_title = plain(_("Results"))
         subtitle = _("word {number}: '{token}'").format(number=i + 1, token=trace.tokens[i])
         if len(shown) < trace.n:  # in the border: the table keeps its lines for words

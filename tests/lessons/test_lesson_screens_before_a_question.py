@@ -133,6 +133,23 @@ async def test_an_open_choice_question_holds_the_panes_against_every_move(size):
     assert not problems, "\n".join(problems)
 
 
+async def test_a_refused_move_says_what_it_would_have_shown():
+    # New-user audit: m on a held page said "The next step shows the answer", about a view.
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        for li, pi in CHOICE_QUESTIONS[:3]:  # the step-through, the matrix view, the step-through
+            app.tutor.open_lesson(li, pi)
+            await pilot.pause()
+            view = app.state.view
+            for key, said in (("m", "The matrix view shows" if view == "walkthrough" else "The step-through shows"),
+                              ("end", "The next step shows")):
+                app._notifications.clear()
+                await pilot.press(key)
+                await pilot.pause()
+                messages = [n.message for n in app._notifications]
+                assert any(m.startswith(said + " the answer") for m in messages), (li, pi, key, messages)
+
+
 async def test_the_next_page_waits_for_the_open_question():
     # The page after a question may show its answer (lesson 4's page 3 states q₁·k₂), so ] does
     # not go on past an open question; a wrong answer leaves it open; the worked answer lets on.

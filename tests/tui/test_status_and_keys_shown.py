@@ -28,6 +28,11 @@ async def test_an_open_question_puts_its_keys_on_the_lesson_panels_border():
         panel = app.query_one("#lesson-panel")
         assert panel.border_subtitle == "a: answer · i: hint · 1/4"
         assert "a: answer" in app.export_screenshot().replace("&#160;", " ")
+        app.tutor.lesson.session.hints_used = len(app.tutor.lesson.session.question.hints)
+        app.tutor.refresh_view()
+        await quiet(app, pilot)
+        # New-user audit: with the hints used up the border dropped i, which still shows the worked answer.
+        assert panel.border_subtitle == "a: answer · i: worked answer · 1/4"
         app.tutor.lesson.session.revealed = True
         app.tutor.refresh_view()
         await quiet(app, pilot)

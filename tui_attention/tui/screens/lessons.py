@@ -181,8 +181,8 @@ class LessonPanel(VerticalScroll, can_focus=False):
         if q is not None and session is not None and not (session.solved or session.revealed):
             # The question's keys, on the border: at 80x24 its "press a" line is often below the fold.
             how = _("1-{last}: choose").format(last=len(q.choices)) if q.choices else _("a: answer")
-            if session.hints_left:
-                how = _("{how} · i: hint").format(how=how)
+            # Once the hints are used up, i still shows the worked answer (the text says so too).
+            how = (_("{how} · i: hint") if session.hints_left else _("{how} · i: worked answer")).format(how=how)
             where = _("{how} · {page}/{pages}").format(how=how, page=page_index + 1, pages=len(lesson.pages))
         self.border_subtitle = plain(where)
         parts: list = []

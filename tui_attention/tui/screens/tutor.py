@@ -189,8 +189,13 @@ class TutorScreen(RepaintsMoves, Screen):
             return
         holding = self.lesson.holding_page(state)  # the step (or view) an open choice question asks about
         if holding is not None:
+            other_view = state.view != place[0]  # m or g would open the other view, not a later step
             state.view, state.step, state.matrix_step = place
-            if holding == self.lesson.page:
+            if holding == self.lesson.page and other_view:
+                text = (_("The matrix view shows the answer: choose one first (its number), or press i for a hint.")
+                        if place[0] == "walkthrough" else
+                        _("The step-through shows the answer: choose one first (its number), or press i for a hint."))
+            elif holding == self.lesson.page:
                 text = _("The next step shows the answer: choose one first (its number), or press i for a hint.")
             else:
                 text = _("That step shows the answer to the question on page {page}: answer it there first "

@@ -11,6 +11,7 @@ from pathlib import Path
 from tui_attention.core.config import Config, ConfigError, brief_name, brief_repr
 from tui_attention.core.scenario import Overrides, build_config, resolve_scenario, shipped_scenarios
 from tui_attention.steps.budget import check_fits
+from tui_attention.steps.labels import in_words
 from tui_attention.i18n import _
 
 OVERRIDE_FIELDS = ("sentence", "seed", "d_model", "d_k", "d_v", "heads", "scale", "mask", "weight_scale")
@@ -145,9 +146,24 @@ def scenario_argv(args: argparse.Namespace) -> list[str]:
 def config_from_args(args: argparse.Namespace, *, interactive: bool = False) -> Config:
     """The Config of the scenario options (raises ConfigError with a one-line message, also when
     its trace would not fit in memory; `interactive` adds the tutor's cap, see steps.budget)."""
-    config = build_config(args.scenario, overrides_from_args(args))
+    try:
+        config = build_config(args.scenario, overrides_from_args(args))
+    except ConfigError as exc:
+        raise ConfigError(as_flags(str(exc), args)) from None
     check_fits(config, interactive=interactive)
     return config
+
+
+def as_flags(message: str, args: argparse.Namespace) -> str:
+    """A core message about a field the command line set, as the command line names it:
+    "d_model: must be between 1 and 1024" is "--d-model: ...", "tokens[7]: ..." is "--sentence,
+    word 8: ..." (words count from 1, as on screen)."""
+    field, colon, rest = message.partition(": ")
+    if colon and field in OVERRIDE_FIELDS and getattr(args, field, None) is not None:
+        return f"--{field.replace('_', '-')}: {rest}"
+    if message.startswith("tokens[") and getattr(args, "sentence", None) is not None:
+        return "--sentence, " + in_words(message)
+    return message
 
 
 def check_lesson_number(lesson: int | None) -> None:

@@ -17,7 +17,8 @@ import numpy as np
 from tui_attention.i18n import _
 from tui_attention.infra.files import TooLargeError, read_regular
 
-from .config import NOTEBOOK_DEFAULTS, TRAINING_KEYS, WEIGHT_NAMES, Config, ConfigError, brief_name, brief_repr
+from .config import (MAX_HEADS, NOTEBOOK_DEFAULTS, TRAINING_KEYS, WEIGHT_NAMES, Config, ConfigError, _check_int,
+                     brief_name, brief_repr)
 
 NOTEBOOK_TOKENS = ("me", "gusta", "estudiar", "inteligencia", "artificial")
 TOP_KEYS = {"tokens", "sentence", *NOTEBOOK_DEFAULTS, "embeddings", "positions", "weights", "training"}
@@ -243,6 +244,8 @@ def apply_overrides(config: Config, overrides: Overrides) -> Config:
     for key in ("seed", "d_model", "d_k", "d_v", "scale", "mask"):
         if key in given:
             changes[key] = given[key]
+    if "heads" in given:  # out of range is wrong for any scenario, not a misfit with this one
+        _check_int("heads", given["heads"], 1, MAX_HEADS)
     if changes or "heads" in given:
         try:
             if changes:

@@ -9,6 +9,8 @@ words are translated.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from tui_attention.core.config import Config
@@ -81,3 +83,12 @@ def trained_source(training: dict, short: bool = False) -> str:
     if short:
         return _("{task} @{step}").format(task=training["task"], step=training["steps"])
     return _("trained: {task} @ step {step}").format(task=training["task"], step=training["steps"])
+
+
+_TOKEN_INDEX = re.compile(r"^tokens\[(\d+)\]")
+
+
+def in_words(message: str) -> str:
+    """A core message about tokens[k] as a learner counts: word k + 1, since every screen and
+    prompt numbers words from 1 ("tokens[7]: longer than 64 characters" is the eighth word)."""
+    return _TOKEN_INDEX.sub(lambda m: _("word {n}").format(n=int(m[1]) + 1), message)

@@ -6,7 +6,6 @@ and changes nothing. Cancel with the Cancel button, ctrl+g, or escape.
 
 from __future__ import annotations
 
-import re
 
 from typing import Callable
 
@@ -21,6 +20,7 @@ from textual.widgets import Button, Input, Label, Static
 from tui_attention.core.config import Config, ConfigError, brief_repr
 from tui_attention.core.scenario import Overrides, build_config
 from tui_attention.steps.budget import check_fits
+from tui_attention.steps.labels import in_words
 from tui_attention.i18n import N_, _
 from tui_attention.tui.dismissed_once import DismissedOnce
 from tui_attention.tui.widgets.render import plain
@@ -50,14 +50,6 @@ MODAL_CSS = """
 """
 
 
-
-_TOKEN_INDEX = re.compile(r"^tokens\[(\d+)\]")
-
-
-def in_words(message: str) -> str:
-    """A core message about tokens[k] as the form's sentence counts: word k + 1, since the
-    screen numbers words from 1 ("tokens[7]: longer than 64 characters" is the eighth word)."""
-    return _TOKEN_INDEX.sub(lambda m: _("word {n}").format(n=int(m[1]) + 1), message)
 
 class CheckedModal(DismissedOnce, ModalScreen):
     """A modal that checks what is typed: `check()` gives (result, None) or (None, an error

@@ -614,6 +614,22 @@ async def test_export_prompt_rejects_a_name_it_cannot_use(tmp_path, monkeypatch,
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["x.json", "scenario", "notes.TXT"])
+async def test_save_prompt_asks_for_a_toml_name(tmp_path, monkeypatch, name):
+    # New-user audit: ctrl+s wrote TOML into x.json; train --out and export refuse such names.
+    monkeypatch.chdir(tmp_path)
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+s")
+        prompt = app.screen
+        prompt.query_one("#prompt-input").value = name
+        await pilot.pause()
+        assert "ends in .toml" in text_of(prompt.query_one("#prompt-error"))
+        await pilot.press("enter")
+        assert app.screen is prompt
+    assert list(tmp_path.iterdir()) == []
+
+
 def keymap_file(monkeypatch, tmp_path, text: str) -> None:
     """A keymap file with `text`, where the app looks for it."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))

@@ -71,6 +71,14 @@ def file_problem(path: Path, shown: str) -> str | None:
     return None
 
 
+def scenario_problem(path: Path, shown: str) -> str | None:
+    """file_problem, for a scenario: its name ends in .toml, as what it holds is TOML (x.json would
+    hold TOML that a JSON reader refuses; `train --out` asks the same)."""
+    if path.suffix.lower() != ".toml" and not is_dir(path):
+        return _("{path}: a scenario is saved as TOML, so its name ends in .toml").format(path=shown)
+    return file_problem(path, shown)
+
+
 def export_problem(path: Path, shown: str) -> str | None:
     """None if an export can be written at `path` (a file for npz, md, py; else a csv folder)."""
     # The export package comes with the first export, not with the first screen (start-up).
@@ -208,7 +216,7 @@ def save(state: TutorState, where: Destination = Destination()) -> Ask:
         return [Notice(_("Saved {path}. Load it again with: tui-attention --scenario {path}").format(
             path=os.path.abspath(path)), timeout=8)]
 
-    return Ask(_("Save the scenario as TOML"), "scenario.toml", where.check(file_problem),
+    return Ask(_("Save the scenario as TOML"), "scenario.toml", where.check(scenario_problem),
                _("The same schema as the files in --scenario; edited cells are kept."), submit, where.confirm)
 
 

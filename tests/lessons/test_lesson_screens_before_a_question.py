@@ -150,6 +150,21 @@ async def test_a_refused_move_says_what_it_would_have_shown():
                 assert any(m.startswith(said + " the answer") for m in messages), (li, pi, key, messages)
 
 
+async def test_one_head_in_a_lesson_does_not_offer_the_refused_H():
+    # New-user audit: t on a one-head lesson page said "Press H for 2 or 4 heads", and H is refused there.
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        app.tutor.open_lesson(0, 0)
+        await pilot.pause()
+        for key in ("t", "g"):
+            app._notifications.clear()
+            await pilot.press(key)
+            await pilot.pause()
+            messages = [n.message for n in app._notifications]
+            assert any(m.startswith("This lesson page has one head") for m in messages), (key, messages)
+            assert not any("Press H" in m for m in messages), (key, messages)
+
+
 async def test_the_next_page_waits_for_the_open_question():
     # The page after a question may show its answer (lesson 4's page 3 states q₁·k₂), so ] does
     # not go on past an open question; a wrong answer leaves it open; the worked answer lets on.

@@ -227,13 +227,16 @@ class TutorScreen(RepaintsMoves, Screen):
 
     def action_cycle_head_shown(self) -> None:
         if self.state.config.heads == 1:
-            self._announce(_("There is one head. Press H for 2 or 4 heads, then t shows the next one."))
+            # Inside a lesson H is refused (the page sets the numbers): not offered there.
+            self._announce(_("This lesson page has one head.") if self.lesson.active else
+                           _("There is one head. Press H for 2 or 4 heads, then t shows the next one."))
             return
         self._change(self.state.cycle_head_shown)
 
     def action_toggle_all_heads(self) -> None:
         if self.state.config.heads == 1:
-            self._announce(_("There is one head: nothing to lay side by side. Press H for 2 or 4 heads."))
+            self._announce(_("This lesson page has one head: nothing to lay side by side.") if self.lesson.active
+                           else _("There is one head: nothing to lay side by side. Press H for 2 or 4 heads."))
             return
         was = self.state.view
         self._change(self.state.toggle_all_heads)

@@ -125,6 +125,7 @@ def test_the_instructors_options_reach_serve_web_word_for_word(tmp_path):
         (None, "268435456\n", "192"),  # the cgroup's memory.max: 256 MiB
         (None, "max\n", None),  # no limit: serve's own default (the machine's memory)
         ("52428800", None, "64"),  # 50 MiB: the least serve takes
+        (str(2**50), None, str(16 * 1024 * 1024)),  # 1 PiB: the most serve takes (16 TiB), not a refusal
         ("lots", None, None),
     ],
 )

@@ -686,7 +686,7 @@ def test_defaults_listen_on_loopback_port_2222():
     [
         (["serve"], "required"),
         (["serve", "ssh", "--password", "x", "--authorized-keys", "/dev/null"], "not allowed with"),
-        (["serve", "ssh", "--d-model", "0"], "d_model"),
+        (["serve", "ssh", "--d-model", "0"], "--d-model"),
         (["serve", "ssh", "--port", "70000"], "between 0 and 65535"),
         (["serve", "ssh", "--max-sessions", "0"], "at least 1"),
         (["serve", "ssh", "--authorized-keys", "/nonexistent/keys"], "cannot use --authorized-keys"),

@@ -13,9 +13,10 @@ import argparse
 import asyncio
 import os
 
+from tui_attention.core.config import brief_repr
 from tui_attention.i18n import _
 from tui_attention.infra.urls import public_url_problem
-from tui_attention.serve.budget import default_budget_mb
+from tui_attention.serve.budget import MAX_MB, default_budget_mb
 from tui_attention.serve.child import Limits, confinement_status, tutor_argv
 from tui_attention.serve.jupyter import MIN_SECRET_CHARS, PROXY_SECRET_ENV
 
@@ -35,15 +36,33 @@ def _port(text: str) -> int:
     return value
 
 
-def _at_least(minimum: int):
+# Upper bounds of the servers' numeric options. Past them a value is a typo, not a plan, and
+# some were taken and failed only later: --memory-limit 99999999999999999 (or --cpu-limit
+# 9223372036854775807) started the server, then every attendee's tutor died in the child
+# wrapper, whose setrlimit cannot take it.
+MAX_SECONDS = 10_000_000  # about 115 days: longer than any workshop, within every kernel's limits
+MAX_COUNT = 10_000  # tutors, per address or at once: far past what one server's CPUs can run
+# The least address space a tutor starts in is about 170 MB (Python, numpy and OpenBLAS with one
+# thread, Textual; MALLOC_ARENA_MAX=2): under it every tutor failed, "OpenBLAS error: Memory
+# allocation still failed" or a MemoryError on its first screen. 256 MB leaves a margin for
+# another Python, NumPy or glibc (under it the tutor's address space peaked at 236 MB, as it
+# reserves more where it may: 300 MB without a limit).
+MIN_MEMORY_LIMIT_MB = 256
+
+
+def _whole(minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(_("must be a whole number, got {text!r}").format(text=text)) from None
+            raise argparse.ArgumentTypeError(_("must be a whole number, got {text}").format(
+                text=brief_repr(text))) from None
+        if maximum is not None and not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(_("must be at least {minimum} and at most {maximum}, got {value}").format(
+                minimum=minimum, maximum=maximum, value=brief_repr(value)))
         if value < minimum:
             raise argparse.ArgumentTypeError(_("must be at least {minimum}, got {value}").format(
-                minimum=minimum, value=value))
+                minimum=minimum, value=brief_repr(value)))
         return value
 
     return parse
@@ -53,9 +72,11 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(_("must be a number of seconds, got {text!r}").format(text=text)) from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(_("must be 0 or more seconds, got {text!r}").format(text=text))
+        raise argparse.ArgumentTypeError(_("must be a number of seconds, got {text}").format(
+            text=brief_repr(text))) from None
+    if not 0 <= value <= MAX_SECONDS:  # NaN too
+        raise argparse.ArgumentTypeError(_("must be at least 0 and at most {maximum} seconds, got {text}").format(
+            maximum=MAX_SECONDS, text=brief_repr(text)))
     return value
 
 
@@ -76,35 +97,36 @@ def _server_parser(sub, shared: argparse.ArgumentParser, name: str, default_port
                    help=_("address to listen on (default: 127.0.0.1, this machine only)"))
     p.add_argument("--port", type=_port, default=default_port,
                    help=_("port (default: {port}; 0 picks a free one)").format(port=default_port))
-    p.add_argument("--max-sessions", type=_at_least(1), default=50, metavar="N",
+    p.add_argument("--max-sessions", type=_whole(1, MAX_COUNT), default=50, metavar="N",
                    help=_("most tutors at once (default: 50)"))
-    p.add_argument("--lesson", type=_at_least(1), metavar="N", help=_("open every tutor at lesson N"))
+    # --lesson's upper bound is the curriculum's, checked with the scenario (check_lesson_number).
+    p.add_argument("--lesson", type=_whole(1), metavar="N", help=_("open every tutor at lesson N"))
     defaults = Limits()
     p.add_argument(
-        "--memory-limit", type=_at_least(64), default=defaults.memory_mb, metavar="MB",
+        "--memory-limit", type=_whole(MIN_MEMORY_LIMIT_MB, MAX_MB), default=defaults.memory_mb, metavar="MB",
         help=_("address-space limit of each tutor process (default: {limit})").format(limit=defaults.memory_mb),
     )  # fmt: skip
     p.add_argument(
-        "--cpu-limit", type=_at_least(1), default=defaults.cpu_seconds, metavar="SECONDS",
+        "--cpu-limit", type=_whole(1, MAX_SECONDS), default=defaults.cpu_seconds, metavar="SECONDS",
         help=_("CPU-time limit of each tutor process (default: {limit})").format(limit=defaults.cpu_seconds),
     )  # fmt: skip
     p.add_argument(
-        "--session-disk", type=_at_least(1), default=int(defaults.session_disk_mb), metavar="MB",
+        "--session-disk", type=_whole(1, MAX_MB), default=int(defaults.session_disk_mb), metavar="MB",
         help=_("what one attendee's saves and exports may take in their session folder in all; past it a save "
                "or export is refused with a message (default: {limit})").format(limit=int(defaults.session_disk_mb)),
     )  # fmt: skip
     p.add_argument(
-        "--memory-budget", type=_at_least(64), default=None, metavar="MB",
+        "--memory-budget", type=_whole(64, MAX_MB), default=None, metavar="MB",
         help=_("memory of all tutors together; a new tutor past it is refused with a message "
                "(default: three quarters of this machine's memory)"),
     )  # fmt: skip
     p.add_argument(
-        "--max-per-address", type=_at_least(1), default=10, metavar="N",
+        "--max-per-address", type=_whole(1, MAX_COUNT), default=10, metavar="N",
         help=_("most tutors for one source address (default: 10; raise it when attendees share "
                "an address behind NAT)"),
     )  # fmt: skip
     p.add_argument(
-        "--start-burst", type=_at_least(1), default=3, metavar="N",
+        "--start-burst", type=_whole(1, MAX_COUNT), default=3, metavar="N",
         help=_("tutors one address may start at once before --start-interval applies (default: 3; raise it "
                "with --max-per-address when attendees share an address)"),
     )  # fmt: skip

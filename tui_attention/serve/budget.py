@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+MAX_MB = 16 * 1024 * 1024  # 16 TiB, in MB: more address space, memory or disk than any tutor has (option bounds)
 FRESH_TUTOR_MB = 120  # a tutor on the notebook's scenario: about 80 MB resident, more once it has drawn both views
 DEFAULT_SHARE = 0.75
 

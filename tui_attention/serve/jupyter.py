@@ -28,6 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tui_attention.serve.budget import MAX_MB
+
 NAME = "tui-attention"
 PROXY_SECRET_ENV = "TUI_ATTENTION_PROXY_SECRET"  # the secret, in serve web's environment
 PROXY_SECRET_HEADER = "X-Tui-Attention-Proxy"  # the secret, on every proxied request
@@ -79,7 +81,8 @@ def serve_command(environ: dict[str, str] | None = None, cgroup_file: Path = CGR
     ]  # fmt: skip
     limit = container_memory_mb(environ, cgroup_file)
     if limit is not None:  # the machine's MemTotal would be the node's, not this container's
-        command += ["--memory-budget", str(max(64, int(limit * BUDGET_SHARE)))]
+        # Within serve's bounds: a container's limit can be larger than any budget serve takes.
+        command += ["--memory-budget", str(min(MAX_MB, max(64, int(limit * BUDGET_SHARE))))]
     # The instructor's scenario or lesson for everyone (singleuser.extraEnv in Zero to JupyterHub).
     return command + [_literal(word) for word in shlex.split(environ.get(EXTRA_ARGS_ENV, ""))]
 

@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 
-from tui_attention.serve.guard import OneLineFormatter
+from tui_attention.serve.guard import OneLineFormatter, clean
 
 
 class ServeError(Exception):
@@ -30,9 +30,11 @@ async def serve_until_signalled(server, describe: str) -> int:
     try:
         await server.start()
     except OSError as exc:
-        raise ServeError(f"cannot listen on {describe}: {exc.strerror or exc}") from None
+        # --host is any text (an escape sequence too) and reached the terminal raw: escaped, as
+        # every other refused value is.
+        raise ServeError(f"cannot listen on {clean(describe, 200)}: {clean(exc.strerror or exc, 200)}") from None
     except ValueError as exc:  # an unreadable host key
-        raise ServeError(str(exc)) from None
+        raise ServeError(clean(exc, 300)) from None
     print("\n".join(server.banner_lines()), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -21,6 +21,7 @@ import re
 import shlex
 import shutil
 import signal
+from collections import deque
 from collections.abc import Sequence
 from importlib.metadata import version
 from typing import Any
@@ -38,6 +39,15 @@ CLOSE_IDLE, CLOSE_FULL, CLOSE_ADDRESS_FULL, CLOSE_TUTOR_STOPPED, CLOSE_NO_MEMORY
 CLOSE_TOO_FAST = 4006  # too many tutors started from that address (or in all) just now
 STOP_GRACE = 3.0  # seconds for a tab's tutor to quit after the tab went away
 MAX_PENDING_INPUT = 256 * 1024  # bytes of keys waiting for a tutor; a message past it is dropped whole
+# Keys are scanned (guard.InputFilter) on the server's only loop, at about 0.6-1.3 us a byte:
+# one 256 KiB message scanned at once held every other tab for 150-400 ms. At most SCAN_CHUNK
+# bytes are scanned before the loop runs again (SSH reads 8 KiB at once: guard.ReadThrottle),
+# and a tab's scanning costs at most SCAN_RATE bytes a second after a burst of SCAN_BURST (SSH
+# reads that much of a connection: ssh.READ_AFTER_LOGIN): keys that scan to nothing (an
+# unreadable CSI sequence, "\x1b[1:2A" again and again) left room for the next 256 KiB at
+# once, and one tab kept the loop busy, every other tab's round trip at 100-250 ms.
+SCAN_CHUNK = 8 * 1024
+SCAN_RATE, SCAN_BURST = 64 * 1024, MAX_PENDING_INPUT
 CONTROL_INTERVAL = 0.1  # seconds between two resizes (or focus changes) passed to a tutor
 STDERR_TAIL = 4096  # bytes of a tutor's stderr kept for the log
 RESET_TERMINAL = b"\x1b[0m\x1b[?1049l\x1b[?25h"
@@ -242,15 +252,21 @@ class TutorAppService(AppService):
 class TabInput:
     """What one tab sends its tutor: keys through an InputFilter, in order (what it holds back
     goes after `wait()` seconds; a message that would make more than 256 KiB wait is dropped
-    whole, so the socket is always read and no escape sequence is cut); resizes and focus
-    changes at most every 100 ms, the last one winning; and the time of the last key, for
-    the idle timeout."""
+    whole, so the socket is always read and no escape sequence is cut), scanned SCAN_CHUNK
+    bytes at a time and SCAN_RATE bytes a second after a burst (see SCAN_CHUNK); resizes and
+    focus changes at most every 100 ms, the last one winning; and the time of the last key,
+    for the idle timeout."""
 
     def __init__(self, service: AppService, loop: asyncio.AbstractEventLoop) -> None:
         self.service = service
         self.loop = loop
         self.filter = InputFilter()
         self.pending = bytearray()  # keys not scanned yet
+        # [bytes left, arrival] of each message in `pending`: the filter's escape delay counts
+        # from when a message came, not from when the rate let its chunk be scanned.
+        self._arrivals: deque[list[float]] = deque()
+        self._scan_tokens = float(SCAN_BURST)
+        self._scan_stamp = loop.time()
         self.ready: bytes | memoryview = b""  # keys scanned (InputFilter.scan), held back by the rate
         self.last_key = loop.time()
         self.dropped = 0  # bytes of keys dropped
@@ -273,6 +289,7 @@ class TabInput:
             self.dropped += len(data)
             return
         self.pending += data
+        self._arrivals.append([len(data), self.last_key])
         self._keys_waiting.set()
 
     def resize(self, cols: int, rows: int) -> None:
@@ -289,9 +306,9 @@ class TabInput:
             self._keys_waiting.clear()
             while self.pending or self.ready:
                 # Each byte is scanned once; what the rate holds back waits scanned, in `ready`.
-                if self.pending:
-                    scanned = self.filter.scan(bytes(self.pending))
-                    self.pending.clear()
+                scan_wait = self._scan_wait() if self.pending else 0.0
+                if self.pending and scan_wait <= 0:
+                    scanned = self._scan_chunk()
                     self.ready = bytes(self.ready) + scanned if self.ready else scanned
                 now, self.ready = self.filter.release(self.ready)
                 if now:
@@ -300,6 +317,34 @@ class TabInput:
                     # A long backlog (a flood: keys come at a reading pace) is joined with new
                     # keys at most 20 times a second, not 200.
                     await asyncio.sleep(max(self.filter.wait(), 0.005 if len(self.ready) < 4096 else 0.05))
+                elif self.pending:
+                    await asyncio.sleep(scan_wait)  # 0 after a chunk: the other tabs' turn
+
+    def _scan_wait(self) -> float:
+        """Seconds until this tab may scan again (0: now)."""
+        now = self.loop.time()
+        self._scan_tokens = min(SCAN_BURST, self._scan_tokens + (now - self._scan_stamp) * SCAN_RATE)
+        self._scan_stamp = now
+        return max(0.0, -self._scan_tokens / SCAN_RATE)
+
+    def _scan_chunk(self) -> bytes:
+        """Scan the next SCAN_CHUNK bytes at most of `pending`, of one message, through the filter."""
+        entry = self._arrivals[0]
+        left, arrived = int(entry[0]), entry[1]
+        take = min(left, SCAN_CHUNK)
+        if 1 < take < left and self.pending[take - 1] == 0x1B:
+            # An ESC that ends a scan passes alone, as the escape key, before the rest of its
+            # sequence is read: a sequence the filter would drop whole (unreadable, too long)
+            # would leave a stray escape key. Its chunk ends before it, as one whole scan would.
+            take -= 1
+        chunk = bytes(self.pending[:take])
+        del self.pending[:take]
+        if take == left:
+            self._arrivals.popleft()
+        else:
+            entry[0] = left - take
+        self._scan_tokens -= take
+        return self.filter.scan(chunk, arrived)
 
     async def _send_control(self) -> None:
         while True:

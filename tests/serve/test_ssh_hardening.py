@@ -3,16 +3,19 @@
 
 Pre-auth lock-out, connections that log in and open nothing, password guessing, log
 injection and flooding, env and forwarding floods, input floods, window-change floods,
-the per-address cap and the memory budget.
+the per-address cap and the memory budget; costly key exchanges, handshake floods and
+re-keying in a loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
 import socket
+import struct
 import sys
 import time
 from contextlib import asynccontextmanager
@@ -22,7 +25,7 @@ import pytest
 
 from serve_helpers import CliServer, TerminalClient, bounded, client_options, standin_argv, wait_until
 from tui_attention.serve.guard import Backoff
-from tui_attention.serve.ssh import TutorSSHServer
+from tui_attention.serve.ssh import CHEAP_KEX, KEX_BURST, TutorSSHServer
 from tui_attention.serve.ssh_session import MAX_ENV_VARIABLES
 
 pytestmark = pytest.mark.serve
@@ -74,7 +77,9 @@ def logged(caplog) -> list[str]:
 async def test_banner_only_sockets_from_one_address_lock_out_nobody(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="tui_attention.serve")
     async with serving(tmp_path, max_sessions=5, password="pw") as server:
-        socks = await bounded(banner_only(server.port, 60))
+        # More than the 10 that may wait from one address, fewer than the 20 it may open at once
+        # (past those a connection is closed unread: see the tests of the opening rate).
+        socks = await bounded(banner_only(server.port, 18))
         await asyncio.sleep(0.2)
         assert len(server.waiting) <= server.max_unauthenticated_per_address
         other = await bounded(attendee(server, OTHER, password="pw"))
@@ -570,3 +575,223 @@ async def test_an_attendees_exports_stop_at_the_session_disk_budget(tmp_path):
         assert await wait_until(lambda: client.closed, 20)
     finally:
         await server.close()
+
+
+# -- key exchanges: only cheap ones, not too often, and not too many connections a second ------
+
+
+def plain_packet(payload: bytes) -> bytes:
+    """`payload` as an SSH packet before any key exchange: no MAC, padded to 8 bytes."""
+    padding = 8 - (len(payload) + 5) % 8
+    padding += 8 if padding < 4 else 0
+    return struct.pack(">IB", len(payload) + padding + 1, padding) + payload + bytes(padding)
+
+
+def name_list(*names: str) -> bytes:
+    text = ",".join(names).encode()
+    return struct.pack(">I", len(text)) + text
+
+
+def client_kexinit(kex: str) -> bytes:
+    """The first packet of a client offering the key exchange `kex` alone."""
+    return plain_packet(bytes([20]) + os.urandom(16) + name_list(kex) + name_list("ssh-ed25519")
+                        + name_list("aes128-ctr") * 2 + name_list("hmac-sha2-256") * 2 + name_list("none") * 2
+                        + name_list() * 2 + b"\0" + bytes(4))
+
+
+def server_payloads(data: bytes) -> list[bytes]:
+    """The whole packets' payloads in what a server sent before its keys were in use."""
+    data = data.partition(b"\n")[2]
+    payloads = []
+    while len(data) >= 5:
+        length, padding = struct.unpack(">IB", data[:5])
+        if len(data) < 4 + length:
+            break
+        payloads.append(data[5:4 + length - padding])
+        data = data[4 + length:]
+    return payloads
+
+
+def kex_reply(data: bytes) -> bool:
+    """Whether the server has answered a key exchange: KEXRSA_PUBKEY or KEX_ECDH_REPLY (30, 31)."""
+    return any(p[:1] in (b"\x1e", b"\x1f") for p in server_payloads(data))
+
+
+async def handshake(port: int, source: str, kex: str) -> bytes:
+    """What the server sends a client at `source` who sends a version line and a KEXINIT
+    offering `kex` alone (and for curve25519 its public key), until the server answers the key
+    exchange, closes, or 5 s pass; the client then hangs up, as a flood's clients do."""
+    loop = asyncio.get_running_loop()
+    first = b"SSH-2.0-flood\r\n" + client_kexinit(kex)
+    if kex.startswith("curve25519"):
+        first += plain_packet(b"\x1e" + struct.pack(">I", 32) + os.urandom(32))
+    received = b""
+    with socket.socket() as sock:
+        sock.bind((source, 0))
+        sock.setblocking(False)
+        try:
+            async with asyncio.timeout(5):
+                await loop.sock_connect(sock, ("127.0.0.1", port))
+                await loop.sock_sendall(sock, first)
+                while not kex_reply(received) and (data := await loop.sock_recv(sock, 65536)):
+                    received += data
+        except (TimeoutError, ConnectionError):
+            pass
+    return received
+
+
+async def test_only_cheap_key_exchanges_are_offered_and_an_rsa_only_client_is_refused(tmp_path):
+    """asyncssh's defaults include rsa2048-sha256, which makes a new 2048-bit RSA key per
+    connection (about 40 ms, before login): 30 such handshakes a second from one address held
+    another attendee's keys for seconds. The server offers only key exchanges of under a
+    millisecond, and a client that offers nothing else gets no key."""
+    async with serving(tmp_path) as server:
+        (kexinit, *_) = server_payloads(await bounded(handshake(server.port, ATTACKER, "rsa2048-sha256"), 20))
+        (length,) = struct.unpack(">I", kexinit[17:21])  # after the message type and the cookie
+        offered = kexinit[21:21 + length].decode().split(",")
+        assert {"curve25519-sha256", "curve25519-sha256@libssh.org"} <= set(offered)
+        assert set(offered) - set(CHEAP_KEX) <= {"ext-info-s", "kex-strict-s-v00@openssh.com"}, offered
+        assert not [k for k in offered if k.startswith(("rsa", "diffie-hellman", "gss"))], offered
+        for kex in ("rsa2048-sha256", "rsa1024-sha1", "diffie-hellman-group18-sha512",
+                    "diffie-hellman-group-exchange-sha256"):
+            with pytest.raises(asyncssh.KeyExchangeFailed):
+                await bounded(asyncssh.connect("127.0.0.1", server.port, **client_options(kex_algs=[kex])), 20)
+        client = await bounded(attendee(server, OTHER))  # asyncssh's defaults: a cheap one
+        await client.close()
+
+
+async def key_round_trip(client: TerminalClient) -> float:
+    """Seconds from a key to the stand-in tutor's echo of it."""
+    echoes = client.screen.raw.count(b"KEY 6b")
+    started = time.monotonic()
+    client.send("k")
+    assert await wait_until(lambda: client.screen.raw.count(b"KEY 6b") > echoes, 20, 0.005)
+    return time.monotonic() - started
+
+
+# A flood in a process of its own, as from another machine: in the server's own loop it slowed
+# down with the server and never reached its rate. It stops when its stdin closes (at most 60 s).
+FLOOD_CLIENT = r"""
+import asyncio, json, sys
+sys.path[:0] = sys.argv[1:3]
+from test_ssh_hardening import handshake, kex_reply
+
+async def main(port, source, kex, rate):
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_reader(0, stop.set)
+    tasks, end = [], loop.time() + 60
+    print("flooding", flush=True)
+    while not stop.is_set() and loop.time() < end:
+        tasks.append(asyncio.create_task(handshake(port, source, kex)))
+        await asyncio.sleep(1 / rate)
+    answers = await asyncio.gather(*tasks)
+    print(json.dumps({"handshakes": len(answers), "keys": sum(map(kex_reply, answers)), "unread": answers.count(b"")}))
+
+asyncio.run(main(int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6])))
+"""
+
+
+@asynccontextmanager
+async def flooding(port: int, source: str, kex: str, rate: float):
+    """A handshake flood from `source` while the block runs; yields a dict that gets its counts
+    (handshakes, keys: how many got a key exchange reply, unread: closed before a byte)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    support = os.path.join(os.path.dirname(here), "support")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", FLOOD_CLIENT, here, support, str(port), source, kex, str(rate),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    counts: dict = {}
+    try:
+        assert await bounded(proc.stdout.readline(), 30) == b"flooding\n"
+        yield counts
+    finally:
+        proc.stdin.close()
+        try:
+            counts.update(json.loads(await bounded(proc.stdout.readline(), 30) or b"{}"))
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+
+
+async def test_a_handshake_flood_from_one_address_slows_down_no_other(tmp_path, caplog):
+    """Attack: one address opens 40 connections a second, each a version line and a KEXINIT
+    offering only rsa2048-sha256, reads the reply and hangs up. Before, an attendee at another
+    address waited 9 s (median) for the stand-in tutor's echo of a key here, and 1.3 to 2 s,
+    up to 7 s, with the real tutor at 30 a second, where a new login took 19 to 48 s. Now no
+    such handshake gets a key, those past the address's rate are closed unread, and the
+    others' keys and logins take what they take without it."""
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path) as server:
+        other = await bounded(attendee(server, OTHER))
+        async with flooding(server.port, ATTACKER, "rsa2048-sha256", 40) as flood:
+            # past the address's 20 connections at once (before the fix: never, and 10 s of flood)
+            await wait_until(lambda: any("new connections at once" in m for m in logged(caplog)), 10)
+            await asyncio.sleep(0.5)
+            keys = [await bounded(key_round_trip(other), 30) for _ in range(10)]
+            started = time.monotonic()
+            third = await bounded(attendee(server, THIRD), 60)
+            login = time.monotonic() - started
+        print(f"keys: median {sorted(keys)[5] * 1000:.0f} ms, max {max(keys) * 1000:.0f} ms; login {login:.2f} s; "
+              f"flood {flood}")
+        assert max(keys) < 1.0 and login < 3.0, (keys, login)
+        assert flood["handshakes"] >= 40 and flood["keys"] == 0, flood
+        assert flood["unread"] >= flood["handshakes"] - 30, flood  # all but the first 20 (and 2 a second)
+        await other.close()
+        await third.close()
+    refusals = [m for m in logged(caplog) if m.startswith("refused a connection from 127.0.0.1")]
+    assert 1 <= len(refusals) <= 3 and "20 new connections at once" in refusals[0], refusals
+
+
+async def test_connections_past_the_rate_of_one_address_are_closed_before_any_key_exchange(tmp_path, caplog):
+    """Cheap key exchanges cost the server's loop too, about a millisecond each with asyncssh's
+    own work: an address may open twice the connections it may hold waiting (20), then 2 a
+    second. Those past it are closed before the server sends a byte, logged once per burst;
+    another address is not counted with it."""
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path) as server:
+        answers = await bounded(asyncio.gather(*[handshake(server.port, ATTACKER, "curve25519-sha256")
+                                                 for _ in range(40)]), 60)
+        served = [a for a in answers if a]  # the others were closed before the server's version line
+        assert 20 <= len(served) <= 22, [len(a) for a in answers]
+        assert sum(kex_reply(a) for a in served) >= 10  # the waiting cap (10) drops the oldest of the rest
+        others = await bounded(asyncio.gather(*[handshake(server.port, OTHER, "curve25519-sha256")
+                                                for _ in range(10)]), 60)
+        assert all(kex_reply(a) for a in others)
+        client = await bounded(attendee(server, THIRD))
+        await client.close()
+    refusals = [m for m in logged(caplog) if "new connections at once" in m]
+    assert 1 <= len(refusals) <= 3 and all("127.0.0.1" in m for m in refusals), refusals
+
+
+async def test_a_room_behind_one_address_may_all_connect_at_once(tmp_path):
+    """The opening rate follows --max-per-address, as the waiting cap does: a room of 25 behind
+    one NAT address, served with --max-per-address 25, connects all at once (and may retry as
+    many again at once: 50)."""
+    async with serving(tmp_path, max_sessions=30, max_per_address=25) as server:
+        answers = await bounded(asyncio.gather(*[handshake(server.port, OTHER, "curve25519-sha256")
+                                                 for _ in range(25)]), 60)
+        assert all(kex_reply(a) for a in answers)
+
+
+async def test_a_client_re_keying_in_a_loop_is_disconnected(tmp_path, caplog):
+    """Attack: a client starts a new key exchange after every packet (asyncssh's rekey_bytes=1),
+    7 to 20 a second per connection, each about a millisecond of the server's loop; ten such
+    connections raised another attendee's key latency from 20 to 220 ms (median). asyncssh
+    answers every KEXINIT a client sends (its rekey options bound only its own), so the server
+    counts them: past KEX_BURST, one a minute, and the client is disconnected. Clients re-key
+    after an hour or a gigabyte."""
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    async with serving(tmp_path) as server:
+        other = await bounded(attendee(server, OTHER))
+        client = await bounded(TerminalClient().connect(server.port, local_addr=(ATTACKER, 0), rekey_bytes=1))
+        started = time.monotonic()
+        while not client.closed and time.monotonic() - started < 5:
+            client.send("k")
+            await asyncio.sleep(0.01)
+        assert client.closed
+        await bounded(key_round_trip(other), 20)
+        await other.close()
+    (line,) = [m for m in logged(caplog) if "key exchanges" in m and "closing" in m]
+    assert f"more than {KEX_BURST} key exchanges" in line and "127.0.0.1" in line

@@ -95,11 +95,15 @@ class PtyChild:
     # -- start -------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the child; on an error (out of file descriptors, say) raise it with nothing
+        left behind: no session folder, no open descriptor. Each start that failed for want of
+        descriptors left an empty folder in /tmp, as the folder was made outside the `try`."""
         self._loop = asyncio.get_running_loop()
-        self.workdir = make_workdir()
-        self._error_fd = make_error_report()
-        master, slave = os.openpty()
+        master = slave = -1
         try:
+            self.workdir = make_workdir()
+            self._error_fd = make_error_report()
+            master, slave = os.openpty()
             _set_winsize(slave, *self.size)
             attrs = termios.tcgetattr(slave)
             attrs[0] |= getattr(termios, "IUTF8", 0)
@@ -120,13 +124,17 @@ class PtyChild:
                 start_new_session=True,
             )
         except BaseException:
-            os.close(master)
-            os.close(self._error_fd)
+            for fd in (master, self._error_fd):
+                if fd >= 0:
+                    os.close(fd)
             self._error_fd = -1
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.workdir = None
             raise
         finally:
-            os.close(slave)
+            if slave >= 0:
+                os.close(slave)
         self._master = master
         os.set_blocking(master, False)
         self._start_reading()

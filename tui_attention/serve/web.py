@@ -67,9 +67,9 @@ from tui_attention.serve.child import (
 )
 from tui_attention.serve.guard import Buckets, Quota, RefusalLog, StartRate, clean, file_descriptors, source_of
 from tui_attention.serve.room import Room
-from tui_attention.serve.web_http import (AcceptStorms, Client, DescriptorBudgetError, OneLineBadRequests, bracketed,
-                                          carries_secret, duration, is_proxy_peer, open_descriptors, origin_of,
-                                          reason_bytes, this_machine_address, valid_host)
+from tui_attention.serve.descriptors import AcceptStorms, DescriptorBudgetError, open_descriptors
+from tui_attention.serve.web_http import (Client, OneLineBadRequests, bracketed, carries_secret, duration, is_proxy_peer,
+                                          origin_of, reason_bytes, this_machine_address, valid_host)
 from tui_attention.serve.web_tab import (CLOSE_ADDRESS_FULL, CLOSE_FULL, CLOSE_IDLE, CLOSE_NO_MEMORY, CLOSE_TOO_FAST,
                                          CLOSE_TUTOR_STOPPED, MAX_PENDING_INPUT,
                                          STOP_GRACE, TabInput, TutorAppService)

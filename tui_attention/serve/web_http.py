@@ -7,14 +7,11 @@ of websocket close reasons.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
 import logging
-import os
 import re
 import socket
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -25,15 +22,10 @@ from tui_attention.serve.jupyter import PROXY_SECRET_HEADER
 
 log = logging.getLogger("tui_attention.serve")
 
-ACCEPT_WARNING_EVERY = 10.0  # seconds between two "out of file descriptors" warnings
 PROXY_PEERS = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})  # a local reverse proxy connects from these
 MAX_REASON = 123  # bytes of a close reason (RFC 6455)
 
 _HOST_RE = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::([0-9]{1,5}))?")
-
-
-class DescriptorBudgetError(ValueError):
-    """Too few file descriptors for the tabs asked for (`serve/running.py` prints it as one line)."""
 
 
 def reason_bytes(text: str) -> bytes:
@@ -106,14 +98,6 @@ def this_machine_address(family: int = socket.AF_INET) -> str | None:
     return None if address in ("0.0.0.0", "::") else address
 
 
-def open_descriptors() -> int:
-    """How many file descriptors this process has open now."""
-    try:
-        return len(os.listdir("/proc/self/fd"))
-    except OSError:
-        return 32  # an unknown count: guess high rather than low
-
-
 class Client:
     """Who is at the other end of a request: `source` (the unit of the per-address caps) and
     `shown` (for the log, escaped). X-Forwarded-For counts only from a proxy peer
@@ -159,44 +143,3 @@ class OneLineBadRequests(logging.Filter):
             source_of(remote), "bad request", "bad HTTP request from %s: %s", clean(remote, 60), clean(what[0] if what else "", 80)
         )
         return False
-
-
-class AcceptStorms:
-    """A loop exception handler: CPython's accept loop reports every failed accept() when file
-    descriptors run out (and, after the listener closed, every queued restart); say it once
-    every 10 s with a count, and hand everything else to the handler there was before."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, previous: Any) -> None:
-        self.loop, self.previous = loop, previous
-        self.last_warning: float | None = None
-        self.suppressed = 0
-
-    @staticmethod
-    def is_storm(context: dict[str, Any]) -> bool:
-        if context.get("message") == "socket.accept() out of system resource":
-            return True
-        error = context.get("exception")
-        handle = repr(context.get("handle", ""))
-        return isinstance(error, ValueError) and "Invalid file descriptor: -1" in str(error) and "_start_serving" in handle
-
-    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if not self.is_storm(context):
-            if self.previous is not None:
-                self.previous(loop, context)
-            else:
-                loop.default_exception_handler(context)
-            return
-        now = loop.time()
-        if self.last_warning is not None and now - self.last_warning < ACCEPT_WARNING_EVERY:
-            self.suppressed += 1
-            return
-        more = f" ({self.suppressed} more such errors not logged)" if self.suppressed else ""
-        error = context.get("exception")
-        log.warning(
-            "out of file descriptors: new connections wait (%s)%s; raise `ulimit -n` or lower --max-sessions",
-            clean(error or context.get("message"), 80),
-            more,
-        )
-        self.last_warning, self.suppressed = now, 0
-
-

@@ -304,13 +304,14 @@ def test_the_prompt_says_as_it_is_typed_that_a_fifo_would_be_refused(tmp_path, a
     from tui_attention.steps.state import TutorState
     from tui_attention.tui import files
 
-    fifo = tmp_path / "pipe.md"
+    suffix = ".toml" if ask == "save" else ".md"  # a scenario is saved under a .toml name
+    fifo = tmp_path / f"pipe{suffix}"
     os.mkfifo(fifo)
     check = getattr(files, ask)(TutorState(), files.Destination(budget=None)).validate
     problem = check(str(fifo))
     assert problem is not None and "named pipe" in problem and str(fifo) in problem
-    link = tmp_path / "link.md"
+    link = tmp_path / f"link{suffix}"
     link.symlink_to(fifo)
     assert "named pipe" in (check(str(link)) or "")
-    assert check(str(tmp_path / "notes.md")) is None
+    assert check(str(tmp_path / f"notes{suffix}")) is None
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and leftovers(tmp_path) == []

@@ -25,7 +25,8 @@ import pytest
 
 from serve_helpers import CliServer, TerminalClient, bounded, client_options, standin_argv, wait_until
 from tui_attention.serve.guard import Backoff
-from tui_attention.serve.ssh import CHEAP_KEX, KEX_BURST, TutorSSHServer
+from tui_attention.serve.ssh import TutorSSHServer
+from tui_attention.serve.ssh_kex import CHEAP_KEX, KEX_BURST
 from tui_attention.serve.ssh_session import MAX_ENV_VARIABLES
 
 pytestmark = pytest.mark.serve

@@ -14,11 +14,12 @@ import logging
 import os
 from typing import Any
 
-from tui_attention.serve.guard import clean
+from tui_attention.serve.guard import clean, file_descriptors
 
 log = logging.getLogger("tui_attention.serve")
 
 ACCEPT_WARNING_EVERY = 10.0  # seconds between two "out of file descriptors" warnings
+SPARE_DESCRIPTORS = 32  # the loop, the log, the room's socket, the listening sockets, a tutor being spawned
 
 
 class DescriptorBudgetError(ValueError):
@@ -70,3 +71,17 @@ class AcceptStorms:
             more,
         )
         self.last_warning, self.suppressed = now, 0
+
+
+def check_descriptors(max_sessions: int, per_session: int, connections: int, backlog: int) -> None:
+    """Raise the open-file limit to what `max_sessions` sessions of `per_session` descriptors
+    each, `connections` sockets and a `backlog` accepted in one turn need (asyncio may accept a
+    whole backlog before any of it is refused), or refuse to start: past it every newcomer was
+    told "The tutor could not be started" and asyncio's accept loop filled the log."""
+    needed = open_descriptors() + SPARE_DESCRIPTORS + per_session * max_sessions + connections + backlog
+    soft, needed = file_descriptors(needed)
+    if soft < needed:
+        raise DescriptorBudgetError(
+            f"the open-file limit (ulimit -n) is {soft}, too low for --max-sessions {max_sessions}: "
+            f"it needs about {needed} file descriptors; raise it (ulimit -n {needed}) or serve fewer sessions"
+        )

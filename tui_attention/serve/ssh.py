@@ -21,7 +21,7 @@ connections do not multiply its rate. Every string a client sends is escaped bef
 (`guard.RefusalLog`).
 
 A key exchange is the one thing a stranger can make the server compute before login, so only
-cheap ones are offered (`CHEAP_KEX`: asyncssh's defaults include rsa2048-sha256, which makes a
+cheap ones are offered (`ssh_kex.CHEAP_KEX`: asyncssh's defaults include rsa2048-sha256, which makes a
 new 2048-bit RSA key for each connection, about 40 ms of the loop's time), a connection may
 start a new one (re-key) only a few times (`KEX_BURST`, then one per `KEX_INTERVAL`), and an
 address may open new connections only so fast (`openings`): those past it are closed before
@@ -45,18 +45,17 @@ from pathlib import Path
 from typing import Sequence
 
 import asyncssh
-from asyncssh.constants import MSG_KEXINIT
-from asyncssh.kex import get_kex_algs
 
 from tui_attention.infra.files import read_regular, write_atomic
 from tui_attention.infra.paths import data_dir
 from tui_attention.serve.budget import MemoryBudget
 from tui_attention.serve.child import Limits, confinement, remove_stale_workdirs
 from tui_attention.serve.guard import (Backoff, Buckets, Quota, ReadThrottle, RefusalLog, StartRate, Turns, clean,
-                                      file_descriptors, source_of)
+                                      source_of)
 from tui_attention.serve.room import Room
+from tui_attention.serve.ssh_kex import KEX_BURST, KEX_INTERVAL, bound_key_exchanges, cheap_kex_algs
 from tui_attention.serve.ssh_session import Session, guard_requests
-from tui_attention.serve.descriptors import AcceptStorms, DescriptorBudgetError, open_descriptors
+from tui_attention.serve.descriptors import AcceptStorms, check_descriptors
 
 log = logging.getLogger("tui_attention.serve")
 
@@ -72,27 +71,6 @@ READ_AFTER_LOGIN = (64 * 1024, 256 * 1024)
 MAX_PACKET = 16 * 1024
 # A workshop's keys take a few hundred KB at most; the bound keeps /dev/zero out of memory.
 MAX_AUTHORIZED_KEYS_BYTES = 4 * 1024 * 1024
-# Key exchanges that cost the server well under a millisecond each (measured with this
-# cryptography: X25519 0.08 ms, P-256 0.08 ms, P-384 0.6 ms, P-521 0.5 ms, ML-KEM-768 0.02 ms),
-# of which every OpenSSH since 5.7 (2011), PuTTY since 0.63 (2013) and asyncssh offer at least one.
-# Left out: rsa2048-sha256 and rsa1024-sha1 (a new RSA key per connection, 40 ms), the
-# finite-field Diffie-Hellman groups and group exchange (group18: 19 ms), curve448 (no
-# OpenSSH client has it), GSS. Only those this asyncssh has are offered (`cheap_kex_algs`).
-CHEAP_KEX = (
-    "mlkem768x25519-sha256",
-    "sntrup761x25519-sha512",
-    "sntrup761x25519-sha512@openssh.com",
-    "curve25519-sha256",
-    "curve25519-sha256@libssh.org",
-    "ecdh-sha2-nistp256",
-    "ecdh-sha2-nistp384",
-    "ecdh-sha2-nistp521",
-)
-# Key exchanges one connection may start: the first and a few re-keys, then one a minute.
-# Clients re-key after an hour or a gigabyte (OpenSSH, PuTTY, asyncssh), and so does this
-# server. Ten connections from one address re-keying back to back (7 to 20 a second each, about
-# 1 ms of the loop each) raised another attendee's key latency from 20 ms to 220 ms (median).
-KEX_BURST, KEX_INTERVAL = 4, 60.0
 # An address may open twice the connections it may hold waiting to log in at once, then as
 # many again every OPENINGS_REFILL seconds (20 at once, then 2 a second, by default).
 OPENINGS_PER_WAITING, OPENINGS_REFILL = 2, 10.0
@@ -100,7 +78,6 @@ BACKLOG = 100  # connections the kernel queues before accept(); asyncio may acce
 # Descriptors a session holds besides its connection's socket: its terminal's master side, a
 # pidfd, its error report and its room channel (measured: 4, and 5 with the socket).
 DESCRIPTORS_PER_SESSION = 4
-SPARE_DESCRIPTORS = 32  # the loop, the log, the room's socket, a tutor being spawned
 
 
 def load_or_create_host_key(path: Path | None = None) -> tuple[asyncssh.SSHKey, Path, bool]:
@@ -134,13 +111,6 @@ def read_authorized_keys(path: str | Path) -> asyncssh.SSHAuthorizedKeys:
     memory runs out and wait on a FIFO forever. Raises OSError (strerror is one line),
     ValueError (not UTF-8) or asyncssh.Error (not the format)."""
     return asyncssh.import_authorized_keys(read_regular(path, MAX_AUTHORIZED_KEYS_BYTES).decode("utf-8"))
-
-
-def cheap_kex_algs() -> list[str]:
-    """The key exchanges of `CHEAP_KEX` this asyncssh offers (the post-quantum ones depend
-    on its cryptography or liboqs); asyncssh refuses a name it does not know."""
-    known = {alg.decode("ascii") for alg in get_kex_algs()}
-    return [alg for alg in CHEAP_KEX if alg in known]
 
 
 def _format_peer(peer: object) -> str:
@@ -237,28 +207,10 @@ class TutorSSHServer:
     def child_pids(self) -> list[int]:
         return [s.child.pid for s in self.sessions if s.child is not None and s.child.pid is not None]
 
-    def descriptors_needed(self) -> int:
-        """File descriptors the server may need at once: a socket per connection (logged in or
-        waiting), the descriptors of each session's tutor, and a whole backlog accepted in one turn."""
-        return (
-            open_descriptors()
-            + SPARE_DESCRIPTORS
-            + DESCRIPTORS_PER_SESSION * self.max_sessions
-            + self.max_authenticated
-            + self.max_unauthenticated
-            + BACKLOG
-        )
-
     def check_descriptors(self) -> None:
-        """Refuse to start (one line, exit status 2) below the open-file limit `max_sessions`
-        needs: past it every new attendee was told "The tutor could not be started", asyncio's
-        accept loop filled the log, and each failed start left its session folder behind."""
-        soft, needed = file_descriptors(self.descriptors_needed())
-        if soft < needed:
-            raise DescriptorBudgetError(
-                f"the open-file limit (ulimit -n) is {soft}, too low for --max-sessions {self.max_sessions}: "
-                f"it needs about {needed} file descriptors; raise it (ulimit -n {needed}) or serve fewer sessions"
-            )
+        """Refuse to start (one line, exit status 2) below the open-file limit `max_sessions` needs."""
+        check_descriptors(self.max_sessions, DESCRIPTORS_PER_SESSION,
+                          self.max_authenticated + self.max_unauthenticated, BACKLOG)
 
     def opening_refusal(self, source: str) -> str | None:
         """Why a connection `source` opens now is closed at once, or None (it is counted)."""
@@ -503,26 +455,12 @@ class _Connection(asyncssh.SSHServer):
         conn.data_received = counted  # type: ignore[method-assign]
 
     def _bound_key_exchanges(self, conn: asyncssh.SSHServerConnection) -> None:
-        """At most KEX_BURST key exchanges, then one per KEX_INTERVAL; a client past that is
-        disconnected. asyncssh's options bound only the re-keys this side starts (rekey_bytes,
-        rekey_seconds) and answer every KEXINIT a client sends; it looks a packet's handler up
-        in its connection's `_packet_handlers`, which this instance attribute takes precedence
-        over. tests/serve/test_ssh_hardening.py checks that it is still consulted."""
-        handlers = getattr(conn, "_packet_handlers", None)
-        if not isinstance(handlers, dict) or MSG_KEXINIT not in handlers:
-            return
-        kexinit = handlers[MSG_KEXINIT]
-        pace = Buckets(KEX_BURST, KEX_INTERVAL, sources=1)
+        """Key exchanges past `ssh_kex.KEX_BURST` (then one per KEX_INTERVAL) disconnect the client."""
+        def refused() -> None:
+            self.refused("rekey", "closing %s: more than %d key exchanges (then one every %g s)", self.peer,
+                         KEX_BURST, KEX_INTERVAL)
 
-        def counted(connection: object, pkttype: int, pktid: int, packet: object) -> object:
-            if pace.wait("") > 0:
-                self.refused("rekey", "closing %s: more than %d key exchanges (then one every %g s)", self.peer,
-                             KEX_BURST, KEX_INTERVAL)
-                raise asyncssh.ProtocolError("too many key exchanges")
-            pace.take("")
-            return kexinit(connection, pkttype, pktid, packet)
-
-        conn._packet_handlers = {**handlers, MSG_KEXINIT: counted}  # type: ignore[attr-defined]  # noqa: SLF001
+        bound_key_exchanges(conn, refused)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.turned_away:

@@ -65,9 +65,9 @@ from tui_attention.serve.child import (
     exit_description,
     remove_stale_workdirs,
 )
-from tui_attention.serve.guard import Buckets, Quota, RefusalLog, StartRate, clean, file_descriptors, source_of
+from tui_attention.serve.guard import Buckets, Quota, RefusalLog, StartRate, clean, source_of
 from tui_attention.serve.room import Room
-from tui_attention.serve.descriptors import AcceptStorms, DescriptorBudgetError, open_descriptors
+from tui_attention.serve.descriptors import AcceptStorms, check_descriptors
 from tui_attention.serve.web_http import (Client, OneLineBadRequests, bracketed, carries_secret, duration, is_proxy_peer,
                                           origin_of, reason_bytes, this_machine_address, valid_host)
 from tui_attention.serve.web_tab import (CLOSE_ADDRESS_FULL, CLOSE_FULL, CLOSE_IDLE, CLOSE_NO_MEMORY, CLOSE_TOO_FAST,
@@ -84,7 +84,6 @@ MAX_MESSAGE = 1024 * 1024  # bytes of one websocket message (a big paste)
 # keys for a second. A learner's keys, mouse and resizes are tens a second.
 MESSAGE_RATE, MESSAGE_BURST = 200.0, 400.0
 DESCRIPTORS_PER_TAB = 5  # three pipes, the room channel, and one spare for spawning (measured: see start())
-SPARE_DESCRIPTORS = 32  # the loop, the log, a tutor being spawned, the listening sockets
 
 
 class TutorWebServer(Server):
@@ -170,25 +169,10 @@ class TutorWebServer(Server):
 
     # -- start and stop ---------------------------------------------------------------
 
-    def descriptors_needed(self) -> int:
-        """File descriptors the server may need at once (measured: each tab holds three pipes
-        to its tutor, each TCP connection one socket; asyncio may accept a whole backlog in
-        one turn before any of it is refused)."""
-        return (
-            open_descriptors()
-            + SPARE_DESCRIPTORS
-            + DESCRIPTORS_PER_TAB * self.max_sessions
-            + self.max_connections
-            + self.backlog
-        )
-
     def check_descriptors(self) -> None:
-        soft, needed = file_descriptors(self.descriptors_needed())
-        if soft < needed:
-            raise DescriptorBudgetError(
-                f"the open-file limit (ulimit -n) is {soft}, too low for --max-sessions {self.max_sessions}: "
-                f"it needs about {needed} file descriptors; raise it (ulimit -n {needed}) or serve fewer sessions"
-            )
+        """Refuse to start (one line, exit status 2) below the open-file limit `max_sessions` needs
+        (measured: each tab holds three pipes to its tutor, each TCP connection one socket)."""
+        check_descriptors(self.max_sessions, DESCRIPTORS_PER_TAB, self.max_connections, self.backlog)
 
     async def _make_app(self) -> web.Application:
         """textual-serve's routes without the directory listing under /static/ and without

@@ -23,13 +23,14 @@ from tui_attention.lessons.controller import LessonController
 from tui_attention.steps.state import TutorState
 from tui_attention.tui.bindings import GLOBAL_KEYS, LEARN_KEYS, TUTOR_KEYS, Key, bindings, every_key
 from tui_attention.tui.files import Destination
+from tui_attention.tui.frames import SameFrameOnce
 from tui_attention.tui.reporting import connect
 from tui_attention.tui.screens.tutor import TutorScreen
 
 DEFAULT_THEME = "textual-dark"
 
 
-class AttentionApp(App[int]):
+class AttentionApp(SameFrameOnce, App[int]):
     """tui-attention: step through self-attention, one number at a time."""
 
     CSS_PATH = "app.tcss"

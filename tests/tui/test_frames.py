@@ -1,5 +1,6 @@
-"""A frame the terminal shows already is not sent again (`tui.frames.SameFrameOnce`): opening
-help sent its full screen three times over (61 KB at 80x24; slow-link audit)."""
+"""What the tutor sends its terminal: a frame the terminal shows already is not sent again
+(`tui.frames.SameFrameOnce`; opening help sent its full screen three times over, 61 KB at
+80x24), and a prompt waiting for the learner sends nothing (slow-link audit)."""
 
 import asyncio
 import os
@@ -63,8 +64,9 @@ def test_a_frame_like_the_last_is_not_sent_and_any_other_write_forgets_it():
     assert app._driver.sent[-1] == "<sync>A</sync>" and len(app._driver.sent) == 6
 
 
-def bytes_for_keys(keys: list[bytes], size=(80, 24)) -> list[int]:
-    """Bytes the tutor writes to its terminal (a pty) for each key, until 1 s of quiet."""
+def bytes_for_keys(keys: list[bytes], size=(80, 24), idle: float = 0.0) -> list[int]:
+    """Bytes the tutor writes to its terminal (a pty) for each key, until 1.5 s of quiet; with
+    `idle`, then the bytes written in that many seconds more."""
     pid, fd = pty.fork()
     if pid == 0:
         os.environ.update(TERM="xterm-256color", XDG_STATE_HOME=os.environ.get("FRAMES_STATE", "/tmp"))
@@ -88,6 +90,12 @@ def bytes_for_keys(keys: list[bytes], size=(80, 24)) -> list[int]:
         for key in keys:
             os.write(fd, key)
             out.append(drain(1.5))
+        if idle:
+            end, count = time.monotonic() + idle, 0
+            while time.monotonic() < end:
+                if select.select([fd], [], [], 0.05)[0]:
+                    count += len(os.read(fd, 65536))
+            out.append(count)
         return out
     finally:
         os.kill(pid, 9)
@@ -101,3 +109,12 @@ def test_help_is_sent_once_not_three_times(tmp_path, monkeypatch):
     # Measured at 80x24: opening 60,867 bytes and closing 15,490 with the repeats, 30,216 and
     # 14,897 without. The sum, so that a frame late past the quiet second counts all the same.
     assert opened > 0 and 0 < opened + closed < 62_000, (opened, closed)
+
+
+def test_a_prompt_waiting_for_the_learner_sends_nothing(tmp_path, monkeypatch):
+    # Slow-link audit: a blinking cursor sent 360 bytes a second from the export prompt, and
+    # 1 KB a second from the command palette, while the learner thought.
+    monkeypatch.setenv("FRAMES_STATE", str(tmp_path))
+    for key in (b"x", b"\x10"):  # the export prompt, ctrl+p
+        *_, idle = bytes_for_keys([key], idle=2.0)
+        assert idle == 0, (key, idle)

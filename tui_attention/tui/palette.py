@@ -8,7 +8,7 @@ closed) by dismissing itself; a second click read at once reaches it after it is
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.command import CommandPalette
+from textual.command import CommandInput, CommandPalette
 from textual.events import Click
 
 from .dismissed_once import DismissedOnce
@@ -19,6 +19,11 @@ class PaletteOnce(DismissedOnce, CommandPalette):
     It closes with ctrl+g as every dialog does: over a slow link escape arrives late."""
 
     BINDINGS = [Binding("ctrl+g", "escape", "Exit the command palette", show=False)]
+
+    def on_mount(self) -> None:
+        # A steady cursor, as in the tutor's prompts: the palette's blinking one sent about 1 KB a
+        # second to the terminal while it waited.
+        self.query_one(CommandInput).cursor_blink = False
 
     def _on_click(self, event: Click) -> None:  # type: ignore[override]
         if self.is_current:

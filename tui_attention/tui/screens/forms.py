@@ -76,9 +76,11 @@ class CheckedModal(DismissedOnce, ModalScreen):
             yield Button(_("Cancel"), classes="cancel")
 
     def on_mount(self) -> None:
-        if self.app.is_headless:  # a blinking cursor would make screenshots flicker
-            for field in self.query(Input):
-                field.cursor_blink = False
+        # A steady cursor: a blinking one redraws its cell twice a second while the learner thinks,
+        # about 360 bytes a second to the terminal (over a slow link, to every attendee), and
+        # would make screenshots flicker.
+        for field in self.query(Input):
+            field.cursor_blink = False
 
     def _show_error(self, error: str | None) -> None:
         self.query_one(".error", Static).update(Text(error or ""))

@@ -271,3 +271,147 @@ async def test_answers_output_writes_the_table_and_refuses_what_it_cannot_write(
         end.close()
     finally:
         await served.close()
+
+
+# --- leading within the server's scenario, and saying when nothing was done --------------------
+SCENARIO = {"words": 5, "steps": {"walkthrough": 9, "matrix": 11}}
+
+
+def test_a_served_room_knows_its_scenarios_words_and_steps(tmp_path):
+    from tui_attention.cli import room as room_cli
+    from tui_attention.cli.main import parse
+
+    args = parse(["serve", "ssh", "--sentence", "the cat sat on the mat today", "--heads", "2",
+                  "--answers", str(tmp_path / "a.csv")])
+    served = room_cli.attach(FakeServer(), args)
+    assert served.room.scenario == {"words": 7, "steps": {"walkthrough": 9, "matrix": 12}}  # concat with 2 heads
+    args = parse(["serve", "web", "--answers", str(tmp_path / "b.csv")])
+    assert room_cli.attach(FakeServer(), args).room.scenario == SCENARIO  # the default scenario
+
+
+async def test_lead_to_a_step_past_the_scenario_is_refused_naming_the_option(runtime, tmp_path, capsys, caplog):
+    # Audit: --word 9 on a 5-word sentence, --step 12 and --step 50 in the matrix view (11 steps),
+    # --step 10 in the walkthrough (9) said "sent to 7 sessions", and every tutor was clamped
+    # without a word; --step 99 was refused as "tui-attention serve: not a valid request: ...".
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    room = Room(scenario=SCENARIO)
+    served = RoomServer(FakeServer(), room, "ssh", tmp_path / "answers.csv")
+    await served.start()
+    try:
+        end = tutor_end(room.join())
+        for bad, why in ((["--view", "walkthrough", "--word", "9", "--step", "2"],
+                          "--word: the sentence has words 1-5, not 9"),
+                         (["--view", "matrix", "--word", "1", "--step", "12"],
+                          "--step: the matrix view has steps 1-11, not 12"),
+                         (["--view", "matrix", "--step", "50"], "--step: the matrix view has steps 1-11, not 50"),
+                         (["--view", "walkthrough", "--step", "10"],
+                          "--step: the walkthrough view has steps 1-9, not 10"),
+                         (["--view", "walkthrough", "--step", "99"],
+                          "--step: the walkthrough view has steps 1-9, not 99")):
+            assert await asyncio.to_thread(main, ["serve", "lead", *bad]) == 2
+            captured = capsys.readouterr()
+            assert captured.err == f"tui-attention serve lead: {why}\n" and not captured.out, bad
+        assert not room.lead["following"] and "leading" not in caplog.text
+        # Sent past the command's check (the dashboard's f, say), the server refuses it itself.
+        with pytest.raises(ControlError, match="the sentence has words 1-5, not 6"):
+            await asyncio.to_thread(control.request, served.control.path, "goto", view="matrix", word=6, step=1,
+                                    lock=False)
+        assert await asyncio.to_thread(main, ["serve", "lead", "--view", "matrix", "--word", "5", "--step", "11"]) == 0
+        assert "sent to 1 session" in capsys.readouterr().out
+        lines = await asyncio.to_thread(end.recv, 65536)
+        assert channel.decode_command(lines.splitlines()[-1]) == {"v": 1, "kind": "goto", "view": "matrix", "word": 5,
+                                                                  "step": 11}
+        end.close()
+    finally:
+        await served.close()
+
+
+async def test_reveal_with_nobody_on_a_question_sends_nothing_and_says_so(runtime, tmp_path, capsys, caplog):
+    # Audit: `serve lead --reveal` with no open question said "sent to 15 sessions", exit 0, and
+    # logged "revealed the worked answer to 15 sessions".
+    caplog.set_level(logging.INFO, logger="tui_attention.serve")
+    room = Room()
+    served = RoomServer(FakeServer(), room, "ssh", tmp_path / "answers.csv")
+    await served.start()
+    try:
+        ana, bo = room.join(), room.join()
+        ends = [tutor_end(ana), tutor_end(bo)]
+        ends[0].sendall(channel.encode("state", view="walkthrough", word=1, words=5, step=1, steps=9,
+                                       switches={"scale": "none", "mask": "none", "heads": 1, "weight_scale": 1.0},
+                                       lesson=None, page=None, pages=None, question=None, settled=False,
+                                       following=False, locked=False, name=None))
+        assert await wait_until(lambda: ana.state is not None, 5)
+        assert await asyncio.to_thread(main, ["serve", "lead", "--reveal"]) == 1
+        captured = capsys.readouterr()
+        assert captured.err == "tui-attention serve lead: nothing sent: no session is on a question\n"
+        assert not captured.out and "revealed" not in caplog.text and room.status()["revealed"] == []
+        for end in ends:
+            end.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                end.recv(65536)  # no tutor was sent anything
+            end.close()
+    finally:
+        await served.close()
+
+
+async def test_status_has_what_was_revealed_and_the_text_table_the_flags(runtime, tmp_path, capsys):
+    # Audit: `serve status --format json` left out "revealed" (the server sent it), and the text
+    # table had no F (following) and ! (stuck) column.
+    room = Room()
+    served = RoomServer(FakeServer(), room, "ssh", tmp_path / "answers.csv")
+    await served.start()
+    try:
+        ana, bo = room.join(), room.join()
+        for member, following in ((ana, True), (bo, False)):
+            room.take(member, {"v": 1, "kind": "state", "view": "walkthrough", "word": 1, "words": 5, "step": 1,
+                               "steps": 9, "switches": {"scale": "none", "mask": "none", "heads": 1,
+                                                        "weight_scale": 1.0},
+                               "lesson": 5, "page": 3, "pages": 4, "question": "05-softmax/3", "settled": False,
+                               "following": following, "locked": False, "name": None})
+        bo.place_since -= 3600  # an hour on one page: stuck
+        room.handle({"v": 1, "kind": "reveal", "question": "05-softmax/3"})
+        assert await asyncio.to_thread(main, ["serve", "status", "--format", "json"]) == 0
+        (table,) = json.loads(capsys.readouterr().out)
+        assert table["revealed"] == ["05-softmax/3"]
+        assert await asyncio.to_thread(main, ["serve", "status"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[1].endswith("  flags")
+        rows = {line.split()[0]: line for line in lines[2:]}
+        assert rows[ana.id].endswith("  F") and rows[bo.id].endswith("  !")
+    finally:
+        await served.close()
+
+
+def test_no_server_names_the_folder_it_looked_in(runtime, capsys):
+    # Audit: a server started with another XDG_RUNTIME_DIR was "not running on this machine".
+    assert main(["serve", "status"]) == 2
+    err = capsys.readouterr().err
+    assert f"({control.control_dir()} does not exist: give XDG_RUNTIME_DIR as the server had it)" in err
+    os.mkdir(control.control_dir(), 0o700)
+    assert main(["serve", "status"]) == 2
+    err = capsys.readouterr().err
+    assert f"none has its socket in {control.control_dir()}" in err and len(err.strip().splitlines()) == 1
+
+
+# --- stopping the server with a dashboard attached --------------------------------------------
+async def test_stopping_hangs_up_on_attached_clients_without_an_asyncio_error(runtime, caplog):
+    # Audit: SIGINT with a dashboard attached logged "Exception in callback StreamReaderProtocol.
+    # connection_made.<locals>.callback(<Task cancelled ...>) ... CancelledError", once a dashboard.
+    caplog.set_level(logging.DEBUG)
+    sockets = ControlSocket(Room(), "ssh")
+    path = await sockets.start()
+    readers = []
+    for _ in range(2):  # two dashboards, and one client that has not sent the key yet
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        writer.write(control.read_key(path) + b"\n" + channel.encode("status"))
+        assert channel.decode_reply(await reader.readline())["kind"] == "status"
+        readers.append((reader, writer))
+    readers.append(await asyncio.open_unix_connection(str(path)))
+    await asyncio.sleep(0.1)
+    await sockets.close()
+    for reader, writer in readers:
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # hung up on
+        writer.close()
+    await asyncio.sleep(0.1)  # where asyncio's callbacks of its tasks would have run
+    assert "Exception in callback" not in caplog.text and "CancelledError" not in caplog.text, caplog.text
+    assert not path.exists() and not control.key_path(path).exists()

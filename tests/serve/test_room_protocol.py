@@ -302,7 +302,7 @@ def test_session_ids_are_unique_over_the_servers_life_not_only_among_those_prese
 
 def record(**changes) -> dict:
     fields = {"id": "1-ab12", "name": None, "connected": 5.0, "idle": 1.0, **state(),
-              "answers": {"right": 1, "wrong": 0}}
+              "answers": {"right": 1, "wrong": 0}, "here": 3.0, "wrong_here": 0}
     fields.update(changes)
     return fields
 
@@ -339,7 +339,7 @@ def test_the_room_cannot_be_led_into_the_learn_view(capsys):
 
 # --- serve status lines up what attendees typed ---------------------------------------------
 def test_serve_status_pads_by_terminal_cells_so_wide_names_keep_the_columns():
-    names = ["Ana", "山田太郎", "😀 Zoë 😀", "山田太郎山田太郎山田太郎", "x" * 32, None]
+    names = ["Ana", "山田太郎", "😀 Zoë 😀", "山田太郎山田太郎山田太郎", "x" * 32, None, "😀😀😀😀😀😀😀 ok"]
     table = {"server": {"kind": "ssh", "port": 1, "pid": 2}, "lead": {}, "answers": 0,
              "sessions": [record(id=f"{k}-ab12", name=name) for k, name in enumerate(names, 1)]}
     lines = room_cli.status_text(table).splitlines()
@@ -350,7 +350,8 @@ def test_serve_status_pads_by_terminal_cells_so_wide_names_keep_the_columns():
         assert cell_len(line[: line.index("walkthrough")]) == where, line
         assert cell_len(line[: line.index("5s") + 2]) == connected_end, line
         assert cell_len(line) == cell_len(rows[0]), line
-    assert "山田太郎山田太郎 " in rows[3]  # cut to 16 cells, not 16 characters
+    # Cut to 16 cells, not 16 characters, and marked: a name cut without a mark looked whole.
+    assert "山田太郎山田太… " in rows[3] and f"{'x' * 15}…" in rows[4] and "😀😀😀😀😀😀😀… " in rows[6]
     assert "Ana" in rows[0] and "😀 Zoë 😀" in rows[2]
 
 

@@ -22,11 +22,11 @@ from tui_attention.i18n import _, ngettext
 from tui_attention.infra.channel import (LEAD_VIEWS, MAX_TEXT, answers_csv, duration_text, lead_text, place_text,
                                          printable_problem)
 from tui_attention.infra.paths import data_dir
-from tui_attention.serve.control import (ControlError, RoomServer, default_answers_path, discover, read_key,
-                                         request)
-from tui_attention.serve.room import Room
+from tui_attention.serve.control import (ControlError, RoomServer, control_dir, default_answers_path, discover,
+                                         read_key, request)
+from tui_attention.serve.room import Room, lead_problem
 
-from .options import UsageError, check_new_file
+from .options import UsageError, check_new_file, config_from_args
 
 
 def _positive(text: str) -> int:
@@ -63,11 +63,22 @@ def attach(server, args: argparse.Namespace):
     as a `RoomServer`; a server behind Jupyter (one user's own tutor) stays as it is."""
     if args.no_room or getattr(args, "behind_jupyter", False):
         return server
-    room = Room(ask_name=args.ask_name)
+    room = Room(ask_name=args.ask_name, scenario=scenario_shape(args))
     server.room = room
     kind = args.serve_command
     answers = Path(args.answers) if args.answers is not None else default_answers_path(kind, data_dir() / "answers")
     return RoomServer(server, room, kind, answers)
+
+
+def scenario_shape(args: argparse.Namespace) -> dict:
+    """The server's scenario as `Room` checks a lead against it: how many words, how many steps
+    each view has (the serve command has checked the options already)."""
+    from tui_attention.steps.state import STEPS_PER_WORD
+    from tui_attention.steps.step import matrix_step_kinds
+
+    config = config_from_args(args, interactive=True)
+    return {"words": len(config.tokens),
+            "steps": {"walkthrough": STEPS_PER_WORD, "matrix": len(matrix_step_kinds(config.heads))}}
 
 
 def register(sub, shared: argparse.ArgumentParser) -> None:
@@ -128,7 +139,10 @@ def _servers(choice: str | None) -> list[Path]:
             raise UsageError(_("tui-attention serve: no running server of yours matches --server {id}").format(
                 id=choice))
     if not found:
-        raise UsageError(_("tui-attention serve: no workshop server of yours is running on this machine"))
+        # A server started with another XDG_RUNTIME_DIR keeps its socket in another folder.
+        raise UsageError(_("tui-attention serve: no workshop server of yours is running on this machine (none "
+                           "has its socket in {folder}: give XDG_RUNTIME_DIR as the server had it)").format(
+                               folder=control_dir()))
     return found
 
 
@@ -141,11 +155,11 @@ def one_server(choice: str | None) -> Path:
     return found[0]
 
 
-def _ask(path: Path, kind: str, **fields) -> dict:
+def _ask(path: Path, kind: str, /, *, command: str = "tui-attention serve", **fields) -> dict:
     try:
         return request(path, kind, **fields)
     except ControlError as exc:
-        raise UsageError(f"tui-attention serve: {exc}") from None
+        raise UsageError(f"{command}: {exc}") from None
 
 
 # --- the commands -------------------------------------------------------------------------------
@@ -153,8 +167,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     tables = []
     for path in _servers(args.server):
         reply = _ask(path, "status")
-        tables.append({**{k: reply[k] for k in ("server", "lead", "answers", "sessions")},
-                       "dropped": reply.get("dropped", 0)})
+        tables.append({"dropped": 0, "revealed": [], **{k: v for k, v in reply.items() if k not in ("v", "kind")}})
     if args.format == "json":
         print(json.dumps(tables, indent=2, ensure_ascii=False))
         return 0
@@ -172,18 +185,24 @@ def status_text(table: dict) -> str:
              + (f" ({dropped} more left out of the table: past the cap per session)"
                 if (dropped := table.get("dropped", 0)) else "")]
     if table["sessions"]:
-        lines.append(f"  {'id':<8} {'name':<16} {'connected':>9} {'idle':>7}  {'where':<24} {'right':>5} {'wrong':>5}")
-    # Padded by terminal cells, not characters: a name in CJK or with an emoji takes two a character.
+        lines.append(f"  {'id':<8} {'name':<16} {'connected':>9} {'idle':>7}  {'where':<24} {'right':>5} {'wrong':>5}"
+                     "  flags")
+    # Padded and cut by terminal cells, not characters: a name in CJK or with an emoji takes two a
+    # character, and one cut without a mark looked whole ("… ok" lost its " ok").
     from rich.cells import cell_len, set_cell_size
 
+    from tui_attention.tui.dashboard import STUCK_MINUTES, stuck
+
     def left(text: str, width: int) -> str:
+        if cell_len(text) > width:
+            text = set_cell_size(text, width - 1).rstrip() + "…"
         return text + " " * max(0, width - cell_len(text))
 
     for s in table["sessions"]:
-        name = set_cell_size(s["name"] or "", 16)  # cut to 16 cells (a wide character cut in two: a space)
-        lines.append(f"  {left(s['id'], 8)} {name} {duration_text(s['connected']):>9} "
+        flags = ("F" if s["following"] else "") + ("!" if stuck(s, STUCK_MINUTES) else "")
+        lines.append(f"  {left(s['id'], 8)} {left(s['name'] or '', 16)} {duration_text(s['connected']):>9} "
                      f"{duration_text(s['idle']):>7}  {left(place_text(s), 24)} {s['answers']['right']:>5} "
-                     f"{s['answers']['wrong']:>5}")
+                     f"{s['answers']['wrong']:>5}  {flags}".rstrip())
     return "\n".join(lines)
 
 
@@ -234,7 +253,18 @@ def check_lead(kind: str, fields: dict) -> None:
 def cmd_lead(args: argparse.Namespace) -> int:
     kind, fields = lead_request(args)
     check_lead(kind, fields)
-    reply = _ask(one_server(args.server), kind, **fields)
+    path = one_server(args.server)
+    command = "tui-attention serve lead"
+    if kind == "goto" and "view" in fields:
+        # Checked here against the server's own scenario, to name the option: a tutor clamps a
+        # step past its scenario's, so "--word 9" of 5 took the room to word 5 and said nothing.
+        problem = lead_problem(fields, _ask(path, "status", command=command).get("scenario"))
+        if problem is not None:
+            raise UsageError(f"{command}: --{problem[0]}: {problem[1]}")
+    reply = _ask(path, kind, command=command, **fields)
+    if reply.get("unsent"):  # a valid request that had nothing to do: 1, not a usage error's 2
+        print(_("{command}: nothing sent: {why}").format(command=command, why=reply["unsent"]), file=sys.stderr)
+        return 1
     sent = reply.get("sent", 0)
     print(ngettext("sent to {count} session", "sent to {count} sessions", sent).format(count=sent))
     return 0
@@ -272,11 +302,29 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     check_terminal()
     from tui_attention.tui.dashboard import DashboardApp
 
-    def key() -> bytes:  # read at each connection, as `request` reads it
-        try:
-            return read_key(path)
-        except ControlError as exc:
-            raise ConnectionError(str(exc)) from None
-
-    DashboardApp(path, key=key, stuck_minutes=args.stuck_minutes, answers_dir=data_dir() / "answers").run()
+    DashboardApp(path, key=dashboard_key, find=servers_like(path), stuck_minutes=args.stuck_minutes,
+                 answers_dir=data_dir() / "answers").run()
     return 0
+
+
+def dashboard_key(socket: Path) -> bytes:
+    """The key of the server at `socket`, for the dashboard: read at each connection, as
+    `request` reads it; ConnectionError if it cannot be."""
+    try:
+        return read_key(socket)
+    except ControlError as exc:
+        raise ConnectionError(str(exc)) from None
+
+
+def servers_like(path: Path):
+    """For the dashboard: the sockets of the running servers of the kind (ssh, web) of the one at
+    `path`. One started again has another pid, so another socket."""
+    kind = path.stem.split("-")[0]
+
+    def find() -> list[Path]:
+        try:
+            return [p for p in discover() if p.stem.split("-")[0] == kind]
+        except ControlError:  # no control folder yet: no server
+            return []
+
+    return find

@@ -171,7 +171,9 @@ def checked_dir(create: bool, environ=os.environ) -> Path:
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        raise ControlError(f"no workshop server of yours is running here ({path} does not exist)") from None
+        # A server started with another XDG_RUNTIME_DIR has its socket in another folder.
+        raise ControlError(f"no workshop server of yours is running on this machine ({path} does not exist: give "
+                           "XDG_RUNTIME_DIR as the server had it)") from None
     except OSError as exc:
         raise ControlError(f"cannot read the control directory {path}: {exc.strerror}") from None
     why = dir_problem(st, uid)
@@ -257,7 +259,8 @@ class ControlSocket:
         self.environ = environ
         self.path: Path | None = None
         self._server: asyncio.AbstractServer | None = None
-        self._clients: set[asyncio.Task] = set()
+        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}  # every one, until it ends
+        self._clients: set[asyncio.Task] = set()  # those that showed the key
         self._unproven: dict[asyncio.Task, asyncio.StreamWriter] = {}  # oldest first
         self._key = b""
         self.refusals = RefusalLog()
@@ -287,21 +290,43 @@ class ControlSocket:
             key_path(path).unlink(missing_ok=True)
             raise ControlError(f"the control socket {path} {why}")
         sock.listen(MAX_CLIENTS)
-        self._server = await asyncio.start_unix_server(self._serve, sock=sock, limit=MAX_REPORT)
+        self._server = await asyncio.start_unix_server(self._accept, sock=sock, limit=MAX_REPORT)
         self.path = path
         return path
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for task in list(self._clients):
-                task.cancel()
-            await asyncio.gather(*self._clients, return_exceptions=True)
-            self._server = None
+        # The socket and key go first: a dashboard that is hung up on below then finds no server
+        # there, and says the server stopped rather than that it cannot read its key.
         if self.path is not None:
             self.path.unlink(missing_ok=True)
             key_path(self.path).unlink(missing_ok=True)
             self.path = None
+        if self._server is not None:
+            self._server.close()
+            # Hung up, not cancelled: each connection's handler sees the end of its stream and
+            # returns. (Cancelled, asyncio's own handler tasks logged "Exception in callback ...
+            # CancelledError" once per attached dashboard when the server stopped.)
+            for writer in self._connections.values():
+                writer.transport.abort()
+            tasks = list(self._connections)
+            if tasks:
+                _done, late = await asyncio.wait(tasks, timeout=1.0)  # the abort ends each at its next read
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            self._server = None
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A new connection: served by a task of ours, not by one asyncio makes for a coroutine
+        callback, so that `close()` can end it without asyncio logging a cancelled task."""
+        task = asyncio.get_running_loop().create_task(self._serve(reader, writer))
+        self._connections[task] = writer
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task) -> None:
+        self._connections.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a control connection failed", exc_info=task.exception())
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -190,9 +190,14 @@ def _place(state: dict[str, Any] | None) -> tuple:
 class Room:
     """Every session's record, the answer table, and what the instructor is leading."""
 
-    def __init__(self, *, ask_name: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, ask_name: bool = False, clock: Callable[[], float] = time.monotonic,
+                 scenario: dict[str, Any] | None = None) -> None:
         self.ask_name = ask_name
         self.clock = clock
+        # The server's scenario as a lead needs it: {"words": n, "steps": {view: count}}. A tutor
+        # clamps a step past its scenario's silently, so a lead there is refused here instead
+        # (`lead_problem`); None (a room made without one): not checked.
+        self.scenario = scenario
         self.started = clock()
         self.members: dict[str, Member] = {}
         self._joined = 0  # sessions so far: the first part of each session's id
@@ -298,7 +303,7 @@ class Room:
         now = self.clock()
         return {"server": self.info, "lead": self.lead, "answers": len(self.answers),
                 "dropped": self.dropped_answers, "sessions": [m.record(now) for m in self.members.values()],
-                "revealed": list(self.revealed)}
+                "revealed": list(self.revealed), "scenario": self.scenario}
 
     def handle(self, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """A valid control request (`channel.decode_request`) -> (reply kind, its fields)."""
@@ -310,6 +315,9 @@ class Room:
             return "answers", {"since": since, "rows": self.answers[since: since + ANSWERS_PER_REPLY]}
         if kind == "goto":
             where = {k: v for k, v in request.items() if k not in ("v", "kind", "lock")}
+            problem = lead_problem(where, self.scenario)
+            if problem is not None:
+                return "error", {"error": problem[1]}
             self.lead = {"following": True, "locked": request["lock"], "goto": where}
             sent = self.broadcast(encode("follow", on=True, locked=request["lock"]) + encode("goto", **where))
             log.info("leading %d sessions to %s%s", sent, _where(where), " (locked)" if request["lock"] else "")
@@ -318,6 +326,10 @@ class Room:
             sent = self.broadcast(encode("follow", on=False, locked=False))
             log.info("released %d sessions", sent)
         elif kind == "reveal":
+            if request["question"] is None and not self._open_questions():
+                # Sent anyway, it reached every tutor and did nothing, and the instructor read
+                # "sent to 15 sessions" and the log "revealed the worked answer to 15 sessions".
+                return "done", {"sent": 0, "unsent": "no session is on a question"}
             self._revealed(request["question"])
             sent = self.broadcast(encode("reveal", question=request["question"]))
             log.info("revealed the worked answer%s to %d sessions",
@@ -335,18 +347,33 @@ class Room:
     def _revealed(self, question: str | None) -> None:
         """Remember `question` as revealed; None (whatever question is open): each one a session
         is on now. The MAX_REVEALED most recent only: a tutor may report any well-formed id."""
-        opened = [question] if question is not None else [
-            m.state["question"] for m in self.members.values() if m.state is not None and m.state["question"]]
-        for qid in opened:
+        for qid in [question] if question is not None else self._open_questions():
             self.revealed.pop(qid, None)
             self.revealed[qid] = None
         while len(self.revealed) > MAX_REVEALED:
             del self.revealed[next(iter(self.revealed))]
 
+    def _open_questions(self) -> list[str]:
+        """The question each session is on (a page with one), in the order the sessions joined."""
+        return [m.state["question"] for m in self.members.values() if m.state is not None and m.state["question"]]
+
     # --- the answer table ---------------------------------------------------------------------------
     def write_answers(self, path: str | os.PathLike) -> str:
         """The anonymous answer table as CSV at `path` (mode 0600, written atomically)."""
         return str(write_atomic(path, answers_csv(self.answers), make_parents=True))
+
+
+def lead_problem(goto: dict[str, Any], scenario: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(the field, why) if a lead to a step (`goto`: view, word, step) is past the server's
+    `scenario` (`Room.scenario`), else None: "the sentence has words 1-5, not 9". A lesson page
+    is checked against the lessons by the instructor's commands (`lessons.places`)."""
+    if scenario is None or "view" not in goto:
+        return None
+    for field, what, count in (("word", "the sentence has words", scenario["words"]),
+                               ("step", f"the {goto['view']} view has steps", scenario["steps"][goto["view"]])):
+        if goto[field] > count:
+            return field, f"{what} 1-{count}, not {goto[field]}"
+    return None
 
 
 def _where(goto: dict[str, Any]) -> str:

@@ -3,8 +3,9 @@
 It talks to the server only through its control socket, in `infra.channel`'s requests
 (status, answers, goto, release, reveal, message), once a second and on each key. On screen:
 
-    a line: the server, how many sessions (how many stuck), what the instructor leads
-    the sessions: short id, name (with --ask-name), connected, idle, where, right, wrong, flags
+    a line: the server, how many sessions (how many stuck), the lead; the sort and filter at its end
+    the sessions: short id, name (with --ask-name), connected, idle, where, right, wrong, flags;
+        of a question not revealed (nor shown, a) who answered, not who was right
     the clicker: the answers to one question as bars (one per choice, or numeric answers
         binned): each session's first answer counts; the right one is marked ✓ only once
         revealed to the room (r, or `serve lead --reveal`), or when the instructor asks (a)
@@ -12,7 +13,8 @@ It talks to the server only through its control socket, in `infra.channel`'s req
 
 The question is the one most of the room is on, or one the instructor picks (c). "Stuck" (s
 shows only them) is on the same place for more than --stuck-minutes (unless a locked lead
-holds it there), or 3 wrong answers there. The lessons (for the question's text and right answer) are read as the tutor reads them.
+holds it there), or 3 wrong answers there (unless hidden). The lessons (for the question's text
+and right answer) are read as the tutor reads them. A server stopped, it waits for one of its kind.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -35,10 +38,13 @@ from tui_attention.i18n import _, ngettext
 from tui_attention.infra.channel import (LEAD_VIEWS, MAX_REPLY, MAX_TEXT, ChannelError, answers_csv, decode_reply,
                                          duration_text, encode, lead_text, parse_goto, place_text, printable_problem)
 from tui_attention.infra.files import write_atomic
+from tui_attention.tui.widgets.render import fit_cells
 
 POLL = 1.0  # seconds between two looks at the room
 BAR = 30  # cells of the longest bar
-LABEL = 34  # cells of a choice's text
+LABEL = 12  # cells of a choice's text at least (more as the width allows)
+NAME = 16  # cells of a name at most (fewer where the width needs them for the other columns)
+STUCK_MINUTES = 5  # --stuck-minutes' default
 CLICKER_HEIGHT = 14  # lines of the clicker at most, its border included
 # The header line, the clicker at its tallest, the table's header and 3 rows, the footer; and the
 # id, name and place columns.
@@ -100,14 +106,21 @@ def lessons() -> tuple:
     return tuple(load_lessons(validate=False))
 
 
-def goto_problem(text: str) -> str | None:
-    """Why the goto prompt's `text` leads nowhere, or None."""
+def goto_problem(text: str, scenario: dict[str, Any] | None = None) -> str | None:
+    """Why the goto prompt's `text` leads nowhere, or None; a step is checked against the
+    server's `scenario` (its status' "scenario": words, steps of each view), if known."""
     from tui_attention.lessons.places import page_problem
 
     goto = parse_goto(text)
     if not goto:
         return _("Type \"5 2\", \"w 1 3\" or \"m 1 4\".")
-    problem = page_problem(lessons(), goto["lesson"], goto["page"]) if "lesson" in goto else None
+    problem = None
+    if "lesson" in goto:
+        problem = page_problem(lessons(), goto["lesson"], goto["page"])
+    elif scenario:  # a tutor clamps a step past its scenario's without a word: the room would be elsewhere
+        tops = {"word": (_("the sentence has words"), scenario["words"]),
+                "step": (_("the {view} view has steps").format(view=goto["view"]), scenario["steps"][goto["view"]])}
+        problem = next((f"{what} 1-{top}, not {goto[k]}" for k, (what, top) in tops.items() if goto[k] > top), None)
     return None if problem is None else problem[0].upper() + problem[1:] + "."
 
 
@@ -116,10 +129,8 @@ def first_answers(rows: list[dict[str, Any]], question: str, present: set[str] |
     the sessions in `present` (the room now) unless it is None."""
     seen: dict[str, dict[str, Any]] = {}
     for row in rows:
-        if present is not None and row["session"] not in present:
-            continue
-        if row["question"] == question and row["session"] not in seen:
-            seen[row["session"]] = row
+        if row["question"] == question and (present is None or row["session"] in present):
+            seen.setdefault(row["session"], row)
     return list(seen.values())
 
 
@@ -146,35 +157,35 @@ def _spread(values: list[float], d: int) -> list[tuple[str, int, bool]]:
     """Bars of sorted `values`: one per value, or four equal bins when there are more than 4."""
     if len(set(values)) <= 4:
         return [(f"{value:+.{d}f}", count, False) for value, count in sorted(Counter(values).items())]
-    low, high = values[0], values[-1]
-    width = (high - low) / 4
-    out = []
-    for k in range(4):
-        a, b = low + k * width, low + (k + 1) * width
-        count = sum(1 for v in values if a <= v < b or (k == 3 and v == b))
-        out.append((f"{a:+.{d}f} to {b:+.{d}f}", count, False))
-    return out
+    low, width = values[0], (values[-1] - values[0]) / 4
+    edges = [(low + k * width, low + (k + 1) * width) for k in range(4)]
+    return [(f"{a:+.{d}f} to {b:+.{d}f}", sum(1 for v in values if a <= v < b or (k == 3 and v == values[-1])), False)
+            for k, (a, b) in enumerate(edges)]
 
 
-def stuck(record: dict[str, Any], minutes: int) -> bool:
-    """On one place for more than `minutes` (unless the instructor holds it there: a locked
-    lead), or 3 wrong answers there."""
+def stuck(record: dict[str, Any], minutes: int, hidden: bool = False) -> bool:
+    """On one place for more than `minutes` (unless a locked lead holds it there), or 3 wrong
+    answers there, unless its right answer is `hidden` (the "!" would say they were wrong)."""
     held = bool(record.get("following") and record.get("locked"))
-    return (record["here"] > minutes * 60 and not held) or record["wrong_here"] >= 3
+    return (record["here"] > minutes * 60 and not held) or (record["wrong_here"] >= 3 and not hidden)
 
 
-def no_key() -> bytes:
+def no_key(path: Path) -> bytes:
     raise ConnectionError("no key to the server's control socket")
+
+
+class ServerGone(ConnectionError):
+    """The server is not there any more: its socket is gone, or nobody listens at it."""
 
 
 class RoomClient:
     """One connection to a server's control socket: `ask(kind, **fields)` sends a request and
     returns its reply (ConnectionError when the server cannot be reached or refuses).
 
-    key: the server's key (read from the file beside its socket; ConnectionError if it cannot
-    be), sent as the first line of each connection: the server reads no request before it."""
+    key: the server's key, given its socket (read from the file beside it; ConnectionError if it
+    cannot be), sent first on each connection: the server reads nothing before it."""
 
-    def __init__(self, path: Path, key: Callable[[], bytes] = no_key) -> None:
+    def __init__(self, path: Path, key: Callable[[Path], bytes] = no_key) -> None:
         self.path, self.key = path, key
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._lock = asyncio.Lock()
@@ -183,7 +194,7 @@ class RoomClient:
         async with self._lock:
             try:
                 if self._streams is None:
-                    key = self.key()
+                    key = self.key(self.path)
                     self._streams = await asyncio.open_unix_connection(str(self.path), limit=MAX_REPLY + 1)
                     self._streams[1].write(key + b"\n")
                 reader, writer = self._streams
@@ -195,6 +206,9 @@ class RoomClient:
                 reply = decode_reply(line)
             except (OSError, ValueError, ChannelError, TimeoutError, asyncio.IncompleteReadError) as exc:
                 self.close()
+                # One that stops removes its socket before it hangs up; one killed leaves it, unheard.
+                if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)) or not self.path.exists():
+                    raise ServerGone(str(exc) or type(exc).__name__) from None
                 raise ConnectionError(str(exc) or type(exc).__name__) from None
         if reply["kind"] == "error":
             raise ConnectionError(str(reply.get("error")))
@@ -235,11 +249,13 @@ class DashboardApp(App[int]):
         Binding("q", "quit", _("Quit"), id="dashboard.quit"),
     ]
 
-    def __init__(self, path: Path, *, key: Callable[[], bytes] = no_key, stuck_minutes: int = 5,
+    def __init__(self, path: Path, *, key: Callable[[Path], bytes] = no_key,
+                 find: Callable[[], list[Path]] | None = None, stuck_minutes: int = STUCK_MINUTES,
                  answers_dir: Path | None = None) -> None:
         super().__init__()
         self.theme = "textual-dark"
         self.client = RoomClient(path, key)
+        self.find = find  # the sockets of the running servers of `path`'s kind (run in a thread: it connects)
         self.stuck_minutes = stuck_minutes
         self.answers_dir = answers_dir or Path.cwd()
         self.table: dict[str, Any] | None = None  # the last status reply
@@ -250,7 +266,8 @@ class DashboardApp(App[int]):
         self.sort = 0
         self.only_stuck = False
         self.lock = False
-        self.error: str | None = None
+        self.led = False  # whether the room was led at the last look
+        self.error: str | None = None  # the top line instead of the room's, while it cannot be reached
         self._polling = False
 
     def compose(self) -> ComposeResult:
@@ -266,6 +283,8 @@ class DashboardApp(App[int]):
     def on_resize(self, event: Resize) -> None:
         # Below this the clicker (at its tallest) leaves the table no row: say so, as the tutor does.
         self.screen_stack[0].set_class(event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT, "-too-small")
+        if self.table is not None:  # names and choice labels are cut to the width: again, now
+            self.call_after_refresh(self.show)
 
     async def on_mount(self) -> None:
         self.questions = await asyncio.get_running_loop().run_in_executor(None, load_questions)
@@ -281,36 +300,74 @@ class DashboardApp(App[int]):
             return
         self._polling = True
         try:
-            self.table = await self.client.ask("status")
-            lead = self.table.get("lead") or {}
-            if lead.get("following"):  # the room's lock, whoever set it (`serve lead` too)
-                self.lock = bool(lead.get("locked"))
-            while True:
-                reply = await self.client.ask("answers", since=len(self.rows))
-                if not reply["rows"]:
-                    break
-                self.rows += reply["rows"]
+            try:
+                await self._look()
+            except ServerGone:
+                if not await self._attach_again():
+                    raise
+                await self._look()
             self.error = None
         except ConnectionError as exc:
-            if self.error is None:  # the header cuts it at 80 columns: once whole, as a notice
+            gone = isinstance(exc, ServerGone)  # said plainly: no key file's path, no errno
+            if self.error is None and not gone:  # the header cuts it at 80 columns: once whole, as a notice
                 self.notify(_("Cannot reach the server: {why}").format(why=exc), severity="error", timeout=20,
                             markup=False)
-            self.error = str(exc)
+            self.error = self._waiting if gone else _("cannot reach the server: {why}").format(why=exc)
             self.table = None  # no stale rows of sessions that may be gone; the answers so far stay (x)
         finally:
             self._polling = False
         self.show()
 
-    def sessions(self) -> list[dict[str, Any]]:
+    async def _look(self) -> None:
+        self.table = await self.client.ask("status")
+        lead = self.table.get("lead") or {}
+        # The room's lock, whoever set it (`serve lead` too); released from anywhere, free as after u.
+        if lead.get("following") or self.led:
+            self.lock = bool(lead.get("following") and lead.get("locked"))
+        self.led = bool(lead.get("following"))
+        while (reply := await self.client.ask("answers", since=len(self.rows)))["rows"]:
+            self.rows += reply["rows"]
+
+    async def _attach_again(self) -> bool:
+        """The server stopped: attach to the one of its kind running now (another pid, so another
+        socket), if there is exactly one; else False, and `_waiting` says why."""
+        found = await asyncio.get_running_loop().run_in_executor(None, self.find) if self.find else []
+        self._waiting = (_("the server stopped; waiting for it to start again (q quits)") if len(found) < 2 else _(
+            "the server stopped; {n} of its kind run now: quit (q), choose one with --server").format(n=len(found)))
+        if len(found) != 1:
+            return False
+        self.client.close()
+        self.client.path = found[0]
+        # Another server starts afresh: its answer table (old rows would shift `since`) and its lead.
+        self.rows, self.picked, self.peeked, self.led, self.lock = [], None, None, False, False
+        self.notify(_("Attached to the server started again ({name}).").format(name=found[0].stem), timeout=8,
+                    markup=False)
+        return True
+
+    def sessions(self, hidden: set[str], kept: set[str]) -> list[dict[str, Any]]:
+        """The rows in the chosen order (only the stuck, if so); `hidden`, `kept`: `hidden()`."""
         records = list((self.table or {}).get("sessions", []))
         if self.only_stuck:
-            records = [r for r in records if stuck(r, self.stuck_minutes)]
+            records = [r for r in records if stuck(r, self.stuck_minutes, r["question"] in hidden)]
         key = SORTS[self.sort]
-        order = {"id": lambda r: r["id"], "name": lambda r: ((r["name"] or "~").lower(), r["id"]),
+        # An id ("10-dde1") by its count, the order the sessions came: as text, 10 came before 2.
+        order = {"id": lambda r: (r["id"].find("-"), r["id"]),
+                 "name": lambda r: ((r["name"] or "~").lower(), r["id"].find("-"), r["id"]),
                  "place": lambda r: (r["lesson"] or 0, r["page"] or 0, r["view"] or "", r["word"] or 0,
                                      r["step"] or 0),
-                 "idle": lambda r: -r["idle"], "wrong": lambda r: -r["answers"]["wrong"]}[key]
+                 "idle": lambda r: -r["idle"],  # and counts kept back go last, alike: their order would tell
+                 "wrong": lambda r: ((1, 0) if r["id"] in kept else (0, -r["answers"]["wrong"]),
+                                     r["id"].find("-"), r["id"])}[key]
         return sorted(records, key=order)
+
+    def hidden(self) -> tuple[set[str], set[str]]:
+        """The questions open (on a screen or in the clicker), not revealed nor shown here (a); the
+        sessions that answered one (settled or wrong there: a row may be left out), kept back."""
+        records = (self.table or {}).get("sessions", [])
+        open_now = {r["question"] for r in records if r["question"]} | {self.question()[0]}
+        hidden = {q for q in open_now if q is not None and not self.revealed(q) and q != self.peeked}
+        return hidden, ({row["session"] for row in self.rows if row["question"] in hidden}
+                        | {r["id"] for r in records if r["question"] in hidden and (r["settled"] or r["wrong_here"])})
 
     def question(self) -> tuple[str | None, str]:
         """The clicker's question and why it is that one: the one picked, else the one most of
@@ -329,34 +386,53 @@ class DashboardApp(App[int]):
         if not self.is_running:  # a poll that ended while the app closed: its widgets are gone
             return
         table = self.table or {"server": {}, "lead": {}, "sessions": [], "answers": 0}
-        server = table["server"]
-        records = table["sessions"]
-        n_stuck = sum(1 for r in records if stuck(r, self.stuck_minutes))
-        parts = [f" {server.get('kind', '?')} :{server.get('port', '?')}",
-                 ngettext("{n} session ({stuck} stuck)", "{n} sessions ({stuck} stuck)", len(records)).format(
-                     n=len(records), stuck=n_stuck),
-                 lead_text(table["lead"]) + (" · " + _("next lead locked") if self.lock else ""),
-                 _("sort: {key}").format(key=SORTS[self.sort])]
-        if self.only_stuck:
-            parts.append(_("stuck only"))
-        if table.get("dropped"):  # the table stopped growing for someone: say so, not silently
-            parts.append(_("{n} answers left out of the table").format(n=table["dropped"]))
-        if self.error:
-            parts = [" " + _("cannot reach the server: {why}").format(why=self.error)]
-        self.query_one("#room", Static).update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
-        self._show_sessions()
-        self._show_clicker(len(records))
+        hidden, kept = self.hidden()
+        self.query_one("#room", Static).update(Text(self.top_line(table, hidden), no_wrap=True))
+        self._show_sessions(hidden, kept)
+        self._show_clicker(len(table["sessions"]))
 
-    def _show_sessions(self) -> None:
+    def top_line(self, table: dict[str, Any], hidden: set[str]) -> str:
+        """The room in a line of the screen's width, the sort and filter at its end kept whole (cut,
+        the line lost them first)."""
+        width = self.size.width
+        if self.error:
+            return fit_cells(" " + self.error, width)
+        server, records, lead = table["server"], table["sessions"], table["lead"] or {}
+        n_stuck = sum(1 for r in records if stuck(r, self.stuck_minutes, r["question"] in hidden))
+        sessions = (ngettext("{n} session", "{n} sessions", len(records)) if self.only_stuck else  # rows: the stuck
+                    ngettext("{n} session ({stuck} stuck)", "{n} sessions ({stuck} stuck)", len(records)))
+        room = [f"{server.get('kind', '?')} :{server.get('port', '?')}", sessions.format(n=len(records), stuck=n_stuck),
+                # Led, the lead says "(locked)" itself; not led, this is what k set for the next one.
+                lead_text(lead) + (" · " + _("next lead locked") if self.lock and not lead.get("following") else "")]
+        pinned = [_("sort: {key}").format(key=SORTS[self.sort])] + ([_("stuck only")] if self.only_stuck else [])
+        if table.get("dropped"):  # the table stopped growing for someone: say so, not silently
+            pinned.append(_("{n} answers left out of the table").format(n=table["dropped"]))
+        end = " · " + " · ".join(pinned)
+        if cell_len(" " + " · ".join(room) + end) > width:
+            room = room[1:]  # the server's kind and port: the instructor knows them
+        return fit_cells(" " + " · ".join(room), max(8, width - cell_len(end))) + end
+
+    def _show_sessions(self, hidden: set[str], kept: set[str]) -> None:
         grid = self.query_one(DataTable)
         selected = self.selected()
         grid.clear()
-        for r in self.sessions():
-            flags = ("F" if r["following"] else "") + ("!" if stuck(r, self.stuck_minutes) else "")
-            cells = (r["id"], (r["name"] or "")[:16], duration_text(r["connected"]), duration_text(r["idle"]),
-                     place_text(r), str(r["answers"]["right"]), str(r["answers"]["wrong"]), flags)
+        rows = []
+        for r in self.sessions(hidden, kept):
+            flags = "F" * bool(r["following"]) + "!" * stuck(r, self.stuck_minutes, r["question"] in hidden)
+            where = place_text(r)
+            if r["question"] in hidden and r["lesson"] is not None:  # its ✓ or ? would say who was right
+                where = place_text({**r, "question": None}) + " " + (_("answered") if r["id"] in kept else "?")
+            counts = ["-", "-"] if r["id"] in kept else [str(r["answers"]["right"]), str(r["answers"]["wrong"])]
+            rows.append([r["id"], r["name"] or "", duration_text(r["connected"]), duration_text(r["idle"]), where,
+                         *counts, flags])
+        # A name gets what the others leave (each +2 padding, the scroll bar 2): a wide one hid the flags.
+        others = sum(max(cell_len(x) for x in (str(column.label), *(row[k] for row in rows))) + 2
+                     for k, column in enumerate(grid.columns.values()) if k != 1)
+        name_width = max(8, min(NAME, self.size.width - others - 2 - 2))
+        for row in rows:
+            row[1] = fit_cells(row[1], name_width)
             # Text, not str: DataTable reads a str as markup, and a name is the attendee's.
-            grid.add_row(*(Text(cell) for cell in cells), key=r["id"])
+            grid.add_row(*(Text(cell) for cell in row), key=row[0])
         if selected is not None and selected["id"] in grid.rows:
             grid.move_cursor(row=grid.get_row_index(selected["id"]), animate=False)
 
@@ -379,25 +455,27 @@ class DashboardApp(App[int]):
         marked = self.revealed(info.id) or self.peeked == info.id
         counted = bars(self.rows, info, self.present(), marked)
         top = max([count for _label, count, _right in counted] + [1])
+        # A label has what the box (4) leaves beside mark, bar and count: a fixed 34 cut it at 120 columns.
+        room = self.size.width - 4 - 2 - 1 - 1 - len(str(top))
+        label_width = max(LABEL, min(max((cell_len(label) for label, _n, _right in counted), default=0), room - BAR))
+        bar_width = max(1, min(BAR, room - label_width))
         for label, count, right in counted:
-            short = label if len(label) <= LABEL else label[: LABEL - 1] + "…"
-            bar = "█" * round(BAR * count / top)
-            lines.append(Text.assemble(("✓ " if right else "  ", "bold green"), f"{short:<{LABEL}} ",
-                                       (bar, ("green" if right else "red") if marked else "cyan"), f" {count}"))
+            short = fit_cells(label, label_width)
+            lines.append(Text.assemble(("✓ " if right else "  ", "bold green"),
+                                       short + " " * (label_width - cell_len(short) + 1),
+                                       ("█" * round(bar_width * count / top),
+                                        ("green" if right else "red") if marked else "cyan"), f" {count}"))
         answered = len(first_answers(self.rows, info.id, self.present()))
-        if self.revealed(info.id):
-            how = _("revealed")
-        elif marked:
-            how = _("the answer shown here only (a hides it) · r reveals it to everyone")
-        else:
-            how = _("r reveals it to everyone · a shows the answer here")
+        how = (_("revealed") if self.revealed(info.id) else
+               _("the answer shown here only (a hides it) · r reveals it to everyone") if marked else
+               _("r reveals it to everyone · a shows it here only · until then the table says who answered, not "
+                 "who was right"))
         lines.append(Text(_("{answered} of {sessions} sessions answered · {how}").format(
             answered=answered, sessions=sessions, how=how), style="dim"))
         return [*lines, KEYS]
 
     def revealed(self, question: str) -> bool:
-        """Whether the instructor showed the room `question`'s worked answer (the dashboard's r or
-        `serve lead --reveal`: the server remembers)."""
+        """Whether the room was shown `question`'s worked answer (r, `serve lead --reveal`: the server knows)."""
         revealed = (self.table or {}).get("revealed")
         return isinstance(revealed, list) and question in revealed
 
@@ -410,6 +488,9 @@ class DashboardApp(App[int]):
             reply = await self.client.ask(kind, **fields)
         except ConnectionError as exc:
             self.notify(_("Not sent: {why}").format(why=exc), severity="error", markup=False)
+            return
+        if reply.get("unsent"):
+            self.notify(_("Nothing sent: {why}.").format(why=reply["unsent"]), severity="warning", markup=False)
             return
         self.notify(ngettext("Sent to {count} session.", "Sent to {count} sessions.", reply["sent"]).format(
             count=reply["sent"]), timeout=3, markup=False)
@@ -430,7 +511,7 @@ class DashboardApp(App[int]):
 
         self._prompt(_("Bring everyone to"), _("A lesson page: \"5 2\". A step: \"w 1 3\" (walkthrough, word 1, "
                                               "step 3) or \"m 1 4\" (matrix view)."),
-                     goto_problem, go)
+                     lambda text: goto_problem(text, (self.table or {}).get("scenario")), go)
 
     async def action_bring_to_selected(self) -> None:
         r = self.selected()

@@ -363,3 +363,25 @@ async def test_a_long_sentence_s_attention_grid_stays_on_screen_at_80x24():
         grid = screen.query_one("#learn-attention", MatrixGrid)
         assert grid.region.right <= SIZE[0]
         assert screen.query_one("#learn-curve").region.width >= 24
+
+
+async def test_a_served_learn_view_redraws_at_most_every_served_redraw_while_playing(tmp_path):
+    # Slow-link audit: ten redraws a second sent 88 KB/s at 80x24 to each attendee playing.
+    from tui_attention.infra.served import Served
+    from tui_attention.tui.screens.learn import SERVED_REDRAW
+
+    app = AttentionApp(served=Served(root=tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_learn(pilot, app)
+        await pilot.press("plus", "plus", "plus")
+        redraws, started = screen.redraws, time.monotonic()
+        await pilot.press("space")
+        await pilot.pause(1.6)
+        elapsed = time.monotonic() - started
+        steps = screen.session.state.step
+        assert steps > 20  # training keeps its pace: 100 steps a second, drawn in fewer frames
+        assert screen.redraws - redraws <= elapsed / SERVED_REDRAW + 3, (screen.redraws - redraws, elapsed)
+        await pilot.press("space")  # paused: the last steps are drawn and measured
+        await pilot.pause()
+        assert f"step {screen.session.state.step}" in status(app)
+        assert screen.session.steps_at[-1] == screen.session.state.step

@@ -146,7 +146,7 @@ async def test_dashboard_leads_two_attendees_counts_their_answers_reveals_releas
 
 def test_an_attendee_held_by_a_locked_lead_is_not_stuck_for_the_time():
     # Audit: every row of a room the instructor held on one page for a while showed "!" (stuck).
-    from tui_attention.tui.dashboard import stuck
+    from tui_attention.infra.channel import stuck
 
     record = {"here": 400.0, "wrong_here": 0, "following": False, "locked": False}
     assert stuck(record, 5)

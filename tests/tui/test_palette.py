@@ -16,15 +16,20 @@ def clicks_together(app, count: int = 2, x: int = 0, y: int = 0) -> None:
             app.post_message(event(None, x, y, 0, 0, 1, False, False, False, screen_x=x, screen_y=y))
 
 
+async def open_palette(app, pilot, opening: str) -> None:
+    """The command palette (ctrl+p) or its theme list, open."""
+    if opening == "palette":
+        await pilot.press("ctrl+p")
+    else:
+        app.search_themes()
+    await pilot.pause()
+
+
 @pytest.mark.parametrize("opening", ["palette", "themes"])
 async def test_clicks_together_outside_the_palette_close_it_once(opening):
     app = AttentionApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        if opening == "palette":
-            await pilot.press("ctrl+p")
-        else:
-            app.search_themes()
-        await pilot.pause()
+        await open_palette(app, pilot, opening)
         assert len(app.screen_stack) == 2
         clicks_together(app, 3)
         for _ in range(3):
@@ -56,11 +61,7 @@ async def test_ctrl_g_closes_the_palette_as_every_dialog(opening):
     # New-user audit: "every dialog also closes with ctrl+g" (escape arrives late over a slow link).
     app = AttentionApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        if opening == "palette":
-            await pilot.press("ctrl+p")
-        else:
-            app.search_themes()
-        await pilot.pause()
+        await open_palette(app, pilot, opening)
         await pilot.press(*"mask")  # with text typed, too
         await pilot.pause()
         await pilot.press("ctrl+g")

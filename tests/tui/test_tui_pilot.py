@@ -594,15 +594,19 @@ async def test_export_key_writes_every_format(tmp_path, monkeypatch):
     assert any((tmp_path / "csvdir").iterdir())
 
 
-@pytest.mark.parametrize("name, why", [
-    ("no/such/dir/out.md", "does not exist"),
-    ("notes.txt", "ends in .txt"),  # else a folder of CSV files named notes.txt
+@pytest.mark.parametrize("key, name, why", [
+    ("x", "no/such/dir/out.md", "does not exist"),
+    ("x", "notes.txt", "ends in .txt"),  # else a folder of CSV files named notes.txt
+    # New-user audit: ctrl+s wrote TOML into x.json; train --out and export refuse such names.
+    ("ctrl+s", "x.json", "ends in .toml"),
+    ("ctrl+s", "scenario", "ends in .toml"),
+    ("ctrl+s", "notes.TXT", "ends in .toml"),
 ])
-async def test_export_prompt_rejects_a_name_it_cannot_use(tmp_path, monkeypatch, name, why):
+async def test_export_and_save_prompts_reject_a_name_they_cannot_use(tmp_path, monkeypatch, key, name, why):
     monkeypatch.chdir(tmp_path)
     app = AttentionApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("x")
+        await pilot.press(key)
         prompt = app.screen
         prompt.query_one("#prompt-input").value = name
         await pilot.pause()
@@ -611,22 +615,6 @@ async def test_export_prompt_rejects_a_name_it_cannot_use(tmp_path, monkeypatch,
         assert app.screen is prompt
         await pilot.press("ctrl+g")
         assert app.screen is not prompt
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize("name", ["x.json", "scenario", "notes.TXT"])
-async def test_save_prompt_asks_for_a_toml_name(tmp_path, monkeypatch, name):
-    # New-user audit: ctrl+s wrote TOML into x.json; train --out and export refuse such names.
-    monkeypatch.chdir(tmp_path)
-    app = AttentionApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("ctrl+s")
-        prompt = app.screen
-        prompt.query_one("#prompt-input").value = name
-        await pilot.pause()
-        assert "ends in .toml" in text_of(prompt.query_one("#prompt-error"))
-        await pilot.press("enter")
-        assert app.screen is prompt
     assert list(tmp_path.iterdir()) == []
 
 

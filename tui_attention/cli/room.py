@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from tui_attention.i18n import _, ngettext
-from tui_attention.infra.channel import (LEAD_VIEWS, MAX_TEXT, answers_csv, duration_text, lead_text, place_text,
-                                         printable_problem)
+from tui_attention.infra.channel import (LEAD_VIEWS, MAX_TEXT, STUCK_MINUTES, answers_csv, duration_text, lead_text,
+                                         place_text, printable_problem, stuck)
 from tui_attention.infra.paths import data_dir
 from tui_attention.serve.control import (ControlError, RoomServer, control_dir, default_answers_path, discover,
                                          read_key, request)
@@ -122,7 +122,7 @@ def register(sub, shared: argparse.ArgumentParser) -> None:
         "dashboard", help=_("the instructor's live view of a running server"),
         description=_("A live table of the sessions, the room's answers as bars, and keys to lead, reveal, "
                       "release, send a message, sort, filter the stuck, and export the answers.")))
-    dashboard.add_argument("--stuck-minutes", type=_positive, default=5, metavar="N",
+    dashboard.add_argument("--stuck-minutes", type=_positive, default=STUCK_MINUTES, metavar="N",
                            help=_("stuck: on the same place for more than N minutes (or 3 wrong answers there)"))
     dashboard.set_defaults(func=cmd_dashboard)
 
@@ -190,8 +190,6 @@ def status_text(table: dict) -> str:
     # Padded and cut by terminal cells, not characters: a name in CJK or with an emoji takes two a
     # character, and one cut without a mark looked whole ("… ok" lost its " ok").
     from rich.cells import cell_len, set_cell_size
-
-    from tui_attention.tui.dashboard import STUCK_MINUTES, stuck
 
     def left(text: str, width: int) -> str:
         if cell_len(text) > width:

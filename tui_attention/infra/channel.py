@@ -356,6 +356,16 @@ def answers_csv(rows: Iterable[dict[str, Any]]) -> str:
 
 
 # --- how a session's record reads (serve status, the dashboard) ------------------------------
+STUCK_MINUTES = 5  # --stuck-minutes' default
+
+
+def stuck(record: dict[str, Any], minutes: int, hidden: bool = False) -> bool:
+    """On one place for more than `minutes` (unless a locked lead holds it there), or 3 wrong
+    answers there, unless its right answer is `hidden` (the "!" would say they were wrong)."""
+    held = bool(record.get("following") and record.get("locked"))
+    return (record["here"] > minutes * 60 and not held) or (record["wrong_here"] >= 3 and not hidden)
+
+
 def place_text(record: dict[str, Any]) -> str:
     """Where a session is, in a few words: "lesson 5 p2/4 ?" (? an open question, ✓ settled),
     "walkthrough w1 s3/9", "matrix w2 s4/11", "learn", or "-" before its first report."""

@@ -35,8 +35,9 @@ from textual.events import Resize
 from textual.widgets import DataTable, Footer, Static
 
 from tui_attention.i18n import _, ngettext
-from tui_attention.infra.channel import (LEAD_VIEWS, MAX_REPLY, MAX_TEXT, ChannelError, answers_csv, decode_reply,
-                                         duration_text, encode, lead_text, parse_goto, place_text, printable_problem)
+from tui_attention.infra.channel import (LEAD_VIEWS, MAX_REPLY, MAX_TEXT, STUCK_MINUTES, ChannelError, answers_csv,
+                                         decode_reply, duration_text, encode, lead_text, parse_goto, place_text,
+                                         printable_problem, stuck)
 from tui_attention.infra.files import write_atomic
 from tui_attention.tui.widgets.render import fit_cells
 
@@ -44,7 +45,6 @@ POLL = 1.0  # seconds between two looks at the room
 BAR = 30  # cells of the longest bar
 LABEL = 12  # cells of a choice's text at least (more as the width allows)
 NAME = 16  # cells of a name at most (fewer where the width needs them for the other columns)
-STUCK_MINUTES = 5  # --stuck-minutes' default
 CLICKER_HEIGHT = 14  # lines of the clicker at most, its border included
 # The header line, the clicker at its tallest, the table's header and 3 rows, the footer; and the
 # id, name and place columns.
@@ -161,13 +161,6 @@ def _spread(values: list[float], d: int) -> list[tuple[str, int, bool]]:
     edges = [(low + k * width, low + (k + 1) * width) for k in range(4)]
     return [(f"{a:+.{d}f} to {b:+.{d}f}", sum(1 for v in values if a <= v < b or (k == 3 and v == values[-1])), False)
             for k, (a, b) in enumerate(edges)]
-
-
-def stuck(record: dict[str, Any], minutes: int, hidden: bool = False) -> bool:
-    """On one place for more than `minutes` (unless a locked lead holds it there), or 3 wrong
-    answers there, unless its right answer is `hidden` (the "!" would say they were wrong)."""
-    held = bool(record.get("following") and record.get("locked"))
-    return (record["here"] > minutes * 60 and not held) or (record["wrong_here"] >= 3 and not hidden)
 
 
 def no_key(path: Path) -> bytes:

@@ -24,7 +24,7 @@ class SameFrameOnce:
 
     _last_frame: str | None = None
     _capturing: list[str] | None = None  # the writes of the frame being drawn
-    _wrapped_driver: Any = None
+    _watched: tuple[Any, Any] | None = None  # (the driver watched, its own write)
 
     def _display(self, screen: Screen, renderable: RenderableType | None) -> None:
         driver = self._driver  # type: ignore[attr-defined]
@@ -44,9 +44,9 @@ class SameFrameOnce:
             self._last_frame = frame
 
     def _watch_writes(self, driver: Any) -> Any:
-        """The driver's own write; its writes are collected while a frame is drawn, and any
-        other write forgets the last frame (the terminal may then differ from it)."""
-        if self._wrapped_driver is not driver:
+        """The driver's own write. Once watched, its writes are collected while a frame is drawn,
+        and any other write forgets the last frame (the terminal may then differ from it)."""
+        if self._watched is None or self._watched[0] is not driver:
             write = driver.write
 
             def watched(data: str) -> None:
@@ -57,9 +57,8 @@ class SameFrameOnce:
                 write(data)
 
             driver.write = watched
-            driver._frames_write = write  # noqa: SLF001 - the unwatched write, for the frame itself
-            self._wrapped_driver = driver
-        return driver._frames_write  # noqa: SLF001
+            self._watched = (driver, write)
+        return self._watched[1]
 
     async def _on_resize(self, event: events.Resize) -> None:
         self._last_frame = None  # a terminal may redraw or reflow what it shows when resized

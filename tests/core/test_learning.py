@@ -206,3 +206,41 @@ def test_a_multi_head_scenario_trains_its_first_head(default_config):
     setup = L.make_setup(two, "first")
     assert setup.config.heads == 1
     assert np.array_equal(L.initial_params(setup)["W_q"], compute(two).heads[0].W_q)
+
+
+def test_training_goes_on_from_a_trained_scenario_as_if_it_had_not_stopped(default_config, tmp_path):
+    # ML audit: a trained scenario started Adam again with its running means at 0, so its first
+    # update moved every number by lr however small its gradient: on the shipped reverse the loss
+    # went from 7.7e-06 to 4.2 in one step, and the step count began again at 0. Adam's means
+    # now go with the weights ([training] adam_m, adam_v) and training goes on from there.
+    from tui_attention.core.scenario import dumps_scenario, load_scenario
+
+    setup = L.make_setup(default_config, "reverse")
+    half = L.train(setup, 150)
+    path = tmp_path / "half.toml"
+    path.write_text(dumps_scenario(L.trained_config(setup, half)))
+    again = L.make_setup(load_scenario(path), "reverse")
+    resumed = L.initial_state(again)
+    assert resumed.step == 150 and np.array_equal(resumed.m, half.m) and np.array_equal(resumed.v, half.v)
+    whole = L.train(setup, 300)
+    assert np.array_equal(L.train(again, 150, resumed).theta, whole.theta)  # bit for bit
+    assert L.trained_config(again, L.train(again, 150, resumed)).training["steps"] == 300
+    # Another task starts afresh: its readout and its means belong to no earlier run.
+    assert L.initial_state(L.make_setup(load_scenario(path).replace(mask="causal"), "first")).step == 0
+
+
+@pytest.mark.parametrize("moments, message", [
+    ({"adam_m": [0.0] * 5}, "training.adam_m: given without training.adam_v"),
+    ({"adam_m": [0.0], "adam_v": [0.0]}, "training.adam_m: shape is"),
+    ({"adam_m": [0.0] * 5, "adam_v": [0.0, 0.0, -1.0, 0.0, 0.0]}, "training.adam_v: value at [2] is -1.0"),
+    ({"adam_m": [0.0] * 5, "adam_v": [0.0] * 4 + [math.inf]}, "training.adam_v: value at [4] is not finite"),
+])
+def test_adam_means_in_a_training_table_are_checked(moments, message):
+    # One word, d_model = d_k = d_v = 1: E, W_q, W_k, W_v and W_out move 1 + 3 + 1 = 5 numbers.
+    config = build_config(None).replace(tokens=("a",), d_model=1, d_k=1, d_v=1, embeddings=None,
+                                        positions_kind="none", positions=None, weights={})
+    table = {"task": "first", "steps": 3, "seed": 1, "w_out": [[0.0]], **moments}
+    with pytest.raises(ConfigError) as error:
+        config.replace(training=table)
+    assert message in str(error.value), str(error.value)
+    assert config.replace(training={**table, "adam_m": [0.1] * 5, "adam_v": [0.01] * 5}).training["steps"] == 3

@@ -39,9 +39,9 @@ def test_the_mask_and_scale_stage_names_only_what_the_scenario_has():
     # An ML review: the reverse task with √d_k said "dS ← mask(dS) / √d_k" and "Back through the
     # mask and the scale", with no mask at all.
     expected = {("none", "none"): ("dS unchanged", "No mask and no scaling here"),
-                ("none", "sqrt_dk"): ("dS ← dS / √d_k", "Back through the scale: every cell"),
-                ("causal", "none"): ("dS ← mask(dS)", "Back through the mask: masked cells stay 0"),
-                ("causal", "sqrt_dk"): ("dS ← mask(dS) / √d_k", "Back through the mask and the scale: masked")}
+                ("none", "sqrt_dk"): ("dS = dS″ / √d_k", "Back through the scale, from dS″"),
+                ("causal", "none"): ("dS = mask(dS″)", "Back through the mask, from dS″"),
+                ("causal", "sqrt_dk"): ("dS = mask(dS″) / √d_k", "Back through the mask and the scale, from dS″")}
     for (mask, scale), (title, start) in expected.items():
         task = "reverse" if mask == "none" else "previous"
         setup = learning.make_setup(build_config(None).replace(mask=mask, scale=scale), task)
@@ -92,3 +92,26 @@ def test_the_status_line_fits_80_columns_and_always_says_playing_or_paused():
         line = session.status(playing, 80)
         assert len(line) <= 80 and line.endswith("playing" if playing else "paused")
         assert f"step {session.state.step}" in line and "loss" in line
+
+
+def test_one_name_is_one_matrix_and_each_stage_shows_every_matrix_its_formula_names():
+    # ML audit: with √d_k the softmax stage wrote "dS" and the next stage wrote another "dS",
+    # √d_k times smaller; dW_q = Xᵀ dQ did not list dQ, and dX = dQ W_qᵀ + ... listed no W.
+    import re
+
+    import numpy as np
+
+    for mask, scale in (("none", "none"), ("none", "sqrt_dk"), ("causal", "none"), ("causal", "sqrt_dk")):
+        task = "reverse" if mask == "none" else "previous"
+        setup = learning.make_setup(build_config(None).replace(mask=mask, scale=scale), task)
+        params = learning.train(setup, 20).params
+        seen: dict[str, np.ndarray] = {}
+        for stage in stages(setup, params, 20):
+            grids = {g.title.split(" = ")[0]: g.values for g in (*stage.reads, *stage.writes)}
+            for name, values in grids.items():
+                assert np.array_equal(seen.setdefault(name, values), values), (mask, scale, stage.kind, name)
+            if stage.kind in ("mask_scale",) and stage.title == "dS unchanged":
+                continue
+            named = set(re.findall(r"d?(?:W_[a-z]+|[A-Z])″?", stage.title)) - {"N", "P"}
+            named -= {"Xᵀ"}  # (not a match: ᵀ is not part of a name)
+            assert named <= set(grids) | {"Y"} or stage.kind == "d_logits", (mask, scale, stage.kind, named - set(grids))

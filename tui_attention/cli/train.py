@@ -74,20 +74,21 @@ def run(args: argparse.Namespace) -> int:
     setup = learning.make_setup(config_from_args(args), args.task, batch=args.batch, lr=args.lr)
     bar = args.format == "text" and sys.stderr.isatty()
     # JSON is for plotting (about 100 points); plain text is read (about 10 lines).
-    reports = _reports(steps, args.every, 100 if args.format == "json" or bar else 10)
-    state = learning.initial_state(setup)
+    state = learning.initial_state(setup)  # a scenario trained on this task goes on from its step
+    start = state.step
+    reports = {start + k for k in _reports(steps, args.every, 100 if args.format == "json" or bar else 10)}
 
     if args.format == "json":
         def report(state) -> None:
             loss, acc = learning.evaluate(setup, state.params)
             sys.stdout.write(json.dumps({"step": state.step, "loss": loss, "accuracy": acc}) + "\n")
     elif bar:
-        report, progress = _progress_bar(setup, steps)
+        report, progress = _progress_bar(setup, steps, start)
     else:
         def report(state) -> None:
             loss, acc = learning.evaluate(setup, state.params)
             print(_("step {step}/{steps}  loss {loss}  accuracy {accuracy:.1%}").format(
-                step=state.step, steps=steps, loss=significant(loss, 3), accuracy=acc))
+                step=state.step, steps=start + steps, loss=significant(loss, 3), accuracy=acc))
 
     def on_step(state) -> None:
         learning.check_in_range(state)  # a run that leaves what a scenario may hold stops there, and says so
@@ -109,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
         print(_attention_text(trained))
     if out is not None:
         header = "# " + _("Trained by: tui-attention train --task {task} --steps {steps}; load with: "
-                          "tui-attention --scenario {path}").format(task=args.task, steps=state.step, path=out) + "\n"
+                          "tui-attention --scenario {path}").format(task=args.task, steps=steps, path=out) + "\n"
+        if start:
+            header += "# " + _("(going on from step {start} of the scenario's own training: {total} steps in all)").format(
+                start=start, total=state.step) + "\n"
         try:
             write_atomic(out, dumps_scenario(trained, header))
         except OSError as exc:
@@ -120,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_bar(setup, steps: int):
-    """A Rich progress bar on stderr; its description shows the last loss and accuracy."""
+def _progress_bar(setup, steps: int, start: int = 0):
+    """A Rich progress bar on stderr for `steps` steps after step `start`; its description shows
+    the last loss and accuracy."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -133,7 +138,7 @@ def _progress_bar(setup, steps: int):
 
     def report(state) -> None:
         loss, acc = learning.evaluate(setup, state.params)
-        progress.update(task, completed=state.step, description=_("loss {loss}  accuracy {accuracy:.1%}").format(
+        progress.update(task, completed=state.step - start, description=_("loss {loss}  accuracy {accuracy:.1%}").format(
             loss=significant(loss, 3), accuracy=acc))
 
     return report, progress
@@ -148,7 +153,8 @@ def register(subparsers, shared: argparse.ArgumentParser) -> None:
         description=_("Train the scenario's first head, with a readout to its words, to reverse the sentence "
                       "(mask none), to name the previous word or the first word (mask causal). Training "
                       "sequences are drawn from the sentence's words; E, W_q, W_k, W_v start as the "
-                      "scenario's. --out writes a scenario that `trace` and the tutor load."))
+                      "scenario's. A scenario trained on the same task that kept Adam's running means goes on "
+                      "from its step. --out writes a scenario that `trace` and the tutor load."))
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--steps", type=whole_number, default=DEFAULT_STEPS, metavar="N",
                    help=_("training steps (default {n})").format(n=DEFAULT_STEPS))

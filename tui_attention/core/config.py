@@ -34,7 +34,7 @@ POSITION_KINDS = ("table", "sinusoidal", "none")
 WEIGHT_NAMES = ("w_q", "w_k", "w_v", "w_o", "w_1", "b_1", "w_2", "b_2")
 # The [training] table of a trained scenario (core/learning.py): what was learnt, and W_out.
 TRAINING_TASKS = ("reverse", "previous", "first")
-TRAINING_KEYS = ("task", "steps", "seed", "lr", "batch", "w_out")
+TRAINING_KEYS = ("task", "steps", "seed", "lr", "batch", "w_out", "adam_m", "adam_v")
 TRAINING_REQUIRED = ("task", "steps", "seed", "w_out")
 MAX_TRAINING_STEPS = 1_000_000
 
@@ -246,8 +246,16 @@ def _check_int(name: str, value: Any, low: int, high: int) -> int:
     return int(value)
 
 
-def _checked_training(table: Any, d_v: int, vocab: int) -> dict[str, Any]:
-    """The [training] table, validated: w_out is (d_v, vocab), vocab the number of distinct words."""
+def training_size(d_model: int, d_k: int, d_v: int, vocab: int) -> int:
+    """How many numbers a training run moves: E (vocab x d_model), W_q and W_k (d_model x d_k),
+    W_v (d_model x d_v) and W_out (d_v x vocab), the length of Adam's adam_m and adam_v."""
+    return vocab * d_model + d_model * (2 * d_k + d_v) + d_v * vocab
+
+
+def _checked_training(table: Any, d_model: int, d_k: int, d_v: int, vocab: int) -> dict[str, Any]:
+    """The [training] table, validated: w_out is (d_v, vocab), vocab the number of distinct words;
+    adam_m and adam_v, both or neither, Adam's running means after `steps` steps (training_size
+    numbers each, adam_v never negative), so that training on the same task goes on from there."""
     if not isinstance(table, dict):
         raise ConfigError(_("training: must be a table ([training])"))
     for key in table:
@@ -271,6 +279,19 @@ def _checked_training(table: Any, d_v: int, vocab: int) -> dict[str, Any]:
     if "batch" in table:
         out["batch"] = _check_int("training.batch", table["batch"], 1, 4096)
     out["w_out"] = frozen_matrix("training.w_out", table["w_out"], (d_v, vocab))
+    moments = [key for key in ("adam_m", "adam_v") if key in table]
+    if len(moments) == 1:
+        other = "adam_v" if moments[0] == "adam_m" else "adam_m"
+        raise ConfigError(_("training.{key}: given without training.{other}; Adam needs both running means").format(
+            key=moments[0], other=other))
+    if moments:
+        size = training_size(d_model, d_k, d_v, vocab)
+        for key in moments:
+            out[key] = frozen_matrix(f"training.{key}", table[key], (size,))
+        if np.any(out["adam_v"] < 0):
+            at = int(np.argmax(out["adam_v"] < 0))
+            raise ConfigError(_("training.adam_v: value at [{index}] is {value}; a mean of squares is never "
+                                "negative").format(index=at, value=float(out["adam_v"][at])))
     return out
 
 
@@ -285,7 +306,8 @@ class Config:
       w_v         (d_model, d_v) or (h, d_model, d_v)
       w_o         (h*d_v, d_model)
       w_1, b_1    (d_model, d_ff), (d_ff,);  w_2, b_2  (d_ff, d_model), (d_model,)
-      training    None, or {task, steps, seed, [lr], [batch], w_out (d_v, distinct words)}
+      training    None, or {task, steps, seed, [lr], [batch], w_out (d_v, distinct words),
+                  [adam_m, adam_v] (training_size,)}
     """
 
     tokens: tuple[str, ...]
@@ -350,7 +372,8 @@ class Config:
             checked[name] = frozen_matrix(f"weights.{name}", value, self.weight_shape(name))
         object.__setattr__(self, "weights", checked)
         if self.training is not None:
-            object.__setattr__(self, "training", _checked_training(self.training, self.d_v, len(set(tokens))))
+            object.__setattr__(self, "training", _checked_training(self.training, self.d_model, self.d_k, self.d_v,
+                                                                     len(set(tokens))))
 
     @property
     def n(self) -> int:

@@ -388,8 +388,17 @@ def state_from(params: dict[str, np.ndarray], step: int = 0) -> State:
 
 
 def initial_state(setup: Setup) -> State:
-    """Step 0: the initial parameters, Adam's means at 0."""
-    return state_from(initial_params(setup))
+    """Where training starts: step 0 with Adam's means at 0; or, on a scenario trained on this
+    task that kept Adam's running means ([training] adam_m, adam_v), its step with those means,
+    so that training goes on as if it had not stopped. Restarted with means at 0, Adam's first
+    update is lr times the gradient's sign for every number, however small the gradient: a
+    trained head would lose what it learnt (loss 7.7e-06 -> 4.2 in one step on reverse)."""
+    state = state_from(initial_params(setup))
+    trained = setup.config.training
+    if trained is None or trained["task"] != setup.task or "adam_m" not in trained:
+        return state
+    m, v = np.array(trained["adam_m"]), np.array(trained["adam_v"])
+    return State(trained["steps"], state.theta, m, v, state.shapes)
 
 
 @lru_cache(maxsize=4)
@@ -518,11 +527,15 @@ def predictions(setup: Setup, params: dict[str, np.ndarray]) -> np.ndarray:
 def trained_config(setup: Setup, state: State) -> Config:
     """The scenario with the trained numbers, one head and the task's mask: E's rows for the
     sentence's words, W_q, W_k, W_v explicit, and the [training] table (task, steps, seed,
-    lr, batch, W_out).  Its Trace shows the trained attention.  TrainingError (a ConfigError) when
+    lr, batch, W_out, and Adam's running means adam_m and adam_v).  Its Trace shows the trained attention.  TrainingError (a ConfigError) when
     training took a weight out of the range a scenario may hold (check_in_range)."""
     check_in_range(state)
     p = state.params
     weights = {**setup.config.weights, "w_q": p["W_q"], "w_k": p["W_k"], "w_v": p["W_v"]}
     training = {"task": setup.task, "steps": state.step, "seed": setup.seed, "lr": setup.lr,
                 "batch": setup.batch, "w_out": p["W_out"]}
+    # Adam's means go with the weights, so that training them again goes on from here. Kept only
+    # where a scenario can hold them: past ±MAX_ABS_VALUE (gradients above 1000) Adam restarts.
+    if state.step and np.all(np.abs(state.m) <= MAX_ABS_VALUE) and np.all(state.v <= MAX_ABS_VALUE):
+        training.update(adam_m=state.m, adam_v=state.v)
     return setup.config.replace(embeddings=p["E"][setup.sentence], weights=weights, training=training)

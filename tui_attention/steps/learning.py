@@ -105,6 +105,9 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
     targets = learning.task_targets(setup.task, learning.sentence_tokens(setup))[0]
     count = int((targets >= 0).sum())
     mask = learning.mask_of(c)
+    # The softmax reads S″ = mask(S / √d_k); its gradient is dS only when neither is on. Two
+    # matrices both called dS (one √d_k times the other) would leave a learner no way to check them.
+    softmax_input = "dS" if c.mask == "none" and c.scale == "none" else "dS″"
     i = int(np.argmax(targets >= 0))  # the first word with a target, for the live examples
     t = int(targets[i])
     out: list[tuple[str, str, str, tuple[Grid, ...], tuple[Grid, ...]]] = [
@@ -137,29 +140,31 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
            "(largest |dV| {big}).").format(big=_biggest(g.V)),
          (Grid("A", fwd.A[0], words, words, heat=True), Grid("dZ", g.Z[0], words, dv)),
          (Grid("dV", g.V[0], words, dv),)),
-        ("d_s", "dS = A ⊙ (dA − rowsum(A ⊙ dA))",
+        ("d_s", f"{softmax_input} = A ⊙ (dA − rowsum(A ⊙ dA))",
          _("dS[i, j] < 0 (raising S[i, j] lowers the loss) exactly when A[i, j] > 0 and dA[i, j] is below "
            "its row's A-weighted average. Each row sums to 0: adding one amount to a whole row of scores "
            "leaves A unchanged."),
          (Grid("A", fwd.A[0], words, words, heat=True), Grid("dA", g.A[0], words, words)),
-         (Grid("dS", g.S_masked[0], words, words, masked=mask),)),
+         (Grid(softmax_input, g.S_masked[0], words, words, masked=mask),)),
     ]
     divisor = scale_factor(c.scale, c.d_k)
     masked_cells = _("masked cells stay 0 (A is 0 there and their score is the constant −inf)")
     scaled_cells = _("every cell is divided by √d_k = {c}, as the scores were").format(c=fmt(divisor, decimals))
+    raw = _("from dS″, the gradient of the scores the softmax read, to dS, that of the raw scores Q Kᵀ")
     if c.mask == "causal" and c.scale == "sqrt_dk":
-        title = "dS ← mask(dS) / √d_k"
-        say = _("Back through the mask and the scale: {mask}; {scale}.").format(mask=masked_cells, scale=scaled_cells)
+        title = "dS = mask(dS″) / √d_k"
+        say = _("Back through the mask and the scale, {raw}: {mask}; {scale}.").format(
+            raw=raw, mask=masked_cells, scale=scaled_cells)
     elif c.mask == "causal":
-        title = "dS ← mask(dS)"
-        say = _("Back through the mask: {mask}.").format(mask=masked_cells)
+        title = "dS = mask(dS″)"
+        say = _("Back through the mask, {raw}: {mask}.").format(raw=raw, mask=masked_cells)
     elif c.scale == "sqrt_dk":
-        title = "dS ← dS / √d_k"
-        say = _("Back through the scale: {scale}.").format(scale=scaled_cells)
+        title = "dS = dS″ / √d_k"
+        say = _("Back through the scale, {raw}: {scale}.").format(raw=raw, scale=scaled_cells)
     else:
         title = "dS unchanged"
         say = _("No mask and no scaling here, so the gradient of the raw scores Q Kᵀ is dS itself.")
-    out.append(("mask_scale", title, say, (Grid("dS", g.S_masked[0], words, words, masked=mask),),
+    out.append(("mask_scale", title, say, (Grid(softmax_input, g.S_masked[0], words, words, masked=mask),),
                 (Grid("dS", g.S[0], words, words, masked=mask),)))
     out += [
         ("d_q", "dQ = dS K",
@@ -177,15 +182,19 @@ def stages(setup: learning.Setup, params: dict[str, np.ndarray], step: int, deci
         ("d_w", "dW_q = Xᵀ dQ   dW_k = Xᵀ dK   dW_v = Xᵀ dV",
          _("The weights collect every word's wish: x_i times its row of dQ, dK or dV, summed over the "
            "words (largest |dW_q| {q}).").format(q=_biggest(g.W_q)),
-         (Grid("X", fwd.X[0], words, dm),),
+         (Grid("X", fwd.X[0], words, dm), Grid("dQ", g.Q[0], words, dk), Grid("dK", g.K[0], words, dk),
+          Grid("dV", g.V[0], words, dv)),
          (Grid("dW_q", g.W_q, dm, dk), Grid("dW_k", g.W_k, dm, dk), Grid("dW_v", g.W_v, dm, dv))),
         ("d_e", "dX = dQ W_qᵀ + dK W_kᵀ + dV W_vᵀ;  dE[w] = Σ dX[i] where word i is w",
          _("X = E + P, and P is fixed: each word's embedding gets the gradient of every place it stands. "
            "Shown: this sentence alone. A step averages {batch} random sequences; Adam moves each number "
            "by up to about lr = {lr:g} against a running average of those gradients (step {step}).").format(
              batch=setup.batch, lr=setup.lr, step=step),
-         (Grid("dX", g.X[0], words, dm),),
-         (Grid("dE", g.E, vocab, dm),)),
+         (Grid("dQ", g.Q[0], words, dk), Grid("W_q", params["W_q"], dm, dk),
+          Grid("dK", g.K[0], words, dk), Grid("W_k", params["W_k"], dm, dk),
+          Grid("dV", g.V[0], words, dv), Grid("W_v", params["W_v"], dm, dv)),
+         # dE first: where one row of grids has room for one of the two, it is the one a step uses.
+         (Grid("dE", g.E, vocab, dm), Grid("dX", g.X[0], words, dm))),
     ]
     total = len(out)
     return tuple(Stage(kind, k, total, title, narration, reads, writes)
@@ -212,7 +221,8 @@ class LearnSession:
         self.reset(self.task)
 
     def reset(self, task: str | None = None) -> None:
-        """Back to step 0 (of `task`, if given): the scenario's own weights again."""
+        """Back to the scenario's own weights (of `task`, if given): step 0, or the step a scenario
+        trained on `task` stopped at, with its Adam means (learning.initial_state)."""
         task = task or self.task
         n = self.config.n
         # A long sentence trains on fewer sequences a step, within the memory bound of one step.

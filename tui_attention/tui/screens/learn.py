@@ -54,7 +54,8 @@ SERVED_REDRAW = 0.4
 TICK_BUDGET = 0.04  # seconds of training per tick, so that a key never waits long
 GRID_FRAME = 3  # a grid's border (2) and its vertical scrollbar
 CURVE_MIN_WIDTH = 24  # the loss curve's box at its narrowest (#learn-curve's min-width)
-GRID_POOL = 4  # the most matrices a stage shows (dW_q, dW_k, dW_v and X)
+GRID_POOL = 6  # the most matrices a row of grids shows (a stage reads at most six: dQ, W_q, dK, W_k, dV, W_v)
+GRID_FRAME_ROWS = 3  # a grid's rows of border and column labels
 GRADIENT_DECIMALS = 3  # three decimals keep two 5x5 grids side by side
 SMALL = 0.1  # a grid whose largest number is below this shows in units of a power of ten
 SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -101,6 +102,7 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
         border-title-style: bold; padding: 0 1; }
     LearnScreen #learn-narration { height: auto; }
     LearnScreen #learn-grids { height: 1fr; }
+    LearnScreen .learn-grid-row { height: auto; max-height: 100%; }
     LearnScreen #learn-grids MatrixGrid { margin: 0 1 0 0; border: round $primary; max-height: 100%;
         border-title-color: $foreground; }
     LearnScreen #learn-grids MatrixGrid.-written { border: round $accent; border-title-color: $accent;
@@ -130,9 +132,11 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
         yield Static(id="learn-predictions")
         with Vertical(id="learn-gradient"):
             yield Static(id="learn-narration")
-            with Horizontal(id="learn-grids"):
-                for _k in range(GRID_POOL):
-                    yield MatrixGrid()
+            with Vertical(id="learn-grids"):
+                for _row in range(2):
+                    with Horizontal(classes="learn-grid-row"):
+                        for _k in range(GRID_POOL):
+                            yield MatrixGrid()
         yield Footer(compact=True)
 
     def on_resize(self, event: Resize) -> None:
@@ -204,41 +208,56 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
         box = self.query_one("#learn-gradient")
         box.border_title = plain(stage.title)
 
-        grids = list(self.query_one("#learn-grids").query(MatrixGrid))
+        rows = [list(row.query(MatrixGrid)) for row in self.query(".learn-grid-row")]
         room = (self.size.width or self.app.size.width) - 4
-        shown: list[tuple] = []
-        used = 0
-        # What the stage writes always shows; what it reads shows while there is room beside it.
-        # What the stage writes shows first, and what it reads while there is room beside it; one
-        # grid always shows. A grid that does not fit is named below, never drawn cut off.
-        needs = [(g, True) for g in stage.writes] + [(g, False) for g in stage.reads]
-        for grid_data, written in needs:
-            width = self._measure(grid_data)
-            if not shown or used + width <= room:
-                shown.append((grid_data, written, width))
-                used += width + 1
+        # Where the box has the height for two rows of grids, what the stage reads goes above
+        # and what it writes below; else one row: what it writes first, and what it reads while
+        # there is room beside it. One grid always shows. A grid that does not fit is named
+        # below, never drawn cut off.
+        tallest = max(len(g.rows) for g in (*stage.reads, *stage.writes)) + GRID_FRAME_ROWS
+        two_rows = self.query_one("#learn-grids").size.height >= 2 * tallest
+        if two_rows:
+            packs = [self._pack([(g, False) for g in stage.reads], room),
+                     self._pack([(g, True) for g in stage.writes], room)]
+        else:
+            packs = [self._pack([(g, True) for g in stage.writes] + [(g, False) for g in stage.reads], room), []]
+            packs[0].sort(key=lambda item: (item[1], 0))  # reads first, then writes, as in the matrix view
+        shown = packs[0] + packs[1]
         # A read that is the same matrix as a grid shown (dS unchanged) is not missing.
         left_out = [g.title for g in (*stage.writes, *stage.reads)
                     if all(g is not x and g.title != x.title for x, _w, _n in shown)]
-        shown.sort(key=lambda item: (item[1], 0))  # reads first, then writes, as in the matrix view
         subtitle = _("gradient {k}/{n} at step {step}").format(k=stage.index + 1, n=stage.total,
                                                                 step=self.session.state.step)
         if left_out:
             subtitle = _("{names} not shown: too narrow").format(names=", ".join(left_out)) + " · " + subtitle
         box.border_subtitle = plain(subtitle)
         self.query_one("#learn-narration", Static).update(plain(stage.narration))
-        for k, grid in enumerate(grids):
-            if k < len(shown):
-                data, written, width = shown[k]
-                values, title = in_units(data.values, data.title, data.heat)
-                grid.set_data(values, data.rows, data.cols, decimals=GRADIENT_DECIMALS, heat=data.heat,
-                              masked=data.masked)
-                grid.label = title
-                grid.set_class(written, "-written")
-                grid.styles.width = width
-                grid.display = True
-            else:
-                grid.display = False
+        for row, pack in zip(rows, packs):
+            row[0].parent.display = bool(pack)
+            for k, grid in enumerate(row):
+                if k < len(pack):
+                    data, written, width = pack[k]
+                    values, title = in_units(data.values, data.title, data.heat)
+                    grid.set_data(values, data.rows, data.cols, decimals=GRADIENT_DECIMALS, heat=data.heat,
+                                  masked=data.masked)
+                    grid.label = title
+                    grid.set_class(written, "-written")
+                    grid.styles.width = width
+                    grid.display = True
+                else:
+                    grid.display = False
+
+    def _pack(self, needs: list[tuple], room: int) -> list[tuple]:
+        """(grid data, written, width) of the `needs` that fit side by side in `room` cells, in
+        order, a grid that does not fit passed over for a narrower one after it; the first always."""
+        packed: list[tuple] = []
+        used = 0
+        for grid_data, written in needs:
+            width = self._measure(grid_data)
+            if not packed or used + width <= room:
+                packed.append((grid_data, written, width))
+                used += width + 1
+        return packed
 
     def _measure(self, data) -> int:
         """The cells a grid of `data` takes: labels, one slot per column, and its frame."""

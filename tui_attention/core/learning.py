@@ -20,8 +20,9 @@ it stands, so the attention pattern that solves a task is forced (1-based i, j):
     first      token 1                   causal   A[i, 1] ≈ 1 (the first column)
 
 Training sequences are drawn uniformly from the vocabulary, with repetition, from
-a generator keyed by (seed, "training", task, step): step k's batch is the same in
-every run, so training is deterministic for a given seed. Every array is float64.
+generators keyed by (seed, "training", task, block), a block being up to 64 steps (fewer
+for large batches): step k's batch is the same in every run with the same batch size, so
+training is deterministic for a given seed. Every array is float64.
 """
 
 from __future__ import annotations

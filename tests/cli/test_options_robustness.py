@@ -193,11 +193,17 @@ def serve_ssh(*args: str, cwd) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("name, why", [("/dev/zero", "it is a device, not a file"),
                                        ("fifo", "it is a named pipe (FIFO), not a file"),
-                                       ("big", "larger than 4 MiB")])
+                                       ("big", "larger than 4 MiB"),
+                                       # New-user audit: an empty file started a server nobody could log
+                                       # in to; a binary one gave Python's codec error.
+                                       ("empty", "it is empty; an authorized_keys file has one public key"),
+                                       ("binary", "not a text file (byte 1 is not UTF-8)")])
 def test_authorized_keys_that_are_not_a_bounded_file_are_one_line(name, why, tmp_path):
     pytest.importorskip("asyncssh")
     os.mkfifo(tmp_path / "fifo")
     (tmp_path / "big").write_text(KEY * (5 * 2**20 // len(KEY)))
+    (tmp_path / "empty").write_text(" \n")
+    (tmp_path / "binary").write_bytes(b"s\xaa\x00\xff")
     done = serve_ssh("--authorized-keys", name, cwd=tmp_path)  # before the fix: a hang, or all memory
     assert done.returncode == 2
     assert f"cannot use --authorized-keys {name}: {why}" in one_line(done.stderr)
@@ -222,4 +228,14 @@ def test_an_empty_output_name_is_one_line_and_writes_nothing(command, tmp_path, 
     assert main([*command, ""]) == 2
     err = capsys.readouterr().err
     assert "needs a name" in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_to_a_file_name_says_csv_writes_a_folder(tmp_path, monkeypatch, capsys):
+    # New-user audit: `export --format csv out.md` advised "name the file .csv or drop --format",
+    # and `export out.csv` then failed: csv writes a folder.
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "--format", "csv", "out.md"]) == 2
+    err = capsys.readouterr().err
+    assert "csv writes a folder of CSV files; 'out.md' looks like a file" in err and "name the file" not in err
     assert list(tmp_path.iterdir()) == []

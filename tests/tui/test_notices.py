@@ -59,3 +59,18 @@ async def test_keys_that_cannot_act_say_why():
         await pilot.pause()
         assert app.state.view == "matrix" and app.state.all_heads
         assert any("side by side, in the matrix view" in n for n in notices(app))
+
+
+async def test_a_dialog_opens_without_the_notices_shown_before_it():
+    # New-user audit: after escape left a lesson, `L` drew the lesson browser under the 4-s notice
+    # "Left the lesson; ...", which covered its first lines.
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        assert notices(app), "the switch shows a notice"
+        await pilot.press("L")
+        for _ in range(3):
+            await pilot.pause()
+        assert type(app.screen).__name__ == "LessonBrowser"
+        assert notices(app) == [] and not list(app.screen.query(Toast))

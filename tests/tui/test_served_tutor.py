@@ -34,14 +34,16 @@ async def test_served_export_and_save_stay_in_the_session_folder(tmp_path, monke
         assert not (await type_into_prompt(pilot, app, "x", "~/mine.md")).strip()
         await pilot.press("enter")
         await pilot.pause()
+        # Read before the next dialog opens: a dialog clears the notices shown before it.
+        exported = [n.message for n in app._notifications]
         await type_into_prompt(pilot, app, "ctrl+s", "saved.toml")
         await pilot.press("enter")
         await pilot.pause()
         # Audit: "Load it again with: tui-attention --scenario saved.toml" to an attendee with no shell.
         said = [n.message for n in app._notifications]
         assert any(m.startswith("Saved saved.toml in your session folder on the server") for m in said), said
-        assert any(m.startswith("Exported md to ~/mine.md in your session folder") for m in said), said
-        assert not any("--scenario" in m for m in said)
+        assert any(m.startswith("Exported md to ~/mine.md in your session folder") for m in exported), exported
+        assert not any("--scenario" in m for m in said + exported)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["session"]
     assert sorted(p.name for p in session.iterdir()) == ["mine.md", "saved.toml"]
 

@@ -37,3 +37,18 @@ async def test_an_open_question_puts_its_keys_on_the_lesson_panels_border():
         app.tutor.refresh_view()
         await quiet(app, pilot)
         assert panel.border_subtitle == "page 1/4"
+
+
+async def test_a_focused_grid_leaves_help_and_quit_in_the_footer_at_80_columns():
+    # New-user audit: m, tab at 80x24 gave "⏎ Edit cell ... L Lessons  ? He▏^p palette": the
+    # grid's edit key pushed "? Help" and "q Quit" past the edge.
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m", "tab")
+        await quiet(app, pilot)
+        footer = "".join(seg.text for seg in app.screen._compositor.render_strips()[-1])
+        assert "Edit cell" in footer and "? Help" in footer and "q Quit" in footer, footer
+        await pilot.press("escape")
+        await quiet(app, pilot)
+        footer = "".join(seg.text for seg in app.screen._compositor.render_strips()[-1])
+        assert "^p palette" in footer and "q Quit" in footer, footer  # no grid focused: all fit

@@ -21,13 +21,14 @@ def run(args: argparse.Namespace) -> int:
     fmt_ = args.format
     out = args.out
     implied = SUFFIXES.get(Path(out).suffix.lower())
+    # csv first: it writes a folder, so "name the file .csv" would be advice that fails.
+    if fmt_ == "csv" and Path(out).suffix.lower() in SUFFIXES:
+        raise UsageError(_("tui-attention export: csv writes a folder of CSV files; {out} looks like a file "
+                           "(give a folder name without a suffix)").format(out=brief_repr(out, 100)))
     if fmt_ is not None and implied is not None and implied != fmt_:
         raise UsageError(_("tui-attention export: {out} ends in {suffix} but --format is {format}; "
                            "name the file .{format} or drop --format").format(
             out=brief_repr(out, 100), suffix=Path(out).suffix, format=fmt_))
-    if fmt_ == "csv" and Path(out).suffix.lower() in SUFFIXES:
-        raise UsageError(_("tui-attention export: csv writes a folder; {out} looks like a file").format(
-            out=brief_repr(out, 100)))
     if fmt_ is None:
         fmt_ = SUFFIXES.get(Path(out).suffix.lower())
         if fmt_ is None:

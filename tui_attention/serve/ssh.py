@@ -109,8 +109,18 @@ def read_authorized_keys(path: str | Path) -> asyncssh.SSHAuthorizedKeys:
     """The keys of the authorized_keys file at `path`. It is read as a regular file of at most
     MAX_AUTHORIZED_KEYS_BYTES (`read_regular`): asyncssh's own reader would read /dev/zero until
     memory runs out and wait on a FIFO forever. Raises OSError (strerror is one line),
-    ValueError (not UTF-8) or asyncssh.Error (not the format)."""
-    return asyncssh.import_authorized_keys(read_regular(path, MAX_AUTHORIZED_KEYS_BYTES).decode("utf-8"))
+    ValueError (not UTF-8 text, or no key in it: a server nobody could log in to) or
+    asyncssh.Error (not the format)."""
+    data = read_regular(path, MAX_AUTHORIZED_KEYS_BYTES)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not a text file (byte {exc.start} is not UTF-8); "
+                         "an authorized_keys file has one public key per line") from None
+    if not text.strip():
+        # asyncssh refuses a file of comments ("No valid entries found") but takes an empty one.
+        raise ValueError("it is empty; an authorized_keys file has one public key per line")
+    return asyncssh.import_authorized_keys(text)
 
 
 def _format_peer(peer: object) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from tui_attention.core import learning
 from tui_attention.core.attention import scale_factor
 from tui_attention.core.config import Config
-from tui_attention.i18n import N_, _
+from tui_attention.i18n import N_, _, ngettext
 
 from .labels import trained_source  # noqa: F401  (part of this module's interface)
 from .notation import factor_decimals, fmt, readds, shown, significant, unrounded
@@ -291,7 +291,7 @@ class LearnSession:
             _("step {step}").format(step=self.state.step),
             _("loss {loss}").format(loss=significant(self.loss, 3)),
             _("accuracy {accuracy:.1%}").format(accuracy=self.accuracy),
-            _("{speed} steps/s").format(speed=self.steps_per_second),
+            ngettext("{speed} step/s", "{speed} steps/s", self.steps_per_second).format(speed=self.steps_per_second),
             _("playing") if playing else _("paused"),
         ]
         line = " " + " · ".join(parts)

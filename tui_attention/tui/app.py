@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from tui_attention.infra.collector import settle_start_up
 from tui_attention.infra.served import Served
@@ -59,6 +59,15 @@ class AttentionApp(SameFrameOnce, App[int]):
         self.start_learn = start_learn  # a task, from --learn: the learn view opens on it
         self.keymap: dict[str, str] = {}  # binding id -> keys, from the keymap file
         self.reporting = connect(self)  # a workshop server's channel, if it gave us one (else inert)
+
+    def push_screen(self, screen, *args, **kwargs):
+        """Textual's push_screen; a dialog (a modal screen) first clears the notices, which are
+        drawn above every screen and would cover its text: "Left the lesson" over the lesson
+        browser's first lines, a notice over "Quit? ..." (new-user audit). Notices a dialog
+        raises while it is open still show."""
+        if isinstance(screen, ModalScreen):
+            self.clear_notifications()
+        return super().push_screen(screen, *args, **kwargs)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action != "quit" and self.screen is self.tutor and self.tutor.has_class("-too-small"):

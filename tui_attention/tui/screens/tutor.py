@@ -122,10 +122,26 @@ class TutorScreen(RepaintsMoves, Screen):
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < MIN_WIDTH or event.size.height < MIN_HEIGHT, "-too-small")
         self.set_class(event.size.width < 120, "-narrow")
-        # Below 80 columns the footer's "^p palette" would be cut mid-word; ctrl+p still works.
-        self.query_one(Footer).show_command_palette = event.size.width >= 80
+        self._fit_footer()
         # Panes fit their columns to their width: redraw them once the new layout is known.
         self.call_after_refresh(self.refresh_view)
+
+    def _fit_footer(self) -> None:
+        """The footer's "^p palette" shows where it leaves room for every key: below 80 columns
+        it would be cut mid-word, and below 100 with a grid focused its "⏎ Edit cell" pushed
+        "? Help" and "q Quit" past the edge (new-user audit). ctrl+p still works."""
+        width = self.size.width or self.app.size.width
+        # A focused widget that shows a key in the footer (a grid's "⏎ Edit cell"); by its
+        # bindings, so that the matrix grid's module is not imported before the first screen.
+        editing = self.focused is not None and any(b.show for b in self.focused._bindings.key_to_bindings
+                                                   .get("enter", ()))
+        self.query_one(Footer).show_command_palette = width >= (100 if editing else 80)
+
+    def on_descendant_focus(self) -> None:
+        self._fit_footer()
+
+    def on_descendant_blur(self) -> None:
+        self._fit_footer()
 
     # --- rendering -----------------------------------------------------------------------
     def refresh_view(self) -> None:

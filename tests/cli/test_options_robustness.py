@@ -213,7 +213,7 @@ def test_authorized_keys_in_a_regular_file_are_read(tmp_path):
     pytest.importorskip("asyncssh")
     import asyncssh
 
-    from tui_attention.serve.ssh import read_authorized_keys
+    from tui_attention.serve.ssh_keys import read_authorized_keys
 
     key = asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh").decode()
     (tmp_path / "keys").write_text(key)

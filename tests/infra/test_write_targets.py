@@ -235,7 +235,7 @@ def test_the_apps_own_files_in_folders_it_makes_stay_private(tmp_path):
 
 
 def test_the_host_key_is_still_0600_when_the_umask_is_open(tmp_path):
-    from tui_attention.serve.ssh import load_or_create_host_key
+    from tui_attention.serve.ssh_keys import load_or_create_host_key
 
     with umask(0o000):
         _, path, created = load_or_create_host_key(tmp_path / "keys" / "host_key")

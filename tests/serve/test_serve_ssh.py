@@ -29,7 +29,8 @@ import pytest
 from serve_helpers import CliServer, Screen, TerminalClient, bounded, client_options, pid_gone, standin_argv, wait_until
 from tui_attention.cli import build_parser, main
 from tui_attention.serve.child import Limits, tutor_argv
-from tui_attention.serve.ssh import TutorSSHServer, load_or_create_host_key
+from tui_attention.serve.ssh import TutorSSHServer
+from tui_attention.serve.ssh_keys import load_or_create_host_key
 
 TOKENS = ("me", "gusta", "estudiar", "inteligencia", "artificial")
 RIGHT = "\x1b[C"

@@ -249,7 +249,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     if args.authorized_keys is not None:
         import asyncssh
 
-        from tui_attention.serve.ssh import read_authorized_keys
+        from tui_attention.serve.ssh_keys import read_authorized_keys
 
         try:
             read_authorized_keys(args.authorized_keys)

@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -46,20 +45,18 @@ from typing import Sequence
 
 import asyncssh
 
-from tui_attention.infra.files import read_regular, write_atomic
-from tui_attention.infra.paths import data_dir
 from tui_attention.serve.budget import MemoryBudget
 from tui_attention.serve.child import Limits, confinement, remove_stale_workdirs
 from tui_attention.serve.guard import (Backoff, Buckets, Quota, ReadThrottle, RefusalLog, StartRate, Turns, clean,
                                       source_of)
 from tui_attention.serve.room import Room
+from tui_attention.serve.ssh_keys import load_or_create_host_key, read_authorized_keys
 from tui_attention.serve.ssh_kex import KEX_BURST, KEX_INTERVAL, bound_key_exchanges, cheap_kex_algs
 from tui_attention.serve.ssh_session import Session, guard_requests
 from tui_attention.serve.descriptors import AcceptStorms, check_descriptors
 
 log = logging.getLogger("tui_attention.serve")
 
-HOST_KEY_NAME = "ssh_host_ed25519_key"
 MAX_PASSWORD_FAILURES = 3  # per connection; then it is closed
 WINDOW = 64 * 1024  # bytes an attendee may send ahead of the tutor (asyncssh's default is 2 MB)
 # Bytes a second (and at once) the server reads from one connection: before login a key exchange
@@ -69,8 +66,6 @@ READ_BEFORE_LOGIN = (8 * 1024, 16 * 1024)
 MAX_TURN_NAME = 256  # characters of a user name that tell password turns apart
 READ_AFTER_LOGIN = (64 * 1024, 256 * 1024)
 MAX_PACKET = 16 * 1024
-# A workshop's keys take a few hundred KB at most; the bound keeps /dev/zero out of memory.
-MAX_AUTHORIZED_KEYS_BYTES = 4 * 1024 * 1024
 # An address may open twice the connections it may hold waiting to log in at once, then as
 # many again every OPENINGS_REFILL seconds (20 at once, then 2 a second, by default).
 OPENINGS_PER_WAITING, OPENINGS_REFILL = 2, 10.0
@@ -78,49 +73,6 @@ BACKLOG = 100  # connections the kernel queues before accept(); asyncio may acce
 # Descriptors a session holds besides its connection's socket: its terminal's master side, a
 # pidfd, its error report and its room channel (measured: 4, and 5 with the socket).
 DESCRIPTORS_PER_SESSION = 4
-
-
-def load_or_create_host_key(path: Path | None = None) -> tuple[asyncssh.SSHKey, Path, bool]:
-    """The server's host key, generated on first start and kept with mode 0600.
-
-    Returns (key, path, created).
-    """
-    path = path or data_dir() / HOST_KEY_NAME
-    created = False
-    if not path.exists():
-        key = asyncssh.generate_private_key("ssh-ed25519", comment="tui-attention host key")
-        try:
-            # Never replaces a key another server just wrote.
-            write_atomic(path, key.export_private_key(), make_parents=True, exclusive=True)
-            created = True
-        except FileExistsError:
-            pass
-    if path.stat().st_mode & 0o077:
-        log.warning("host key %s was readable by others; setting its mode to 0600", path)
-        os.chmod(path, 0o600)
-    try:
-        key = asyncssh.read_private_key(str(path))
-    except (OSError, asyncssh.KeyImportError) as exc:
-        raise ValueError(f"cannot read the SSH host key {path}: {exc}") from None
-    return key, path, created
-
-
-def read_authorized_keys(path: str | Path) -> asyncssh.SSHAuthorizedKeys:
-    """The keys of the authorized_keys file at `path`. It is read as a regular file of at most
-    MAX_AUTHORIZED_KEYS_BYTES (`read_regular`): asyncssh's own reader would read /dev/zero until
-    memory runs out and wait on a FIFO forever. Raises OSError (strerror is one line),
-    ValueError (not UTF-8 text, or no key in it: a server nobody could log in to) or
-    asyncssh.Error (not the format)."""
-    data = read_regular(path, MAX_AUTHORIZED_KEYS_BYTES)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not a text file (byte {exc.start} is not UTF-8); "
-                         "an authorized_keys file has one public key per line") from None
-    if not text.strip():
-        # asyncssh refuses a file of comments ("No valid entries found") but takes an empty one.
-        raise ValueError("it is empty; an authorized_keys file has one public key per line")
-    return asyncssh.import_authorized_keys(text)
 
 
 def _format_peer(peer: object) -> str:

@@ -259,7 +259,8 @@ def test_confined_child_reaches_no_unix_socket_by_name_and_sends_no_udp(workdirs
 
 def test_the_filter_refuses_other_abis_and_io_uring(tmp_path):
     """The filter's program, run in a child (no Landlock needed): a socket through the x32
-    numbers or io_uring (which can make sockets itself) fails too."""
+    numbers or io_uring (which can make sockets itself) fails too; and setsid and setpgid,
+    by which a forked process left the tutor's process group and outlived its session."""
     if not seccomp.supported():
         pytest.skip("no seccomp filter for this architecture")
     arch = seccomp.ARCHES[os.uname().machine]
@@ -270,7 +271,8 @@ def test_the_filter_refuses_other_abis_and_io_uring(tmp_path):
         "libc = ctypes.CDLL(None, use_errno=True)\n"
         "def call(nr, *args):\n"
         "    return libc.syscall(ctypes.c_long(nr), *args), ctypes.get_errno()\n"
-        f"out = [call({arch.socket}, 1, 1, 0), call({arch.io_uring_setup}, 8, None)]\n"
+        f"out = [call({arch.socket}, 1, 1, 0), call({arch.io_uring_setup}, 8, None), call({arch.setsid}),\n"
+        f"       call({arch.setpgid}, 0, 0)]\n"
         + (f"out.append(call({arch.foreign_from | arch.socket}, 1, 1, 0))\n" if arch.foreign_from else "")
         + "print(json.dumps(out))\n"
     )

@@ -25,7 +25,7 @@ import pytest
 
 from serve_helpers import CliServer, TerminalClient, bounded, client_options, standin_argv, wait_until
 from tui_attention.serve.guard import Backoff
-from tui_attention.serve.ssh import TutorSSHServer
+from tui_attention.serve.ssh import OUTPUT_BUFFER, TutorSSHServer
 from tui_attention.serve.ssh_kex import CHEAP_KEX, KEX_BURST
 from tui_attention.serve.ssh_session import MAX_ENV_VARIABLES
 
@@ -311,7 +311,9 @@ async def test_refusals_of_a_session_are_logged(tmp_path, caplog):
 
 async def test_env_requests_are_bounded(tmp_path):
     async with serving(tmp_path) as server:
-        env = {f"VAR{i}": "v" * 900 for i in range(500)}
+        # 500 variables in about 40 KB, within what the server reads at once after login (the
+        # same 500 at 900 bytes each now take half a minute to read, past the session's grace).
+        env = {f"VAR{i}": "v" * 60 for i in range(500)}
         client = await bounded(attendee(server, OTHER, env=env))
         (session,) = server.sessions
         assert len(session.chan.get_environment()) <= MAX_ENV_VARIABLES
@@ -796,3 +798,22 @@ async def test_a_client_re_keying_in_a_loop_is_disconnected(tmp_path, caplog):
         await other.close()
     (line,) = [m for m in logged(caplog) if "key exchanges" in m and "closing" in m]
     assert f"more than {KEX_BURST} key exchanges" in line and "127.0.0.1" in line
+
+
+async def test_a_client_that_stops_reading_holds_a_bounded_buffer_on_the_server(tmp_path):
+    # Security audit: a client that granted a 2**31 window and stopped reading made the server
+    # buffer its tutor's output, 2 MB a second per connection, until memory ran out (asyncssh
+    # ignores the socket's flow control; the window is the client's to set).
+    async with serving(tmp_path, password="pw") as server:
+        async with asyncssh.connect("127.0.0.1", server.port, local_addr=(ATTACKER, 0),
+                                    **client_options(password="pw")) as conn:
+            chan, _ = await conn.create_session(asyncssh.SSHClientSession, term_type="xterm", window=2**31,
+                                                encoding=None)
+            await asyncio.sleep(0.5)
+            conn._transport.pause_reading()  # the client reads no more
+            chan.write(b"F")  # the stand-in writes 64 MiB
+            await asyncio.sleep(4)
+            (held,) = [c.conn._transport.get_write_buffer_size() for c in server.connections]
+            # The buffer's limit, one read of the terminal, one SSH packet's framing: not 64 MiB.
+            assert held <= OUTPUT_BUFFER + 2 * 65536, held
+            conn._transport.resume_reading()

@@ -15,10 +15,13 @@ import time
 
 import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from serve_helpers import bounded
 from tui_attention.serve.guard import InputFilter
 from tui_attention.serve.web import TutorWebServer
+from tui_attention.serve.web_tab import read_envelope
 
 pytestmark = pytest.mark.serve
 
@@ -97,3 +100,45 @@ def _timed(work) -> float:
     start = time.perf_counter()
     work()
     return time.perf_counter() - start
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.tuples(st.just("stdin"), st.text()).map(list),
+    st.tuples(st.just("resize"), st.fixed_dictionaries({"width": st.integers(-5, 5000),
+                                                        "height": st.integers(-5, 5000)})).map(list),
+    st.tuples(st.just("ping"), st.text(max_size=40)).map(list),
+    st.sampled_from([["blur"], ["focus"]])),
+    st.booleans())
+def test_read_envelope_reads_every_message_a_tab_sends_as_json_does(message, spaced):
+    # read_envelope replaced json.loads (security audit below): it must read what json reads.
+    data = json.dumps(message, indent=1 if spaced else None, ensure_ascii=spaced)
+    assert read_envelope(data) == json.loads(data)
+
+
+@pytest.mark.parametrize("data", [
+    json.dumps(["[]"] * 100_000),  # the audit's bomb: 1 MiB of small strings, 215 ms for json.loads
+    json.dumps(["stdin", "a", "b"]), '["stdin", 3]', '["stdin" "x"]', '["stdin", "x"', '["stdin", "\\q"]',
+    '{"stdin": "x"}', '["resize", ' + "[" * 100_000 + "]" * 100_000 + "]", '["other", "x"]', "[" * 100_000, ""])
+def test_read_envelope_skips_anything_else_without_parsing_it(data):
+    start = time.perf_counter()
+    assert read_envelope(data) is None
+    assert time.perf_counter() - start < 0.05  # linear scans only (json.loads of the first: 0.2 s)
+
+
+async def test_a_tab_cannot_turn_on_compression():
+    # Security audit: with permessage-deflate a 1 KB message inflated to 1 MiB, and a few a second
+    # froze every tab; the server now declines the extension.
+    async def scenario():
+        server = TutorWebServer(QUIET_CHILD, port=0, idle_timeout=0)
+        await server.start()
+        try:
+            async with from_address("127.0.0.2") as session:
+                ws = await session.ws_connect(f"http://127.0.0.1:{server.port}/ws", compress=15)
+                offered = ws.compress
+                await ws.close()
+                return offered
+        finally:
+            await server.close()
+
+    assert await bounded(scenario()) == 0

@@ -17,7 +17,7 @@ T = TypeVar("T")
 # A stand-in for the tutor: starts in milliseconds, raw mode, says what it
 # sees (TERM, size), echoes keys as hex, reports resizes, quits on 'q',
 # crashes (exit 3) on '!', allocates 2 GiB on 'M', spins forever on 'C', tries
-# to write files on 'W' and to open a TCP connection on 'N'.
+# to write files on 'W', to open a TCP connection on 'N', and writes 64 MiB on 'F'.
 STANDIN_SOURCE = r'''
 import fcntl, os, signal, struct, sys, termios, tty
 def size():
@@ -52,6 +52,11 @@ while True:
                 out("%s WRITTEN\r\n" % where)
             except OSError as exc:
                 out("%s DENIED errno=%d\r\n" % (where, exc.errno))
+    if b"F" in data:  # a flood of output: 64 MiB, as fast as the terminal takes it
+        block = b"x" * 65536
+        for _ in range(1024):
+            os.write(1, block)
+        out("FLOOD DONE\r\n")
     if b"N" in data:  # a TCP connection (to the discard port; refused or forbidden)
         import socket
         try:

@@ -379,9 +379,26 @@ async def test_a_served_learn_view_redraws_at_most_every_served_redraw_while_pla
         await pilot.pause(1.6)
         elapsed = time.monotonic() - started
         steps = screen.session.state.step
-        assert steps > 20  # training keeps its pace: 100 steps a second, drawn in fewer frames
+        assert steps > 20  # training keeps its pace: 50 steps a second (the served top), drawn in fewer frames
         assert screen.redraws - redraws <= elapsed / SERVED_REDRAW + 3, (screen.redraws - redraws, elapsed)
         await pilot.press("space")  # paused: the last steps are drawn and measured
         await pilot.pause()
         assert f"step {screen.session.state.step}" in status(app)
         assert screen.session.steps_at[-1] == screen.session.state.step
+
+
+async def test_a_served_learn_view_trains_at_most_served_fastest_steps_a_second(tmp_path):
+    # Security audit: served, one attendee playing at 500 steps a second took 15 % of a core
+    # until the idle timeout, with no key pressed.
+    from tui_attention.infra.served import Served
+    from tui_attention.tui.screens.learn import SERVED_FASTEST
+
+    for served, top in ((Served(root=tmp_path), SERVED_FASTEST), (None, SPEEDS[-1])):
+        app = AttentionApp(served=served)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            screen = await open_learn(pilot, app)
+            await pilot.press(*["plus"] * len(SPEEDS))
+            await pilot.pause()
+            assert screen.session.steps_per_second == top
+            said = [n.message for n in app._notifications]
+            assert any("At most 50 steps a second" in m for m in said) == (served is not None), said

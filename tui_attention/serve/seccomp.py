@@ -8,6 +8,9 @@ needs no socket of its own (its room channel is a socketpair handed to it, and a
 its self-pipe with socketpair(2), which stays allowed), so the child wrapper installs, after
 Landlock, a filter that fails every socket(2) with EACCES, as Landlock fails a TCP connect.
 io_uring_setup(2) fails too: io_uring can make sockets without socket(2) (IORING_OP_SOCKET).
+So do setsid(2) and setpgid(2): the server ends a session by signalling the tutor's process
+group, and a process a taken-over tutor forked into a session of its own outlived it (security
+audit). The wrapper makes the tutor's session before it installs the filter.
 
 The filter checks the architecture first: a system call made through another ABI of the
 same kernel (i386 through int 0x80, x32 on x86-64) has other numbers, and fails whatever it
@@ -48,12 +51,15 @@ class Arch:
     audit: int  # AUDIT_ARCH_* of the native ABI
     socket: int  # __NR_socket
     io_uring_setup: int  # __NR_io_uring_setup
+    setsid: int  # __NR_setsid
+    setpgid: int  # __NR_setpgid
     foreign_from: int | None = None  # numbers from here on belong to another ABI (x32)
 
 
 ARCHES = {
-    "x86_64": Arch(audit=0xC000003E, socket=41, io_uring_setup=425, foreign_from=0x40000000),
-    "aarch64": Arch(audit=0xC00000B7, socket=198, io_uring_setup=425),
+    "x86_64": Arch(audit=0xC000003E, socket=41, io_uring_setup=425, setsid=112, setpgid=109,
+                   foreign_from=0x40000000),
+    "aarch64": Arch(audit=0xC00000B7, socket=198, io_uring_setup=425, setsid=157, setpgid=154),
 }
 
 
@@ -70,7 +76,7 @@ def program(arch: Arch) -> list[tuple[int, int, int, int]]:
     """The filter as (code, jt, jf, k) instructions; jt and jf count the instructions skipped."""
     deny = (_RET_K, 0, 0, _RET_ERRNO | errno.EACCES)
     allow = (_RET_K, 0, 0, _RET_ALLOW)
-    checks = [(_JEQ_K, "deny", 0, arch.socket), (_JEQ_K, "deny", 0, arch.io_uring_setup)]
+    checks = [(_JEQ_K, "deny", 0, nr) for nr in (arch.socket, arch.io_uring_setup, arch.setsid, arch.setpgid)]
     if arch.foreign_from is not None:
         checks.insert(0, (_JGE_K, "deny", 0, arch.foreign_from))
     head = [(_LD_W_ABS, 0, 0, _ARCH), (_JEQ_K, 0, "deny", arch.audit), (_LD_W_ABS, 0, 0, _NR)]

@@ -61,11 +61,17 @@ MAX_PASSWORD_FAILURES = 3  # per connection; then it is closed
 WINDOW = 64 * 1024  # bytes an attendee may send ahead of the tutor (asyncssh's default is 2 MB)
 # Bytes a second (and at once) the server reads from one connection: before login a key exchange
 # and a password take a few KB; after it, keys reach a tutor at 8 KB a second at most
-# (guard.InputFilter), and SSH's framing of one key press costs about 100 bytes more.
+# (guard.InputFilter), and SSH's framing of one key press costs about 100 bytes more: 16 KB a
+# second is 160 keys a second. The server's cost is per packet (about 60 µs), not per byte: at
+# 64 KB a second, SSH_MSG_IGNORE packets of 32 bytes from 4 connections raised an attendee's key
+# p95 from 57 to 505 ms (security audit).
 READ_BEFORE_LOGIN = (8 * 1024, 16 * 1024)
 MAX_TURN_NAME = 256  # characters of a user name that tell password turns apart
-READ_AFTER_LOGIN = (64 * 1024, 256 * 1024)
+READ_AFTER_LOGIN = (16 * 1024, 64 * 1024)
 MAX_PACKET = 16 * 1024
+# Bytes of a tutor's output the server holds for a client that does not read them (a frame at
+# 80x24 is 5-30 KB, a full 1000x1000 screen a few MB): past it the tutor waits.
+OUTPUT_BUFFER = 256 * 1024
 # An address may open twice the connections it may hold waiting to log in at once, then as
 # many again every OPENINGS_REFILL seconds (20 at once, then 2 a second, by default).
 OPENINGS_PER_WAITING, OPENINGS_REFILL = 2, 10.0
@@ -389,6 +395,7 @@ class _Connection(asyncssh.SSHServer):
             conn.abort()
             return
         self._throttle_reads(conn)
+        self._bound_output(conn)
         self._bound_key_exchanges(conn)
         self.server.connections.add(self)
         self.log_event("connect %s (%d connections, %d sessions)", self.peer, len(self.server.connections),
@@ -415,6 +422,27 @@ class _Connection(asyncssh.SSHServer):
             reads.received(len(data))
 
         conn.data_received = counted  # type: ignore[method-assign]
+
+    output_full = False  # the socket's send buffer is past OUTPUT_BUFFER: the tutor waits
+
+    def _bound_output(self, conn: asyncssh.SSHServerConnection) -> None:
+        """The tutor waits while OUTPUT_BUFFER bytes of its output wait in this connection's
+        socket buffer. asyncssh ignores the transport's flow control (its pause_writing does
+        nothing), and the channel's window is the client's to set: a client that granted 2**31
+        and stopped reading made the server buffer 2 MB a second per connection, without end
+        (security audit). The transport looks these two up on the connection when it calls."""
+        transport = getattr(conn, "_transport", None)
+        if transport is None or not hasattr(transport, "set_write_buffer_limits"):
+            return
+        transport.set_write_buffer_limits(high=OUTPUT_BUFFER, low=OUTPUT_BUFFER // 4)
+
+        def full(now: bool) -> None:
+            self.output_full = now
+            for session in list(self.sessions):
+                session.hold_output("socket", now)
+
+        conn.pause_writing = lambda: full(True)  # type: ignore[method-assign]
+        conn.resume_writing = lambda: full(False)  # type: ignore[method-assign]
 
     def _bound_key_exchanges(self, conn: asyncssh.SSHServerConnection) -> None:
         """Key exchanges past `ssh_kex.KEX_BURST` (then one per KEX_INTERVAL) disconnect the client."""
@@ -520,6 +548,7 @@ class _Connection(asyncssh.SSHServer):
         assert self.conn is not None
         chan = self.conn.create_server_channel(encoding=None, window=WINDOW, max_pktsize=MAX_PACKET)
         session = Session(self.server, self)
+        session.hold_output("socket", self.output_full)
         guard_requests(chan, session)
         return chan, session
 

@@ -156,6 +156,8 @@ class Session(asyncssh.SSHServerSession):
         )
         try:
             self.child.start()
+            if self._output_held:
+                self._apply_output_hold()
         except OSError as exc:
             self.server.release_slot(self)
             log.error("could not start a tutor for %s: %s", self.peer, clean(exc))
@@ -206,13 +208,27 @@ class Session(asyncssh.SSHServerSession):
         if self.child is not None:
             self.child.resize(*self.size)
 
-    def pause_writing(self) -> None:
+    # The tutor's output waits while the channel's window is used up ("channel") or while the
+    # connection's socket buffer is full ("socket", ssh._Connection._bound_output): the client
+    # sets the window, up to 2**31, so the window alone bounds nothing.
+    _output_held: frozenset = frozenset()
+
+    def hold_output(self, reason: str, held: bool) -> None:
+        self._output_held = self._output_held | {reason} if held else self._output_held - {reason}
+        self._apply_output_hold()
+
+    def _apply_output_hold(self) -> None:
         if self.child is not None:
-            self.child.pause_output()
+            if self._output_held:
+                self.child.pause_output()
+            else:
+                self.child.resume_output()
+
+    def pause_writing(self) -> None:
+        self.hold_output("channel", True)
 
     def resume_writing(self) -> None:
-        if self.child is not None:
-            self.child.resume_output()
+        self.hold_output("channel", False)
 
     def eof_received(self) -> bool:
         self.end(None)

@@ -262,8 +262,13 @@ class LearnSession:
     def steps_per_second(self) -> int:
         return SPEEDS[self.speed]
 
-    def change_speed(self, delta: int) -> None:
-        self.speed = max(0, min(len(SPEEDS) - 1, self.speed + delta))
+    def change_speed(self, delta: int, fastest: int = SPEEDS[-1]) -> bool:
+        """Move `delta` places along SPEEDS, up to `fastest` steps a second; False if it was
+        already at that end."""
+        top = max(k for k, speed in enumerate(SPEEDS) if speed <= fastest)
+        before = self.speed
+        self.speed = max(0, min(top, self.speed + delta))
+        return self.speed != before
 
     def stages(self, decimals: int = 4) -> tuple[Stage, ...]:
         return stages(self.setup, self.state.params, self.state.step, decimals)

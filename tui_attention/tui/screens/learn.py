@@ -39,7 +39,7 @@ from tui_attention.i18n import _
 from tui_attention.infra.files import write_atomic
 from tui_attention.infra.paths import state_dir
 from tui_attention.steps.labels import attention_label
-from tui_attention.steps.learning import LearnSession, Stage, log_curve, word_labels
+from tui_attention.steps.learning import SPEEDS, LearnSession, Stage, log_curve, word_labels
 from tui_attention.tui.bindings import LEARN_KEYS, bindings
 from tui_attention.tui.compositor import RepaintsMoves
 from tui_attention.tui.dismissed_once import DismissedOnce
@@ -51,6 +51,10 @@ TICK = 0.1  # seconds between redraws while playing: at most ten a second
 # second a playing learn view sent 88 KB/s at 80x24 (178 at 120x40), over a slow link and
 # to each attendee of a room at once, and drew on the server's shared CPU.
 SERVED_REDRAW = 0.4
+# Served, training runs at most SERVED_FASTEST steps a second: at 500 one playing attendee's
+# tutor took 15 % of a core until the idle timeout, with no key pressed (security audit); at
+# 50 about 2.5 %, and the pattern still forms in a few seconds.
+SERVED_FASTEST = 50
 TICK_BUDGET = 0.04  # seconds of training per tick, so that a key never waits long
 GRID_FRAME = 3  # a grid's border (2) and its vertical scrollbar
 CURVE_MIN_WIDTH = 24  # the loss curve's box at its narrowest (#learn-curve's min-width)
@@ -282,14 +286,18 @@ class LearnScreen(RepaintsMoves, DismissedOnce, Screen[Path | None]):
         self.show()
 
     def action_speed(self, delta: int) -> None:
-        self.session.change_speed(delta)
+        served = self.app.served is not None
+        if not self.session.change_speed(delta, SERVED_FASTEST if served else SPEEDS[-1]) and served and delta > 0:
+            self.notify(_("At most {speed} steps a second on a shared server.").format(speed=SERVED_FASTEST),
+                        timeout=2.5, markup=False)
         self.show()
 
     def action_reset(self) -> None:
         self.playing = False
         self.session.reset()
         self.show()
-        self.notify(_("Back to step 0: the scenario's own weights."), timeout=2.5, markup=False)
+        self.notify(_("Back to the scenario's own weights, step {step}.").format(step=self.session.state.step),
+                    timeout=2.5, markup=False)
 
     def action_task(self, task: str) -> None:
         try:

@@ -98,7 +98,11 @@ def test_line_reader_drops_oversized_lines_without_buffering_them():
 def test_names_and_messages_are_one_printable_line():
     assert channel.name_problem("Ana María") is None
     assert channel.name_problem("李") is None
-    for bad in ("", "   ", "x" * 33, "a\x1b[2Jb", "a\u202eb", "a\nb", "a\u2028b"):
+    assert channel.name_problem("Nguye\u0302\u0303n") is None  # two combining marks: Vietnamese
+    # Security audit: blank-looking names (Hangul fillers, the blank braille pattern) and a letter
+    # under 31 combining marks were taken.
+    for bad in ("", "   ", "x" * 33, "a\x1b[2Jb", "a\u202eb", "a\nb", "a\u2028b", "\u3164\u3164\u3164",
+                "\u2800\u2800", "Z" + "\u0489" * 31, "e\u0301\u0302\u0303"):
         assert channel.name_problem(bad) is not None, bad
     assert channel.printable_problem("Break until 10:30 ☕", channel.MAX_TEXT) is None
 

@@ -119,9 +119,27 @@ def printable_problem(text: Any, limit: int) -> str | None:
     return None
 
 
+# Letters and symbols to Unicode that draw nothing: Hangul fillers and the blank braille pattern.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+MAX_MARKS = 2  # combining marks on one character: Vietnamese needs two; "zalgo" text stacks dozens
+
+
 def name_problem(text: str) -> str | None:
-    """Why `text` cannot be an attendee's name, or None (1 to MAX_NAME printable characters)."""
-    return printable_problem(text.strip() if isinstance(text, str) else text, MAX_NAME)
+    """Why `text` cannot be an attendee's name, or None: 1 to MAX_NAME printable characters, at
+    least one of which draws something, with at most MAX_MARKS combining marks on a character.
+    A name of Hangul fillers showed the instructor an empty row, and one letter under 31 marks
+    drew over the dashboard's rows above and below (security audit)."""
+    problem = printable_problem(text.strip() if isinstance(text, str) else text, MAX_NAME)
+    if problem is not None:
+        return problem
+    if not any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK for ch in text):
+        return _("Type at least one visible character.")
+    run = 0
+    for ch in text:
+        run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
+        if run > MAX_MARKS:
+            return _("At most {count} accents on one letter.").format(count=MAX_MARKS)
+    return None
 
 
 def _text(limit: int) -> Check:

@@ -811,8 +811,8 @@ async def test_a_client_that_stops_reading_holds_a_bounded_buffer_on_the_server(
                                                 encoding=None)
             await asyncio.sleep(0.5)
             conn._transport.pause_reading()  # the client reads no more
-            chan.write(b"F")  # the stand-in writes 64 MiB
-            await asyncio.sleep(4)
+            chan.write(b"F")  # the stand-in writes 64 MiB (without the bound, all of it waited here in 2 s)
+            await asyncio.sleep(2.5)
             (held,) = [c.conn._transport.get_write_buffer_size() for c in server.connections]
             # The buffer's limit, one read of the terminal, one SSH packet's framing: not 64 MiB.
             assert held <= OUTPUT_BUFFER + 2 * 65536, held

@@ -67,3 +67,23 @@ async def test_ctrl_g_closes_the_palette_as_every_dialog(opening):
         await pilot.press("ctrl+g")
         await pilot.pause()
         assert [type(s) for s in app.screen_stack] == [TutorScreen]
+
+
+async def test_page_keys_in_a_palette_too_short_to_draw_its_list_do_nothing():
+    # Key-fuzz audit: ctrl+p, the terminal resized to 4 rows, pageup: Textual's OptionList paged
+    # from lines it had not drawn (KeyError) and the tutor ended. Plain Textual 8.2.8 does too.
+    app = AttentionApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.resize_terminal(80, 4)
+        await pilot.pause()
+        for key in ("pageup", "pagedown"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert app.return_code is None and app.is_running
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("pagedown")  # drawn again, the page keys work
+        await pilot.pause()
+        assert app.is_running and type(app.screen).__name__ == "PaletteOnce"

@@ -8,7 +8,7 @@ closed) by dismissing itself; a second click read at once reaches it after it is
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.command import CommandInput, CommandPalette
+from textual.command import CommandInput, CommandList, CommandPalette
 from textual.events import Click
 
 from .dismissed_once import DismissedOnce
@@ -28,3 +28,13 @@ class PaletteOnce(DismissedOnce, CommandPalette):
     def _on_click(self, event: Click) -> None:  # type: ignore[override]
         if self.is_current:
             super()._on_click(event)
+
+    def _action_command_list(self, action: str) -> None:
+        """CommandPalette's, but a page key on a list not drawn yet does nothing. Textual 8.2.8's
+        OptionList pages from the lines it drew, and a palette in a terminal 4 rows high has drawn
+        none: pageup raised KeyError and ended the tutor (key-fuzz audit; plain Textual too)."""
+        if action in ("page_up", "page_down"):
+            lists = self.query(CommandList)
+            if lists and (lists.first().highlighted or 0) not in lists.first()._index_to_line:
+                return
+        super()._action_command_list(action)

@@ -44,8 +44,10 @@ def test_every_binding_is_in_every_storm():
 
 # Every binding at both sizes, with a different seed each run (each storm presses every binding
 # first, then random ones): three storms keep the suite's time in bounds.
-@pytest.mark.parametrize("seed, size", [(20261127, (80, 24)), (7, (120, 40)), (42, (80, 24))],
-                         ids=["20261127-80x24", "7-120x40", "42-80x24"])
+# Two sequences, one per size (a third, seed 42 at 80x24, took 15 s of a suite at its 10-minute
+# limit; a key-fuzz audit ran about 460 such sequences at five sizes and found one crash, now a test).
+@pytest.mark.parametrize("seed, size", [(20261127, (80, 24)), (7, (120, 40))],
+                         ids=["20261127-80x24", "7-120x40"])
 async def test_random_keys(size, seed, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # saves and exports typed by chance land here
     keys = storm(seed + size[0])
